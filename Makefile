@@ -1,0 +1,48 @@
+# embedtune: the commands a user types. `make demo` and `make test` are all a fresh machine needs;
+# each target runs the set-up it depends on (scripts/setup.sh is quick when all is in place).
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+PY := .venv/bin/python
+export CCACHE_DIR ?= $(CURDIR)/.ccache
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
+
+.PHONY: setup build build-asan test test-fast bench demo clean format
+
+setup:
+	@bash scripts/setup.sh
+
+$(BUILD)/build.ninja: CMakeLists.txt tests/CMakeLists.txt | setup
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_PREFIX_PATH="$$($(PY) -c 'import torch; print(torch.utils.cmake_prefix_path)')" \
+	  -DEMBEDTUNE_PYTHON=$(CURDIR)/$(PY) \
+	  -DEMBEDTUNE_DEFAULT_MODEL="$$($(PY) scripts/default_model.py)"
+
+build: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+$(ASAN_BUILD)/build.ninja: CMakeLists.txt tests/CMakeLists.txt | setup
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEMBEDTUNE_SANITIZE=ON \
+	  -DEMBEDTUNE_PYTHON=$(CURDIR)/$(PY) \
+	  -DEMBEDTUNE_DEFAULT_MODEL="$$($(PY) scripts/default_model.py)"
+
+build-asan: setup $(ASAN_BUILD)/build.ninja
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# All tests: the C++ and Python parity tests, then the plain C++ layers again under ASan + UBSan.
+test: build build-asan
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	$(PY) bench/run_all.py --bin $(BUILD)/embedtune
+
+demo: build
+	$(PY) tools/demo.py --bin $(BUILD)/embedtune
+
+format:
+	clang-format -i $$(git ls-files '*.h' '*.cc')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Brings a fresh Debian 12 machine up to build, test and demo embedtune; idempotent and quick
+# when everything is already in place. Prints the default model folder at the end.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+debs=(build-essential cmake ninja-build ccache pkg-config nlohmann-json3-dev libutf8proc-dev
+      libcli11-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev python3.11-doc)
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+py="${PYTHON:-python3.11}"
+command -v "$py" >/dev/null || py=python3
+stamp=.venv/.embedtune-setup
+# pip, without the index's harmless "Location ... is ignored" warnings; fails when pip fails.
+quiet_pip() {
+  local rc=0
+  .venv/bin/pip "$@" > .venv-pip.log 2>&1 || rc=$?
+  grep -v "is ignored" .venv-pip.log >&2 || true
+  rm -f .venv-pip.log
+  return $rc
+}
+want="$(cat scripts/requirements-oracle.txt)torch==2.13.0"
+if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: creating .venv (torch 2.13.0 CPU, sentence-transformers oracle)" >&2
+  [ -x .venv/bin/python ] || "$py" -m venv .venv
+  quiet_pip install -q --upgrade pip
+  # torch first, from the CPU wheel, so that nothing below pulls a multi-GB CUDA build.
+  quiet_pip install -q torch==2.13.0
+  quiet_pip install -q -r scripts/requirements-oracle.txt torch==2.13.0
+  printf '%s' "$want" > "$stamp"
+fi
+
+model_dir="$(.venv/bin/python scripts/default_model.py)"
+echo "setup: default model: $model_dir" >&2

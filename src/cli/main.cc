@@ -1,0 +1,48 @@
+// The `embedtune` executable: one subcommand per src/cli/<command>.cc, errors as one line.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+
+#include "cli/command.h"
+#include "io/error.h"
+
+namespace embedtune::cli {
+
+std::vector<Command>& commands() {
+  static std::vector<Command> list;
+  return list;
+}
+
+bool progress_enabled() {
+  const char* env = std::getenv("EMBEDTUNE_PROGRESS");
+  if (env != nullptr) return std::string(env) == "1";
+  return isatty(STDERR_FILENO) != 0;
+}
+
+}  // namespace embedtune::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "embedtune: fine-tune text-embedding models for retrieval with Matryoshka representation "
+      "learning, natively on LibTorch."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("embedtune 0.1.0"));
+  for (auto& command : embedtune::cli::commands()) command.add(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const embedtune::Error& e) {
+    std::cerr << "embedtune: error: " << e.what() << "\n";
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "embedtune: error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "embedtune: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
