@@ -1,0 +1,131 @@
+// Tokenizer on the real all-MiniLM-L6-v2 files: the public API, truncation edge cases, added tokens
+// in text, and the errors for missing or bad files and invalid UTF-8. Expected ids were printed by
+// tokenizers 0.23.3 (Tokenizer.from_file(...).encode) for the same texts.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "io/error.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer_testdata.h"
+
+namespace embedtune {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::filesystem::path model_dir() {
+  const char* dir = std::getenv("EMBEDTUNE_DEFAULT_MODEL");
+  if (dir == nullptr || !*dir) ADD_FAILURE() << "EMBEDTUNE_DEFAULT_MODEL is not set";
+  return dir ? dir : "";
+}
+
+const Tokenizer& minilm() {
+  static const Tokenizer t = Tokenizer::from_folder(model_dir());
+  return t;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// A fresh folder under the test temp dir.
+std::filesystem::path temp_folder(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("embedtune_tok_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+void write(const std::filesystem::path& path, const std::string& text) { std::ofstream(path) << text; }
+
+TEST(Tokenizer, ApiOnMiniLM) {
+  const Tokenizer& t = minilm();
+  EXPECT_EQ(t.pad_id(), 0);
+  EXPECT_EQ(t.unk_id(), 100);
+  EXPECT_EQ(t.cls_id(), 101);
+  EXPECT_EQ(t.sep_id(), 102);
+  EXPECT_EQ(t.vocab_size(), 30522u);
+  EXPECT_EQ(t.id_to_token(7592), "hello");
+  EXPECT_EQ(t.id_to_token(103), "[MASK]");
+  EXPECT_TRUE(t.lowercase());
+  EXPECT_THAT(t.encode("hello world foo bar"), ElementsAre(101, 7592, 2088, 29379, 3347, 102));
+  EXPECT_THAT(t.encode("hello world foo bar", 0, false), ElementsAre(7592, 2088, 29379, 3347));
+  EXPECT_THAT(t.encode(""), ElementsAre(101, 102));
+}
+
+TEST(Tokenizer, TruncationAsTokenizers) {
+  const Tokenizer& t = minilm();
+  const std::string text = "hello world foo bar";
+  EXPECT_THAT(t.encode(text, 1), ElementsAre(101, 7592, 2088, 29379, 3347, 102));  // HF: no cut
+  EXPECT_THAT(t.encode(text, 1, false), ElementsAre(7592));
+  EXPECT_THAT(t.encode(text, 2), ElementsAre(101, 102));
+  EXPECT_THAT(t.encode(text, 3), ElementsAre(101, 7592, 102));
+  EXPECT_THAT(t.encode(text, 3, false), ElementsAre(7592, 2088, 29379));
+  EXPECT_THAT(t.encode(text, 5), ElementsAre(101, 7592, 2088, 29379, 102));
+}
+
+TEST(Tokenizer, SpecialTokensInTextAreMatchedBeforeNormalisation) {
+  const Tokenizer& t = minilm();
+  EXPECT_THAT(t.encode("[CLS]"), ElementsAre(101, 101, 102));
+  EXPECT_THAT(t.encode("a[SEP]b [cls] [MASK]x"),
+              ElementsAre(101, 1037, 102, 1038, 1031, 18856, 2015, 1033, 103, 1060, 102));
+}
+
+TEST(Tokenizer, InvalidUtf8NamesTheByteOffset) {
+  const std::string message = error_of([] { minilm().encode("caf\xC3 ok"); });
+  EXPECT_THAT(message, AllOf(HasSubstr("not valid UTF-8"), HasSubstr("byte offset 3"), HasSubstr("0xC3")));
+  EXPECT_THAT(error_of([] { minilm().encode("\xFF"); }), HasSubstr("byte offset 0"));
+}
+
+TEST(Tokenizer, MissingFilesNameFolderAndFiles) {
+  const auto dir = temp_folder("empty");
+  const std::string message = error_of([&] { Tokenizer::from_folder(dir); });
+  EXPECT_THAT(message, AllOf(HasSubstr(dir.string()), HasSubstr("tokenizer.json"), HasSubstr("vocab.txt")));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Tokenizer, MalformedJsonNamesTheFile) {
+  const auto dir = temp_folder("malformed");
+  write(dir / "tokenizer.json", "{\"model\": {\"type\": \"WordPiece\", ");
+  EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }), HasSubstr((dir / "tokenizer.json").string()));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Tokenizer, UnsupportedModelTypeNamesFileAndKey) {
+  const auto dir = temp_folder("bpe");
+  write(dir / "tokenizer.json", R"({"normalizer": null, "pre_tokenizer": null,
+      "model": {"type": "BPE", "vocab": {}, "merges": []}})");
+  EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }),
+              AllOf(HasSubstr((dir / "tokenizer.json").string()), HasSubstr("model.type"), HasSubstr("BPE")));
+  write(dir / "tokenizer.json", R"({"normalizer": {"type": "NFKC"}, "model": {"type": "WordPiece", "vocab": {}}})");
+  EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }), AllOf(HasSubstr("normalizer.type"), HasSubstr("NFKC")));
+  write(dir / "tokenizer.json", R"({"model": {"type": "WordPiece", "vocab": {"a": "x"}}})");
+  EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }), HasSubstr("model.vocab.a"));
+  write(dir / "tokenizer.json", R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})");
+  EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }), HasSubstr("[UNK]"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Tokenizer, VocabFolderWithoutConfigUsesBertDefaults) {
+  const auto dir = temp_folder("vocab");
+  write(dir / "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n##s\n,\n");
+  const Tokenizer t = Tokenizer::from_folder(dir);
+  EXPECT_THAT(t.encode("Hellos, [MASK]"), ElementsAre(2, 5, 6, 7, 4, 3));
+  EXPECT_EQ(t.vocab_size(), 8u);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace embedtune
