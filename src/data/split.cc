@@ -1,0 +1,112 @@
+// Seeded train/test splitting (see split.h).
+#include "data/split.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "io/error.h"
+
+namespace embedtune::data {
+namespace {
+
+// A uniform draw from [0, bound] by rejection: outputs at or above the largest multiple of
+// (bound + 1) that fits in 2^64 are drawn again, so every value is equally likely.
+std::uint64_t uniform_up_to(std::mt19937_64& engine, std::uint64_t bound) {
+  if (bound == std::numeric_limits<std::uint64_t>::max()) return engine();
+  const std::uint64_t range = bound + 1;
+  // 2^64 mod range, computed without 128-bit arithmetic: (2^64 - range) mod range.
+  const std::uint64_t rejected = (0 - range) % range;
+  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - rejected;
+  std::uint64_t x = engine();
+  while (x > limit) x = engine();
+  return x % range;
+}
+
+}  // namespace
+
+TestSize TestSize::parse(std::string_view text) {
+  const bool looks_float = text.find_first_of(".eE") != std::string_view::npos;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  if (looks_float) {
+    double value = 0;
+    const auto [end, ec] = std::from_chars(first, last, value);
+    if (ec != std::errc() || end != last || !std::isfinite(value)) {
+      fail("--test-size: expected a fraction such as 0.1 or a row count such as 700, found \"{}\"",
+           text);
+    }
+    if (!(value > 0.0 && value < 1.0)) {
+      fail("--test-size: expected a fraction in (0, 1) or a whole row count, found {}; write 0.2 "
+           "for 20% or 200 for 200 rows",
+           text);
+    }
+    return of_fraction(value);
+  }
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(first, last, value);
+  if (text.empty() || ec != std::errc() || end != last) {
+    fail("--test-size: expected a fraction such as 0.1 or a row count such as 700, found \"{}\"",
+         text);
+  }
+  if (value < 1) {
+    fail("--test-size: expected a row count of at least 1 or a fraction in (0, 1), found {}", text);
+  }
+  return of_count(value);
+}
+
+std::string TestSize::to_string() const {
+  return is_count ? fmt::format("{}", count) : fmt::format("{}", fraction);
+}
+
+SplitSizes train_test_split_sizes(std::size_t n_rows, const TestSize& test_size) {
+  if (n_rows == 0) fail("the dataset has no rows to split; check the input file and its columns");
+  SplitSizes sizes;
+  if (test_size.is_count) {
+    if (test_size.count <= 0 || static_cast<std::uint64_t>(test_size.count) >= n_rows) {
+      fail("--test-size {} leaves no rows for training: expected a count below the {} rows, "
+           "found {}; pass a smaller --test-size",
+           test_size.count, n_rows, test_size.count);
+    }
+    sizes.test = static_cast<std::size_t>(test_size.count);
+  } else {
+    if (!(test_size.fraction > 0.0 && test_size.fraction < 1.0)) {
+      fail("--test-size: expected a fraction in (0, 1), found {}", test_size.fraction);
+    }
+    // Python: ceil(test_size * n_samples) on floats; the product is the same IEEE double here.
+    sizes.test = static_cast<std::size_t>(std::ceil(test_size.fraction * static_cast<double>(n_rows)));
+  }
+  sizes.train = n_rows - std::min(sizes.test, n_rows);
+  if (sizes.train == 0) {
+    fail("--test-size {} with {} rows leaves the train split empty: expected at least one train "
+         "row, found 0; pass a smaller --test-size or more data",
+         test_size.to_string(), n_rows);
+  }
+  return sizes;
+}
+
+std::vector<std::size_t> seeded_permutation(std::size_t n, std::uint64_t seed) {
+  std::vector<std::size_t> permutation(n);
+  for (std::size_t i = 0; i < n; ++i) permutation[i] = i;
+  std::mt19937_64 engine(seed);
+  for (std::size_t i = n; i > 1; --i) {
+    const std::size_t j = static_cast<std::size_t>(uniform_up_to(engine, i - 1));
+    std::swap(permutation[i - 1], permutation[j]);
+  }
+  return permutation;
+}
+
+SplitIndices train_test_split_indices(std::size_t n_rows, const TestSize& test_size,
+                                      std::uint64_t seed) {
+  const SplitSizes sizes = train_test_split_sizes(n_rows, test_size);
+  std::vector<std::size_t> permutation = seeded_permutation(n_rows, seed);
+  SplitIndices split;
+  split.test.assign(permutation.begin(), permutation.begin() + static_cast<std::ptrdiff_t>(sizes.test));
+  split.train.assign(permutation.begin() + static_cast<std::ptrdiff_t>(sizes.test), permutation.end());
+  return split;
+}
+
+}  // namespace embedtune::data

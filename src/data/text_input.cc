@@ -1,0 +1,48 @@
+// Reading the texts to encode or tokenize.
+#include "data/text_input.h"
+
+#include "data/records.h"
+#include "data/text.h"
+#include "io/error.h"
+
+namespace embedtune::data {
+
+std::vector<std::string> read_texts(const std::filesystem::path& path, const std::string& field) {
+  if (path.extension() == ".txt") {
+    const std::string bytes = read_file_bytes(path);
+    if (auto bad = find_invalid_utf8(bytes)) {
+      fail("{}:{}: invalid UTF-8 at byte {}; save the file as UTF-8", path.string(),
+           line_of_offset(bytes, *bad), *bad);
+    }
+    std::vector<std::string> texts;
+    size_t start = 0;
+    while (start < bytes.size()) {
+      size_t end = bytes.find('\n', start);
+      if (end == std::string::npos) end = bytes.size();
+      size_t stop = end;
+      if (stop > start && bytes[stop - 1] == '\r') --stop;
+      texts.emplace_back(bytes.substr(start, stop - start));
+      start = end + 1;
+    }
+    return texts;
+  }
+  InvalidRows invalid(path, /*skip_invalid=*/false, "fix the file");
+  std::vector<Record> records = read_records(path, format_for_path(path), invalid);
+  std::vector<std::string> texts;
+  texts.reserve(records.size());
+  for (const auto& record : records) {
+    auto it = record.columns.find(field);
+    if (it == record.columns.end()) {
+      fail("{}:{}: field '{}' is missing; pass --field with the name of the text field",
+           path.string(), record.line, field);
+    }
+    if (!it->is_string()) {
+      fail("{}:{}: field '{}' must be a string, found {}", path.string(), record.line, field,
+           describe_json_value(*it));
+    }
+    texts.push_back(it->get<std::string>());
+  }
+  return texts;
+}
+
+}  // namespace embedtune::data

@@ -1,0 +1,17 @@
+// Reading the texts to encode or tokenize: a .txt file (one text a line) or records
+// (.jsonl / .json / .csv) from which one field is taken.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace embedtune::data {
+
+// Texts in file order. For .txt every line is a text (a trailing newline ends the last line and
+// adds none; "\r\n" counts as one line end; an empty line is an empty text). For records, the
+// string value of `field` in each. Throws embedtune::Error naming file and line for invalid
+// UTF-8, a malformed record, or a record whose `field` is missing or not a string.
+std::vector<std::string> read_texts(const std::filesystem::path& path, const std::string& field);
+
+}  // namespace embedtune::data

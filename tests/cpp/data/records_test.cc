@@ -1,0 +1,162 @@
+// Tests of reading JSON Lines, JSON arrays and CSV files into records, and of their errors.
+#include "data/records.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "data/text.h"
+#include "data_test_util.h"
+
+namespace embedtune::data {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using testing::error_of;
+
+class RecordsTest : public testing::TempDirTest {
+ protected:
+  std::vector<Record> read(const std::filesystem::path& path, DataFormat format,
+                           bool skip = false) {
+    invalid_ = std::make_unique<InvalidRows>(path, skip);
+    return read_records(path, format, *invalid_);
+  }
+  std::unique_ptr<InvalidRows> invalid_;
+};
+
+TEST_F(RecordsTest, FormatFromExtensionAndName) {
+  EXPECT_EQ(format_for_path("a/b.jsonl"), DataFormat::kJsonLines);
+  EXPECT_EQ(format_for_path("b.JSON"), DataFormat::kJson);
+  EXPECT_EQ(format_for_path("b.csv"), DataFormat::kCsv);
+  EXPECT_THAT(error_of([] { format_for_path("b.tsv"); }), HasSubstr("pass --format"));
+  EXPECT_EQ(parse_format("csv"), DataFormat::kCsv);
+  EXPECT_THAT(error_of([] { parse_format("xml"); }), HasSubstr("expected jsonl, json or csv"));
+}
+
+TEST_F(RecordsTest, JsonLinesWithBomCrlfAndBlankLines) {
+  const auto path = write("d.jsonl",
+                          "\xEF\xBB\xBF{\"question\": \"caf\xC3\xA9?\", \"context\": \"x\"}\r\n"
+                          "\n"
+                          "{\"question\": \"b\", \"n\": 3}\n");
+  const auto records = read(path, DataFormat::kJsonLines);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].columns["question"], "caf\xC3\xA9?");
+  EXPECT_EQ(records[0].line, 1u);
+  EXPECT_EQ(records[1].line, 3u);
+  EXPECT_EQ(records[1].columns["n"], 3);
+}
+
+TEST_F(RecordsTest, JsonLinesMalformedLineNamesFileAndLine) {
+  const auto path = write("d.jsonl", "{\"a\": \"1\"}\n{\"a\": \"2\"\n");
+  const std::string message = error_of([&] { read(path, DataFormat::kJsonLines); });
+  EXPECT_THAT(message, StartsWith(path.string() + ":2: expected one JSON object per line, found "
+                                                  "malformed JSON"));
+  EXPECT_THAT(message, HasSubstr("fix the row or pass --skip-invalid"));
+}
+
+TEST_F(RecordsTest, JsonLinesNonObjectAndBadUtf8) {
+  auto path = write("d.jsonl", "[1, 2]\n");
+  EXPECT_THAT(error_of([&] { read(path, DataFormat::kJsonLines); }),
+              HasSubstr(":1: expected one JSON object per line, found an array"));
+  path = write("e.jsonl", "{\"a\": \"ok\"}\n{\"a\": \"\xFF\"}\n");
+  EXPECT_THAT(error_of([&] { read(path, DataFormat::kJsonLines); }),
+              HasSubstr("e.jsonl:2: expected UTF-8 text, found byte 0xFF at column 8"));
+}
+
+TEST_F(RecordsTest, JsonLinesSkipInvalidCounts) {
+  const auto path = write("d.jsonl", "{\"a\": \"1\"}\nnot json\n7\n{\"a\": \"2\"}\n");
+  const auto records = read(path, DataFormat::kJsonLines, /*skip=*/true);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(invalid_->count(), 2u);
+  EXPECT_THAT(invalid_->messages()[0], HasSubstr("d.jsonl:2:"));
+  EXPECT_THAT(invalid_->messages()[1], HasSubstr("d.jsonl:3: expected one JSON object per line, "
+                                                 "found number 7"));
+}
+
+TEST_F(RecordsTest, JsonArrayRecordsKnowTheirLines) {
+  const auto path = write("d.json",
+                          "[\n  {\"q\": \"a [b], {c}\", \"n\": [1, {\"x\": 2}]},\n"
+                          "  {\"q\": \"two\\\"\"},\n\n  {\"q\": \"three\"}\n]\n");
+  const auto records = read(path, DataFormat::kJson);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].line, 2u);
+  EXPECT_EQ(records[1].line, 3u);
+  EXPECT_EQ(records[1].columns["q"], "two\"");
+  EXPECT_EQ(records[2].line, 5u);
+}
+
+TEST_F(RecordsTest, JsonArrayErrors) {
+  auto path = write("a.json", "[\n {\"q\": 1},\n {\"q\": 2,}\n]\n");
+  EXPECT_THAT(error_of([&] { read(path, DataFormat::kJson); }),
+              StartsWith(path.string() + ":3: expected a JSON array of records, found malformed JSON"));
+  path = write("b.json", "{\"q\": 1}");
+  EXPECT_THAT(error_of([&] { read(path, DataFormat::kJson); }),
+              HasSubstr("found an object; for one record per line use a .jsonl file"));
+  path = write("c.json", "[{\"q\": 1},\n \"text\"]");
+  EXPECT_THAT(error_of([&] { read(path, DataFormat::kJson); }),
+              HasSubstr("c.json:2: expected a JSON object for each record, found string \"text\""));
+}
+
+TEST_F(RecordsTest, CsvWithBomHeaderQuotesAndCrlf) {
+  const auto path = write("d.csv",
+                          "\xEF\xBB\xBFquestion,context\r\n"
+                          "\"What is 1,2?\",\"A list, \"\"quoted\"\"\r\nover lines\"\r\n"
+                          "plain,\r\n");
+  const auto records = read(path, DataFormat::kCsv);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].columns["question"], "What is 1,2?");  // BOM not in the column name
+  EXPECT_EQ(records[0].columns["context"], "A list, \"quoted\"\r\nover lines");
+  EXPECT_EQ(records[0].line, 2u);
+  EXPECT_EQ(records[1].line, 4u);
+  EXPECT_EQ(records[1].columns["context"], "");
+}
+
+TEST_F(RecordsTest, CsvWrongFieldCountAndUnterminatedQuote) {
+  auto path = write("d.csv", "a,b\n1,2\n1,2,3\n");
+  EXPECT_THAT(error_of([&] { read(path, DataFormat::kCsv); }),
+              StartsWith(path.string() + ":3: expected 2 fields as in the header (a, b), found 3"));
+  path = write("e.csv", "a,b\n1,2\n3,\"open\n4,5\n");
+  EXPECT_THAT(error_of([&] { read(path, DataFormat::kCsv); }),
+              StartsWith(path.string() + ":3: expected a closing double quote"));
+  // Skipping: both bad rows counted, the good ones kept.
+  path = write("f.csv", "a,b\n1,2\n1,2,3\n3,\"open\n4,5\n");
+  const auto records = read(path, DataFormat::kCsv, /*skip=*/true);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1].columns["a"], "4");
+  ASSERT_EQ(invalid_->count(), 2u);
+  EXPECT_THAT(invalid_->messages()[0], HasSubstr("f.csv:3:"));
+  EXPECT_THAT(invalid_->messages()[1], HasSubstr("f.csv:4:"));
+}
+
+TEST_F(RecordsTest, CsvHeaderProblemsAreNotSkippable) {
+  auto path = write("d.csv", "a,a\n1,2\n");
+  EXPECT_THAT(error_of([&] { read(path, DataFormat::kCsv, true); }),
+              HasSubstr("d.csv:1: expected unique column names in the header, found \"a\" twice"));
+  path = write("e.csv", "\"a,b\n1,2\n");
+  EXPECT_THAT(error_of([&] { read(path, DataFormat::kCsv, true); }),
+              HasSubstr("e.csv:1: expected a header row"));
+}
+
+TEST_F(RecordsTest, MissingFile) {
+  EXPECT_THAT(error_of([&] { read(dir_ / "none.jsonl", DataFormat::kJsonLines); }),
+              HasSubstr("none.jsonl: expected a readable file"));
+  EXPECT_THAT(error_of([&] { read(dir_, DataFormat::kJsonLines); }),
+              HasSubstr("expected a file, found a directory"));
+}
+
+TEST(Text, Utf8AndPythonWhitespace) {
+  EXPECT_FALSE(find_invalid_utf8("caf\xC3\xA9 \xF0\x9F\x98\x80").has_value());
+  EXPECT_EQ(find_invalid_utf8("ab\xC0\xAF"), 2u);          // overlong '/'
+  EXPECT_EQ(find_invalid_utf8("a\xED\xA0\x80"), 1u);       // surrogate U+D800
+  EXPECT_EQ(find_invalid_utf8("a\xF4\x90\x80\x80"), 1u);   // above U+10FFFF
+  EXPECT_EQ(find_invalid_utf8("abc\xE2\x82"), 3u);         // truncated
+  EXPECT_EQ(count_code_points("caf\xC3\xA9 \xF0\x9F\x98\x80"), 6u);  // Python len() == 6
+  // Python: "\u3000\xa0 x y\u2009\n".strip() == "x y"
+  EXPECT_EQ(python_strip("\xE3\x80\x80\xC2\xA0 x y\xE2\x80\x89\n"), "x y");
+  EXPECT_TRUE(is_blank(" \t\r\n\xC2\x85"));
+  EXPECT_FALSE(is_blank("\xE2\x80\x8B"));  // U+200B is not whitespace for Python
+  EXPECT_EQ(line_of_offset("a\nb\r\nc\rd", 7), 4u);
+}
+
+}  // namespace
+}  // namespace embedtune::data
