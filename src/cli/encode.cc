@@ -1,0 +1,50 @@
+// `embedtune encode`: texts from a file -> float32 embeddings in a .npy file.
+#include <fmt/format.h>
+
+#include "cli/command.h"
+#include "cli/model_options.h"
+#include "data/text_input.h"
+#include "io/npy.h"
+
+namespace embedtune::cli {
+namespace {
+
+struct EncodeArgs {
+  ModelOptions model;
+  std::string input, field = "text", output, prompt;
+  int64_t batch_size = 32, dim = 0;
+};
+
+void run_encode(const EncodeArgs& args) {
+  SentenceTransformer st = args.model.load();
+  const auto texts = data::read_texts(args.input, args.field);
+  EncodeOptions options;
+  options.batch_size = args.batch_size;
+  options.dim = args.dim;
+  options.prompt = args.prompt;
+  options.progress = progress_printer("encode");
+  at::Tensor embeddings = st.encode(texts, options).contiguous();
+  io::write_npy_f32(args.output, embeddings.data_ptr<float>(), {embeddings.size(0), embeddings.size(1)});
+  fmt::print(stderr, "encode: {} texts -> {} ({} x {} float32)\n", texts.size(), args.output,
+             embeddings.size(0), embeddings.size(1));
+}
+
+const Register kRegister("encode", [](CLI::App& app) {
+  auto args = std::make_shared<EncodeArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "encode", "Encode texts into embeddings (float32 .npy, one row per text, input order)");
+  args->model.add_to(*cmd);
+  cmd->add_option("--input", args->input,
+                  "Texts: .txt (one per line), or .jsonl/.json/.csv records (see --field)")
+      ->required();
+  cmd->add_option("--field", args->field, "Record field holding the text")->capture_default_str();
+  cmd->add_option("--output", args->output, "Output .npy file")->required();
+  cmd->add_option("--batch-size", args->batch_size, "Texts per batch")->capture_default_str();
+  cmd->add_option("--dim", args->dim,
+                  "Keep the first DIM values (Matryoshka truncation) and re-normalise");
+  cmd->add_option("--prompt", args->prompt, "Text prepended to every input (e.g. 'query: ')");
+  cmd->callback([args] { run_encode(*args); });
+});
+
+}  // namespace
+}  // namespace embedtune::cli

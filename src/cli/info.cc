@@ -1,0 +1,34 @@
+// `embedtune info`: what a model is (architecture, dimension, pooling, lengths, size).
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli/command.h"
+#include "cli/model_options.h"
+
+namespace embedtune::cli {
+namespace {
+
+void run_info(const ModelOptions& options) {
+  SentenceTransformer st = options.load();
+  const BertConfig& c = st.bert().config();
+  fmt::print("model:            {}\n", st.source_dir().string());
+  fmt::print("architecture:     BertModel ({} layers, {} heads, hidden {}, intermediate {})\n",
+             c.num_hidden_layers, c.num_attention_heads, c.hidden_size, c.intermediate_size);
+  fmt::print("dimension:        {}\n", st.dimension());
+  fmt::print("pooling:          {}\n", fmt::join(st.pooling().modes, "+"));
+  fmt::print("normalize:        {}\n", st.normalizes() ? "yes" : "no");
+  fmt::print("max_seq_length:   {}\n", st.max_seq_length());
+  fmt::print("vocabulary:       {} tokens (lowercase: {})\n", st.tokenizer().vocab_size(),
+             st.tokenizer().lowercase() ? "yes" : "no");
+  fmt::print("parameters:       {} ({:.1f} M)\n", st.parameter_count(), st.parameter_count() / 1e6);
+}
+
+const Register kRegister("info", [](CLI::App& app) {
+  auto options = std::make_shared<ModelOptions>();
+  CLI::App* cmd = app.add_subcommand("info", "Describe a model: architecture, dimension, pooling");
+  options->add_to(*cmd, /*with_device=*/false);
+  cmd->callback([options] { run_info(*options); });
+});
+
+}  // namespace
+}  // namespace embedtune::cli

@@ -1,0 +1,47 @@
+// Shared model flags and progress printing for the commands.
+#include "cli/model_options.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "cli/command.h"
+#include "io/error.h"
+
+namespace embedtune::cli {
+
+void ModelOptions::add_to(CLI::App& command, bool with_device) {
+  command.add_option("--model", model,
+                     "Model folder (sentence-transformers or Hugging Face layout) or a Hugging Face "
+                     "id in the local cache")
+      ->required();
+  if (with_device) {
+    command.add_option("--device", device, "cpu, or cuda (bf16 autocast)")
+        ->check(CLI::IsMember({"cpu", "cuda"}))
+        ->capture_default_str();
+  }
+  command.add_option("--max-seq-length", max_seq_length,
+                     "Cut texts at this many tokens (default: the model's max_seq_length)");
+}
+
+SentenceTransformer ModelOptions::load() const {
+  const c10::Device target = device == "cuda" ? c10::Device(c10::kCUDA) : c10::Device(c10::kCPU);
+  SentenceTransformer st = SentenceTransformer::load(model, c10::Device(c10::kCPU));
+  if (max_seq_length != 0) st.set_max_seq_length(max_seq_length);
+  if (target.is_cuda()) st.to(target);
+  return st;
+}
+
+std::function<void(int64_t, int64_t)> progress_printer(std::string label) {
+  if (!progress_enabled()) return {};
+  auto start = std::chrono::steady_clock::now();
+  return [label = std::move(label), start](int64_t done, int64_t total) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "\r%s: %lld/%lld (%.0f/s)%s", label.c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total),
+                 seconds > 0 ? done / seconds : 0.0, done == total ? "\n" : "");
+    std::fflush(stderr);
+  };
+}
+
+}  // namespace embedtune::cli

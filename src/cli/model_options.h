@@ -1,0 +1,28 @@
+// The flags every model-using command shares (--model, --device, --max-seq-length), and
+// progress printing for long work.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "model/sentence_transformer.h"
+
+namespace embedtune::cli {
+
+struct ModelOptions {
+  std::string model;
+  std::string device = "cpu";
+  int64_t max_seq_length = 0;  // 0: the model's own
+
+  void add_to(CLI::App& command, bool with_device = true);
+  // Loads the model; throws embedtune::Error for a bad --device or --max-seq-length.
+  SentenceTransformer load() const;
+};
+
+// A progress callback for SentenceTransformer::encode printing "label: done/total" on stderr
+// when progress is enabled (a terminal, or EMBEDTUNE_PROGRESS=1), else nothing.
+std::function<void(int64_t, int64_t)> progress_printer(std::string label);
+
+}  // namespace embedtune::cli

@@ -1,0 +1,45 @@
+// `embedtune tokenize`: texts -> token ids as the model applies them, as JSON Lines.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/model_options.h"
+#include "data/text_input.h"
+#include "io/atomic_file.h"
+
+namespace embedtune::cli {
+namespace {
+
+struct TokenizeArgs {
+  ModelOptions model;
+  std::string input, field = "text", output, prompt;
+};
+
+void run_tokenize(const TokenizeArgs& args) {
+  SentenceTransformer st = args.model.load();
+  const auto texts = data::read_texts(args.input, args.field);
+  io::AtomicWriter writer(args.output);
+  for (const auto& text : texts) {
+    writer.stream() << nlohmann::json{{"input_ids", st.tokenize(text, args.prompt)}}.dump() << '\n';
+  }
+  writer.commit();
+  fmt::print(stderr, "tokenize: {} texts -> {}\n", texts.size(), args.output);
+}
+
+const Register kRegister("tokenize", [](CLI::App& app) {
+  auto args = std::make_shared<TokenizeArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "tokenize", "Tokenize texts as the model does ([CLS] ... [SEP], cut at max_seq_length)");
+  args->model.add_to(*cmd, /*with_device=*/false);
+  cmd->add_option("--input", args->input, "Texts: .txt (one per line) or .jsonl/.json/.csv records")
+      ->required();
+  cmd->add_option("--field", args->field, "Record field holding the text")->capture_default_str();
+  cmd->add_option("--output", args->output, "Output .jsonl: {\"input_ids\": [...]} per text")
+      ->required();
+  cmd->add_option("--prompt", args->prompt, "Text prepended to every input");
+  cmd->callback([args] { run_tokenize(*args); });
+});
+
+}  // namespace
+}  // namespace embedtune::cli

@@ -1,0 +1,97 @@
+// BertConfig: reading and validating config.json.
+#include "model/bert_config.h"
+
+#include <nlohmann/json.hpp>
+
+#include "io/error.h"
+#include "io/json.h"
+
+namespace embedtune {
+namespace {
+
+template <typename T>
+void read_key(const nlohmann::json& json, const std::string& where, const char* key, T& out) {
+  auto it = json.find(key);
+  if (it == json.end() || it->is_null()) return;  // keep the transformers default
+  try {
+    out = it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    fail("{}: key '{}' has the wrong type (found {}); fix the config", where, key, it->dump());
+  }
+}
+
+}  // namespace
+
+BertConfig BertConfig::from_json(const nlohmann::json& json, const std::string& where) {
+  if (!json.is_object()) fail("{}: expected a JSON object, found {}", where, json.type_name());
+  BertConfig c;
+  read_key(json, where, "model_type", c.model_type);
+  read_key(json, where, "vocab_size", c.vocab_size);
+  read_key(json, where, "hidden_size", c.hidden_size);
+  read_key(json, where, "num_hidden_layers", c.num_hidden_layers);
+  read_key(json, where, "num_attention_heads", c.num_attention_heads);
+  read_key(json, where, "intermediate_size", c.intermediate_size);
+  read_key(json, where, "hidden_act", c.hidden_act);
+  read_key(json, where, "hidden_dropout_prob", c.hidden_dropout_prob);
+  read_key(json, where, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+  read_key(json, where, "max_position_embeddings", c.max_position_embeddings);
+  read_key(json, where, "type_vocab_size", c.type_vocab_size);
+  read_key(json, where, "layer_norm_eps", c.layer_norm_eps);
+  read_key(json, where, "pad_token_id", c.pad_token_id);
+
+  if (c.model_type != "bert") {
+    fail("{}: model_type '{}' is not supported; embedtune runs BERT encoders (model_type \"bert\")",
+         where, c.model_type);
+  }
+  std::string position_embedding_type = "absolute";
+  read_key(json, where, "position_embedding_type", position_embedding_type);
+  if (position_embedding_type != "absolute") {
+    fail("{}: position_embedding_type '{}' is not supported; expected \"absolute\"", where,
+         position_embedding_type);
+  }
+  if (c.hidden_act != "gelu") {
+    fail("{}: hidden_act '{}' is not supported; expected \"gelu\" (erf GELU, as BERT uses)", where,
+         c.hidden_act);
+  }
+  auto positive = [&](const char* key, int64_t value) {
+    if (value <= 0) fail("{}: key '{}' must be positive, found {}", where, key, value);
+  };
+  positive("vocab_size", c.vocab_size);
+  positive("hidden_size", c.hidden_size);
+  positive("num_hidden_layers", c.num_hidden_layers);
+  positive("num_attention_heads", c.num_attention_heads);
+  positive("intermediate_size", c.intermediate_size);
+  positive("max_position_embeddings", c.max_position_embeddings);
+  positive("type_vocab_size", c.type_vocab_size);
+  if (c.hidden_size % c.num_attention_heads != 0) {
+    fail("{}: hidden_size {} is not a multiple of num_attention_heads {}", where, c.hidden_size,
+         c.num_attention_heads);
+  }
+  if (!(c.layer_norm_eps > 0)) fail("{}: layer_norm_eps must be positive", where);
+  return c;
+}
+
+BertConfig BertConfig::load(const std::filesystem::path& path) {
+  return from_json(io::read_json_file(path), path.string());
+}
+
+nlohmann::json BertConfig::to_json() const {
+  // Keys sort alphabetically in nlohmann::json, as transformers writes them (sort_keys=True).
+  return nlohmann::json{{"architectures", {"BertModel"}},
+                        {"attention_probs_dropout_prob", attention_probs_dropout_prob},
+                        {"hidden_act", hidden_act},
+                        {"hidden_dropout_prob", hidden_dropout_prob},
+                        {"hidden_size", hidden_size},
+                        {"intermediate_size", intermediate_size},
+                        {"layer_norm_eps", layer_norm_eps},
+                        {"max_position_embeddings", max_position_embeddings},
+                        {"model_type", model_type},
+                        {"num_attention_heads", num_attention_heads},
+                        {"num_hidden_layers", num_hidden_layers},
+                        {"pad_token_id", pad_token_id},
+                        {"position_embedding_type", "absolute"},
+                        {"type_vocab_size", type_vocab_size},
+                        {"vocab_size", vocab_size}};
+}
+
+}  // namespace embedtune

@@ -1,0 +1,34 @@
+// PackedBatch: B token sequences laid end to end with no padding, plus what attention needs to
+// pad them around the one step that cannot run packed.
+//
+// Letters: B sequences, N = total tokens, T = the longest sequence, H = hidden size.
+#pragma once
+
+#include <ATen/Tensor.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace embedtune {
+
+struct PackedBatch {
+  at::Tensor input_ids;      // (N) int64
+  at::Tensor position_ids;   // (N) int64, 0..len-1 within each sequence
+  at::Tensor segment_ids;    // (N) int64, which sequence each token belongs to
+  at::Tensor offsets;        // (B+1) int64, cu_seqlens: sequence b is tokens [offsets[b], offsets[b+1])
+  at::Tensor padded_index;   // (N) int64, row of each token in the padded (B*T) layout
+  at::Tensor key_mask;       // (B, 1, 1, T) bool, true where a key is a real token
+  std::vector<int64_t> lengths;  // host copy of the B lengths
+  int64_t max_length = 0;        // T
+  bool uniform = false;          // every length equals T: padding is a no-op
+
+  int64_t batch_size() const { return static_cast<int64_t>(lengths.size()); }
+  int64_t num_tokens() const { return input_ids.size(0); }
+
+  // Builds the batch on the host from token ids (each sequence non-empty), then moves the
+  // tensors to `device` in one transfer each. Throws embedtune::Error on an empty sequence.
+  static PackedBatch from_ids(const std::vector<const std::vector<int32_t>*>& sequences,
+                              at::Device device);
+};
+
+}  // namespace embedtune

@@ -1,0 +1,124 @@
+// Pooling: config reading/writing and the packed-token reductions.
+#include "model/pooling.h"
+
+#include <ATen/ATen.h>
+
+#include <array>
+#include <nlohmann/json.hpp>
+
+#include "io/error.h"
+#include "io/json.h"
+
+namespace embedtune {
+namespace {
+
+// sentence-transformers' legacy flag -> mode, in its concatenation order.
+constexpr std::array<std::pair<const char*, const char*>, 6> kLegacyFlags{{
+    {"pooling_mode_cls_token", "cls"},
+    {"pooling_mode_max_tokens", "max"},
+    {"pooling_mode_mean_tokens", "mean"},
+    {"pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len_tokens"},
+    {"pooling_mode_weightedmean_tokens", "weightedmean"},
+    {"pooling_mode_lasttoken", "lasttoken"},
+}};
+
+bool known_mode(const std::string& mode) {
+  for (const auto& [flag, name] : kLegacyFlags) {
+    if (mode == name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+PoolingConfig PoolingConfig::load(const std::filesystem::path& path) {
+  const nlohmann::json json = io::read_json_file(path);
+  const std::string where = path.string();
+  if (!json.is_object()) fail("{}: expected a JSON object", where);
+  PoolingConfig config;
+  config.modes.clear();
+  try {
+    if (json.contains("pooling_mode")) {
+      const auto& mode = json.at("pooling_mode");
+      if (mode.is_string()) {
+        config.modes.push_back(mode.get<std::string>());
+      } else {
+        config.modes = mode.get<std::vector<std::string>>();
+      }
+    } else {
+      for (const auto& [flag, name] : kLegacyFlags) {
+        if (json.value(flag, false)) config.modes.emplace_back(name);
+      }
+    }
+    if (config.modes.empty()) config.modes.emplace_back("mean");  // as sentence-transformers
+    if (json.contains("embedding_dimension")) {
+      config.embedding_dimension = json.at("embedding_dimension").get<int64_t>();
+    } else if (json.contains("word_embedding_dimension")) {
+      config.embedding_dimension = json.at("word_embedding_dimension").get<int64_t>();
+    }
+    config.include_prompt = json.value("include_prompt", true);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: a pooling key has the wrong type ({}); expected pooling_mode as a string or list",
+         where, e.what());
+  }
+  for (const auto& mode : config.modes) {
+    if (!known_mode(mode)) {
+      fail("{}: unknown pooling mode '{}'; expected one of cls, max, mean, mean_sqrt_len_tokens, "
+           "weightedmean, lasttoken",
+           where, mode);
+    }
+  }
+  return config;
+}
+
+nlohmann::json PoolingConfig::to_json() const {
+  nlohmann::ordered_json json;
+  json["word_embedding_dimension"] = embedding_dimension;
+  for (const auto& [flag, name] : kLegacyFlags) {
+    json[flag] = std::find(modes.begin(), modes.end(), name) != modes.end();
+  }
+  json["include_prompt"] = include_prompt;
+  return nlohmann::json::parse(json.dump());
+}
+
+at::Tensor pool(const PoolingConfig& config, const at::Tensor& tokens, const PackedBatch& batch) {
+  const int64_t b = batch.batch_size();
+  const int64_t h = tokens.size(1);
+  std::vector<at::Tensor> outputs;
+  at::Tensor lengths;  // (B, 1), float, made once for the mean variants
+  auto get_lengths = [&]() {
+    if (!lengths.defined()) {
+      lengths = (batch.offsets.slice(0, 1) - batch.offsets.slice(0, 0, b))
+                    .to(tokens.scalar_type())
+                    .unsqueeze(1);
+    }
+    return lengths;
+  };
+  auto segment_sum = [&](const at::Tensor& values) {
+    return at::zeros({b, h}, values.options()).index_add(0, batch.segment_ids, values);
+  };
+  for (const auto& mode : config.modes) {
+    if (mode == "cls") {
+      outputs.push_back(tokens.index_select(0, batch.offsets.slice(0, 0, b)));
+    } else if (mode == "lasttoken") {
+      outputs.push_back(tokens.index_select(0, batch.offsets.slice(0, 1) - 1));
+    } else if (mode == "max") {
+      outputs.push_back(at::full({b, h}, -std::numeric_limits<float>::infinity(), tokens.options())
+                            .index_reduce(0, batch.segment_ids, tokens, "amax"));
+    } else if (mode == "mean") {
+      outputs.push_back(segment_sum(tokens) / get_lengths().clamp_min(1e-9));
+    } else if (mode == "mean_sqrt_len_tokens") {
+      outputs.push_back(segment_sum(tokens) / get_lengths().clamp_min(1e-9).sqrt());
+    } else if (mode == "weightedmean") {
+      // Weights 1..len within each sequence, as sentence-transformers with right padding.
+      at::Tensor weights = (batch.position_ids + 1).to(tokens.scalar_type()).unsqueeze(1);
+      at::Tensor weight_sums = at::zeros({b, 1}, tokens.options()).index_add(0, batch.segment_ids, weights);
+      outputs.push_back(segment_sum(tokens * weights) / weight_sums.clamp_min(1e-9));
+    } else {
+      TORCH_INTERNAL_ASSERT(false, "unknown pooling mode ", mode);
+    }
+  }
+  return outputs.size() == 1 ? outputs[0] : at::cat(outputs, 1);
+}
+
+}  // namespace embedtune

@@ -1,0 +1,268 @@
+// SentenceTransformer: loading, encoding and saving sentence-transformers model folders.
+#include "model/sentence_transformer.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "io/atomic_file.h"
+#include "io/error.h"
+#include "io/json.h"
+#include "model/autocast.h"
+#include "model/model_path.h"
+#include "model/weights.h"
+
+namespace embedtune {
+namespace fs = std::filesystem;
+namespace {
+
+// Module types as sentence-transformers writes them in modules.json, old and new spellings.
+bool module_is(const std::string& type, std::string_view name) {
+  const auto dot = type.rfind('.');
+  return type.substr(dot == std::string::npos ? 0 : dot + 1) == name;
+}
+
+const char* const kTokenizerFiles[] = {"tokenizer.json", "tokenizer_config.json", "vocab.txt",
+                                       "special_tokens_map.json"};
+
+}  // namespace
+
+SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c10::Device device) {
+  const fs::path root = resolve_model_path(name_or_path);
+  SentenceTransformer model;
+  fs::path transformer_dir = root;
+  bool has_pooling = false;
+
+  const fs::path modules_path = root / "modules.json";
+  if (fs::exists(modules_path)) {
+    const nlohmann::json modules = io::read_json_file(modules_path);
+    if (!modules.is_array()) fail("{}: expected a JSON list of modules", modules_path.string());
+    for (const auto& entry : modules) {
+      if (!entry.is_object() || !entry.contains("type") || !entry["type"].is_string()) {
+        fail("{}: each module needs a \"type\" string, found {}", modules_path.string(), entry.dump());
+      }
+      const std::string type = entry["type"];
+      const fs::path path = root / entry.value("path", std::string());
+      if (module_is(type, "Transformer")) {
+        transformer_dir = path;
+      } else if (module_is(type, "Pooling")) {
+        model.pooling_ = PoolingConfig::load(path / "config.json");
+        has_pooling = true;
+      } else if (module_is(type, "Normalize")) {
+        model.normalize_ = true;
+      } else {
+        fail("{}: module type '{}' is not supported; embedtune runs Transformer -> Pooling -> "
+             "Normalize models",
+             modules_path.string(), type);
+      }
+    }
+  }
+  model.source_dir_ = transformer_dir;
+
+  const fs::path config_path = transformer_dir / "config.json";
+  model.bert_config_json_ = io::read_json_file(config_path);
+  const BertConfig config = BertConfig::from_json(model.bert_config_json_, config_path.string());
+
+  const fs::path weights_path = transformer_dir / "model.safetensors";
+  if (!fs::exists(weights_path)) {
+    fail("{}: not found{}; embedtune reads safetensors weights (convert with transformers: "
+         "save_pretrained(..., safe_serialization=True))",
+         weights_path.string(),
+         fs::exists(transformer_dir / "pytorch_model.bin") ? " (only pytorch_model.bin is there)" : "");
+  }
+  const auto names = weight_names(weights_path);
+  model.bert_ = std::make_shared<BertModel>(config, names.count("pooler.dense.weight") > 0,
+                                            names.count("embeddings.position_ids") > 0);
+  load_weights(*model.bert_, weights_path);
+  model.bert_->eval();
+
+  model.tokenizer_ = std::make_shared<Tokenizer>(Tokenizer::from_folder(transformer_dir));
+
+  // max_seq_length: sentence_bert_config.json (v2-v5 layout), else the tokenizer's
+  // model_max_length (v6 keeps it there), capped at max_position_embeddings as
+  // sentence-transformers caps it.
+  int64_t max_length = config.max_position_embeddings;
+  bool have_length = false;
+  const fs::path st_bert_config = transformer_dir / "sentence_bert_config.json";
+  const fs::path tokenizer_config = transformer_dir / "tokenizer_config.json";
+  if (fs::exists(st_bert_config)) {
+    const auto json = io::read_json_file(st_bert_config);
+    if (json.contains("max_seq_length") && json["max_seq_length"].is_number_integer()) {
+      max_length = json["max_seq_length"].get<int64_t>();
+      have_length = true;
+    }
+    model.do_lower_case_ = json.value("do_lower_case", false);
+  }
+  if (!have_length && fs::exists(tokenizer_config)) {
+    const auto json = io::read_json_file(tokenizer_config);
+    if (json.contains("model_max_length") && json["model_max_length"].is_number()) {
+      const double limit = json["model_max_length"].get<double>();
+      if (limit >= 1 && limit < static_cast<double>(max_length)) max_length = static_cast<int64_t>(limit);
+    }
+  }
+  if (max_length < 1) fail("{}: max_seq_length must be positive", st_bert_config.string());
+  model.max_seq_length_ = std::min(max_length, config.max_position_embeddings);
+  if (model.do_lower_case_ && !model.tokenizer_->lowercase()) {
+    fail("{}: do_lower_case is true but the tokenizer does not lowercase; embedtune does not "
+         "support this combination",
+         st_bert_config.string());
+  }
+
+  if (!has_pooling) {
+    model.pooling_.modes = {"mean"};  // a plain Hugging Face folder: mean pooling, as ST does
+  }
+  if (model.pooling_.embedding_dimension == 0) model.pooling_.embedding_dimension = config.hidden_size;
+  if (model.pooling_.embedding_dimension != config.hidden_size) {
+    fail("{}: pooling embedding dimension {} differs from hidden_size {} in {}",
+         (root / "1_Pooling" / "config.json").string(), model.pooling_.embedding_dimension,
+         config.hidden_size, config_path.string());
+  }
+  const fs::path st_config = root / "config_sentence_transformers.json";
+  if (fs::exists(st_config)) model.st_config_json_ = io::read_json_file(st_config);
+  model.to(device);
+  return model;
+}
+
+void SentenceTransformer::to(c10::Device device) {
+  if (device.is_cuda() && !at::hasCUDA()) {
+    fail("--device cuda: this build of LibTorch or this machine has no CUDA device; use "
+         "--device cpu");
+  }
+  bert_->to(device);
+  device_ = device;
+}
+
+void SentenceTransformer::set_max_seq_length(int64_t length) {
+  const int64_t limit = bert_->config().max_position_embeddings;
+  if (length < 1 || length > limit) {
+    fail("max_seq_length {} is out of range; expected 1..{} (the model's max_position_embeddings)",
+         length, limit);
+  }
+  max_seq_length_ = length;
+}
+
+int64_t SentenceTransformer::parameter_count() const {
+  int64_t count = 0;
+  for (const auto& p : bert_->parameters()) count += p.numel();
+  return count;
+}
+
+std::vector<int32_t> SentenceTransformer::tokenize(std::string_view text,
+                                                   std::string_view prompt) const {
+  if (prompt.empty()) return tokenizer_->encode(text, static_cast<size_t>(max_seq_length_));
+  std::string joined;
+  joined.reserve(prompt.size() + text.size());
+  joined.append(prompt).append(text);
+  return tokenizer_->encode(joined, static_cast<size_t>(max_seq_length_));
+}
+
+at::Tensor SentenceTransformer::forward(const PackedBatch& batch) {
+  at::Tensor tokens = bert_->forward(batch);
+  at::Tensor pooled = pool(pooling_, tokens, batch);
+  if (normalize_) pooled = pooled / pooled.norm(2, {1}, /*keepdim=*/true).clamp_min(1e-12);
+  return pooled;
+}
+
+at::Tensor truncate_and_normalize(const at::Tensor& embeddings, int64_t dim) {
+  const int64_t full = embeddings.size(1);
+  if (dim < 1 || dim > full) {
+    fail("dimension {} is out of range; expected 1..{} (the model's embedding dimension)", dim, full);
+  }
+  at::Tensor sliced = embeddings.slice(1, 0, dim);
+  return sliced / sliced.norm(2, {1}, /*keepdim=*/true).clamp_min(1e-12);
+}
+
+at::Tensor SentenceTransformer::encode(const std::vector<std::string>& texts,
+                                       const EncodeOptions& options) {
+  if (options.batch_size < 1) fail("--batch-size must be at least 1, found {}", options.batch_size);
+  const int64_t full = dimension();
+  if (options.dim != 0 && (options.dim < 1 || options.dim > full)) {
+    fail("--dim {} is out of range; expected 1..{} (the model's embedding dimension)", options.dim,
+         full);
+  }
+  const auto n = static_cast<int64_t>(texts.size());
+  std::vector<std::vector<int32_t>> ids(texts.size());
+  for (int64_t i = 0; i < n; ++i) ids[i] = tokenize(texts[i], options.prompt);
+
+  // Longest first, as sentence-transformers orders its batches; ties keep input order.
+  std::vector<int64_t> order(texts.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return ids[a].size() > ids[b].size(); });
+
+  c10::InferenceMode inference;
+  const bool was_training = bert_->is_training();
+  bert_->eval();
+  at::Tensor out = at::empty({n, full}, at::TensorOptions().dtype(at::kFloat));
+  for (int64_t start = 0; start < n; start += options.batch_size) {
+    const int64_t end = std::min(n, start + options.batch_size);
+    std::vector<const std::vector<int32_t>*> batch_ids;
+    std::vector<int64_t> rows;
+    for (int64_t i = start; i < end; ++i) {
+      batch_ids.push_back(&ids[order[i]]);
+      rows.push_back(order[i]);
+    }
+    at::Tensor embeddings;
+    {
+      AutocastGuard autocast(device_);
+      embeddings = forward(PackedBatch::from_ids(batch_ids, device_));
+    }
+    out.index_copy_(0, at::tensor(rows, at::kLong), embeddings.to(at::kCPU, at::kFloat));
+    if (options.progress) options.progress(end, n);
+  }
+  if (was_training) bert_->train();
+  if (options.dim != 0 && options.dim != full) return truncate_and_normalize(out, options.dim);
+  return out;
+}
+
+void SentenceTransformer::save(const fs::path& dir) const {
+  const fs::path target = fs::absolute(dir);
+  const fs::path parent = target.parent_path();
+  fs::create_directories(parent);
+  const std::string suffix = fmt::format(".tmp-{}", ::getpid());
+  const fs::path staging = parent / (target.filename().string() + suffix);
+  fs::remove_all(staging);
+  fs::create_directories(staging / "1_Pooling");
+  try {
+    save_weights(*bert_, staging / "model.safetensors");
+    io::write_json_file_atomic(staging / "config.json", bert_config_json_);
+    for (const char* name : kTokenizerFiles) {
+      if (fs::exists(source_dir_ / name)) fs::copy_file(source_dir_ / name, staging / name);
+    }
+    nlohmann::ordered_json modules = nlohmann::ordered_json::array();
+    modules.push_back({{"idx", 0}, {"name", "0"}, {"path", ""},
+                       {"type", "sentence_transformers.models.Transformer"}});
+    modules.push_back({{"idx", 1}, {"name", "1"}, {"path", "1_Pooling"},
+                       {"type", "sentence_transformers.models.Pooling"}});
+    if (normalize_) {
+      modules.push_back({{"idx", 2}, {"name", "2"}, {"path", "2_Normalize"},
+                         {"type", "sentence_transformers.models.Normalize"}});
+      fs::create_directories(staging / "2_Normalize");
+    }
+    io::write_file_atomic(staging / "modules.json", modules.dump(2) + "\n");
+    io::write_json_file_atomic(staging / "sentence_bert_config.json",
+                               {{"max_seq_length", max_seq_length_}, {"do_lower_case", do_lower_case_}});
+    nlohmann::json st_config = st_config_json_.is_object() ? st_config_json_ : nlohmann::json::object();
+    if (!st_config.contains("prompts")) st_config["prompts"] = nlohmann::json::object();
+    if (!st_config.contains("default_prompt_name")) st_config["default_prompt_name"] = nullptr;
+    if (!st_config.contains("similarity_fn_name")) st_config["similarity_fn_name"] = "cosine";
+    st_config["__version__"]["embedtune"] = "0.1.0";
+    io::write_json_file_atomic(staging / "config_sentence_transformers.json", st_config);
+    io::write_json_file_atomic(staging / "1_Pooling" / "config.json", pooling_.to_json());
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(staging, ec);
+    throw;
+  }
+  // Swap the finished folder into place; the old one is removed only after the rename.
+  std::error_code ec;
+  const fs::path old = parent / (target.filename().string() + ".old" + suffix);
+  if (fs::exists(target)) fs::rename(target, old);
+  fs::rename(staging, target);
+  fs::remove_all(old, ec);
+}
+
+}  // namespace embedtune

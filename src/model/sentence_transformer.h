@@ -1,0 +1,94 @@
+// SentenceTransformer: a sentence-transformers model folder (Transformer -> Pooling ->
+// Normalize) loaded, run and saved natively. Encoding matches sentence_transformers'
+// SentenceTransformer.encode numerically (fp32 on the CPU).
+//
+// Letters: B sequences, N texts, D embedding dimension.
+#pragma once
+
+#include <ATen/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/bert_model.h"
+#include "model/pooling.h"
+#include "tokenizer/tokenizer.h"
+
+namespace embedtune {
+
+struct EncodeOptions {
+  int64_t batch_size = 32;
+  int64_t dim = 0;     // keep the first `dim` values and re-normalise them; 0 keeps all
+  std::string prompt;  // prepended to every text, as sentence-transformers' prompt=
+  // Called after each batch with (texts done, texts in all); may be empty.
+  std::function<void(int64_t, int64_t)> progress;
+};
+
+class SentenceTransformer {
+ public:
+  // Loads a sentence-transformers folder (modules.json), or a plain Hugging Face BERT folder
+  // (mean pooling, no normalisation, as sentence-transformers does), from a path or a Hugging
+  // Face id in the local cache. Throws embedtune::Error naming the file for anything missing,
+  // malformed or unsupported.
+  static SentenceTransformer load(const std::string& name_or_path,
+                                  c10::Device device = c10::Device(c10::kCPU));
+
+  // Writes the sentence-transformers layout (model.safetensors, config.json, tokenizer files,
+  // modules.json, sentence_bert_config.json, config_sentence_transformers.json, 1_Pooling/,
+  // 2_Normalize/) into `dir`, which is replaced whole: the new folder is written beside it and
+  // renamed into place, so a crash never leaves a half-written model.
+  void save(const std::filesystem::path& dir) const;
+
+  // Texts -> (N, D) float32 on the CPU in input order, D = dim or dimension(). Batches are
+  // formed from length-sorted texts; runs in inference mode (bf16 autocast on CUDA).
+  at::Tensor encode(const std::vector<std::string>& texts, const EncodeOptions& options = {});
+
+  // Token ids as the model sees them: prompt + text, [CLS] ... [SEP], cut at max_seq_length().
+  std::vector<int32_t> tokenize(std::string_view text, std::string_view prompt = {}) const;
+
+  // Sentence embeddings with autograd (for training): (B, D), normalised if the model normalises.
+  at::Tensor forward(const PackedBatch& batch);
+
+  int64_t dimension() const { return pooling_.output_dimension(); }
+  int64_t max_seq_length() const { return max_seq_length_; }
+  // Throws embedtune::Error when `length` is not in 1..max_position_embeddings.
+  void set_max_seq_length(int64_t length);
+  bool normalizes() const { return normalize_; }
+  const PoolingConfig& pooling() const { return pooling_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  BertModel& bert() { return *bert_; }
+  const BertModel& bert() const { return *bert_; }
+  c10::Device device() const { return device_; }
+  void to(c10::Device device);
+  const std::filesystem::path& source_dir() const { return source_dir_; }
+  int64_t parameter_count() const;
+
+ private:
+  SentenceTransformer() = default;
+
+  std::filesystem::path source_dir_;
+  std::shared_ptr<BertModel> bert_;
+  std::shared_ptr<Tokenizer> tokenizer_;
+  PoolingConfig pooling_;
+  bool normalize_ = false;
+  int64_t max_seq_length_ = 512;
+  bool do_lower_case_ = false;
+  nlohmann::json bert_config_json_;           // config.json as found, written back on save
+  nlohmann::json st_config_json_;             // config_sentence_transformers.json, if any
+  c10::Device device_ = c10::Device(c10::kCPU);
+};
+
+// "dims" for --dim: keeps the first `dim` columns of (N, D) embeddings and re-normalises rows
+// (x / max(||x||, 1e-12), as torch.nn.functional.normalize). Throws embedtune::Error when
+// dim is not in 1..D.
+at::Tensor truncate_and_normalize(const at::Tensor& embeddings, int64_t dim);
+
+}  // namespace embedtune

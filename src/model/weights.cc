@@ -1,0 +1,123 @@
+// Moving tensors between a LibTorch module and a model.safetensors file.
+#include "model/weights.h"
+
+#include <ATen/ATen.h>
+
+#include <map>
+#include <vector>
+
+#include <fmt/ranges.h>
+
+#include "io/error.h"
+#include "io/safetensors.h"
+
+namespace embedtune {
+namespace {
+
+constexpr std::string_view kPrefix = "bert.";
+
+std::string strip_prefix(const std::string& name) {
+  return name.rfind(kPrefix, 0) == 0 ? name.substr(kPrefix.size()) : name;
+}
+
+at::ScalarType to_scalar_type(io::DType dtype) {
+  switch (dtype) {
+    case io::DType::F32: return at::kFloat;
+    case io::DType::F16: return at::kHalf;
+    case io::DType::BF16: return at::kBFloat16;
+    case io::DType::F64: return at::kDouble;
+    case io::DType::I64: return at::kLong;
+    case io::DType::I32: return at::kInt;
+    case io::DType::I16: return at::kShort;
+    case io::DType::I8: return at::kChar;
+    case io::DType::U8: return at::kByte;
+    case io::DType::BOOL: return at::kBool;
+    default: return at::ScalarType::Undefined;
+  }
+}
+
+io::DType to_dtype(at::ScalarType type) {
+  switch (type) {
+    case at::kFloat: return io::DType::F32;
+    case at::kHalf: return io::DType::F16;
+    case at::kBFloat16: return io::DType::BF16;
+    case at::kDouble: return io::DType::F64;
+    case at::kLong: return io::DType::I64;
+    case at::kInt: return io::DType::I32;
+    case at::kShort: return io::DType::I16;
+    case at::kChar: return io::DType::I8;
+    case at::kByte: return io::DType::U8;
+    case at::kBool: return io::DType::BOOL;
+    default: fail("internal: no safetensors dtype for {}", c10::toString(type));
+  }
+}
+
+std::string shape_string(at::IntArrayRef shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
+}
+
+}  // namespace
+
+std::set<std::string> weight_names(const std::filesystem::path& path) {
+  auto file = io::SafetensorsFile::open(path);
+  std::set<std::string> names;
+  for (const auto& info : file.tensors()) names.insert(strip_prefix(info.name));
+  return names;
+}
+
+void load_weights(torch::nn::Module& module, const std::filesystem::path& path) {
+  auto file = io::SafetensorsFile::open(path);
+  std::map<std::string, const io::TensorInfo*> by_name;
+  for (const auto& info : file.tensors()) by_name[strip_prefix(info.name)] = &info;
+
+  at::NoGradGuard no_grad;
+  auto copy_into = [&](const std::string& name, at::Tensor& target) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
+      fail("{}: tensor '{}' is missing (the model of config.json needs it, shape {}); the file "
+           "does not belong to this config.json",
+           path.string(), name, shape_string(target.sizes()));
+    }
+    const io::TensorInfo& info = *it->second;
+    const at::ScalarType stored = to_scalar_type(info.dtype);
+    if (stored == at::ScalarType::Undefined) {
+      fail("{}: tensor '{}' has dtype {}, which embedtune cannot load; expected F32, F16, BF16 or "
+           "F64",
+           path.string(), info.name, io::dtype_name(info.dtype));
+    }
+    if (at::IntArrayRef(info.shape) != target.sizes()) {
+      fail("{}: tensor '{}' has shape {} but config.json implies {}; the weights and config.json "
+           "disagree",
+           path.string(), info.name, shape_string(info.shape), shape_string(target.sizes()));
+    }
+    if (at::isFloatingType(target.scalar_type()) != at::isFloatingType(stored)) {
+      fail("{}: tensor '{}' has dtype {}, expected a {} type", path.string(), info.name,
+           io::dtype_name(info.dtype), at::isFloatingType(target.scalar_type()) ? "floating" : "integer");
+    }
+    auto bytes = file.data(info);
+    // from_blob over the mapping; copy_ converts dtype and device. The mapping outlives the copy.
+    at::Tensor source = at::from_blob(const_cast<std::byte*>(bytes.data()), info.shape,
+                                      at::TensorOptions().dtype(stored));
+    target.copy_(source);
+  };
+  for (auto& item : module.named_parameters(/*recurse=*/true)) copy_into(item.key(), item.value());
+  for (auto& item : module.named_buffers(/*recurse=*/true)) copy_into(item.key(), item.value());
+}
+
+void save_weights(const torch::nn::Module& module, const std::filesystem::path& path) {
+  std::vector<at::Tensor> keep_alive;
+  std::vector<io::TensorData> tensors;
+  auto add = [&](const std::string& name, const at::Tensor& tensor) {
+    at::Tensor cpu = tensor.detach().to(at::kCPU).contiguous();
+    keep_alive.push_back(cpu);
+    tensors.push_back(io::TensorData{
+        name, to_dtype(cpu.scalar_type()),
+        std::vector<int64_t>(cpu.sizes().begin(), cpu.sizes().end()),
+        std::span<const std::byte>(static_cast<const std::byte*>(cpu.data_ptr()), cpu.nbytes())});
+  };
+  for (const auto& item : module.named_parameters(true)) add(item.key(), item.value());
+  for (const auto& item : module.named_buffers(true)) add(item.key(), item.value());
+  io::write_safetensors(path, tensors, {{"format", "pt"}});
+}
+
+}  // namespace embedtune

@@ -1,0 +1,26 @@
+// Moving tensors between a LibTorch module and a model.safetensors file, by Hugging Face key name.
+#pragma once
+
+#include <torch/nn/module.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+
+namespace embedtune {
+
+// Copies every parameter and buffer of `module` from the safetensors file at `path`, converting
+// F16/BF16/F64 to the module's dtype. Keys may carry a "bert." prefix (BertForX checkpoints).
+// Throws embedtune::Error naming the file and key when a tensor is missing, has a shape that
+// disagrees with config.json, or has a dtype that cannot become floating point. Keys in the file
+// that the module does not have (heads of pre-training checkpoints) are ignored.
+void load_weights(torch::nn::Module& module, const std::filesystem::path& path);
+
+// The tensor names stored in the file at `path`, with a "bert." prefix removed.
+std::set<std::string> weight_names(const std::filesystem::path& path);
+
+// Writes every parameter and buffer of `module` (on any device, any dtype) to `path` atomically,
+// with metadata {"format": "pt"} as transformers writes it.
+void save_weights(const torch::nn::Module& module, const std::filesystem::path& path);
+
+}  // namespace embedtune

@@ -1,0 +1,64 @@
+"""Shared fixtures for the parity tests: where things are, and how to run embedtune."""
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+DOCS = pathlib.Path("/usr/share/doc/python3.11/html/_sources")
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"environment variable {name} is not set: run the tests through ctest (make test)")
+    return value
+
+
+@pytest.fixture(scope="session")
+def embedtune_bin() -> pathlib.Path:
+    path = pathlib.Path(_env("EMBEDTUNE_BIN"))
+    if not path.exists():
+        pytest.fail(f"embedtune executable {path} does not exist: build it first (make build)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def testdata() -> pathlib.Path:
+    return pathlib.Path(_env("EMBEDTUNE_TESTDATA"))
+
+
+@pytest.fixture(scope="session")
+def default_model() -> pathlib.Path:
+    path = pathlib.Path(_env("EMBEDTUNE_DEFAULT_MODEL"))
+    if not (path / "model.safetensors").exists():
+        pytest.fail(f"default model missing at {path}: run scripts/setup.sh")
+    return path
+
+
+@pytest.fixture(scope="session")
+def run(embedtune_bin):
+    """Runs `embedtune ARGS...`; returns the CompletedProcess (text mode). check=True by default."""
+
+    def _run(*args, check=True, **kwargs):
+        result = subprocess.run([str(embedtune_bin), *map(str, args)], capture_output=True, text=True, **kwargs)
+        if check and result.returncode != 0:
+            raise AssertionError(f"embedtune {' '.join(map(str, args))} failed ({result.returncode}):\n{result.stderr}")
+        return result
+
+    return _run
+
+
+def docs_texts(limit: int, min_chars: int = 1) -> list[str]:
+    """Paragraphs of the installed Python documentation, in a fixed order (never committed)."""
+    if not DOCS.exists():
+        pytest.fail(f"{DOCS} is missing: install Debian's python3.11-doc (scripts/setup.sh does)")
+    texts = []
+    for path in sorted(DOCS.rglob("*.txt")):
+        for para in path.read_text(encoding="utf-8").split("\n\n"):
+            para = para.strip()
+            if len(para) >= min_chars:
+                texts.append(para)
+            if len(texts) >= limit:
+                return texts
+    return texts
