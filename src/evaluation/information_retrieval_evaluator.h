@@ -1,0 +1,111 @@
+// InformationRetrievalEvaluator on precomputed embeddings: exact top-k retrieval in corpus
+// chunks and the accuracy/precision/recall/NDCG/MRR/MAP metrics of sentence-transformers 6.2,
+// for one embedding size or for every Matryoshka dimension (as a SequentialEvaluator would).
+//
+// Letters: Q queries, C corpus entries, D embedding size.
+#pragma once
+
+#include <ATen/Tensor.h>
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace embedtune::evaluation {
+
+struct IrEvaluatorConfig {
+  // Cut-offs, as InformationRetrievalEvaluator's arguments (each list non-empty, k >= 1, no repeats).
+  std::vector<int> mrr_at_k{10};
+  std::vector<int> ndcg_at_k{10};
+  std::vector<int> accuracy_at_k{1, 3, 5, 10};
+  std::vector<int> precision_recall_at_k{1, 3, 5, 10};
+  std::vector<int> map_at_k{100};
+  // "cosine" (rows L2-normalised, then dot) and/or "dot"; results follow this order, the CSV
+  // columns the sorted order, as in ST.
+  std::vector<std::string> score_functions{"cosine"};
+  // The score function of the primary metric; empty: the one with the best ndcg@max(ndcg_at_k)
+  // (first in sorted order on a tie), as ST picks it on its first call. A trainer that calls the
+  // evaluator repeatedly should pin the first call's choice here, as ST keeps it.
+  std::string main_score_function;
+  // Corpus entries scored at once (ST's corpus_chunk_size).
+  int64_t corpus_chunk_size = 50000;
+  // Queries scored at once; 0: as many as keep one score block under kMaxScoreBlock values
+  // (all of them for up to 1342 queries at the default chunk, which is the shape ST multiplies).
+  int64_t query_chunk_size = 0;
+  // Prefix of every key: "{name}_{score}_{metric}@{k}", or "{score}_{metric}@{k}" when empty.
+  std::string name;
+
+  static constexpr int64_t kMaxScoreBlock = int64_t{1} << 26;  // 256 MiB of float32 scores
+
+  // The largest k of all lists: how many hits are kept per query.
+  int max_k() const;
+  // Throws Error naming the field when a list is empty, holds k < 1 or a repeat, a score
+  // function is unknown or repeated, or a chunk size is not positive (query 0 = automatic).
+  void validate() const;
+};
+
+struct IrResults {
+  // (key, value) in ST's order: per score function accuracy@k, precision@k, recall@k, ndcg@k,
+  // mrr@k, map@k, each over its k list.
+  std::vector<std::pair<std::string, double>> metrics;
+  // The key of the primary metric (in `metrics`), e.g. "dim_128_cosine_ndcg@10".
+  std::string primary_metric;
+
+  // The value under `key`; throws Error listing a few keys when it is absent.
+  double at(const std::string& key) const;
+  double primary_score() const { return at(primary_metric); }
+};
+
+// The top `max_k` hits per query: corpus indices ordered by (-score, ascending corpus id), the
+// order ST 6.2 ranks by (it sorts (score, corpus_id) tuples, so ties go to the smaller id string,
+// not the earlier corpus position), with ST's per-chunk tie re-selection, so the selection does
+// not depend on chunking. Scores are float32 and computed as ST computes them (F.normalize, then
+// torch.mm per block), bit for bit when the block shapes are ST's (all queries x corpus chunk,
+// the default here for up to kMaxScoreBlock / corpus_chunk_size queries). As in ST, a "tie" is
+// exact float equality, and GEMM rounding may depend on the block shape and a column's position
+// in it (PyTorch rounds identical columns of a (1, 8) x (8, 7) product differently), so scores
+// equal in exact arithmetic can differ in the last bit across chunkings; exactly representable
+// scores never do.
+// query (Q, D) and corpus (C, D) float32 CPU; returns Q lists of at most min(max_k, C) indices.
+// `score_function` is "cosine" or "dot". Memory: O(Q * max_k + query_chunk * corpus_chunk).
+std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::Tensor& corpus,
+                                             const std::vector<std::string>& corpus_ids,
+                                             const std::string& score_function, int max_k,
+                                             int64_t corpus_chunk_size, int64_t query_chunk_size);
+
+// Evaluates retrieval of `corpus_ids` for `query_ids`, as InformationRetrievalEvaluator called on
+// a model whose encode returns these embeddings.
+//   query_embeddings  (Q, D) float32, row i for query_ids[i];
+//   corpus_embeddings (C, D) float32, row j for corpus_ids[j]; neither needs to be normalised
+//                     ("cosine" normalises, "dot" does not).
+//   relevant: query id -> relevant corpus ids. Queries absent from it or with an empty set are
+//             dropped, as ST does; ids of queries not in query_ids are ignored.
+// Throws Error when shapes disagree with the id lists, an id repeats, a value is not finite,
+// no query has a relevant document, or the config is invalid. Thread-safe (no shared state).
+IrResults evaluate_retrieval(const at::Tensor& query_embeddings, const at::Tensor& corpus_embeddings,
+                             const std::vector<std::string>& query_ids,
+                             const std::vector<std::string>& corpus_ids,
+                             const std::map<std::string, std::set<std::string>>& relevant,
+                             const IrEvaluatorConfig& config);
+
+// One evaluator per Matryoshka dimension d, as a SequentialEvaluator of
+// InformationRetrievalEvaluator(truncate_dim=d, name="dim_{d}") over full-size embeddings:
+// each evaluation sees query_full[:, :d] and corpus_full[:, :d] (not re-normalised: ST's
+// truncation runs after the model's Normalize, and "cosine" normalises the slice itself).
+// The name is "dim_{d}", or "{base.name}_dim_{d}" when base.name is set.
+// Returns every evaluator's metrics in `dims` order followed by "sequential_score" (the last
+// evaluator's primary score), with primary_metric "sequential_score", as SequentialEvaluator.
+// Throws Error when dims is empty, repeats a value, or holds d < 1 or d > D.
+IrResults evaluate_matryoshka(const at::Tensor& query_full, const at::Tensor& corpus_full,
+                              const std::vector<std::string>& query_ids,
+                              const std::vector<std::string>& corpus_ids,
+                              const std::map<std::string, std::set<std::string>>& relevant,
+                              const std::vector<int64_t>& dims, const IrEvaluatorConfig& base);
+
+// The name evaluate_matryoshka gives dimension `dim`'s evaluator.
+std::string matryoshka_name(const IrEvaluatorConfig& base, int64_t dim);
+
+}  // namespace embedtune::evaluation
