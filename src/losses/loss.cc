@@ -1,0 +1,60 @@
+// compute_loss: dispatch between plain MultipleNegativesRankingLoss and MatryoshkaLoss over it.
+#include "losses/loss.h"
+
+#include <ATen/ATen.h>
+
+#include "io/error.h"
+
+namespace embedtune {
+
+namespace {
+constexpr const char* kMatryoshka = "MatryoshkaLoss";
+constexpr const char* kMnrl = "MultipleNegativesRankingLoss";
+
+void check_loss_name(const std::string& name) {
+  if (name != kMatryoshka && name != kMnrl) {
+    fail("loss: expected MatryoshkaLoss or MultipleNegativesRankingLoss, found '{}'", name);
+  }
+}
+
+at::Tensor mnrl(const LossConfig& config, const std::vector<at::Tensor>& columns) {
+  const std::vector<at::Tensor> candidates(columns.begin() + 1, columns.end());
+  return multiple_negatives_ranking_loss(columns[0], candidates, config.scale, config.similarity);
+}
+}  // namespace
+
+void LossConfig::validate(int64_t model_dim) {
+  check_loss_name(loss);
+  if (!(scale > 0.0)) {
+    fail("scale: MultipleNegativesRankingLoss needs scale > 0, found {}; use 20 (temperature 0.05)", scale);
+  }
+  if (loss == kMatryoshka) matryoshka.validate(model_dim);
+}
+
+at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>& columns, std::mt19937_64& rng) {
+  check_loss_name(config.loss);
+  if (columns.size() < 2) {
+    fail("{}: expected at least 2 columns (anchor, positive[, negatives...]), found {}; "
+         "give the dataset a positive column",
+         config.loss, columns.size());
+  }
+  if (config.loss == kMnrl) return mnrl(config, columns);
+
+  const MatryoshkaLossConfig& m = config.matryoshka;
+  if (m.dims.empty() || m.weights.size() != m.dims.size()) {
+    fail("MatryoshkaLoss: the configuration was not validated ({} dims, {} weights); "
+         "call LossConfig::validate(model_dim) first",
+         m.dims.size(), m.weights.size());
+  }
+  at::Tensor total;
+  std::vector<at::Tensor> shrunk(columns.size());
+  for (size_t index : m.dims_for_step(rng)) {
+    for (size_t c = 0; c < columns.size(); ++c) shrunk[c] = shrink(columns[c], m.dims[index]);
+    // weight * loss in the loss dtype, summed in dim order, as MatryoshkaLoss.forward.
+    at::Tensor term = mnrl(config, shrunk) * m.weights[index];
+    total = total.defined() ? total + term : term;
+  }
+  return total;
+}
+
+}  // namespace embedtune

@@ -1,0 +1,6 @@
+// Everything the losses layer offers, for callers that want one include.
+#pragma once
+
+#include "losses/loss.h"
+#include "losses/matryoshka_loss.h"
+#include "losses/multiple_negatives_ranking_loss.h"

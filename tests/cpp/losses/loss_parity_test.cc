@@ -1,0 +1,131 @@
+// Parity of MultipleNegativesRankingLoss and MatryoshkaLoss with sentence-transformers 6.2: loss
+// value and the gradient of every BertModel parameter on the tiny random model, against
+// tests/python/oracle_losses.py.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "io/json.h"
+#include "io/safetensors.h"
+#include "losses/loss.h"
+#include "model/packed_batch.h"
+#include "model/sentence_transformer.h"
+
+namespace embedtune {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr double kTolerance = 1e-5;
+
+fs::path oracle_dir() {
+  const char* root = std::getenv("EMBEDTUNE_TESTDATA");
+  if (root == nullptr || *root == '\0') {
+    throw std::runtime_error("EMBEDTUNE_TESTDATA is not set; run the tests through ctest");
+  }
+  const fs::path dir = fs::path(root) / "losses";
+  if (!fs::exists(dir / "cases.json")) {
+    throw std::runtime_error(dir.string() + "/cases.json is missing; the make_testdata fixture "
+                             "(tests/python/oracle_losses.py) must run first");
+  }
+  return dir;
+}
+
+// Every F32 tensor of a safetensors file, by name.
+std::map<std::string, at::Tensor> read_f32(const fs::path& path) {
+  const auto file = io::SafetensorsFile::open(path);
+  std::map<std::string, at::Tensor> out;
+  for (const auto& info : file.tensors()) {
+    if (info.dtype != io::DType::F32) throw std::runtime_error(path.string() + ": " + info.name + " is not F32");
+    at::Tensor t = at::empty(info.shape, at::kFloat);
+    const auto bytes = file.data(info);
+    std::memcpy(t.data_ptr<float>(), bytes.data(), bytes.size());
+    out.emplace(info.name, t);
+  }
+  return out;
+}
+
+std::vector<std::string> strings(const nlohmann::json& j) { return j.get<std::vector<std::string>>(); }
+
+class LossParity : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LossParity, LossAndEveryGradientMatchSentenceTransformers) {
+  const fs::path dir = oracle_dir();
+  const nlohmann::json cases = io::read_json_file(dir / "cases.json");
+  nlohmann::json c;
+  for (const auto& item : cases["cases"]) {
+    if (item["name"] == GetParam()) c = item;
+  }
+  ASSERT_FALSE(c.is_null()) << "case " << GetParam() << " missing from cases.json";
+
+  auto st = SentenceTransformer::load((dir / "model").string());
+  st.bert().eval();  // dropout off, as the oracle's model.eval()
+
+  LossConfig config;
+  config.loss = c["loss"].get<std::string>();
+  config.scale = c.value("scale", 20.0);
+  config.similarity = parse_similarity(c.value("similarity", std::string("cos_sim")));
+  if (c.contains("dims")) {
+    config.matryoshka.dims = c["dims"].get<std::vector<int64_t>>();
+    if (c.contains("weights")) config.matryoshka.weights = c["weights"].get<std::vector<double>>();
+  }
+  config.validate(st.dimension());
+
+  const std::vector<std::vector<std::string>> texts = {strings(cases["anchors"]), strings(cases["positives"]),
+                                                       strings(cases["negatives"])};
+  const int columns = c["columns"].get<int>();
+  std::vector<at::Tensor> embeddings;
+  for (int col = 0; col < columns; ++col) {
+    std::vector<std::vector<int32_t>> ids;
+    for (const auto& text : texts[col]) ids.push_back(st.tokenize(text));
+    std::vector<const std::vector<int32_t>*> pointers;
+    for (const auto& v : ids) pointers.push_back(&v);
+    embeddings.push_back(st.forward(PackedBatch::from_ids(pointers, st.device())));
+  }
+  std::mt19937_64 rng(0);
+  const at::Tensor loss = compute_loss(config, embeddings, rng);
+  loss.backward();
+
+  const auto expected = read_f32(dir / (GetParam() + ".safetensors"));
+  const double loss_diff = std::abs(loss.item<double>() - expected.at("loss").item<double>());
+  std::cout << GetParam() << ": loss " << loss.item<double>() << " vs " << expected.at("loss").item<double>()
+            << ", diff " << loss_diff << "\n";
+  EXPECT_LT(loss_diff, kTolerance);
+
+  double worst = 0.0;
+  std::string worst_name;
+  size_t compared = 0;
+  for (const auto& item : st.bert().named_parameters()) {
+    const auto it = expected.find("grad." + item.key());
+    ASSERT_NE(it, expected.end()) << "oracle has no gradient for " << item.key();
+    const at::Tensor grad = item.value().grad().defined() ? item.value().grad() : at::zeros_like(item.value());
+    ASSERT_EQ(grad.sizes(), it->second.sizes()) << item.key();
+    const double diff = (grad - it->second).abs().max().item<double>();
+    EXPECT_LT(diff, kTolerance) << item.key();
+    if (diff >= worst) {
+      worst = diff;
+      worst_name = item.key();
+    }
+    ++compared;
+  }
+  EXPECT_EQ(compared + 1, expected.size());  // every oracle gradient was compared, plus "loss"
+  std::cout << GetParam() << ": max |grad diff| " << worst << " (" << worst_name << ") over " << compared
+            << " parameters\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(Oracle, LossParity,
+                         ::testing::Values("mnrl_pairs", "mnrl_triplets", "mnrl_dot_scale1", "matryoshka_pairs",
+                                           "matryoshka_triplets", "matryoshka_weighted"));
+
+}  // namespace
+}  // namespace embedtune

@@ -1,0 +1,114 @@
+"""Expected losses and parameter gradients from sentence-transformers' own MNRL and MatryoshkaLoss.
+
+Usage: python oracle_losses.py OUTDIR
+
+Uses the tiny random BERT `mean` model (Transformer -> mean Pooling -> Normalize, hidden 64) made by
+oracle_models.py, copied to OUTDIR/model so that the C++ test loads exactly the weights used here
+(make_testdata runs this script before oracle_models.py, so a missing model is made here with that
+script). The model is in eval mode (dropout off). Each case runs the real loss module on one
+fixed batch of (anchor, positive, negative) texts, features built by model.preprocess per column as
+SentenceTransformerDataCollator does, then backward. Writes:
+  OUTDIR/cases.json           texts and the case list (loss, dims, weights, columns used)
+  OUTDIR/<case>.safetensors   "loss" (scalar) and "grad.<HF key>" for every BertModel parameter
+"""
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import torch
+from safetensors.torch import save_file
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+from sentence_transformers.util import dot_score
+
+out = pathlib.Path(sys.argv[1])
+out.mkdir(parents=True, exist_ok=True)
+here = pathlib.Path(__file__).resolve().parent
+
+# The model: the shared tiny `mean` model, made now if oracle_models.py has not run yet.
+model_dir = out / "model"
+shutil.rmtree(model_dir, ignore_errors=True)
+shared = out.parent / "models" / "mean"
+if shared.is_dir():
+    shutil.copytree(shared, model_dir)
+else:
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        subprocess.run([sys.executable, str(here / "oracle_models.py"), tmp], check=True)
+        shutil.copytree(pathlib.Path(tmp) / "mean", model_dir)
+
+ANCHORS = [
+    "How do I open a file in Python?",
+    "What is a list comprehension?",
+    "Explain the global interpreter lock.",
+    "how to sort a dictionary by value",
+    "What does the with statement do?",
+    "Difference between a tuple and a list",
+    "Why use virtual environments?",
+    "What is a decorator?",
+]
+POSITIVES = [
+    "Use the built-in open() function, ideally inside a with block, to get a file object.",
+    "A list comprehension builds a new list from an iterable in a single expression: [x * 2 for x in xs].",
+    "The GIL lets only one thread execute Python bytecode at a time in CPython.",
+    "sorted(d.items(), key=lambda kv: kv[1]) returns the items ordered by their values.",
+    "It calls __enter__ and __exit__ around a block, so resources are released even on errors.",
+    "Tuples are immutable and hashable; lists can be changed in place.",
+    "They isolate each project's installed packages from the system interpreter.",
+    "A decorator is a callable that takes a function and returns a replacement for it.",
+]
+NEGATIVES = [
+    "The file menu of the editor has an Open Recent entry.",
+    "Comprehensive lists of Python books are maintained on the wiki.",
+    "Interpreters for other languages also use locks.",
+    "Dictionaries preserve insertion order since Python 3.7.",
+    "A statement ends at the end of a line unless it is continued.",
+    "Lists of tuples are common when reading CSV rows.",
+    "Virtual machines emulate complete computers.",
+    "Decorating a room with plants improves the mood.",
+]
+
+CASES = [
+    {"name": "mnrl_pairs", "loss": "MultipleNegativesRankingLoss", "columns": 2},
+    {"name": "mnrl_triplets", "loss": "MultipleNegativesRankingLoss", "columns": 3},
+    {"name": "mnrl_dot_scale1", "loss": "MultipleNegativesRankingLoss", "columns": 3, "similarity": "dot_score",
+     "scale": 1.0},
+    {"name": "matryoshka_pairs", "loss": "MatryoshkaLoss", "columns": 2, "dims": [64, 32, 16, 8]},
+    {"name": "matryoshka_triplets", "loss": "MatryoshkaLoss", "columns": 3, "dims": [64, 32, 16, 8]},
+    # Unsorted dims with weights: the loss sorts both together, descending.
+    {"name": "matryoshka_weighted", "loss": "MatryoshkaLoss", "columns": 3, "dims": [16, 64, 8, 32],
+     "weights": [0.5, 1.0, 0.25, 2.0]},
+]
+
+model = SentenceTransformer(str(model_dir), device="cpu")
+model.eval()
+torch.manual_seed(0)
+column_texts = [ANCHORS, POSITIVES, NEGATIVES]
+
+for case in CASES:
+    similarity = dot_score if case.get("similarity") == "dot_score" else None
+    kwargs = {"scale": case.get("scale", 20.0)}
+    if similarity is not None:
+        kwargs["similarity_fct"] = similarity
+    inner = MultipleNegativesRankingLoss(model, **kwargs)
+    loss_fn = inner
+    if case["loss"] == "MatryoshkaLoss":
+        loss_fn = MatryoshkaLoss(model, inner, case["dims"], matryoshka_weights=case.get("weights"))
+    features = [model.preprocess(texts) for texts in column_texts[: case["columns"]]]
+    model.zero_grad(set_to_none=True)
+    loss = loss_fn(features, None)
+    loss.backward()
+    tensors = {"loss": loss.detach().reshape(())}
+    prefix = "0.model."
+    for name, param in model.named_parameters():
+        assert name.startswith(prefix), name
+        grad = param.grad if param.grad is not None else torch.zeros_like(param)
+        tensors["grad." + name[len(prefix):]] = grad.detach().contiguous()
+    save_file(tensors, str(out / f"{case['name']}.safetensors"))
+    print(f"oracle_losses: {case['name']}: loss {loss.item():.6f}")
+
+(out / "cases.json").write_text(json.dumps(
+    {"anchors": ANCHORS, "positives": POSITIVES, "negatives": NEGATIVES, "cases": CASES}, indent=2))
+print(f"oracle_losses: wrote {len(CASES)} cases under {out}")
