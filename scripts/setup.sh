@@ -40,5 +40,13 @@ if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wa
   printf '%s' "$want" > "$stamp"
 fi
 
+# The default demo dataset, built from Debian's python3.11-doc (never committed: third-party text).
+dataset=data/python-docs-qa.jsonl
+if [ ! -s "$dataset" ] || [ tools/build_docs_dataset.py -nt "$dataset" ]; then
+  echo "setup: building $dataset from python3.11-doc" >&2
+  mkdir -p data
+  .venv/bin/python tools/build_docs_dataset.py --output "$dataset" >&2
+fi
+
 model_dir="$(.venv/bin/python scripts/default_model.py)"
 echo "setup: default model: $model_dir" >&2

@@ -1,0 +1,31 @@
+"""`make bench`: every side-by-side benchmark, one after another; each prints its JSON and the
+results are also saved under bench/results/ (git-ignored) for BENCHMARKS.md."""
+import argparse
+import pathlib
+import subprocess
+import sys
+
+here = pathlib.Path(__file__).resolve().parent
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--bin", required=True, help="build/embedtune")
+args = parser.parse_args()
+build = pathlib.Path(args.bin).resolve().parent
+runs = {
+    "tokenizer": [str(here / "bench_tokenizer.py"), "--bench", str(build / "bench" / "embedtune_tokenizer_bench")],
+    "encode": [str(here / "bench_encode.py"), "--bin", args.bin],
+    "evaluate": [str(here / "bench_evaluate.py"), "--bin", args.bin],
+    "eval_topk": [str(here / "bench_eval_topk.py"), "--bench", str(build / "bench" / "embedtune_eval_topk_bench")],
+}
+(here / "results").mkdir(exist_ok=True)
+failed = []
+for name, cmd in runs.items():
+    print(f"== {name}", flush=True)
+    result = subprocess.run([sys.executable, *cmd], capture_output=True, text=True)
+    print(result.stdout, end="")
+    if result.returncode != 0:
+        print(result.stderr[-2000:], file=sys.stderr)
+        failed.append(name)
+        continue
+    (here / "results" / f"{name}.json").write_text(result.stdout)
+if failed:
+    sys.exit(f"bench: failed: {', '.join(failed)}")

@@ -1,0 +1,125 @@
+// `embedtune evaluate`: retrieval metrics of a model at every Matryoshka dimension.
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "cli/command.h"
+#include "cli/model_options.h"
+#include "data/retrieval_data.h"
+#include "evaluation/model_evaluation.h"
+#include "evaluation/results_io.h"
+#include "io/error.h"
+
+namespace embedtune::cli {
+namespace {
+
+struct EvaluateArgs {
+  ModelOptions model;
+  std::string train, test, corpus, queries, qrels, output, csv_dir, save_embeddings, load_embeddings;
+  std::string query_prompt, corpus_prompt;
+  std::vector<int64_t> dims;
+  std::vector<std::string> score_functions{"cosine"};
+  std::vector<int> mrr_at_k{10}, ndcg_at_k{10}, accuracy_at_k{1, 3, 5, 10},
+      precision_recall_at_k{1, 3, 5, 10}, map_at_k{100};
+  int64_t batch_size = 32, corpus_chunk_size = 50000;
+};
+
+data::RetrievalData load_data(const EvaluateArgs& args) {
+  const bool reference = !args.train.empty() || !args.test.empty();
+  const bool beir = !args.corpus.empty() || !args.queries.empty() || !args.qrels.empty();
+  if (reference == beir) {
+    fail("evaluate: give either --train and --test (prepare's splits) or --corpus, --queries and "
+         "--qrels (BEIR layout)");
+  }
+  if (reference) {
+    if (args.train.empty() || args.test.empty()) fail("evaluate: --train and --test go together");
+    return data::load_prepared_retrieval_data(args.train, args.test);
+  }
+  if (args.corpus.empty() || args.queries.empty() || args.qrels.empty()) {
+    fail("evaluate: the BEIR layout needs all of --corpus, --queries and --qrels");
+  }
+  return data::load_beir_retrieval_data(args.corpus, args.queries, args.qrels);
+}
+
+void run_evaluate(const EvaluateArgs& args) {
+  evaluation::ModelEvaluationOptions options;
+  options.dims = args.dims;
+  options.config.score_functions = args.score_functions;
+  options.config.mrr_at_k = args.mrr_at_k;
+  options.config.ndcg_at_k = args.ndcg_at_k;
+  options.config.accuracy_at_k = args.accuracy_at_k;
+  options.config.precision_recall_at_k = args.precision_recall_at_k;
+  options.config.map_at_k = args.map_at_k;
+  options.config.corpus_chunk_size = args.corpus_chunk_size;
+  options.config.validate();
+  options.query_prompt = args.query_prompt;
+  options.corpus_prompt = args.corpus_prompt;
+  options.batch_size = args.batch_size;
+  options.save_embeddings = args.save_embeddings;
+  options.load_embeddings = args.load_embeddings;
+  if (auto printer = progress_printer("encode")) {
+    options.progress = [printer](const std::string&, int64_t done, int64_t total) { printer(done, total); };
+  }
+  const data::RetrievalData data = load_data(args);
+  SentenceTransformer model = args.model.load();
+  const auto start = std::chrono::steady_clock::now();
+  const evaluation::IrResults results = evaluation::evaluate_model(model, data, options);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  if (!args.output.empty()) {
+    evaluation::write_results_json(args.output, results.metrics);
+    const std::filesystem::path csv_dir =
+        args.csv_dir.empty() ? std::filesystem::absolute(args.output).parent_path()
+                             : std::filesystem::path(args.csv_dir);
+    const auto dims = options.dims.empty() ? evaluation::default_dims(model.dimension()) : options.dims;
+    evaluation::append_matryoshka_csvs(csv_dir, dims, options.config, results.metrics);
+  }
+  fmt::print("{}", evaluation::matryoshka_table(results.metrics));
+  fmt::print(stderr, "evaluate: {} queries, {} documents in {:.1f} s{}\n", data.query_ids.size(),
+             data.corpus_ids.size(), seconds,
+             args.output.empty() ? "" : fmt::format("; results in {}", args.output));
+}
+
+const Register kRegister("evaluate", [](CLI::App& app) {
+  auto args = std::make_shared<EvaluateArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "evaluate",
+      "Retrieval metrics (sentence-transformers' InformationRetrievalEvaluator) at every "
+      "Matryoshka dimension, encoding once");
+  args->model.add_to(*cmd);
+  cmd->add_option("--train", args->train, "prepare's train.jsonl (its positives join the corpus)");
+  cmd->add_option("--test", args->test, "prepare's test.jsonl (queries, and corpus positives)");
+  cmd->add_option("--corpus", args->corpus, "BEIR corpus.jsonl");
+  cmd->add_option("--queries", args->queries, "BEIR queries.jsonl");
+  cmd->add_option("--qrels", args->qrels, "BEIR qrels .tsv (score > 0 is relevant)");
+  cmd->add_option("--dims", args->dims,
+                  "Matryoshka dimensions, e.g. 384,256,128,64,32 (default: the model's dimension "
+                  "and halvings down to 64; 768,512,256,128,64 for 768-d models)")
+      ->delimiter(',');
+  cmd->add_option("--score-functions", args->score_functions, "cosine and/or dot")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--mrr-at-k", args->mrr_at_k, "k values for MRR@k")->delimiter(',')->capture_default_str();
+  cmd->add_option("--ndcg-at-k", args->ndcg_at_k, "k values for NDCG@k")->delimiter(',')->capture_default_str();
+  cmd->add_option("--accuracy-at-k", args->accuracy_at_k, "k values for accuracy@k")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--precision-recall-at-k", args->precision_recall_at_k, "k values for precision@k and recall@k")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--map-at-k", args->map_at_k, "k values for MAP@k")->delimiter(',')->capture_default_str();
+  cmd->add_option("--batch-size", args->batch_size, "Texts per encoding batch")->capture_default_str();
+  cmd->add_option("--corpus-chunk-size", args->corpus_chunk_size, "Corpus rows scored at a time")
+      ->capture_default_str();
+  cmd->add_option("--query-prompt", args->query_prompt, "Text prepended to every query");
+  cmd->add_option("--corpus-prompt", args->corpus_prompt, "Text prepended to every document");
+  cmd->add_option("--output", args->output,
+                  "results.json (the reference's keys); the evaluator CSV files go beside it");
+  cmd->add_option("--csv-dir", args->csv_dir, "Folder for the CSV files (default: beside --output)");
+  cmd->add_option("--save-embeddings", args->save_embeddings, "Save the encoded queries/corpus here");
+  cmd->add_option("--load-embeddings", args->load_embeddings, "Reuse embeddings saved by --save-embeddings");
+  cmd->callback([args] { run_evaluate(*args); });
+});
+
+}  // namespace
+}  // namespace embedtune::cli

@@ -1,0 +1,96 @@
+// Evaluating a model on retrieval data: encode once, evaluate every dimension by slicing.
+#include "evaluation/model_evaluation.h"
+
+#include <ATen/ATen.h>
+
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "io/error.h"
+#include "io/json.h"
+#include "io/npy.h"
+
+namespace embedtune::evaluation {
+namespace fs = std::filesystem;
+namespace {
+
+at::Tensor load_matrix(const fs::path& path, int64_t rows) {
+  io::NpyArray array = io::read_npy(path);
+  if (array.descr != "<f4" || array.shape.size() != 2 || array.shape[0] != rows) {
+    fail("{}: expected float32 (<f4) embeddings of shape ({}, D), found {} with {} dims; save "
+         "them again with --save-embeddings",
+         path.string(), rows, array.descr, array.shape.size());
+  }
+  at::Tensor out = at::empty({array.shape[0], array.shape[1]}, at::kFloat);
+  std::memcpy(out.data_ptr<float>(), array.bytes.data(), array.bytes.size());
+  return out;
+}
+
+void save_matrix(const fs::path& path, const at::Tensor& matrix) {
+  at::Tensor m = matrix.contiguous();
+  io::write_npy_f32(path, m.data_ptr<float>(), {m.size(0), m.size(1)});
+}
+
+}  // namespace
+
+std::vector<int64_t> default_dims(int64_t model_dimension) {
+  if (model_dimension == 768) return {768, 512, 256, 128, 64};
+  std::vector<int64_t> dims{model_dimension};
+  for (int64_t d = model_dimension; d % 2 == 0 && d / 2 >= 64;) dims.push_back(d /= 2);
+  return dims;
+}
+
+EncodedRetrieval encode_retrieval(SentenceTransformer& model, const data::RetrievalData& data,
+                                  const ModelEvaluationOptions& options) {
+  EncodedRetrieval out;
+  if (!options.load_embeddings.empty()) {
+    const fs::path ids_path = options.load_embeddings / "ids.json";
+    const nlohmann::json ids = io::read_json_file(ids_path);
+    if (!ids.is_object() || ids.value("query_ids", nlohmann::json()) != nlohmann::json(data.query_ids) ||
+        ids.value("corpus_ids", nlohmann::json()) != nlohmann::json(data.corpus_ids)) {
+      fail("{}: the saved embeddings are for other queries or corpus ids than this data; encode "
+           "again (drop --load-embeddings) or pass the data they were saved with",
+           ids_path.string());
+    }
+    out.queries = load_matrix(options.load_embeddings / "queries.npy", data.query_ids.size());
+    out.corpus = load_matrix(options.load_embeddings / "corpus.npy", data.corpus_ids.size());
+    return out;
+  }
+  auto encode = [&](const std::vector<std::string>& texts, const std::string& prompt,
+                    const std::string& label) {
+    EncodeOptions encode_options;
+    encode_options.batch_size = options.batch_size;
+    encode_options.prompt = prompt;
+    if (options.progress) {
+      encode_options.progress = [&](int64_t done, int64_t total) { options.progress(label, done, total); };
+    }
+    return model.encode(texts, encode_options);
+  };
+  out.queries = encode(data.query_texts, options.query_prompt, "queries");
+  out.corpus = encode(data.corpus_texts, options.corpus_prompt, "corpus");
+  if (!options.save_embeddings.empty()) {
+    fs::create_directories(options.save_embeddings);
+    save_matrix(options.save_embeddings / "queries.npy", out.queries);
+    save_matrix(options.save_embeddings / "corpus.npy", out.corpus);
+    io::write_json_file_atomic(options.save_embeddings / "ids.json",
+                               {{"query_ids", data.query_ids}, {"corpus_ids", data.corpus_ids}});
+  }
+  return out;
+}
+
+IrResults evaluate_model(SentenceTransformer& model, const data::RetrievalData& data,
+                         const ModelEvaluationOptions& options) {
+  std::vector<int64_t> dims = options.dims.empty() ? default_dims(model.dimension()) : options.dims;
+  for (int64_t d : dims) {
+    if (d < 1 || d > model.dimension()) {
+      fail("--dims: dimension {} is out of range; expected 1..{} (the model's embedding dimension)",
+           d, model.dimension());
+    }
+  }
+  EncodedRetrieval encoded = encode_retrieval(model, data, options);
+  return evaluate_matryoshka(encoded.queries, encoded.corpus, data.query_ids, data.corpus_ids,
+                             data.relevant, dims, options.config);
+}
+
+}  // namespace embedtune::evaluation

@@ -1,0 +1,50 @@
+// Evaluating a model on retrieval data: encode the corpus and the queries ONCE at full size,
+// then evaluate every Matryoshka dimension by slicing (sentence-transformers' evaluator encodes
+// everything again for each dimension; slicing the same vectors gives the same scores).
+#pragma once
+
+#include <ATen/Tensor.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "data/retrieval_data.h"
+#include "evaluation/information_retrieval_evaluator.h"
+#include "model/sentence_transformer.h"
+
+namespace embedtune::evaluation {
+
+struct ModelEvaluationOptions {
+  std::vector<int64_t> dims;   // empty: default_dims(model dimension)
+  IrEvaluatorConfig config;    // k lists, score functions, chunk sizes
+  std::string query_prompt, corpus_prompt;
+  int64_t batch_size = 32;     // per_device_eval_batch_size
+  std::filesystem::path save_embeddings;  // when set: write queries.npy, corpus.npy, ids.json here
+  std::filesystem::path load_embeddings;  // when set: read them from here instead of encoding
+  // Called with ("queries"|"corpus", done, total) while encoding; may be empty.
+  std::function<void(const std::string&, int64_t, int64_t)> progress;
+};
+
+// The evaluation dims when none are given: the reference's [768, 512, 256, 128, 64] for a 768-d
+// model, else the model's dimension and its halvings while they stay >= 64 (at least one dim).
+std::vector<int64_t> default_dims(int64_t model_dimension);
+
+struct EncodedRetrieval {
+  at::Tensor queries;  // (Q, D) float32, rows in data.query_ids order
+  at::Tensor corpus;   // (C, D) float32, rows in data.corpus_ids order
+};
+
+// Encodes (or loads, per options) the queries and corpus of `data` at full size. Loaded
+// embeddings must have been saved for the same ids; a mismatch is an Error naming the file.
+EncodedRetrieval encode_retrieval(SentenceTransformer& model, const data::RetrievalData& data,
+                                  const ModelEvaluationOptions& options);
+
+// encode_retrieval, then evaluate_matryoshka over options.dims (validated against the model's
+// dimension: an Error names a dim that is too large).
+IrResults evaluate_model(SentenceTransformer& model, const data::RetrievalData& data,
+                         const ModelEvaluationOptions& options);
+
+}  // namespace embedtune::evaluation

@@ -1,0 +1,114 @@
+"""`embedtune evaluate` against sentence-transformers' SequentialEvaluator of one
+InformationRetrievalEvaluator per Matryoshka dim (the reference notebook's evaluation), end to
+end with all-MiniLM-L6-v2 on a dataset built from the installed python3.11-doc sources."""
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator, SequentialEvaluator
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DIMS = [384, 256, 128, 64, 32]
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory, run):
+    folder = tmp_path_factory.mktemp("docs")
+    subprocess.run([sys.executable, str(ROOT / "tools" / "build_docs_dataset.py"), "--output",
+                    str(folder / "docs.jsonl"), "--max-rows", "400"], check=True, capture_output=True)
+    run("prepare", "--input", folder / "docs.jsonl", "--output", folder / "splits", "--test-size", "0.1", "--seed", "42")
+    return folder / "splits"
+
+
+def reference_results(model_dir, splits, dims, score_functions=("cosine",)):
+    """The reference notebook's evaluation code, verbatim in spirit."""
+    train = [json.loads(line) for line in (splits / "train.jsonl").read_text().splitlines()]
+    test = [json.loads(line) for line in (splits / "test.jsonl").read_text().splitlines()]
+    corpus = {str(r["id"]): r["positive"] for r in train + test}
+    queries = {str(r["id"]): r["anchor"] for r in test}
+    relevant = {qid: {qid} for qid in queries}
+    from sentence_transformers.util import cos_sim, dot_score
+
+    functions = {"cosine": cos_sim, "dot": dot_score}
+    evaluators = [InformationRetrievalEvaluator(queries=queries, corpus=corpus, relevant_docs=relevant, name=f"dim_{d}",
+                                                truncate_dim=d, score_functions={s: functions[s] for s in score_functions})
+                  for d in dims]
+    model = SentenceTransformer(str(model_dir), device="cpu")
+    return SequentialEvaluator(evaluators)(model)
+
+
+def test_every_metric_matches_at_every_dim(run, tmp_path, default_model, splits):
+    out = tmp_path / "results.json"
+    result = run("evaluate", "--model", default_model, "--train", splits / "train.jsonl", "--test", splits / "test.jsonl",
+                 "--dims", ",".join(map(str, DIMS)), "--output", out)
+    ours = json.loads(out.read_text())
+    expected = reference_results(default_model, splits, DIMS)
+    compared, worst = 0, 0.0
+    for key, value in expected.items():
+        if key == "sequential_score":
+            continue
+        assert key in ours, key
+        worst = max(worst, abs(ours[key] - value))
+        compared += 1
+    print(f"evaluate: {compared} metrics compared over {len(DIMS)} dims, max |diff| = {worst:.3e}")
+    assert compared == len(DIMS) * 15 and worst <= 1e-4  # 4 accuracy, 4 precision, 4 recall, ndcg, mrr, map
+    assert list(k for k in ours if k.startswith("dim_384")) == [k for k in expected if k.startswith("dim_384")]
+    # The table on stdout has one row per dim; the CSV files sit beside the results.
+    table_rows = [line.split()[0] for line in result.stdout.splitlines()[1:] if line.strip()]
+    for d in DIMS:
+        assert str(d) in table_rows, result.stdout
+        assert (tmp_path / f"Information-Retrieval_evaluation_dim_{d}_results.csv").exists()
+
+
+def test_saved_embeddings_give_the_same_results(run, tmp_path, testdata, splits):
+    args = ["evaluate", "--model", testdata / "models" / "mean", "--train", splits / "train.jsonl", "--test", splits / "test.jsonl",
+            "--dims", "64,16", "--score-functions", "cosine,dot"]
+    run(*args, "--output", tmp_path / "a.json", "--save-embeddings", tmp_path / "emb")
+    run(*args, "--output", tmp_path / "b.json", "--load-embeddings", tmp_path / "emb")
+    assert json.loads((tmp_path / "a.json").read_text()) == json.loads((tmp_path / "b.json").read_text())
+    assert "dim_16_dot_ndcg@10" in json.loads((tmp_path / "a.json").read_text())
+
+
+def test_beir_layout_gives_the_same_results(run, tmp_path, testdata, splits):
+    train = [json.loads(line) for line in (splits / "train.jsonl").read_text().splitlines()]
+    test = [json.loads(line) for line in (splits / "test.jsonl").read_text().splitlines()]
+    beir = tmp_path / "beir"
+    beir.mkdir()
+    with open(beir / "corpus.jsonl", "w") as f:
+        for r in train + test:
+            f.write(json.dumps({"_id": str(r["id"]), "title": "", "text": r["positive"]}) + "\n")
+    with open(beir / "queries.jsonl", "w") as f:
+        for r in test:
+            f.write(json.dumps({"_id": str(r["id"]), "text": r["anchor"]}) + "\n")
+    with open(beir / "qrels.tsv", "w") as f:
+        f.write("query-id\tcorpus-id\tscore\n")
+        for r in test:
+            f.write(f"{r['id']}\t{r['id']}\t2\n")  # graded relevance counts as relevant
+    common = ["--model", testdata / "models" / "cls", "--dims", "64,32"]
+    run("evaluate", *common, "--train", splits / "train.jsonl", "--test", splits / "test.jsonl", "--output", tmp_path / "ref.json")
+    run("evaluate", *common, "--corpus", beir / "corpus.jsonl", "--queries", beir / "queries.jsonl", "--qrels",
+        beir / "qrels.tsv", "--output", tmp_path / "beir.json")
+    ref, got = json.loads((tmp_path / "ref.json").read_text()), json.loads((tmp_path / "beir.json").read_text())
+    assert ref.keys() == got.keys()
+    assert max(abs(ref[k] - got[k]) for k in ref) <= 1e-6
+
+
+def test_compare_prints_the_reference_table(run, tmp_path, testdata, splits):
+    common = ["--train", splits / "train.jsonl", "--test", splits / "test.jsonl", "--dims", "64,32"]
+    run("evaluate", "--model", testdata / "models" / "mean", *common, "--output", tmp_path / "base.json")
+    run("evaluate", "--model", testdata / "models" / "cls", *common, "--output", tmp_path / "ft.json")
+    result = run("compare", tmp_path / "base.json", tmp_path / "ft.json")
+    base, ft = json.loads((tmp_path / "base.json").read_text()), json.loads((tmp_path / "ft.json").read_text())
+    for d in (64, 32):
+        b, f = base[f"dim_{d}_cosine_ndcg@10"], ft[f"dim_{d}_cosine_ndcg@10"]
+        assert f"{b:.4f}" in result.stdout and f"{f:.4f}" in result.stdout
+
+
+def test_dims_larger_than_the_model_fail_before_encoding(run, tmp_path, default_model, splits):
+    result = run("evaluate", "--model", default_model, "--train", splits / "train.jsonl", "--test", splits / "test.jsonl",
+                 "--dims", "512,384", check=False)
+    assert result.returncode != 0
+    assert "512" in result.stderr and "1..384" in result.stderr
