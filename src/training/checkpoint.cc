@@ -1,0 +1,317 @@
+// Checkpoint folders: writing them whole or not at all, reading them back, rotating them.
+#include "training/checkpoint.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+#include <ATen/core/Generator.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <regex>
+#include <sstream>
+
+#include "io/atomic_file.h"
+#include "io/error.h"
+#include "io/json.h"
+#include "io/safetensors.h"
+#include "model/sentence_transformer.h"
+
+namespace embedtune::training {
+namespace fs = std::filesystem;
+namespace {
+
+template <class T>
+T get_field(const nlohmann::json& json, const char* key, const std::string& origin) {
+  if (!json.contains(key)) fail("{}: missing field '{}'; pick another checkpoint", origin, key);
+  try {
+    return json.at(key).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    fail("{}: field '{}' has the wrong type ({}); pick another checkpoint", origin, key, json.at(key).dump());
+  }
+}
+
+std::string to_hex(const at::Tensor& bytes) {
+  static const char* kDigits = "0123456789abcdef";
+  const at::Tensor cpu = bytes.to(at::kCPU).contiguous();
+  const uint8_t* data = cpu.data_ptr<uint8_t>();
+  std::string out;
+  out.reserve(cpu.numel() * 2);
+  for (int64_t i = 0; i < cpu.numel(); ++i) {
+    out += kDigits[data[i] >> 4];
+    out += kDigits[data[i] & 15];
+  }
+  return out;
+}
+
+at::Tensor from_hex(const std::string& hex, const std::string& origin) {
+  auto digit = [&](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    fail("{}: generator state is not hexadecimal; pick another checkpoint", origin);
+  };
+  if (hex.size() % 2 != 0) fail("{}: generator state has an odd length; pick another checkpoint", origin);
+  at::Tensor out = at::empty({static_cast<int64_t>(hex.size() / 2)}, at::kByte);
+  uint8_t* data = out.data_ptr<uint8_t>();
+  for (size_t i = 0; i < hex.size(); i += 2) data[i / 2] = static_cast<uint8_t>(digit(hex[i]) * 16 + digit(hex[i + 1]));
+  return out;
+}
+
+io::DType to_dtype(at::ScalarType type) {
+  switch (type) {
+    case at::kFloat: return io::DType::F32;
+    case at::kDouble: return io::DType::F64;
+    case at::kLong: return io::DType::I64;
+    case at::kInt: return io::DType::I32;
+    case at::kBFloat16: return io::DType::BF16;
+    case at::kHalf: return io::DType::F16;
+    case at::kByte: return io::DType::U8;
+    default: break;
+  }
+  TORCH_INTERNAL_ASSERT(false, "optimizer state of unsupported dtype ", type);
+}
+
+at::ScalarType from_dtype(io::DType type, const std::string& origin) {
+  switch (type) {
+    case io::DType::F32: return at::kFloat;
+    case io::DType::F64: return at::kDouble;
+    case io::DType::I64: return at::kLong;
+    case io::DType::I32: return at::kInt;
+    case io::DType::BF16: return at::kBFloat16;
+    case io::DType::F16: return at::kHalf;
+    case io::DType::U8: return at::kByte;
+    default: break;
+  }
+  fail("{}: unexpected tensor dtype {}; pick another checkpoint", origin, io::dtype_name(type));
+}
+
+void write_tensors(const fs::path& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
+  std::vector<at::Tensor> keep;  // CPU copies that the byte spans point into
+  std::vector<io::TensorData> data;
+  keep.reserve(tensors.size());
+  for (const auto& [name, tensor] : tensors) {
+    keep.push_back(tensor.detach().to(at::kCPU).contiguous());
+    const at::Tensor& cpu = keep.back();
+    data.push_back({name, to_dtype(cpu.scalar_type()),
+                    std::vector<int64_t>(cpu.sizes().begin(), cpu.sizes().end()),
+                    std::span<const std::byte>(static_cast<const std::byte*>(cpu.data_ptr()), cpu.nbytes())});
+  }
+  io::write_safetensors(path, data);
+}
+
+std::vector<std::pair<std::string, at::Tensor>> read_tensors(const fs::path& path) {
+  if (!fs::exists(path)) fail("{}: not found; the checkpoint is incomplete, pick another one", path.string());
+  const io::SafetensorsFile file = io::SafetensorsFile::open(path);
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const io::TensorInfo& info : file.tensors()) {
+    at::Tensor tensor = at::empty(info.shape, from_dtype(info.dtype, path.string()));
+    const auto bytes = file.data(info);
+    TORCH_INTERNAL_ASSERT(static_cast<size_t>(tensor.nbytes()) == bytes.size());
+    if (!bytes.empty()) std::memcpy(tensor.data_ptr(), bytes.data(), bytes.size());
+    out.emplace_back(info.name, std::move(tensor));
+  }
+  return out;
+}
+
+std::optional<int64_t> checkpoint_step(const fs::path& path) {
+  static const std::regex pattern(std::string(kCheckpointPrefix) + "-([0-9]+)");
+  std::smatch match;
+  const std::string name = path.filename().string();
+  if (!std::regex_match(name, match, pattern)) return std::nullopt;
+  return std::stoll(match[1].str());
+}
+
+}  // namespace
+
+nlohmann::json TrainerState::to_json() const {
+  nlohmann::json json;
+  json["epoch"] = epoch;
+  json["global_step"] = global_step;
+  json["max_steps"] = max_steps;
+  json["logging_steps"] = logging_steps;
+  json["eval_steps"] = eval_steps;
+  json["save_steps"] = save_steps;
+  json["train_batch_size"] = train_batch_size;
+  json["num_train_epochs"] = num_train_epochs;
+  json["num_input_tokens_seen"] = num_input_tokens_seen;
+  json["total_flos"] = total_flos;
+  json["log_history"] = log_history;
+  json["best_metric"] = best_metric ? nlohmann::json(*best_metric) : nlohmann::json(nullptr);
+  json["best_global_step"] = best_global_step ? nlohmann::json(*best_global_step) : nlohmann::json(nullptr);
+  json["best_model_checkpoint"] =
+      best_model_checkpoint ? nlohmann::json(*best_model_checkpoint) : nlohmann::json(nullptr);
+  json["is_local_process_zero"] = true;
+  json["is_world_process_zero"] = true;
+  json["is_hyper_param_search"] = false;
+  json["trial_name"] = nullptr;
+  json["trial_params"] = nullptr;
+  json["stateful_callbacks"] = nlohmann::json::object();
+  return json;
+}
+
+TrainerState TrainerState::from_json(const nlohmann::json& json, const std::string& origin) {
+  if (!json.is_object()) fail("{}: expected a JSON object; pick another checkpoint", origin);
+  TrainerState state;
+  state.epoch = get_field<double>(json, "epoch", origin);
+  state.global_step = get_field<int64_t>(json, "global_step", origin);
+  state.max_steps = get_field<int64_t>(json, "max_steps", origin);
+  state.logging_steps = get_field<int64_t>(json, "logging_steps", origin);
+  state.eval_steps = get_field<int64_t>(json, "eval_steps", origin);
+  state.save_steps = get_field<int64_t>(json, "save_steps", origin);
+  if (json.contains("train_batch_size") && !json["train_batch_size"].is_null())
+    state.train_batch_size = get_field<int64_t>(json, "train_batch_size", origin);
+  state.num_train_epochs = get_field<int64_t>(json, "num_train_epochs", origin);
+  if (json.contains("num_input_tokens_seen"))
+    state.num_input_tokens_seen = get_field<int64_t>(json, "num_input_tokens_seen", origin);
+  if (json.contains("total_flos")) state.total_flos = get_field<double>(json, "total_flos", origin);
+  state.log_history = get_field<nlohmann::json>(json, "log_history", origin);
+  if (!state.log_history.is_array()) fail("{}: log_history is not a list; pick another checkpoint", origin);
+  if (json.contains("best_metric") && !json["best_metric"].is_null())
+    state.best_metric = get_field<double>(json, "best_metric", origin);
+  if (json.contains("best_global_step") && !json["best_global_step"].is_null())
+    state.best_global_step = get_field<int64_t>(json, "best_global_step", origin);
+  if (json.contains("best_model_checkpoint") && !json["best_model_checkpoint"].is_null())
+    state.best_model_checkpoint = get_field<std::string>(json, "best_model_checkpoint", origin);
+  return state;
+}
+
+RngState RngState::capture(const std::mt19937_64& engine, bool cuda) {
+  RngState state;
+  {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    state.torch_cpu = gen.get_state();
+  }
+  if (cuda) {
+    at::Generator gen = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA));
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    state.torch_cuda = gen.get_state();
+  }
+  std::ostringstream text;
+  text << engine;
+  state.mt19937_64 = text.str();
+  return state;
+}
+
+void RngState::restore(std::mt19937_64& engine) const {
+  {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(torch_cpu);
+  }
+  if (torch_cuda.defined() && at::hasCUDA()) {
+    at::Generator gen = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA));
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(torch_cuda);
+  }
+  std::istringstream text(mt19937_64);
+  text >> engine;
+  TORCH_INTERNAL_ASSERT(!text.fail(), "mt19937_64 state did not parse");
+}
+
+std::string checkpoint_folder_name(int64_t global_step) {
+  return fmt::format("{}-{}", kCheckpointPrefix, global_step);
+}
+
+fs::path save_checkpoint(const fs::path& output_dir, const SentenceTransformer& model,
+                         const CheckpointContents& contents) {
+  const fs::path target = output_dir / checkpoint_folder_name(contents.state.global_step);
+  // The model writer builds its own folder and renames it into place; everything else is added
+  // to that folder under a temporary name, and only the whole is renamed to checkpoint-<step>.
+  const fs::path staging = output_dir / fmt::format(".{}.tmp-{}", target.filename().string(), ::getpid());
+  std::error_code ec;
+  fs::remove_all(staging, ec);
+  try {
+    model.save(staging);
+    write_tensors(staging / kOptimizerName, contents.optimizer);
+    io::write_json_file_atomic(staging / kSchedulerName, contents.scheduler);
+    nlohmann::json rng = {{"torch_cpu", to_hex(contents.rng.torch_cpu)},
+                          {"torch_cuda", contents.rng.torch_cuda.defined() ? nlohmann::json(to_hex(contents.rng.torch_cuda))
+                                                                           : nlohmann::json(nullptr)},
+                          {"mt19937_64", contents.rng.mt19937_64},
+                          {"epoch", contents.rng.epoch},
+                          {"micro_batch", contents.rng.micro_batch}};
+    io::write_json_file_atomic(staging / kRngStateName, rng);
+    io::write_json_file_atomic(staging / kTrainerStateName, contents.state.to_json());
+  } catch (...) {
+    fs::remove_all(staging, ec);
+    throw;
+  }
+  const fs::path old = output_dir / fmt::format(".{}.old-{}", target.filename().string(), ::getpid());
+  if (fs::exists(target)) fs::rename(target, old);
+  fs::rename(staging, target);
+  fs::remove_all(old, ec);
+  return target;
+}
+
+CheckpointContents load_checkpoint(const fs::path& dir) {
+  if (!fs::is_directory(dir)) fail("{}: not a checkpoint folder; check resume_from_checkpoint", dir.string());
+  CheckpointContents contents;
+  const fs::path state_path = dir / kTrainerStateName;
+  contents.state = TrainerState::from_json(io::read_json_file(state_path), state_path.string());
+  contents.optimizer = read_tensors(dir / kOptimizerName);
+  contents.scheduler = io::read_json_file(dir / kSchedulerName);
+  const fs::path rng_path = dir / kRngStateName;
+  const nlohmann::json rng = io::read_json_file(rng_path);
+  const std::string origin = rng_path.string();
+  contents.rng.torch_cpu = from_hex(get_field<std::string>(rng, "torch_cpu", origin), origin);
+  if (rng.contains("torch_cuda") && !rng["torch_cuda"].is_null())
+    contents.rng.torch_cuda = from_hex(get_field<std::string>(rng, "torch_cuda", origin), origin);
+  contents.rng.mt19937_64 = get_field<std::string>(rng, "mt19937_64", origin);
+  contents.rng.epoch = get_field<int64_t>(rng, "epoch", origin);
+  contents.rng.micro_batch = get_field<int64_t>(rng, "micro_batch", origin);
+  return contents;
+}
+
+std::vector<fs::path> sorted_checkpoints(const fs::path& output_dir) {
+  std::vector<std::pair<int64_t, fs::path>> found;
+  if (!fs::is_directory(output_dir)) return {};
+  for (const auto& entry : fs::directory_iterator(output_dir)) {
+    if (!entry.is_directory()) continue;
+    if (auto step = checkpoint_step(entry.path())) found.emplace_back(*step, entry.path());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<fs::path> out;
+  for (auto& [step, path] : found) out.push_back(path);
+  return out;
+}
+
+fs::path last_checkpoint(const fs::path& output_dir) {
+  const auto all = sorted_checkpoints(output_dir);
+  if (all.empty()) {
+    fail("{}: no checkpoint-<step> folder to resume from; give resume_from_checkpoint a checkpoint folder",
+         output_dir.string());
+  }
+  return all.back();
+}
+
+std::vector<fs::path> rotate_checkpoints(const fs::path& output_dir, int64_t save_total_limit,
+                                         const std::optional<std::string>& best_model_checkpoint) {
+  std::vector<fs::path> deleted;
+  if (save_total_limit <= 0) return deleted;
+  const auto checkpoints = sorted_checkpoints(output_dir);
+  if (static_cast<int64_t>(checkpoints.size()) <= save_total_limit) return deleted;
+  auto same = [](const fs::path& a, const fs::path& b) {
+    std::error_code ec;
+    return fs::equivalent(a, b, ec) || a.lexically_normal() == b.lexically_normal();
+  };
+  std::vector<fs::path> protected_paths = {checkpoints.back()};
+  if (best_model_checkpoint && !same(*best_model_checkpoint, checkpoints.back()))
+    protected_paths.emplace_back(*best_model_checkpoint);
+  const int64_t keep = std::max<int64_t>(save_total_limit, static_cast<int64_t>(protected_paths.size()));
+  int64_t remaining = static_cast<int64_t>(checkpoints.size());
+  for (const fs::path& checkpoint : checkpoints) {
+    if (remaining <= keep) break;
+    const bool is_protected = std::any_of(protected_paths.begin(), protected_paths.end(),
+                                          [&](const fs::path& p) { return same(p, checkpoint); });
+    if (is_protected) continue;
+    fs::remove_all(checkpoint);
+    deleted.push_back(checkpoint);
+    --remaining;
+  }
+  return deleted;
+}
+
+}  // namespace embedtune::training

@@ -1,0 +1,103 @@
+// Checkpoints of a training run: trainer_state.json (transformers' TrainerState), optimizer,
+// scheduler and RNG state beside a loadable model folder, written atomically; finding, resuming
+// from and rotating checkpoint-<step> folders as transformers 5.24 does.
+#pragma once
+
+#include <ATen/Tensor.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace embedtune {
+class SentenceTransformer;
+}
+
+namespace embedtune::training {
+
+// transformers.TrainerState, the fields a run needs to continue and to report. Written with
+// sorted keys and 2-space indent, as TrainerState.save_to_json.
+struct TrainerState {
+  double epoch = 0;  // epochs done, fractional: epoch + (micro-batch + 1) / micro-batches per epoch
+  int64_t global_step = 0;
+  int64_t max_steps = 0;
+  int64_t logging_steps = 500, eval_steps = 500, save_steps = 500;
+  int64_t train_batch_size = 0;
+  int64_t num_train_epochs = 0;
+  int64_t num_input_tokens_seen = 0;
+  double total_flos = 0;
+  nlohmann::json log_history = nlohmann::json::array();  // objects, each with "step"
+  std::optional<double> best_metric;
+  std::optional<int64_t> best_global_step;
+  std::optional<std::string> best_model_checkpoint;
+
+  nlohmann::json to_json() const;
+  // Throws Error naming `origin` and the field when a required field is missing or mistyped.
+  static TrainerState from_json(const nlohmann::json& json, const std::string& origin);
+};
+
+// Everything random that decides what comes next: LibTorch's generators (dropout), the trainer's
+// own mt19937_64 (Matryoshka dimension sampling), and where the sampler stands.
+struct RngState {
+  at::Tensor torch_cpu;   // uint8, at::Generator::get_state() of the default CPU generator
+  at::Tensor torch_cuda;  // uint8, of the current CUDA device's default generator (undefined on CPU)
+  std::string mt19937_64;  // operator<< text of the trainer's engine
+  int64_t epoch = 0;        // sampler epoch the next micro-batch comes from
+  int64_t micro_batch = 0;  // index of that micro-batch within the epoch
+
+  // Captures the default generators' states (CUDA only when `cuda`) and `engine`.
+  static RngState capture(const std::mt19937_64& engine, bool cuda);
+  // Sets the default generators and `engine` back to this state.
+  void restore(std::mt19937_64& engine) const;
+};
+
+// What a checkpoint holds besides the model.
+struct CheckpointContents {
+  std::vector<std::pair<std::string, at::Tensor>> optimizer;  // AdamW::state(), any device
+  nlohmann::json scheduler;                                     // scheduler.json
+  RngState rng;
+  TrainerState state;
+};
+
+inline constexpr const char* kCheckpointPrefix = "checkpoint";
+inline constexpr const char* kTrainerStateName = "trainer_state.json";
+inline constexpr const char* kOptimizerName = "optimizer.safetensors";
+inline constexpr const char* kSchedulerName = "scheduler.json";
+inline constexpr const char* kRngStateName = "rng_state.json";
+
+// "checkpoint-<step>".
+std::string checkpoint_folder_name(int64_t global_step);
+
+// Writes output_dir/checkpoint-<step>/: the model folder (SentenceTransformer::save) plus
+// optimizer.safetensors, scheduler.json, rng_state.json and trainer_state.json. The folder is
+// built under a temporary name and renamed into place, so a crash leaves either no checkpoint or
+// a whole one. An existing folder of that name is replaced. Returns its path. Throws Error on a
+// failed write.
+std::filesystem::path save_checkpoint(const std::filesystem::path& output_dir, const SentenceTransformer& model,
+                                      const CheckpointContents& contents);
+
+// Reads what save_checkpoint wrote besides the model (tensors on the CPU). Throws Error naming
+// the file for anything missing or malformed, with the hint to pick another checkpoint.
+CheckpointContents load_checkpoint(const std::filesystem::path& checkpoint_dir);
+
+// checkpoint-<N> folders of `output_dir`, oldest first by step number (transformers'
+// sort_checkpoints without mtime).
+std::vector<std::filesystem::path> sorted_checkpoints(const std::filesystem::path& output_dir);
+
+// The newest checkpoint of `output_dir`; throws Error when there is none.
+std::filesystem::path last_checkpoint(const std::filesystem::path& output_dir);
+
+// Deletes the oldest checkpoints until at most `save_total_limit` remain, never the newest one
+// and never `best_model_checkpoint` (transformers' rotate_checkpoints). No-op for a limit <= 0.
+// Returns the folders deleted.
+std::vector<std::filesystem::path> rotate_checkpoints(const std::filesystem::path& output_dir,
+                                                      int64_t save_total_limit,
+                                                      const std::optional<std::string>& best_model_checkpoint);
+
+}  // namespace embedtune::training

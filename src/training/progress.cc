@@ -1,0 +1,79 @@
+// ProgressReporter: stderr output and log.jsonl appends.
+#include "training/progress.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "io/error.h"
+
+namespace embedtune::training {
+
+ProgressReporter::ProgressReporter(bool bar, bool lines, int64_t total_steps, int64_t start_step,
+                                   int64_t rows_per_step, std::filesystem::path log_file)
+    : bar_(bar),
+      lines_(lines),
+      total_steps_(total_steps),
+      start_step_(start_step),
+      rows_per_step_(rows_per_step),
+      log_file_(std::move(log_file)),
+      start_(std::chrono::steady_clock::now()) {}
+
+ProgressReporter::~ProgressReporter() { finish(); }
+
+std::string ProgressReporter::format_duration(double seconds) {
+  const int64_t total = seconds < 0 ? 0 : static_cast<int64_t>(seconds + 0.5);
+  const int64_t h = total / 3600, m = (total / 60) % 60, s = total % 60;
+  return h > 0 ? fmt::format("{}:{:02d}:{:02d}", h, m, s) : fmt::format("{}:{:02d}", m, s);
+}
+
+void ProgressReporter::clear_bar() {
+  if (!bar_drawn_) return;
+  std::fputs("\r\033[2K", stderr);
+  bar_drawn_ = false;
+}
+
+void ProgressReporter::step(int64_t global_step, double epoch, double loss, double learning_rate) {
+  if (!bar_) return;
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const int64_t done = global_step - start_step_;
+  const double per_step = done > 0 ? elapsed / done : 0;
+  const double samples_per_s = elapsed > 0 ? done * rows_per_step_ / elapsed : 0;
+  constexpr int kWidth = 24;
+  const int filled = total_steps_ > 0 ? static_cast<int>(kWidth * global_step / total_steps_) : 0;
+  std::string bar(filled, '#');
+  bar.resize(kWidth, '.');
+  clear_bar();
+  std::fprintf(stderr, "train [%s] %lld/%lld epoch %.2f loss %.4f lr %.3g %.1f samples/s ETA %s", bar.c_str(),
+               static_cast<long long>(global_step), static_cast<long long>(total_steps_), epoch, loss,
+               learning_rate, samples_per_s, format_duration(per_step * (total_steps_ - global_step)).c_str());
+  std::fflush(stderr);
+  bar_drawn_ = true;
+}
+
+void ProgressReporter::log(const nlohmann::json& entry) {
+  if (lines_) {
+    clear_bar();
+    std::fprintf(stderr, "%s\n", entry.dump().c_str());
+    std::fflush(stderr);
+  }
+  if (!log_file_.empty()) {
+    // One write per entry, appended: a reader sees whole lines (JSON Lines).
+    std::ofstream out(log_file_, std::ios::app | std::ios::binary);
+    out << entry.dump() + "\n";
+    out.flush();
+    if (!out) fail("{}: cannot append the training log; check the folder's permissions and free space",
+                   log_file_.string());
+  }
+}
+
+void ProgressReporter::finish() {
+  if (bar_drawn_) {
+    std::fputs("\n", stderr);
+    std::fflush(stderr);
+    bar_drawn_ = false;
+  }
+}
+
+}  // namespace embedtune::training

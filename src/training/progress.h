@@ -1,0 +1,42 @@
+// Training progress on stderr: a redrawn bar on a terminal (step, epoch, loss, lr, samples/s,
+// ETA) and one plain line per log entry; and log entries appended to output_dir/log.jsonl.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace embedtune::training {
+
+class ProgressReporter {
+ public:
+  // `total_steps` optimizer steps in all, `start_step` already done (resume), `rows_per_step`
+  // training rows per optimizer step (for samples/s). `log_file` empty: no log.jsonl.
+  ProgressReporter(bool bar, bool lines, int64_t total_steps, int64_t start_step, int64_t rows_per_step,
+                   std::filesystem::path log_file);
+  ~ProgressReporter();
+
+  // After each optimizer step: redraws the bar (when enabled).
+  void step(int64_t global_step, double epoch, double loss, double learning_rate);
+  // A log_history entry: a line on stderr (when enabled) and a line in log.jsonl.
+  void log(const nlohmann::json& entry);
+  // Ends the bar's line.
+  void finish();
+
+  // "1:02:03" or "2:03".
+  static std::string format_duration(double seconds);
+
+ private:
+  void clear_bar();
+
+  bool bar_, lines_;
+  int64_t total_steps_, start_step_, rows_per_step_;
+  std::filesystem::path log_file_;
+  std::chrono::steady_clock::time_point start_;
+  bool bar_drawn_ = false;
+};
+
+}  // namespace embedtune::training

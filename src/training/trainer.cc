@@ -1,0 +1,568 @@
+// Trainer: data, the optimizer step, evaluation, checkpoints and the final model; mirrors
+// transformers 5.24 Trainer._inner_training_loop / _run_epoch / _maybe_log_save_evaluate.
+#include "training/trainer.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+#include <fmt/format.h>
+#include <torch/headeronly/version.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "data/records.h"
+#include "data/retrieval_data.h"
+#include "evaluation/information_retrieval_evaluator.h"
+#include "io/atomic_file.h"
+#include "io/error.h"
+#include "losses/loss.h"
+#include "model/autocast.h"
+#include "model/packed_batch.h"
+#include "model/sentence_transformer.h"
+#include "model/weights.h"
+#include "training/adamw.h"
+#include "training/batch_sampler.h"
+#include "training/lr_schedule.h"
+#include "training/model_card.h"
+#include "training/progress.h"
+
+namespace embedtune::training {
+namespace fs = std::filesystem;
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+
+void on_signal(int signal_number) {
+  if (g_stop_signal.exchange(signal_number) != 0) {
+    // A second signal: give up on the clean stop.
+    std::signal(signal_number, SIG_DFL);
+    std::raise(signal_number);
+  }
+}
+
+// Installs the SIGINT/SIGTERM handlers for the lifetime of the guard.
+class SignalGuard {
+ public:
+  explicit SignalGuard(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    struct sigaction action {};
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~SignalGuard() {
+    if (!enabled_) return;
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  bool enabled_;
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+// Parameters AdamW updates, with transformers' weight-decay mask. The pooler is left out:
+// sentence-transformers never uses its output, so it never has a gradient (and torch's AdamW
+// skips parameters without one).
+struct Parameters {
+  std::vector<at::Tensor> tensors;
+  std::vector<bool> decay;
+};
+
+Parameters trainable_parameters(torch::nn::Module& bert) {
+  Parameters out;
+  const std::vector<bool> mask = decay_mask(bert);
+  const auto named = bert.named_parameters();
+  TORCH_INTERNAL_ASSERT(mask.size() == named.size());
+  for (size_t i = 0; i < named.size(); ++i) {
+    if (named[i].key().rfind("pooler.", 0) == 0) {
+      named[i].value().set_requires_grad(false);
+      continue;
+    }
+    out.tensors.push_back(named[i].value());
+    out.decay.push_back(mask[i]);
+  }
+  return out;
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+struct Trainer::Impl {
+  TrainerOptions options;
+  TrainerCallbacks callbacks;
+  std::shared_ptr<ParallelContext> parallel;
+
+  std::optional<SentenceTransformer> model;
+  c10::Device device = c10::Device(c10::kCPU);
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;                  // rows[r][c]
+  std::vector<std::vector<std::vector<int32_t>>> tokens;       // tokens[c][r]
+  std::optional<data::RetrievalData> eval_data;
+  LossConfig loss;
+  std::unique_ptr<BatchSampler> sampler;
+  SchedulerType scheduler = SchedulerType::kLinear;
+  StepPlan plan{};
+  int64_t warmup_steps = 0;
+  std::vector<at::Tensor> parameters;  // every trainable parameter, for clipping
+  std::unique_ptr<AdamW> optimizer;
+  std::mt19937_64 engine;
+  std::string main_score_function;
+};
+
+Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallbacks callbacks,
+                 std::shared_ptr<ParallelContext> parallel)
+    : impl_(std::make_unique<Impl>()), args_(std::move(args)) {
+  args_.validate();
+  Impl& m = *impl_;
+  m.options = options;
+  m.callbacks = std::move(callbacks);
+  m.parallel = parallel ? std::move(parallel) : std::make_shared<ParallelContext>();
+  m.device = c10::Device(args_.device);
+  if (m.device.is_cuda() && !at::hasCUDA()) {
+    fail("training arguments: device: expected an available device, found '{}' but this build or machine has "
+         "no CUDA; use device: cpu",
+         args_.device);
+  }
+  // As transformers' Trainer.__init__: set_seed(args.seed) before anything draws.
+  at::manual_seed(static_cast<uint64_t>(args_.seed));
+  m.engine.seed(static_cast<uint64_t>(args_.seed));
+  if (args_.tf32) at::globalContext().setFloat32MatmulPrecision("high");
+
+  m.model.emplace(SentenceTransformer::load(args_.model, c10::Device(c10::kCPU)));
+  if (args_.max_seq_length > 0) m.model->set_max_seq_length(args_.max_seq_length);
+  if (m.device.is_cuda()) m.model->to(m.device);
+
+  m.loss.loss = args_.loss;
+  m.loss.scale = args_.scale;
+  m.loss.similarity = parse_similarity(args_.similarity_fct);
+  m.loss.matryoshka.dims = args_.matryoshka_dims;
+  m.loss.matryoshka.weights = args_.matryoshka_weights;
+  m.loss.matryoshka.n_dims_per_step = args_.n_dims_per_step;
+  for (int64_t d : args_.matryoshka_dims) {
+    if (d > m.model->dimension()) {
+      fail("training arguments: matryoshka_dims: expected dimensions <= {} (the embedding size of {}), found {}; "
+           "drop it from matryoshka_dims",
+           m.model->dimension(), args_.model, d);
+    }
+  }
+  m.loss.validate(m.model->dimension());
+
+  // Training rows: the columns in loss order, each a string.
+  data::InvalidRows invalid(args_.train, false, "fix the row");
+  const std::vector<data::Record> records = data::read_records(args_.train, data::DataFormat::kJsonLines, invalid);
+  if (records.empty()) fail("{}: no training rows; run `embedtune prepare` to make train.jsonl", args_.train);
+  m.columns = args_.train_columns;
+  if (m.columns.empty()) {
+    m.columns = {"anchor", "positive"};
+    if (records.front().columns.contains("negative")) m.columns.push_back("negative");
+  }
+  m.rows.reserve(records.size());
+  for (const data::Record& record : records) {
+    std::vector<std::string> row;
+    for (const std::string& column : m.columns) {
+      if (!record.columns.contains(column) || !record.columns[column].is_string()) {
+        fail("{}:{}: expected a text field \"{}\", found {}; fix the row or set train_columns", args_.train,
+             record.line, column,
+             record.columns.contains(column) ? record.columns[column].dump() : std::string("no such field"));
+      }
+      row.push_back(record.columns[column].get<std::string>());
+    }
+    m.rows.push_back(std::move(row));
+  }
+  m.tokens.assign(m.columns.size(), {});
+  for (size_t c = 0; c < m.columns.size(); ++c) {
+    m.tokens[c].reserve(m.rows.size());
+    for (const auto& row : m.rows) m.tokens[c].push_back(m.model->tokenize(row[c]));
+  }
+  if (!args_.eval.empty()) m.eval_data = data::load_prepared_retrieval_data(args_.train, args_.eval);
+
+  m.sampler = make_batch_sampler(args_.batch_sampler, m.rows, args_.per_device_train_batch_size,
+                                 args_.dataloader_drop_last, static_cast<uint64_t>(args_.seed));
+  if (m.sampler->num_batches() == 0) {
+    fail("training arguments: per_device_train_batch_size: expected at most {} (the training rows) with "
+         "dataloader_drop_last, found {}; lower the batch size",
+         m.rows.size(), args_.per_device_train_batch_size);
+  }
+  m.scheduler = parse_scheduler(args_.lr_scheduler_type);
+  m.plan = plan_steps(m.sampler->num_batches(), args_.gradient_accumulation_steps, args_.num_train_epochs,
+                      args_.max_steps);
+  m.warmup_steps = warmup_steps_for(args_.warmup_ratio, args_.warmup_steps, m.plan.total_steps);
+
+  Parameters parameters = trainable_parameters(m.model->bert());
+  m.parameters = parameters.tensors;
+  m.optimizer = std::make_unique<AdamW>(parameters.tensors, args_.adam_beta1, args_.adam_beta2, args_.adam_epsilon,
+                                        args_.weight_decay, parameters.decay);
+}
+
+Trainer::~Trainer() = default;
+
+SentenceTransformer& Trainer::model() { return *impl_->model; }
+int64_t Trainer::num_train_rows() const { return static_cast<int64_t>(impl_->rows.size()); }
+
+void Trainer::request_stop(int signal_number) { g_stop_signal.store(signal_number == 0 ? SIGINT : signal_number); }
+
+std::vector<std::pair<std::string, double>> Trainer::evaluate() {
+  Impl& m = *impl_;
+  if (!m.eval_data) fail("training arguments: eval: expected a test.jsonl to evaluate on, found nothing; set eval:");
+  EncodeOptions encode;
+  encode.batch_size = args_.per_device_eval_batch_size;
+  const at::Tensor queries = m.model->encode(m.eval_data->query_texts, encode);
+  const at::Tensor corpus = m.model->encode(m.eval_data->corpus_texts, encode);
+  evaluation::IrEvaluatorConfig config;
+  // ST keeps the score function its first call picked; with cosine only, it is always cosine.
+  config.main_score_function = "cosine";
+  const evaluation::IrResults results =
+      evaluation::evaluate_matryoshka(queries, corpus, m.eval_data->query_ids, m.eval_data->corpus_ids,
+                                      m.eval_data->relevant, args_.matryoshka_dims, config);
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& [key, value] : results.metrics) out.emplace_back("eval_" + key, value);
+  return out;
+}
+
+namespace {
+
+nlohmann::json scheduler_json(const TrainingArguments& args, const StepPlan& plan, int64_t warmup, int64_t step,
+                              SchedulerType type) {
+  return {{"lr_scheduler_type", args.lr_scheduler_type}, {"base_lr", args.learning_rate},
+          {"warmup_steps", warmup}, {"total_steps", plan.total_steps}, {"last_epoch", step},
+          {"_last_lr", args.learning_rate * lr_multiplier(type, step, warmup, plan.total_steps)}};
+}
+
+}  // namespace
+
+TrainOutput Trainer::train() {
+  Impl& m = *impl_;
+  const fs::path output_dir = args_.output_dir;
+  fs::create_directories(output_dir);
+  io::write_file_atomic(output_dir / "training_args.yaml", args_.to_yaml());
+
+  // State, fresh or from a checkpoint.
+  state_ = TrainerState();
+  state_.max_steps = m.plan.total_steps;
+  state_.num_train_epochs = m.plan.num_epochs;
+  state_.logging_steps = args_.logging_steps;
+  state_.eval_steps = args_.eval_steps;
+  state_.save_steps = args_.save_steps;
+  state_.train_batch_size = args_.per_device_train_batch_size;
+  int64_t epochs_trained = 0, update_steps_trained = 0;
+  if (!args_.resume_from_checkpoint.empty()) {
+    const fs::path dir = args_.resume_from_checkpoint == "last" ? last_checkpoint(output_dir)
+                                                                : fs::path(args_.resume_from_checkpoint);
+    CheckpointContents contents = load_checkpoint(dir);
+    if (contents.state.train_batch_size != 0 && contents.state.train_batch_size != args_.per_device_train_batch_size) {
+      fail("{}: the checkpoint was trained with per_device_train_batch_size {}, found {}; resume with the "
+           "recipe that wrote it",
+           dir.string(), contents.state.train_batch_size, args_.per_device_train_batch_size);
+    }
+    load_weights(m.model->bert(), dir / "model.safetensors");
+    m.optimizer->load_state(contents.optimizer);
+    contents.rng.restore(m.engine);
+    const TrainerState loaded = contents.state;
+    state_.global_step = loaded.global_step;
+    state_.epoch = loaded.epoch;
+    state_.log_history = loaded.log_history;
+    state_.best_metric = loaded.best_metric;
+    state_.best_global_step = loaded.best_global_step;
+    state_.best_model_checkpoint = loaded.best_model_checkpoint;
+    state_.total_flos = loaded.total_flos;
+    if (state_.best_model_checkpoint && !fs::is_directory(*state_.best_model_checkpoint)) {
+      state_.best_model_checkpoint.reset();  // as transformers: ignore a best checkpoint that is gone
+    }
+    epochs_trained = state_.global_step / m.plan.steps_per_epoch;
+    update_steps_trained = state_.global_step % m.plan.steps_per_epoch;
+    fmt::print(stderr, "train: resuming from {} at step {} (epoch {}, step {} of the epoch)\n", dir.string(),
+               state_.global_step, epochs_trained, update_steps_trained);
+  }
+
+  SignalGuard signals(m.options.handle_signals);
+  g_stop_signal.store(0);
+  TrainOutput output;
+  ProgressReporter progress(m.options.progress_bar, m.options.log_lines, m.plan.total_steps, state_.global_step,
+                            args_.per_device_train_batch_size * args_.gradient_accumulation_steps,
+                            output_dir / "log.jsonl");
+  const double start_time = now_seconds();
+  const int64_t initial_step = state_.global_step;
+  int64_t last_logged_step = state_.global_step;
+  double total_loss_scalar = 0;
+  at::Tensor tr_loss = at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(m.device));
+  std::optional<double> grad_norm;
+  double learning_rate = 0;
+  int64_t last_saved_step = -1;
+
+  auto add_log = [&](nlohmann::json entry) {
+    entry["epoch"] = state_.epoch;
+    entry["step"] = state_.global_step;
+    state_.log_history.push_back(entry);
+    progress.log(entry);
+    if (m.callbacks.on_log) m.callbacks.on_log(entry);
+  };
+
+  auto run_evaluation = [&](bool track_best) {
+    const double t0 = now_seconds();
+    std::vector<std::pair<std::string, double>> metrics = evaluate();
+    output.final_eval = metrics;
+    nlohmann::json entry = nlohmann::json::object();
+    for (const auto& [key, value] : metrics) entry[key] = value;
+    const double runtime = now_seconds() - t0;
+    entry["eval_runtime"] = std::round(runtime * 1e4) / 1e4;
+    add_log(entry);
+    // transformers' _determine_best_metric.
+    if (track_best && !args_.metric_for_best_model.empty()) {
+      double value = 0;
+      bool found = false;
+      for (const auto& [key, v] : metrics) {
+        if (key == args_.metric_for_best_model) value = v, found = true;
+      }
+      TORCH_INTERNAL_ASSERT(found, "metric_for_best_model missing from the evaluation");
+      const bool greater = args_.greater_is_better.value_or(true);
+      const double best = state_.best_metric.value_or(greater ? -INFINITY : INFINITY);
+      if (greater ? value > best : value < best) {
+        state_.best_metric = value;
+        if (args_.save_strategy != "no") state_.best_global_step = state_.global_step;
+      }
+    }
+  };
+
+  auto save = [&]() -> fs::path {
+    if (state_.best_global_step) {
+      const fs::path best = output_dir / checkpoint_folder_name(*state_.best_global_step);
+      if (*state_.best_global_step == state_.global_step || fs::is_directory(best)) {
+        state_.best_model_checkpoint = best.string();
+      }
+    }
+    CheckpointContents contents;
+    contents.optimizer = m.optimizer->state();
+    contents.scheduler = scheduler_json(args_, m.plan, m.warmup_steps, state_.global_step, m.scheduler);
+    contents.rng = RngState::capture(m.engine, m.device.is_cuda());
+    contents.rng.epoch = state_.global_step / m.plan.steps_per_epoch;
+    contents.rng.micro_batch = (state_.global_step % m.plan.steps_per_epoch) * args_.gradient_accumulation_steps;
+    contents.state = state_;
+    const fs::path path = save_checkpoint(output_dir, *m.model, contents);
+    last_saved_step = state_.global_step;
+    for (const fs::path& removed : rotate_checkpoints(output_dir, args_.save_total_limit, state_.best_model_checkpoint)) {
+      if (m.options.log_lines) fmt::print(stderr, "train: deleted {} (save_total_limit {})\n", removed.string(), args_.save_total_limit);
+    }
+    return path;
+  };
+
+  // _maybe_log_save_evaluate with the flags DefaultFlowCallback sets.
+  auto log_save_evaluate = [&](bool should_log, bool should_evaluate, bool should_save) {
+    if (should_log && state_.global_step > last_logged_step) {
+      const double loss_sum = tr_loss.item<double>();
+      tr_loss.zero_();
+      nlohmann::json entry;
+      entry["loss"] = loss_sum / static_cast<double>(state_.global_step - last_logged_step);
+      if (grad_norm) entry["grad_norm"] = *grad_norm;
+      entry["learning_rate"] = learning_rate;
+      total_loss_scalar += loss_sum;
+      last_logged_step = state_.global_step;
+      add_log(entry);
+    }
+    if (should_evaluate) run_evaluation(true);
+    if (should_save) save();
+  };
+
+  // As transformers' eval_on_start: logged at the starting step, never a best-model candidate.
+  if (args_.eval_on_start) run_evaluation(false);
+  m.model->bert().train();  // dropout on, as Trainer.training_step's model.train()
+  m.optimizer->zero_grad();
+  const int64_t accumulation = args_.gradient_accumulation_steps;
+  bool stop = state_.global_step >= m.plan.total_steps;
+  for (int64_t epoch = epochs_trained; epoch < m.plan.num_epochs && !stop; ++epoch) {
+    const std::vector<std::vector<int64_t>> batches = m.sampler->batches(epoch);
+    // As transformers: the epoch is len(dataloader) micro-batches; a NoDuplicates epoch that yields
+    // more leaves the extra ones unused, one that yields fewer shortens the last group.
+    const int64_t steps_in_epoch = m.plan.micro_batches_per_epoch;
+    const int64_t available = std::min<int64_t>(static_cast<int64_t>(batches.size()), steps_in_epoch);
+    int64_t remainder = steps_in_epoch % accumulation;
+    if (remainder == 0) remainder = accumulation;
+    const int64_t first_update = epoch == epochs_trained ? update_steps_trained : 0;
+    for (int64_t update = first_update; update < m.plan.steps_per_epoch && !stop; ++update) {
+      int64_t micro = update * accumulation;
+      const int64_t group = std::min<int64_t>(update != m.plan.steps_per_epoch - 1 ? accumulation : remainder,
+                                              available - micro);
+      if (group <= 0) break;
+      at::Tensor group_loss = at::zeros({}, tr_loss.options());
+      for (int64_t i = 0; i < group; ++i, ++micro) {
+        const std::vector<int64_t>& rows = batches[micro];
+        at::Tensor loss;
+        {
+          AutocastGuard autocast(m.device, args_.bf16);
+          std::vector<at::Tensor> embeddings;
+          for (size_t c = 0; c < m.columns.size(); ++c) {
+            std::vector<const std::vector<int32_t>*> ids;
+            ids.reserve(rows.size());
+            for (int64_t r : rows) ids.push_back(&m.tokens[c][r]);
+            embeddings.push_back(m.model->forward(PackedBatch::from_ids(ids, m.device)));
+          }
+          loss = compute_loss(m.loss, m.parallel->gather_embeddings(embeddings), m.engine);
+        }
+        if (m.callbacks.on_loss) m.callbacks.on_loss(loss, state_.global_step);
+        // Trainer.training_step: loss / current_gradient_accumulation_steps (the group's own length).
+        at::Tensor scaled = loss / static_cast<double>(group);
+        scaled.backward();
+        group_loss += scaled.detach().to(at::kFloat);
+      }
+      const double group_value = group_loss.item<double>();
+      if (!std::isfinite(group_value)) {
+        fail("training stopped at step {} (epoch {:.2f}): the loss is {}; the last checkpoint{} is intact. "
+             "Lower learning_rate, raise warmup or check the data",
+             state_.global_step + 1, state_.epoch, group_value,
+             last_saved_step >= 0 ? " (" + checkpoint_folder_name(last_saved_step) + ")" : "");
+      }
+      tr_loss += group_loss;
+      m.parallel->reduce_gradients(m.parameters);
+      grad_norm.reset();
+      if (args_.max_grad_norm > 0) {
+        const at::Tensor norm = clip_grad_norm(m.parameters, args_.max_grad_norm);
+        if (norm.defined()) grad_norm = norm.item<double>();
+        if (grad_norm && !std::isfinite(*grad_norm)) {
+          fail("training stopped at step {} (epoch {:.2f}): the gradient norm is {}; the last checkpoint{} is "
+               "intact. Lower learning_rate or check the data",
+               state_.global_step + 1, state_.epoch, *grad_norm,
+               last_saved_step >= 0 ? " (" + checkpoint_folder_name(last_saved_step) + ")" : "");
+        }
+      }
+      learning_rate = args_.learning_rate * lr_multiplier(m.scheduler, state_.global_step, m.warmup_steps,
+                                                          m.plan.total_steps);
+      m.optimizer->step(learning_rate);
+      m.optimizer->zero_grad();
+      state_.global_step += 1;
+      state_.epoch = static_cast<double>(epoch) + static_cast<double>(micro) / static_cast<double>(steps_in_epoch);
+      progress.step(state_.global_step, state_.epoch, group_value, learning_rate);
+
+      // DefaultFlowCallback.on_step_end.
+      bool should_log = state_.global_step % args_.logging_steps == 0;
+      bool should_evaluate = args_.eval_strategy == "steps" && state_.global_step % args_.eval_steps == 0;
+      bool should_save = args_.save_strategy == "steps" && state_.global_step % args_.save_steps == 0;
+      if (state_.global_step >= m.plan.total_steps) {
+        stop = true;
+        if (args_.eval_strategy == "steps") should_evaluate = true;
+        if (args_.save_strategy == "steps") should_save = true;
+      }
+      log_save_evaluate(should_log, should_evaluate, should_save);
+
+      const bool callback_stop = m.callbacks.on_step_end && m.callbacks.on_step_end(state_);
+      if ((g_stop_signal.load() != 0 || callback_stop) && !stop) {
+        output.interrupted = true;
+        output.stop_signal = g_stop_signal.load();
+        output.checkpoint = last_saved_step == state_.global_step
+                                ? output_dir / checkpoint_folder_name(state_.global_step)
+                                : save();
+        progress.finish();
+        fmt::print(stderr, "train: stopped at step {}; checkpoint {} written. Resume with --resume_from_checkpoint {}\n",
+                   state_.global_step, output.checkpoint.string(), output.checkpoint.string());
+        output.global_step = state_.global_step;
+        return output;
+      }
+    }
+    // DefaultFlowCallback.on_epoch_end (also when max_steps ended the epoch early).
+    log_save_evaluate(false, args_.eval_strategy == "epoch", args_.save_strategy == "epoch");
+  }
+  progress.finish();
+
+  // _finalize_training.
+  total_loss_scalar += tr_loss.item<double>();
+  const int64_t steps_done = state_.global_step - initial_step;
+  const double runtime = now_seconds() - start_time;
+  nlohmann::json summary;
+  summary["train_runtime"] = std::round(runtime * 1e4) / 1e4;
+  const double samples = static_cast<double>(m.plan.num_epochs) * static_cast<double>(m.rows.size()) *
+                         static_cast<double>(steps_done) / static_cast<double>(std::max<int64_t>(m.plan.total_steps, 1));
+  summary["train_samples_per_second"] = std::round(samples / std::max(runtime, 1e-9) * 1e3) / 1e3;
+  summary["train_steps_per_second"] = std::round(steps_done / std::max(runtime, 1e-9) * 1e3) / 1e3;
+  summary["total_flos"] = 0.0;
+  summary["train_loss"] = total_loss_scalar / std::max<double>(static_cast<double>(steps_done), 0.001);
+  add_log(summary);
+  output.metrics = summary;
+  output.training_loss = summary["train_loss"].get<double>();
+  output.global_step = state_.global_step;
+
+  std::optional<int64_t> saved_step;
+  if (args_.load_best_model_at_end && state_.best_model_checkpoint) {
+    load_weights(m.model->bert(), fs::path(*state_.best_model_checkpoint) / "model.safetensors");
+    saved_step = state_.best_global_step;
+    fmt::print(stderr, "train: loaded the best model from {} ({} = {})\n", *state_.best_model_checkpoint,
+               args_.metric_for_best_model, state_.best_metric.value_or(0));
+    // The final evaluation reported is the best checkpoint's.
+    for (const auto& entry : state_.log_history) {
+      if (entry.value("step", int64_t{-1}) == *saved_step && entry.contains(args_.metric_for_best_model)) {
+        output.final_eval.clear();
+        for (const auto& [key, value] : entry.items()) {
+          if (key.rfind("eval_", 0) == 0 && key != "eval_runtime") output.final_eval.emplace_back(key, value.get<double>());
+        }
+      }
+    }
+  }
+  if (args_.save_total_limit == 1 && state_.best_model_checkpoint) {
+    for (const fs::path& checkpoint : sorted_checkpoints(output_dir)) {
+      std::error_code ec;
+      if (!fs::equivalent(checkpoint, *state_.best_model_checkpoint, ec)) fs::remove_all(checkpoint);
+    }
+  }
+  if (m.options.save_final_model) {
+    // SentenceTransformer::save replaces its folder whole; the final model shares output_dir with
+    // the checkpoints, so it is written beside it and moved in file by file.
+    const fs::path staging = output_dir / fmt::format(".final-model.tmp-{}", ::getpid());
+    m.model->save(staging);
+    for (const auto& entry : fs::directory_iterator(staging)) {
+      const fs::path target = output_dir / entry.path().filename();
+      if (fs::is_directory(target)) fs::remove_all(target);
+      fs::rename(entry.path(), target);
+    }
+    fs::remove_all(staging);
+
+    ModelCardData card;
+    card.model_name = fs::absolute(output_dir).lexically_normal().filename().string();
+    if (card.model_name.empty()) card.model_name = fs::absolute(output_dir).parent_path().filename().string();
+    card.base_model = args_.model;
+    card.embedding_dimension = m.model->dimension();
+    card.max_seq_length = m.model->max_seq_length();
+    const nlohmann::json pooling = m.model->pooling().to_json();
+    card.pooling = "mean";
+    for (const auto& [key, value] : pooling.items()) {
+      if (key.rfind("pooling_mode_", 0) == 0 && value.is_boolean() && value.get<bool>()) card.pooling = key.substr(13);
+    }
+    card.normalize = m.model->normalizes();
+    card.parameter_count = m.model->parameter_count();
+    card.train_file = args_.train;
+    card.train_rows = static_cast<int64_t>(m.rows.size());
+    card.train_columns = m.columns;
+    for (size_t c = 0; c < m.columns.size(); ++c) {
+      double total = 0;
+      for (const auto& ids : m.tokens[c]) total += static_cast<double>(ids.size());
+      card.column_mean_tokens.emplace_back(m.columns[c], total / static_cast<double>(m.rows.size()));
+    }
+    card.loss = args_.loss;
+    card.loss_settings["loss"] = "MultipleNegativesRankingLoss";
+    if (args_.loss == "MatryoshkaLoss") {
+      card.loss_settings["matryoshka_dims"] = m.loss.matryoshka.dims;
+      card.loss_settings["matryoshka_weights"] = m.loss.matryoshka.weights;
+      card.loss_settings["n_dims_per_step"] = args_.n_dims_per_step;
+    }
+    card.loss_settings["scale"] = args_.scale;
+    card.loss_settings["similarity_fct"] = similarity_name(m.loss.similarity);
+    card.dims = args_.matryoshka_dims;
+    card.non_default_hyperparameters = args_.non_defaults();
+    card.all_hyperparameters = args_.all_values();
+    card.final_metrics = output.final_eval;
+    card.log_history = state_.log_history;
+    card.saved_step = saved_step;
+    card.versions = {{"embedtune", "0.1.0"}, {"LibTorch", TORCH_VERSION}};
+    io::write_file_atomic(output_dir / "README.md", render_model_card(card));
+  }
+  return output;
+}
+
+}  // namespace embedtune::training

@@ -1,0 +1,110 @@
+// Trainer: the training loop of sentence-transformers 6.2's SentenceTransformerTrainer (on
+// transformers 5.24's Trainer) for (anchor, positive[, negative]) pairs with MatryoshkaLoss:
+// gradient accumulation, clipping, AdamW with a warm-up schedule, evaluation, checkpoints with
+// rotation and best-model tracking, exact resume, a final model folder with a model card.
+//
+// Letters: B rows per micro-batch, D the model's embedding dimension.
+#pragma once
+
+#include <ATen/Tensor.h>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "training/checkpoint.h"
+#include "training/training_arguments.h"
+
+namespace embedtune {
+class SentenceTransformer;
+}
+
+namespace embedtune::training {
+
+// Where data-parallel training (one process per device) plugs in; the default is one process.
+// The step calls gather_embeddings() on every column before the loss and reduce_gradients()
+// after the last backward of an accumulation group, before clipping.
+class ParallelContext {
+ public:
+  virtual ~ParallelContext() = default;
+  virtual int64_t world_size() const { return 1; }
+  virtual int64_t rank() const { return 0; }
+  // Embeddings of all processes for cross-process negatives: (B_all, D) per column, gradients
+  // flowing back to this process's rows. A multi-process version must also tell the loss which
+  // rows are local (MNRL labels are offsets of this process's rows).
+  virtual std::vector<at::Tensor> gather_embeddings(const std::vector<at::Tensor>& columns) { return columns; }
+  // Averages parameters' gradients across processes (DDP's all-reduce).
+  virtual void reduce_gradients(const std::vector<at::Tensor>& parameters) {}
+};
+
+// Hooks for callers and tests, called on the training thread.
+struct TrainerCallbacks {
+  // After each micro-batch's loss is computed (before scaling and backward); may replace it.
+  std::function<void(at::Tensor& loss, int64_t global_step)> on_loss;
+  // After each optimizer step; return true to stop as SIGINT would (checkpoint, then return).
+  std::function<bool(const TrainerState& state)> on_step_end;
+  // Every log_history entry as it is added (training logs, evaluations, the closing summary).
+  std::function<void(const nlohmann::json& entry)> on_log;
+};
+
+struct TrainerOptions {
+  bool progress_bar = false;    // redraw a progress bar on stderr (a terminal)
+  bool log_lines = true;        // one plain line per log entry on stderr
+  bool handle_signals = true;   // SIGINT/SIGTERM: finish the step, checkpoint, return
+  bool save_final_model = true;  // write the final model and README.md into output_dir
+};
+
+struct TrainOutput {
+  int64_t global_step = 0;
+  double training_loss = 0;                 // mean of the logged losses over this call's steps
+  nlohmann::json metrics;                    // the closing summary entry
+  std::vector<std::pair<std::string, double>> final_eval;  // last evaluation (eval_ keys), if any
+  bool interrupted = false;                  // stopped by a signal or on_step_end
+  int stop_signal = 0;                       // the signal that stopped it (0: none)
+  std::filesystem::path checkpoint;          // the checkpoint written when interrupted
+};
+
+class Trainer {
+ public:
+  // Validates `args`, loads the model (moved to args.device) and the data, tokenizes every
+  // training text once, and checks that the loss settings fit the model (dims <= D). Throws
+  // Error naming the file or key for anything wrong, before any training starts.
+  Trainer(TrainingArguments args, TrainerOptions options = {}, TrainerCallbacks callbacks = {},
+          std::shared_ptr<ParallelContext> parallel = nullptr);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // Runs training to the end (or to an interruption) from scratch or from
+  // args.resume_from_checkpoint. Throws Error when the loss or gradient norm stops being finite
+  // (naming the step; checkpoints already written are left as they are).
+  TrainOutput train();
+
+  // Evaluates the current model on the eval set: metrics with the "eval_" prefix, in ST's order.
+  // Throws Error when no eval file was given.
+  std::vector<std::pair<std::string, double>> evaluate();
+
+  const TrainingArguments& args() const { return args_; }
+  SentenceTransformer& model();
+  const TrainerState& state() const { return state_; }
+  int64_t num_train_rows() const;
+
+  // Asks a running train() to stop after the current step (async-signal-safe).
+  static void request_stop(int signal_number);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  TrainingArguments args_;
+  TrainerState state_;
+};
+
+}  // namespace embedtune::training

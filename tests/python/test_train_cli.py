@@ -1,0 +1,111 @@
+"""`embedtune train` end to end: recipe errors, SIGINT (checkpoint, then an exact resume), and a short
+CPU fine-tune of all-MiniLM-L6-v2 on Python-documentation pairs that must raise NDCG@10 at every
+Matryoshka dimension (the baseline is logged by eval_on_start before the first step)."""
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from safetensors.torch import load_file
+
+SOURCE = pathlib.Path(os.environ.get("EMBEDTUNE_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[2]))
+DOCS = pathlib.Path("/usr/share/doc/python3.11/html/_sources")
+
+
+def tiny_data(folder: pathlib.Path, rows: int = 64) -> pathlib.Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    words = ["river", "stone", "cloud", "lamp", "garden", "engine", "window", "forest"]
+    with open(folder / "train.jsonl", "w") as train, open(folder / "test.jsonl", "w") as test:
+        for i in range(rows):
+            a, b = words[i % 8], words[(i * 3 + 1) % 8]
+            row = {"id": i, "anchor": f"where is the {a} {b} {i}?", "positive": f"The {a} is by the {b}, item {i}."}
+            (train if i < rows - 16 else test).write(json.dumps(row) + "\n")
+    return folder
+
+
+def test_bad_recipes_fail_with_one_line_naming_the_key(run, tmp_path, testdata):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"model: {testdata / 'models' / 'mean'}\ntrain: t.jsonl\noutput_dir: o\nlerning_rate: 1e-5\n")
+    result = run("train", "--config", recipe, check=False)
+    assert result.returncode == 1
+    assert "r.yaml:4: unknown key 'lerning_rate'; did you mean 'learning_rate'?" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+    recipe.write_text("model: [oops\n")
+    result = run("train", "--config", recipe, check=False)
+    assert result.returncode == 1 and "invalid YAML" in result.stderr
+
+    recipe.write_text("model: m\ntrain: t.jsonl\noutput_dir: o\n")
+    result = run("train", "--config", recipe, "--per_device_train_batch_size", "0", check=False)
+    assert "per_device_train_batch_size: expected an integer >= 1, found 0" in result.stderr
+    result = run("train", "--config", recipe, "--load_best_model_at_end", "--eval", "e.jsonl",
+                 "--eval_strategy", "epoch", "--save_strategy", "epoch", check=False)
+    assert "metric_for_best_model: expected an evaluation key" in result.stderr
+
+
+def test_training_recipes_parse(run):
+    for recipe in [SOURCE / "recipes" / "bge-base-financial.yaml", SOURCE / "recipes" / "minilm-cpu.yaml"]:
+        result = run("train", "--config", recipe, "--print-config")
+        assert "matryoshka_dims" in result.stdout, recipe
+
+
+def test_sigint_writes_a_checkpoint_and_resume_matches_an_uninterrupted_run(embedtune_bin, run, tmp_path, testdata):
+    data = tiny_data(tmp_path / "data", rows=400)
+    common = ["--model", testdata / "models" / "mean", "--train", data / "train.jsonl",
+              "--matryoshka_dims", "64,32", "--per_device_train_batch_size", "4", "--num_train_epochs", "1",
+              "--logging_steps", "1", "--save_strategy", "no", "--learning_rate", "1e-4"]
+    run("train", *common, "--output_dir", tmp_path / "full")
+
+    out = tmp_path / "cut"
+    process = subprocess.Popen([str(embedtune_bin), "train", *map(str, common), "--output_dir", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = out / "log.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 3):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGINT, stderr
+    checkpoints = sorted(out.glob("checkpoint-*"))
+    assert len(checkpoints) == 1, stderr
+    step = int(checkpoints[0].name.split("-")[1])
+    assert 3 <= step < 96, stderr
+    state = json.loads((checkpoints[0] / "trainer_state.json").read_text())
+    assert state["global_step"] == step
+    assert "Resume with --resume_from_checkpoint" in stderr
+
+    run("train", *common, "--output_dir", out, "--resume_from_checkpoint", "last")
+    full = load_file(str(tmp_path / "full" / "model.safetensors"))
+    resumed = load_file(str(out / "model.safetensors"))
+    for name, tensor in full.items():
+        assert (resumed[name] == tensor).all(), f"{name} differs after resume"
+
+
+def test_minilm_fine_tune_on_python_docs_raises_ndcg_at_every_dim(run, tmp_path, default_model):
+    if not DOCS.exists():
+        pytest.fail(f"{DOCS} is missing: install Debian's python3.11-doc (scripts/setup.sh does)")
+    pairs = tmp_path / "docs.jsonl"
+    subprocess.run([sys.executable, SOURCE / "tools" / "build_docs_dataset.py", "--output", pairs,
+                    "--max-rows", "480"], check=True, capture_output=True)
+    run("prepare", "--input", pairs, "--output", tmp_path / "data", "--test-size", "80")
+    out = tmp_path / "model"
+    start = time.time()
+    run("train", "--config", SOURCE / "recipes" / "minilm-cpu.yaml", "--model", default_model,
+        "--train", tmp_path / "data" / "train.jsonl", "--eval", tmp_path / "data" / "test.jsonl",
+        "--output_dir", out, "--max_seq_length", "128", "--learning_rate", "1e-4", "--eval_on_start",
+        "--save_total_limit", "1")
+    seconds = time.time() - start
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    evals = [entry for entry in log if "eval_dim_384_cosine_ndcg@10" in entry]
+    assert len(evals) == 2 and evals[0]["step"] == 0
+    before, after = evals[0], evals[-1]
+    for dim in [384, 256, 128, 64, 32]:
+        key = f"eval_dim_{dim}_cosine_ndcg@10"
+        print(f"dim {dim}: NDCG@10 {before[key]:.4f} -> {after[key]:.4f}")
+        assert after[key] > before[key], f"{key} did not improve: {before[key]} -> {after[key]}"
+    print(f"fine-tune took {seconds:.1f} s")
+    assert (out / "README.md").exists() and (out / "modules.json").exists()

@@ -1,0 +1,123 @@
+"""Training parity: `embedtune train` against sentence-transformers 6.2's SentenceTransformerTrainer.
+
+Same tiny model (dropout set to 0 so both sides compute the same function), same data, same
+arguments: MatryoshkaLoss(MultipleNegativesRankingLoss) over 3 dims, gradient accumulation with a
+shorter last group, clipping, weight decay, cosine schedule with warm-up, 2 epochs = 6 optimizer
+steps. The final weights must agree within 1e-4 and the logged losses within 1e-4.
+"""
+import json
+import pathlib
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import docs_texts
+
+ROWS = 40          # 5 micro-batches of 8 per epoch: groups of 2, 2 and 1 (the shorter last group)
+DIMS = [64, 32, 16]
+ARGS = dict(
+    num_train_epochs=2,
+    per_device_train_batch_size=8,
+    gradient_accumulation_steps=2,
+    learning_rate=1e-3,
+    weight_decay=0.01,
+    warmup_ratio=0.2,
+    lr_scheduler_type="cosine",
+    max_grad_norm=1.0,
+    logging_steps=1,
+    seed=42,
+)
+
+
+def make_pairs() -> list[dict]:
+    texts = docs_texts(400, min_chars=120)
+    pairs, seen = [], set()
+    for text in texts:
+        anchor = " ".join(text.split()[:8])
+        if anchor in seen:
+            continue
+        seen.add(anchor)
+        pairs.append({"id": len(pairs), "anchor": anchor, "positive": text[:600]})
+        if len(pairs) == ROWS:
+            break
+    assert len(pairs) == ROWS, "not enough documentation paragraphs"
+    return pairs
+
+
+def no_dropout_model(testdata: pathlib.Path, dest: pathlib.Path) -> pathlib.Path:
+    source = testdata / "models" / "mean"
+    if not (source / "model.safetensors").exists():
+        pytest.fail(f"tiny model missing at {source}: make_testdata did not run")
+    shutil.copytree(source, dest)
+    config = json.loads((dest / "config.json").read_text())
+    config["hidden_dropout_prob"] = 0.0
+    config["attention_probs_dropout_prob"] = 0.0
+    (dest / "config.json").write_text(json.dumps(config, indent=2))
+    return dest
+
+
+def train_python(model_dir, pairs, output_dir, batch_sampler):
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+    from sentence_transformers import SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+
+    torch.set_num_threads(2)
+    model = SentenceTransformer(str(model_dir), device="cpu")
+    dataset = Dataset.from_dict({"anchor": [p["anchor"] for p in pairs], "positive": [p["positive"] for p in pairs]})
+    loss = MatryoshkaLoss(model, MultipleNegativesRankingLoss(model), matryoshka_dims=DIMS)
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(output_dir), save_strategy="no", report_to="none", use_cpu=True,
+        batch_sampler=batch_sampler, optim="adamw_torch_fused", **ARGS)
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
+    trainer.train()
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    return model[0].auto_model.state_dict(), losses
+
+
+@pytest.mark.parametrize("batch_sampler", ["batch_sampler", "no_duplicates"])
+def test_six_steps_match_sentence_transformers_trainer(tmp_path, testdata, run, batch_sampler):
+    model_dir = no_dropout_model(testdata, tmp_path / "model")
+    pairs = make_pairs()
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
+
+    out = tmp_path / "embedtune"
+    cli = ["train", "--model", model_dir, "--train", data / "train.jsonl", "--output_dir", out,
+           "--matryoshka_dims", ",".join(map(str, DIMS)), "--save_strategy", "no",
+           "--batch_sampler", batch_sampler]
+    for key, value in ARGS.items():
+        cli += [f"--{key}", value]
+    run(*cli)
+
+    expected, expected_losses = train_python(model_dir, pairs, tmp_path / "st", batch_sampler)
+    got = load_file(str(out / "model.safetensors"))
+    initial = load_file(str(model_dir / "model.safetensors"))
+
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    got_losses = [entry["loss"] for entry in log if "loss" in entry]
+    assert len(got_losses) == len(expected_losses) == 6
+    print('embedtune losses', got_losses)
+    print('python losses   ', expected_losses)
+    for step, (a, b) in enumerate(zip(got_losses, expected_losses), start=1):
+        assert a == pytest.approx(b, abs=1e-4), f"loss at step {step}: embedtune {a}, sentence-transformers {b}"
+
+    worst, moved = 0.0, 0.0
+    for name, tensor in expected.items():
+        assert name in got, f"{name} missing from embedtune's model.safetensors"
+        diff = (got[name].float() - tensor.float()).abs().max().item()
+        moved = max(moved, (tensor.float() - initial[name].float()).abs().max().item())
+        print(f"{name:60s} max |diff| {diff:.3e}")
+        if name.endswith("attention.self.key.bias"):
+            # The key bias adds q.b to every score of a query: softmax ignores it, so its true
+            # gradient is 0 and both sides see only rounding noise, which Adam scales up to steps
+            # of about lr. Both stay within steps * lr of each other; nothing more can be asked.
+            assert diff <= 6 * ARGS["learning_rate"] * 1.01, f"{name} differs by {diff:.3e}"
+            continue
+        worst = max(worst, diff)
+    assert moved > 1e-3, "training did not change the weights: the comparison would prove nothing"
+    assert worst < 1e-4, f"final weights differ by {worst:.3e}"
+
