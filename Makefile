@@ -24,6 +24,7 @@ build: setup $(BUILD)/build.ninja
 
 $(ASAN_BUILD)/build.ninja: CMakeLists.txt tests/CMakeLists.txt | setup
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEMBEDTUNE_SANITIZE=ON \
+	  -DEMBEDTUNE_TESTDATA=$(CURDIR)/$(BUILD)/testdata \
 	  -DEMBEDTUNE_PYTHON=$(CURDIR)/$(PY) \
 	  -DEMBEDTUNE_DEFAULT_MODEL="$$($(PY) scripts/default_model.py)"
 

@@ -5,7 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-debs=(build-essential cmake ninja-build ccache pkg-config nlohmann-json3-dev libutf8proc-dev
+debs=(build-essential cmake ninja-build ccache pkg-config nlohmann-json3-dev libutf8proc-dev chromium fonts-dejavu-core
       libcli11-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev python3.11-doc)
 missing=()
 for p in "${debs[@]}"; do

@@ -1,0 +1,48 @@
+// `embedtune run`: the whole workflow from one recipe (prepare, baseline, fine-tune, evaluate,
+// compare, report) into one run folder.
+#include <fmt/format.h>
+
+#include "cli/command.h"
+#include "pipeline/workflow.h"
+
+namespace embedtune::cli {
+namespace {
+
+struct RunArgs {
+  std::string recipe;
+  std::vector<std::string> sets;
+  std::string model, output;
+  bool force = false;
+};
+
+void run_run(const RunArgs& args) {
+  pipeline::Recipe recipe = pipeline::Recipe::load(args.recipe);
+  for (const auto& assignment : args.sets) recipe.set(assignment, "--set");
+  if (!args.model.empty()) recipe.set("model=" + args.model, "--model");
+  if (!args.output.empty()) recipe.set("output=" + args.output, "--output");
+  pipeline::RunOptions options;
+  options.force = args.force;
+  options.progress = progress_enabled();
+  const pipeline::RunResult result = pipeline::run_workflow(std::move(recipe), options);
+  fmt::print("\n{}\n", result.comparison_text);
+  fmt::print("run folder: {}\nreport:     {}\n", result.run_dir.string(), result.report.string());
+}
+
+const Register kRegister("run", [](CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "run",
+      "The whole workflow from one YAML recipe: prepare, baseline evaluation, Matryoshka "
+      "fine-tuning, evaluation, comparison, report.html. Stages already done are not redone.");
+  cmd->add_option("recipe", args->recipe, "YAML recipe (see recipes/demo.yaml)")->required();
+  cmd->add_option("--set", args->sets,
+                  "Override a recipe key: KEY=VALUE with dotted keys, e.g. training.learning_rate=3e-5, "
+                  "data.test_size=0.2, dims=384,128 (repeatable)");
+  cmd->add_option("--model", args->model, "Shorthand for --set model=...");
+  cmd->add_option("--output", args->output, "Shorthand for --set output=... (the run folder)");
+  cmd->add_flag("--force", args->force, "Redo every stage, replacing the run folder's results");
+  cmd->callback([args] { run_run(*args); });
+});
+
+}  // namespace
+}  // namespace embedtune::cli

@@ -1,0 +1,243 @@
+// The whole workflow as one call, with resumable stages.
+#include "pipeline/workflow.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "data/prepare.h"
+#include "data/retrieval_data.h"
+#include "evaluation/compare.h"
+#include "evaluation/model_evaluation.h"
+#include "evaluation/results_io.h"
+#include "io/atomic_file.h"
+#include "io/error.h"
+#include "io/json.h"
+#include "model/sentence_transformer.h"
+#include "pipeline/report.h"
+#include "training/trainer.h"
+
+namespace embedtune::pipeline {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kTrainingDone = ".embedtune-training-complete";
+
+class Timer {
+ public:
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+struct Paths {
+  explicit Paths(const fs::path& root)
+      : root(root),
+        recipe(root / "recipe.yaml"),
+        data(root / "data"),
+        train(data / "train.jsonl"),
+        test(data / "test.jsonl"),
+        summary(data / "summary.json"),
+        baseline(root / "baseline.json"),
+        baseline_csv(root / "baseline"),
+        model(root / "model"),
+        training_state(root / "training_state.json"),
+        finetuned(root / "finetuned.json"),
+        finetuned_csv(root / "finetuned"),
+        comparison(root / "comparison.md"),
+        report(root / "report.html"),
+        timings(root / "timings.json") {}
+  fs::path root, recipe, data, train, test, summary, baseline, baseline_csv, model, training_state,
+      finetuned, finetuned_csv, comparison, report, timings;
+};
+
+evaluation::ModelEvaluationOptions evaluation_options(const Recipe& recipe, bool progress) {
+  evaluation::ModelEvaluationOptions options;
+  options.dims = recipe.dims;
+  options.batch_size = recipe.eval_batch_size;
+  options.query_prompt = recipe.query_prompt;
+  options.corpus_prompt = recipe.corpus_prompt;
+  if (progress) {
+    options.progress = [](const std::string& what, int64_t done, int64_t total) {
+      std::fprintf(stderr, "\r  encoding %s: %lld/%lld", what.c_str(), static_cast<long long>(done),
+                   static_cast<long long>(total));
+      if (done == total) std::fprintf(stderr, "\n");
+    };
+  }
+  return options;
+}
+
+void evaluate_to(const std::string& model, const Recipe& recipe, const Paths& paths, const fs::path& json,
+                 const fs::path& csv_dir, bool progress) {
+  SentenceTransformer st = SentenceTransformer::load(model);
+  if (recipe.training.max_seq_length > 0) st.set_max_seq_length(recipe.training.max_seq_length);
+  const auto data = data::load_prepared_retrieval_data(paths.train, paths.test);
+  const auto options = evaluation_options(recipe, progress);
+  const auto results = evaluation::evaluate_model(st, data, options);
+  fs::remove_all(csv_dir);
+  evaluation::append_matryoshka_csvs(csv_dir, recipe.dims, options.config, results.metrics);
+  evaluation::write_results_json(json, results.metrics);
+}
+
+}  // namespace
+
+RunResult run_workflow(Recipe recipe, const RunOptions& options) {
+  auto log = [&](const std::string& line) {
+    if (options.log) {
+      options.log(line);
+    } else {
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+  };
+  recipe.validate();  // everything checkable is checked before anything is written
+  const Paths paths(recipe.output);
+  const std::string recipe_yaml = recipe.to_yaml();
+
+  if (fs::exists(paths.recipe) && !options.force) {
+    std::string previous;
+    if (auto* f = std::fopen(paths.recipe.c_str(), "rb")) {
+      char buffer[4096];
+      size_t n;
+      while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) previous.append(buffer, n);
+      std::fclose(f);
+    }
+    if (previous != recipe_yaml) {
+      fail("{}: this run folder holds a run of a different recipe; pass --force to redo it with this "
+           "recipe, or choose another output folder",
+           paths.root.string());
+    }
+  }
+  if (options.force) {
+    for (const fs::path& p : {paths.data, paths.baseline, paths.baseline_csv, paths.model, paths.training_state,
+                              paths.finetuned, paths.finetuned_csv, paths.comparison, paths.report, paths.timings}) {
+      fs::remove_all(p);
+    }
+  }
+  fs::create_directories(paths.root);
+  io::write_file_atomic(paths.recipe, recipe_yaml);
+
+  nlohmann::ordered_json timings = nlohmann::ordered_json::object();
+  if (fs::exists(paths.timings)) {
+    const nlohmann::json previous = io::read_json_file(paths.timings);
+    for (const auto& [key, value] : previous.items()) timings[key] = value;
+  }
+  RunResult result;
+  result.run_dir = paths.root;
+  auto stage_done = [&](const char* stage, const Timer& timer) {
+    timings[stage] = timer.seconds();
+    io::write_file_atomic(paths.timings, timings.dump(2) + "\n");
+    ++result.stages_run;
+    log(fmt::format("{}: done in {:.1f} s", stage, timer.seconds()));
+  };
+
+  // 1. Prepare (or copy in prepared splits).
+  if (!fs::exists(paths.summary)) {
+    Timer timer;
+    log("prepare: splitting the dataset");
+    if (!recipe.data_input.empty()) {
+      data::PrepareOptions prepare;
+      prepare.input = recipe.data_input;
+      prepare.output_dir = paths.data;
+      if (!recipe.data_format.empty()) prepare.format = data::parse_format(recipe.data_format);
+      prepare.columns.anchor_column = recipe.anchor_column;
+      prepare.columns.positive_column = recipe.positive_column;
+      if (!recipe.negative_column.empty()) prepare.columns.negative_column = recipe.negative_column;
+      prepare.test_size = data::TestSize::parse(recipe.test_size);
+      prepare.seed = static_cast<uint64_t>(recipe.data_seed);
+      prepare.skip_invalid = recipe.skip_invalid;
+      const auto summary = data::prepare_dataset(prepare);
+      log(data::format_summary(summary));
+    } else {
+      fs::create_directories(paths.data);
+      fs::copy_file(recipe.data_train, paths.train, fs::copy_options::overwrite_existing);
+      fs::copy_file(recipe.data_test, paths.test, fs::copy_options::overwrite_existing);
+      io::write_json_file_atomic(paths.summary, {{"train", recipe.data_train.string()}, {"test", recipe.data_test.string()}});
+    }
+    stage_done("prepare", timer);
+  } else {
+    log("prepare: already done");
+  }
+
+  // 2. Baseline evaluation.
+  if (!fs::exists(paths.baseline)) {
+    Timer timer;
+    log(fmt::format("baseline: evaluating {} at dims {}", recipe.model, fmt::join(recipe.dims, ",")));
+    evaluate_to(recipe.model, recipe, paths, paths.baseline, paths.baseline_csv, options.progress);
+    stage_done("baseline", timer);
+  } else {
+    log("baseline: already done");
+  }
+
+  // 3. Fine-tuning (resumed from the newest checkpoint when a previous run was cut short).
+  const bool trained = fs::exists(paths.model / kTrainingDone);
+  if (!trained) {
+    Timer timer;
+    training::TrainingArguments args = recipe.training;
+    bool has_checkpoint = false;
+    if (fs::exists(paths.model)) {
+      for (const auto& entry : fs::directory_iterator(paths.model)) {
+        has_checkpoint |= entry.path().filename().string().rfind("checkpoint-", 0) == 0;
+      }
+    }
+    if (has_checkpoint) args.resume_from_checkpoint = "last";
+    log(has_checkpoint ? "train: resuming from the newest checkpoint" : "train: fine-tuning");
+    training::TrainerOptions trainer_options;
+    trainer_options.progress_bar = options.progress;
+    trainer_options.log_lines = !options.progress;
+    training::Trainer trainer(args, trainer_options);
+    const training::TrainOutput out = trainer.train();
+    io::write_file_atomic(paths.training_state, trainer.state().to_json().dump(2) + "\n");
+    if (out.interrupted) {
+      fail("train: interrupted at step {}; checkpoint {} written; run the same command again to resume",
+           out.global_step, out.checkpoint.string());
+    }
+    io::write_file_atomic(paths.model / kTrainingDone, "");
+    fs::remove(paths.finetuned);
+    stage_done("train", timer);
+  } else {
+    log("train: already done");
+  }
+
+  // 4. Evaluation of the fine-tuned model.
+  if (!fs::exists(paths.finetuned)) {
+    Timer timer;
+    log("finetuned: evaluating the fine-tuned model");
+    evaluate_to(paths.model.string(), recipe, paths, paths.finetuned, paths.finetuned_csv, options.progress);
+    stage_done("finetuned", timer);
+  } else {
+    log("finetuned: already done");
+  }
+
+  // 5. Comparison and report (cheap: always written from the results on disk).
+  const auto baseline = evaluation::read_results_json(paths.baseline);
+  const auto finetuned = evaluation::read_results_json(paths.finetuned);
+  const auto comparison = evaluation::compare_results(baseline, finetuned, paths.baseline.string(),
+                                                      paths.finetuned.string());
+  io::write_file_atomic(paths.comparison, evaluation::render_markdown(comparison));
+  result.comparison_text = evaluation::render_text(comparison);
+
+  ReportInputs report;
+  report.title = recipe.name;
+  report.baseline = baseline;
+  report.finetuned = finetuned;
+  if (fs::exists(paths.training_state)) {
+    const auto state = io::read_json_file(paths.training_state);
+    report.log_history = state.value("log_history", nlohmann::json::array());
+    if (state.contains("best_global_step") && state["best_global_step"].is_number_integer()) {
+      report.best_step = state["best_global_step"].get<int64_t>();
+    }
+  }
+  report.settings = recipe.settings_json();
+  for (const auto& [key, value] : timings.items()) report.timings.emplace_back(key, value.get<double>());
+  write_report(paths.report, report);
+  result.report = paths.report;
+  return result;
+}
+
+}  // namespace embedtune::pipeline
