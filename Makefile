@@ -39,8 +39,10 @@ test: build build-asan
 bench: build
 	$(PY) bench/run_all.py --bin $(BUILD)/embedtune
 
+# The whole workflow on the bundled model and dataset (recipes/demo.yaml): prepare, baseline,
+# fine-tune, evaluate, compare; ends with the table and the path of runs/demo/report.html.
 demo: build
-	$(PY) tools/demo.py --bin $(BUILD)/embedtune
+	./$(BUILD)/embedtune run recipes/demo.yaml --model "$$($(PY) scripts/default_model.py)"
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')
