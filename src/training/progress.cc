@@ -3,7 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 #include <fstream>
 
 #include "io/error.h"
@@ -52,10 +54,39 @@ void ProgressReporter::step(int64_t global_step, double epoch, double loss, doub
   bar_drawn_ = true;
 }
 
+std::string ProgressReporter::format_line(const nlohmann::json& entry, int64_t total_steps) {
+  auto number = [&](const char* key) { return entry.value(key, 0.0); };
+  const int64_t step = entry.value("step", int64_t{0});
+  if (entry.contains("train_runtime")) {
+    return fmt::format("train: finished {} steps in {} ({:.1f} samples/s), mean loss {:.4f}", step,
+                       format_duration(number("train_runtime")), number("train_samples_per_second"),
+                       number("train_loss"));
+  }
+  if (entry.contains("loss")) {
+    return fmt::format("step {}/{}  epoch {:.2f}  loss {:.4f}  lr {:.3g}  grad_norm {:.3g}", step, total_steps,
+                       number("epoch"), number("loss"), number("learning_rate"), number("grad_norm"));
+  }
+  // An evaluation: NDCG@10 (cosine) per Matryoshka dimension, largest first.
+  std::string line = fmt::format("eval step {}  epoch {:.2f}  ndcg@10:", step, number("epoch"));
+  const std::string prefix = "eval_dim_", suffix = "_cosine_ndcg@10";
+  std::vector<std::pair<int64_t, double>> dims;
+  for (const auto& [key, value] : entry.items()) {
+    if (key.rfind(prefix, 0) == 0 && key.size() > prefix.size() + suffix.size() &&
+        key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0 && value.is_number()) {
+      const std::string dim = key.substr(prefix.size(), key.size() - prefix.size() - suffix.size());
+      if (dim.find_first_not_of("0123456789") == std::string::npos) dims.emplace_back(std::stoll(dim), value.get<double>());
+    }
+  }
+  std::sort(dims.begin(), dims.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [dim, value] : dims) line += fmt::format(" {}={:.4f}", dim, value);
+  if (entry.contains("eval_runtime")) line += fmt::format("  ({:.1f} s)", number("eval_runtime"));
+  return line;
+}
+
 void ProgressReporter::log(const nlohmann::json& entry) {
   if (lines_) {
     clear_bar();
-    std::fprintf(stderr, "%s\n", entry.dump().c_str());
+    std::fprintf(stderr, "%s\n", format_line(entry, total_steps_).c_str());
     std::fflush(stderr);
   }
   if (!log_file_.empty()) {

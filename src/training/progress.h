@@ -27,6 +27,9 @@ class ProgressReporter {
   void finish();
 
   // "1:02:03" or "2:03".
+  // A training-log entry as one readable line: a training row (step/total, epoch, loss, lr,
+  // grad norm), an evaluation (NDCG@10 per dimension) or the closing summary.
+  static std::string format_line(const nlohmann::json& entry, int64_t total_steps);
   static std::string format_duration(double seconds);
 
  private:
