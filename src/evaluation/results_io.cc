@@ -46,7 +46,7 @@ void write_results_json(const std::filesystem::path& path, const MetricList& met
 }
 
 MetricList read_results_json(const std::filesystem::path& path) {
-  const nlohmann::json json = io::read_json_file(path);
+  const nlohmann::ordered_json json = io::read_ordered_json_file(path);
   if (!json.is_object()) {
     fail("{}: expected a JSON object of metric -> number (as `embedtune evaluate` writes), found "
          "a {}", path.string(), json.type_name());

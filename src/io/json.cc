@@ -55,16 +55,29 @@ std::string parse_reason(const std::string& what) {
 
 }  // namespace
 
-nlohmann::json read_json_file(const std::filesystem::path& path) {
+namespace {
+
+template <typename Json>
+Json parse_json_file(const std::filesystem::path& path) {
   const std::string text = read_whole_file(path);
   try {
-    return nlohmann::json::parse(text);
+    return Json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     size_t line = 0, column = 0;
     line_column(text, e.byte, &line, &column);
     fail("{}: invalid JSON at line {}, column {}: {}; fix the file or re-create it", path.string(),
          line, column, parse_reason(e.what()));
   }
+}
+
+}  // namespace
+
+nlohmann::json read_json_file(const std::filesystem::path& path) {
+  return parse_json_file<nlohmann::json>(path);
+}
+
+nlohmann::ordered_json read_ordered_json_file(const std::filesystem::path& path) {
+  return parse_json_file<nlohmann::ordered_json>(path);
 }
 
 void write_json_file_atomic(const std::filesystem::path& path, const nlohmann::json& value,

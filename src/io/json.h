@@ -13,6 +13,9 @@ namespace embedtune::io {
 // 1-based; C counts bytes). Duplicate keys keep the last value, as Python's json does.
 nlohmann::json read_json_file(const std::filesystem::path& path);
 
+// read_json_file keeping the keys in file order.
+nlohmann::ordered_json read_ordered_json_file(const std::filesystem::path& path);
+
 // Writes `value` as JSON (`indent` spaces per level, < 0 for one line, UTF-8 kept as is) plus a
 // trailing newline, atomically (see write_file_atomic). Throws Error naming `path` when a
 // string is not valid UTF-8 or the write fails.

@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -73,6 +75,62 @@ evaluation::ModelEvaluationOptions evaluation_options(const Recipe& recipe, bool
   return options;
 }
 
+void write_evaluation(const evaluation::MetricList& metrics, const Recipe& recipe, const fs::path& json,
+                      const fs::path& csv_dir) {
+  fs::remove_all(csv_dir);
+  evaluation::append_matryoshka_csvs(csv_dir, recipe.dims, evaluation::IrEvaluatorConfig{}, metrics);
+  evaluation::write_results_json(json, metrics);
+}
+
+// The trainer's evaluation of the model it saved in output_dir, without the "eval_" prefix, or
+// nothing when its last evaluation was of another step's weights.
+std::optional<evaluation::MetricList> final_model_evaluation(const training::TrainOutput& out,
+                                                             const training::TrainerState& state,
+                                                             const training::TrainingArguments& args) {
+  if (out.final_eval.empty()) return std::nullopt;
+  int64_t evaluated_step = -1;  // the step of final_eval: the best one, or the last evaluation
+  if (args.load_best_model_at_end && state.best_global_step) {
+    evaluated_step = *state.best_global_step;
+  } else {
+    for (const auto& entry : state.log_history) {
+      for (const auto& [key, value] : entry.items()) {
+        if (key.rfind("eval_dim_", 0) == 0) evaluated_step = entry.value("step", int64_t{-1});
+      }
+    }
+  }
+  const int64_t saved_step = args.load_best_model_at_end && state.best_global_step ? *state.best_global_step
+                                                                                     : state.global_step;
+  if (evaluated_step != saved_step) return std::nullopt;
+  evaluation::MetricList metrics;
+  for (const auto& [key, value] : out.final_eval) {
+    if (key.rfind("eval_dim_", 0) == 0) metrics.emplace_back(key.substr(5), value);
+  }
+  // In the evaluator's key order (the trainer may hand them over sorted by name).
+  std::vector<std::string> order;
+  for (int64_t d : args.matryoshka_dims) {
+    for (const char* metric : {"accuracy", "precision", "recall", "ndcg", "mrr", "map"}) {
+      order.push_back(fmt::format("dim_{}_cosine_{}@", d, metric));
+    }
+  }
+  auto rank = [&](const std::string& key) {
+    for (size_t i = 0; i < order.size(); ++i) {
+      if (key.rfind(order[i], 0) == 0) return static_cast<int64_t>(i);
+    }
+    return static_cast<int64_t>(order.size());
+  };
+  std::stable_sort(metrics.begin(), metrics.end(), [&](const auto& a, const auto& b) {
+    const int64_t ra = rank(a.first), rb = rank(b.first);
+    if (ra != rb) return ra < rb;
+    // Same metric, several k: ascending k, as the evaluator lists them.
+    auto k = [](const std::string& key) { return std::stoll(key.substr(key.rfind('@') + 1)); };
+    return k(a.first) < k(b.first);
+  });
+  for (const auto& [key, value] : out.final_eval) {
+    if (key == "eval_sequential_score") metrics.emplace_back("sequential_score", value);  // last, as SequentialEvaluator
+  }
+  return metrics;
+}
+
 void evaluate_to(const std::string& model, const Recipe& recipe, const Paths& paths, const fs::path& json,
                  const fs::path& csv_dir, bool progress) {
   SentenceTransformer st = SentenceTransformer::load(model);
@@ -80,9 +138,7 @@ void evaluate_to(const std::string& model, const Recipe& recipe, const Paths& pa
   const auto data = data::load_prepared_retrieval_data(paths.train, paths.test);
   const auto options = evaluation_options(recipe, progress);
   const auto results = evaluation::evaluate_model(st, data, options);
-  fs::remove_all(csv_dir);
-  evaluation::append_matryoshka_csvs(csv_dir, recipe.dims, options.config, results.metrics);
-  evaluation::write_results_json(json, results.metrics);
+  write_evaluation(results.metrics, recipe, json, csv_dir);
 }
 
 }  // namespace
@@ -200,6 +256,14 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
     io::write_file_atomic(paths.model / kTrainingDone, "");
     fs::remove(paths.finetuned);
     stage_done("train", timer);
+    if (auto metrics = final_model_evaluation(out, trainer.state(), args)) {
+      // The trainer already evaluated the saved model on the same data with the same evaluator:
+      // that is the fine-tuned evaluation, so the model is not encoded again.
+      Timer eval_timer;
+      write_evaluation(*metrics, recipe, paths.finetuned, paths.finetuned_csv);
+      stage_done("finetuned", eval_timer);
+      log("finetuned: taken from the trainer's evaluation of the final model");
+    }
   } else {
     log("train: already done");
   }
