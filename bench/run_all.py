@@ -14,6 +14,8 @@ runs = {
     "tokenizer": [str(here / "bench_tokenizer.py"), "--bench", str(build / "bench" / "embedtune_tokenizer_bench")],
     "encode": [str(here / "bench_encode.py"), "--bin", args.bin],
     "evaluate": [str(here / "bench_evaluate.py"), "--bin", args.bin],
+    "train": [str(here / "bench_train.py"), "--bin", args.bin],
+    "workflow": [str(here / "bench_workflow.py"), "--bin", args.bin],
     "eval_topk": [str(here / "bench_eval_topk.py"), "--bench", str(build / "bench" / "embedtune_eval_topk_bench")],
 }
 (here / "results").mkdir(exist_ok=True)

@@ -478,8 +478,11 @@ TrainOutput Trainer::train() {
   const double runtime = now_seconds() - start_time;
   nlohmann::json summary;
   summary["train_runtime"] = std::round(runtime * 1e4) / 1e4;
-  const double samples = static_cast<double>(m.plan.num_epochs) * static_cast<double>(m.rows.size()) *
-                         static_cast<double>(steps_done) / static_cast<double>(std::max<int64_t>(m.plan.total_steps, 1));
+  // As transformers' _inner_training_loop counts num_train_samples for speed_metrics.
+  const double samples =
+      args_.max_steps > 0
+          ? static_cast<double>(args_.max_steps * args_.per_device_train_batch_size * args_.gradient_accumulation_steps)
+          : static_cast<double>(m.rows.size()) * args_.num_train_epochs;
   summary["train_samples_per_second"] = std::round(samples / std::max(runtime, 1e-9) * 1e3) / 1e3;
   summary["train_steps_per_second"] = std::round(steps_done / std::max(runtime, 1e-9) * 1e3) / 1e3;
   summary["total_flos"] = 0.0;
