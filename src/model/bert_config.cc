@@ -75,23 +75,4 @@ BertConfig BertConfig::load(const std::filesystem::path& path) {
   return from_json(io::read_json_file(path), path.string());
 }
 
-nlohmann::json BertConfig::to_json() const {
-  // Keys sort alphabetically in nlohmann::json, as transformers writes them (sort_keys=True).
-  return nlohmann::json{{"architectures", {"BertModel"}},
-                        {"attention_probs_dropout_prob", attention_probs_dropout_prob},
-                        {"hidden_act", hidden_act},
-                        {"hidden_dropout_prob", hidden_dropout_prob},
-                        {"hidden_size", hidden_size},
-                        {"intermediate_size", intermediate_size},
-                        {"layer_norm_eps", layer_norm_eps},
-                        {"max_position_embeddings", max_position_embeddings},
-                        {"model_type", model_type},
-                        {"num_attention_heads", num_attention_heads},
-                        {"num_hidden_layers", num_hidden_layers},
-                        {"pad_token_id", pad_token_id},
-                        {"position_embedding_type", "absolute"},
-                        {"type_vocab_size", type_vocab_size},
-                        {"vocab_size", vocab_size}};
-}
-
 }  // namespace embedtune

@@ -31,8 +31,6 @@ struct BertConfig {
   // sizes that do not fit (hidden_size not divisible by num_attention_heads, non-positive sizes).
   static BertConfig load(const std::filesystem::path& path);
   static BertConfig from_json(const nlohmann::json& json, const std::string& where);
-  // The config.json we write: the fields above plus architectures, as transformers writes them.
-  nlohmann::json to_json() const;
 };
 
 }  // namespace embedtune

@@ -72,13 +72,13 @@ PoolingConfig PoolingConfig::load(const std::filesystem::path& path) {
 }
 
 nlohmann::json PoolingConfig::to_json() const {
-  nlohmann::ordered_json json;
+  nlohmann::json json;
   json["word_embedding_dimension"] = embedding_dimension;
   for (const auto& [flag, name] : kLegacyFlags) {
     json[flag] = std::find(modes.begin(), modes.end(), name) != modes.end();
   }
   json["include_prompt"] = include_prompt;
-  return nlohmann::json::parse(json.dump());
+  return json;
 }
 
 at::Tensor pool(const PoolingConfig& config, const at::Tensor& tokens, const PackedBatch& batch) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/prepare.h"
+#include "data/records.h"
 #include "data/retrieval_data.h"
 #include "evaluation/compare.h"
 #include "evaluation/model_evaluation.h"
@@ -156,14 +157,7 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
   const std::string recipe_yaml = recipe.to_yaml();
 
   if (fs::exists(paths.recipe) && !options.force) {
-    std::string previous;
-    if (auto* f = std::fopen(paths.recipe.c_str(), "rb")) {
-      char buffer[4096];
-      size_t n;
-      while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) previous.append(buffer, n);
-      std::fclose(f);
-    }
-    if (previous != recipe_yaml) {
+    if (data::read_file_bytes(paths.recipe) != recipe_yaml) {
       fail("{}: this run folder holds a run of a different recipe; pass --force to redo it with this "
            "recipe, or choose another output folder",
            paths.root.string());
