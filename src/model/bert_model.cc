@@ -16,6 +16,17 @@ torch::nn::LayerNorm make_layer_norm(const BertConfig& config) {
 
 }  // namespace
 
+at::Tensor token_dropout(const at::Tensor& x, double p, bool training, const PackedBatch& batch) {
+  if (!training || p == 0.0) return x;
+  if (batch.uniform || !x.device().is_cpu() || p >= 1.0) return at::dropout(x, p, true);
+  // As at::dropout on CPU (noise.bernoulli_(1 - p).div_(1 - p), then input * noise), but the noise
+  // is drawn over the padded (B*T, H) shape transformers uses and the real tokens' rows are picked:
+  // a seeded run then drops exactly the activations sentence-transformers drops.
+  at::Tensor noise = at::empty({batch.batch_size() * batch.max_length, x.size(1)}, x.options());
+  noise.bernoulli_(1 - p).div_(1 - p);
+  return x * noise.index_select(0, batch.padded_index);
+}
+
 BertEmbeddings::BertEmbeddings(const BertConfig& config)
     : dropout_p(config.hidden_dropout_prob) {
   word_embeddings = register_module(
@@ -36,7 +47,7 @@ at::Tensor BertEmbeddings::forward(const PackedBatch& batch) {
   at::Tensor x = words + token_type;
   x = x + position_embeddings->forward(batch.position_ids);
   x = LayerNorm->forward(x);
-  return at::dropout(x, dropout_p, is_training());
+  return token_dropout(x, dropout_p, is_training(), batch);
 }
 
 BertSelfAttention::BertSelfAttention(const BertConfig& config) {
@@ -51,8 +62,9 @@ BertResidualOutput::BertResidualOutput(const BertConfig& config, int64_t in_feat
   LayerNorm = register_module("LayerNorm", make_layer_norm(config));
 }
 
-at::Tensor BertResidualOutput::forward(const at::Tensor& hidden, const at::Tensor& residual) {
-  at::Tensor x = at::dropout(dense->forward(hidden), dropout_p, is_training());
+at::Tensor BertResidualOutput::forward(const at::Tensor& hidden, const at::Tensor& residual,
+                                       const PackedBatch& batch) {
+  at::Tensor x = token_dropout(dense->forward(hidden), dropout_p, is_training(), batch);
   return LayerNorm->forward(x + residual);
 }
 
@@ -82,7 +94,7 @@ at::Tensor BertAttention::forward(const at::Tensor& hidden, const PackedBatch& b
       parts[0], parts[1], parts[2], mask, is_training() ? dropout_p : 0.0, /*is_causal=*/false);
   context = context.transpose(1, 2).reshape({b * t, h});  // (B*T, H)
   if (!batch.uniform) context = context.index_select(0, batch.padded_index);  // (N, H)
-  return output->forward(context, hidden);
+  return output->forward(context, hidden, batch);
 }
 
 BertIntermediate::BertIntermediate(const BertConfig& config) {
@@ -99,7 +111,7 @@ BertLayer::BertLayer(const BertConfig& config) {
 at::Tensor BertLayer::forward(const at::Tensor& hidden, const PackedBatch& batch) {
   at::Tensor attended = attention->forward(hidden, batch);
   at::Tensor inner = at::gelu(intermediate->dense->forward(attended));  // erf GELU, as BERT
-  return output->forward(inner, attended);
+  return output->forward(inner, attended, batch);
 }
 
 BertPooler::BertPooler(const BertConfig& config) {

@@ -20,6 +20,10 @@
 
 namespace embedtune {
 
+// Dropout on packed (N, H) token rows. On CPU with padding, the mask is drawn over the padded
+// (B*T, H) layout, as transformers draws it, so a seeded run matches sentence-transformers.
+at::Tensor token_dropout(const at::Tensor& x, double p, bool training, const PackedBatch& batch);
+
 struct BertEmbeddings : torch::nn::Module {
   explicit BertEmbeddings(const BertConfig& config);
   at::Tensor forward(const PackedBatch& batch);  // -> (N, H)
@@ -37,7 +41,7 @@ struct BertSelfAttention : torch::nn::Module {
 // A dense layer, dropout, then LayerNorm over the residual sum (attention.output and output).
 struct BertResidualOutput : torch::nn::Module {
   BertResidualOutput(const BertConfig& config, int64_t in_features);
-  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& residual);
+  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& residual, const PackedBatch& batch);
   torch::nn::Linear dense{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: Hugging Face key name
   double dropout_p;

@@ -134,12 +134,13 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
          "no CUDA; use device: cpu",
          args_.device);
   }
-  // As transformers' Trainer.__init__: set_seed(args.seed) before anything draws.
-  at::manual_seed(static_cast<uint64_t>(args_.seed));
-  m.engine.seed(static_cast<uint64_t>(args_.seed));
   if (args_.tf32) at::globalContext().setFloat32MatmulPrecision("high");
 
   m.model.emplace(SentenceTransformer::load(args_.model, c10::Device(c10::kCPU)));
+  // As transformers' Trainer.__init__: set_seed(args.seed), once the model exists (building the
+  // modules draws from the generator before the weights are loaded over them).
+  at::manual_seed(static_cast<uint64_t>(args_.seed));
+  m.engine.seed(static_cast<uint64_t>(args_.seed));
   if (args_.max_seq_length > 0) m.model->set_max_seq_length(args_.max_seq_length);
   if (m.device.is_cuda()) m.model->to(m.device);
 
@@ -388,6 +389,10 @@ TrainOutput Trainer::train() {
     int64_t remainder = steps_in_epoch % accumulation;
     if (remainder == 0) remainder = accumulation;
     const int64_t first_update = epoch == epochs_trained ? update_steps_trained : 0;
+    // Each epoch's iter(DataLoader) draws the workers' base seed, one int64, from the default
+    // generator: drawn here too, so the dropout masks that follow are the ones transformers draws.
+    // A run resumed mid-epoch restores the generator as it was after this draw.
+    if (first_update == 0) at::empty({}, at::TensorOptions().dtype(at::kLong)).random_();
     for (int64_t update = first_update; update < m.plan.steps_per_epoch && !stop; ++update) {
       int64_t micro = update * accumulation;
       const int64_t group = std::min<int64_t>(update != m.plan.steps_per_epoch - 1 ? accumulation : remainder,
