@@ -4,7 +4,11 @@
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 
+#include <cmath>
+#include <limits>
 #include <string>
+
+#include "model/dropout.h"
 
 namespace embedtune {
 namespace {
@@ -18,12 +22,12 @@ torch::nn::LayerNorm make_layer_norm(const BertConfig& config) {
 
 at::Tensor token_dropout(const at::Tensor& x, double p, bool training, const PackedBatch& batch) {
   if (!training || p == 0.0) return x;
-  if (batch.uniform || !x.device().is_cpu() || p >= 1.0) return at::dropout(x, p, true);
-  // As at::dropout on CPU (noise.bernoulli_(1 - p).div_(1 - p), then input * noise), but the noise
-  // is drawn over the padded (B*T, H) shape transformers uses and the real tokens' rows are picked:
-  // a seeded run then drops exactly the activations sentence-transformers drops.
-  at::Tensor noise = at::empty({batch.batch_size() * batch.max_length, x.size(1)}, x.options());
-  noise.bernoulli_(1 - p).div_(1 - p);
+  if (!x.device().is_cpu() || p >= 1.0) return at::dropout(x, p, true);
+  // As at::dropout on CPU (input * noise), with the noise drawn over the padded (B*T, H) layout
+  // transformers uses and the real tokens' rows picked: a seeded run then drops exactly the
+  // activations sentence-transformers drops.
+  if (batch.uniform) return x * dropout_noise(x.sizes(), p, x.options());
+  const at::Tensor noise = dropout_noise({batch.batch_size() * batch.max_length, x.size(1)}, p, x.options());
   return x * noise.index_select(0, batch.padded_index);
 }
 
@@ -87,11 +91,29 @@ at::Tensor BertAttention::forward(const at::Tensor& hidden, const PackedBatch& b
     qkv = at::zeros({b * t, 3 * h}, qkv.options()).index_copy(0, batch.padded_index, qkv);
   }
   // (B, T, 3, heads, d) -> three (B, heads, T, d) views.
-  at::Tensor parts = qkv.view({b, t, 3, num_heads, head_dim}).permute({2, 0, 3, 1, 4});
-  std::optional<at::Tensor> mask;
-  if (!batch.uniform) mask = batch.key_mask;
-  at::Tensor context = at::scaled_dot_product_attention(
-      parts[0], parts[1], parts[2], mask, is_training() ? dropout_p : 0.0, /*is_causal=*/false);
+  // unbind, not parts[i]: its backward stacks the three gradients into one tensor instead of
+  // summing three zero-filled full-size ones.
+  const std::vector<at::Tensor> parts = qkv.view({b, t, 3, num_heads, head_dim}).permute({2, 0, 3, 1, 4}).unbind(0);
+  at::Tensor context;
+  if (is_training() && dropout_p > 0.0 && hidden.device().is_cpu()) {
+    // SDPA's math path as LibTorch runs it on CPU with dropout (q and k each scaled by
+    // sqrt(1/sqrt(d)), additive -inf mask, softmax, dropout on the (B, heads, T, T) weights),
+    // spelled out so the dropout noise comes from dropout_noise(): same draws, less time.
+    const double scale = std::sqrt(1.0 / std::sqrt(static_cast<double>(head_dim)));
+    at::Tensor weights = at::matmul(parts[0] * scale, parts[1].transpose(-2, -1) * scale);
+    if (!batch.uniform) {
+      weights.add_(at::zeros(batch.key_mask.sizes(), weights.options())
+                       .masked_fill_(batch.key_mask.logical_not(), -std::numeric_limits<float>::infinity()));
+    }
+    weights = at::softmax(weights, -1);
+    weights = weights * dropout_noise(weights.sizes(), dropout_p, weights.options());
+    context = at::matmul(weights, parts[2]);
+  } else {
+    std::optional<at::Tensor> mask;
+    if (!batch.uniform) mask = batch.key_mask;
+    context = at::scaled_dot_product_attention(parts[0], parts[1], parts[2], mask,
+                                               is_training() ? dropout_p : 0.0, /*is_causal=*/false);
+  }
   context = context.transpose(1, 2).reshape({b * t, h});  // (B*T, H)
   if (!batch.uniform) context = context.index_select(0, batch.padded_index);  // (N, H)
   return output->forward(context, hidden, batch);
