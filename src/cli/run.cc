@@ -13,6 +13,7 @@ struct RunArgs {
   std::vector<std::string> sets;
   std::string model, output;
   bool force = false;
+  bool print_config = false;
 };
 
 void run_run(const RunArgs& args) {
@@ -20,6 +21,10 @@ void run_run(const RunArgs& args) {
   for (const auto& assignment : args.sets) recipe.set(assignment, "--set");
   if (!args.model.empty()) recipe.set("model=" + args.model, "--model");
   if (!args.output.empty()) recipe.set("output=" + args.output, "--output");
+  if (args.print_config) {  // parsed and overridden, not yet checked against models and files
+    fmt::print("{}", recipe.to_yaml());
+    return;
+  }
   pipeline::RunOptions options;
   options.force = args.force;
   options.progress = progress_enabled();
@@ -41,6 +46,8 @@ const Register kRegister("run", [](CLI::App& app) {
   cmd->add_option("--model", args->model, "Shorthand for --set model=...");
   cmd->add_option("--output", args->output, "Shorthand for --set output=... (the run folder)");
   cmd->add_flag("--force", args->force, "Redo every stage, replacing the run folder's results");
+  cmd->add_flag("--print-config", args->print_config,
+                "Print the recipe as the run would record it (overrides applied) and exit");
   cmd->callback([args] { run_run(*args); });
 });
 

@@ -1,6 +1,7 @@
 // Recipe: reading, overriding, validating and writing a run's YAML recipe.
 #include "pipeline/recipe.h"
 
+#include <ATen/Context.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
@@ -197,6 +198,11 @@ void Recipe::validate() {
   training.eval = (output / "data" / "test.jsonl").string();
   training.matryoshka_dims = dims;
   training.validate();
+  if (c10::Device(training.device).is_cuda() && !at::hasCUDA()) {
+    fail("recipe: training.device is '{}' but this build or machine has no CUDA; run on a GPU machine or "
+         "use --set training.device=cpu",
+         training.device);
+  }
 }
 
 std::string Recipe::to_yaml() const {

@@ -134,7 +134,8 @@ std::optional<evaluation::MetricList> final_model_evaluation(const training::Tra
 
 void evaluate_to(const std::string& model, const Recipe& recipe, const Paths& paths, const fs::path& json,
                  const fs::path& csv_dir, bool progress) {
-  SentenceTransformer st = SentenceTransformer::load(model);
+  // On the training device, in fp32, as the reference evaluates.
+  SentenceTransformer st = SentenceTransformer::load(model, c10::Device(recipe.training.device));
   if (recipe.training.max_seq_length > 0) st.set_max_seq_length(recipe.training.max_seq_length);
   const auto data = data::load_prepared_retrieval_data(paths.train, paths.test);
   const auto options = evaluation_options(recipe, progress);

@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+import yaml
 from safetensors.torch import load_file
 
 SOURCE = pathlib.Path(os.environ.get("EMBEDTUNE_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[2]))
@@ -48,9 +49,24 @@ def test_bad_recipes_fail_with_one_line_naming_the_key(run, tmp_path, testdata):
 
 
 def test_training_recipes_parse(run):
-    for recipe in [SOURCE / "recipes" / "bge-base-financial.yaml", SOURCE / "recipes" / "minilm-cpu.yaml"]:
+    for recipe in [SOURCE / "recipes" / "bge-base-financial-train.yaml", SOURCE / "recipes" / "minilm-cpu.yaml"]:
         result = run("train", "--config", recipe, "--print-config")
         assert "matryoshka_dims" in result.stdout, recipe
+
+
+def test_reference_run_recipe_parses_with_the_notebooks_settings(run):
+    result = run("run", SOURCE / "recipes" / "bge-base-financial.yaml", "--print-config")
+    config = yaml.safe_load(result.stdout)
+    assert config["model"] == "BAAI/bge-base-en-v1.5"
+    assert config["dims"] == [768, 512, 256, 128, 64]
+    assert config["data"]["anchor_column"] == "question" and config["data"]["positive_column"] == "context"
+    training = config["training"]
+    for key, value in {"device": "cuda", "bf16": True, "tf32": True, "num_train_epochs": 4,
+                       "per_device_train_batch_size": 32, "gradient_accumulation_steps": 16,
+                       "lr_scheduler_type": "cosine", "batch_sampler": "no_duplicates",
+                       "metric_for_best_model": "eval_dim_128_cosine_ndcg@10"}.items():
+        assert training[key] == value, f"training.{key}: {training[key]!r}, expected {value!r}"
+    assert float(training["learning_rate"]) == 2e-5  # PyYAML reads 2e-05 (no dot) as a string
 
 
 def test_sigint_writes_a_checkpoint_and_resume_matches_an_uninterrupted_run(embedtune_bin, run, tmp_path, testdata):
