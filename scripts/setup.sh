@@ -6,7 +6,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 debs=(build-essential cmake ninja-build ccache pkg-config nlohmann-json3-dev libutf8proc-dev chromium fonts-dejavu-core
-      libcli11-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev python3.11-doc)
+      libcli11-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev libjemalloc-dev python3.11-doc)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
