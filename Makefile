@@ -44,8 +44,8 @@ bench: build
 demo: build
 	./$(BUILD)/embedtune run recipes/demo.yaml --model "$$($(PY) scripts/default_model.py)"
 
-format:
-	clang-format -i $$(git ls-files '*.h' '*.cc')
+format: setup
+	.venv/bin/clang-format -i $$(git ls-files "*.h" "*.cc")
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -25,7 +25,8 @@ double peak_rss_mib() {
 
 at::Tensor load(const char* path) {
   auto a = embedtune::io::read_npy(path);
-  if (a.descr != "<f4" || a.shape.size() != 2) throw std::runtime_error(std::string(path) + ": expected 2-D <f4");
+  if (a.descr != "<f4" || a.shape.size() != 2)
+    throw std::runtime_error(std::string(path) + ": expected 2-D <f4");
   // The tensor takes over the bytes rather than copying them, so a 1.5 GB corpus is held once.
   auto* bytes = new std::vector<char>(std::move(a.bytes));
   return at::from_blob(bytes->data(), a.shape, [bytes](void*) { delete bytes; }, at::kFloat);
@@ -35,7 +36,8 @@ at::Tensor load(const char* path) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s QUERIES.npy CORPUS.npy [--chunk N] [--score cosine|dot]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s QUERIES.npy CORPUS.npy [--chunk N] [--score cosine|dot]\n",
+                 argv[0]);
     return 2;
   }
   try {
@@ -59,14 +61,18 @@ int main(int argc, char** argv) {
     embedtune::evaluation::IrResults results;
     for (int run = 0; run < 2; ++run) {
       const auto start = std::chrono::steady_clock::now();
-      results = embedtune::evaluation::evaluate_retrieval(queries, corpus, qids, cids, relevant, config);
-      (run == 0 ? first : seconds) = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      results =
+          embedtune::evaluation::evaluate_retrieval(queries, corpus, qids, cids, relevant, config);
+      (run == 0 ? first : seconds) =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
-    std::printf("{\"queries\": %lld, \"corpus\": %lld, \"dim\": %lld, \"seconds\": %.3f, "
-                "\"first_run_seconds\": %.3f, \"peak_rss_mib\": %.1f, \"rss_after_load_mib\": %.1f, \"ndcg@10\": %.6f}\n",
-                static_cast<long long>(queries.size(0)), static_cast<long long>(corpus.size(0)),
-                static_cast<long long>(corpus.size(1)), seconds, first, peak_rss_mib(), rss_loaded,
-                results.primary_score());
+    std::printf(
+        "{\"queries\": %lld, \"corpus\": %lld, \"dim\": %lld, \"seconds\": %.3f, "
+        "\"first_run_seconds\": %.3f, \"peak_rss_mib\": %.1f, \"rss_after_load_mib\": %.1f, "
+        "\"ndcg@10\": %.6f}\n",
+        static_cast<long long>(queries.size(0)), static_cast<long long>(corpus.size(0)),
+        static_cast<long long>(corpus.size(1)), seconds, first, peak_rss_mib(), rss_loaded,
+        results.primary_score());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "embedtune_eval_topk_bench: %s\n", e.what());
     return 1;

@@ -13,7 +13,8 @@
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s TOKENIZER_DIR LINES_FILE [REPEATS=1] [MAX_LENGTH=0]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s TOKENIZER_DIR LINES_FILE [REPEATS=1] [MAX_LENGTH=0]\n",
+                 argv[0]);
     return 2;
   }
   try {
@@ -30,10 +31,11 @@ int main(int argc, char** argv) {
     for (int r = 0; r < repeats; ++r) {
       for (const std::string& line : lines) tokens += tokenizer.encode(line, max_length).size();
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double texts = static_cast<double>(lines.size()) * repeats;
-    std::printf("{\"texts\": %.0f, \"tokens\": %zu, \"seconds\": %.6f, \"texts_per_s\": %.1f}\n", texts,
-                tokens, seconds, texts / seconds);
+    std::printf("{\"texts\": %.0f, \"tokens\": %zu, \"seconds\": %.6f, \"texts_per_s\": %.1f}\n",
+                texts, tokens, seconds, texts / seconds);
   } catch (const embedtune::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

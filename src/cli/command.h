@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <string>
 #include <vector>
@@ -22,7 +21,9 @@ struct Command {
 std::vector<Command>& commands();
 
 struct Register {
-  Register(std::string name, AddCommand add) { commands().push_back({std::move(name), std::move(add)}); }
+  Register(std::string name, AddCommand add) {
+    commands().push_back({std::move(name), std::move(add)});
+  }
 };
 
 // Progress lines go to stderr only when it is a terminal or EMBEDTUNE_PROGRESS=1.

@@ -1,4 +1,7 @@
-// `embedtune compare BASELINE.json FINETUNED.json`: NDCG@10 per Matryoshka dimension, before and after.
+// `embedtune compare BASELINE.json FINETUNED.json`: NDCG@10 per Matryoshka dimension, before and
+// after.
+#include "evaluation/compare.h"
+
 #include <fmt/format.h>
 
 #include <iostream>
@@ -6,7 +9,6 @@
 #include <string>
 
 #include "cli/command.h"
-#include "evaluation/compare.h"
 #include "io/atomic_file.h"
 
 namespace embedtune::cli {

@@ -16,9 +16,11 @@ struct ConvertArgs {
 const Register kRegister("convert", [](CLI::App& app) {
   auto args = std::make_shared<ConvertArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "convert", "Save a model as a sentence-transformers folder (loadable by SentenceTransformer(path))");
+      "convert",
+      "Save a model as a sentence-transformers folder (loadable by SentenceTransformer(path))");
   args->model.add_to(*cmd, /*with_device=*/false);
-  cmd->add_option("--output", args->output, "Folder to write (replaced whole, atomically)")->required();
+  cmd->add_option("--output", args->output, "Folder to write (replaced whole, atomically)")
+      ->required();
   cmd->callback([args] {
     SentenceTransformer st = args->model.load();
     st.save(args->output);

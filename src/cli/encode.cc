@@ -27,8 +27,10 @@ void run_encode(const EncodeArgs& args) {
   options.progress = progress_printer("encode");
   const auto start = std::chrono::steady_clock::now();
   at::Tensor embeddings = st.encode(texts, options).contiguous();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  io::write_npy_f32(args.output, embeddings.data_ptr<float>(), {embeddings.size(0), embeddings.size(1)});
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  io::write_npy_f32(args.output, embeddings.data_ptr<float>(),
+                    {embeddings.size(0), embeddings.size(1)});
   fmt::print(stderr, "encode: {} texts -> {} ({} x {} float32) in {:.3f} s ({:.1f} texts/s)\n",
              texts.size(), args.output, embeddings.size(0), embeddings.size(1), seconds,
              seconds > 0 ? texts.size() / seconds : 0.0);

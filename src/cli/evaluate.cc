@@ -15,7 +15,8 @@ namespace {
 
 struct EvaluateArgs {
   ModelOptions model;
-  std::string train, test, corpus, queries, qrels, output, csv_dir, save_embeddings, load_embeddings;
+  std::string train, test, corpus, queries, qrels, output, csv_dir, save_embeddings,
+      load_embeddings;
   std::string query_prompt, corpus_prompt;
   std::vector<int64_t> dims;
   std::vector<std::string> score_functions{"cosine"};
@@ -28,8 +29,9 @@ data::RetrievalData load_data(const EvaluateArgs& args) {
   const bool reference = !args.train.empty() || !args.test.empty();
   const bool beir = !args.corpus.empty() || !args.queries.empty() || !args.qrels.empty();
   if (reference == beir) {
-    fail("evaluate: give either --train and --test (prepare's splits) or --corpus, --queries and "
-         "--qrels (BEIR layout)");
+    fail(
+        "evaluate: give either --train and --test (prepare's splits) or --corpus, --queries and "
+        "--qrels (BEIR layout)");
   }
   if (reference) {
     if (args.train.empty() || args.test.empty()) fail("evaluate: --train and --test go together");
@@ -58,20 +60,24 @@ void run_evaluate(const EvaluateArgs& args) {
   options.save_embeddings = args.save_embeddings;
   options.load_embeddings = args.load_embeddings;
   if (auto printer = progress_printer("encode")) {
-    options.progress = [printer](const std::string&, int64_t done, int64_t total) { printer(done, total); };
+    options.progress = [printer](const std::string&, int64_t done, int64_t total) {
+      printer(done, total);
+    };
   }
   const data::RetrievalData data = load_data(args);
   SentenceTransformer model = args.model.load();
   const auto start = std::chrono::steady_clock::now();
   const evaluation::IrResults results = evaluation::evaluate_model(model, data, options);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   if (!args.output.empty()) {
     evaluation::write_results_json(args.output, results.metrics);
-    const std::filesystem::path csv_dir =
-        args.csv_dir.empty() ? std::filesystem::absolute(args.output).parent_path()
-                             : std::filesystem::path(args.csv_dir);
-    const auto dims = options.dims.empty() ? evaluation::default_dims(model.dimension()) : options.dims;
+    const std::filesystem::path csv_dir = args.csv_dir.empty()
+                                              ? std::filesystem::absolute(args.output).parent_path()
+                                              : std::filesystem::path(args.csv_dir);
+    const auto dims =
+        options.dims.empty() ? evaluation::default_dims(model.dimension()) : options.dims;
     evaluation::append_matryoshka_csvs(csv_dir, dims, options.config, results.metrics);
   }
   fmt::print("{}", evaluation::matryoshka_table(results.metrics));
@@ -99,25 +105,36 @@ const Register kRegister("evaluate", [](CLI::App& app) {
   cmd->add_option("--score-functions", args->score_functions, "cosine and/or dot")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--mrr-at-k", args->mrr_at_k, "k values for MRR@k")->delimiter(',')->capture_default_str();
-  cmd->add_option("--ndcg-at-k", args->ndcg_at_k, "k values for NDCG@k")->delimiter(',')->capture_default_str();
+  cmd->add_option("--mrr-at-k", args->mrr_at_k, "k values for MRR@k")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--ndcg-at-k", args->ndcg_at_k, "k values for NDCG@k")
+      ->delimiter(',')
+      ->capture_default_str();
   cmd->add_option("--accuracy-at-k", args->accuracy_at_k, "k values for accuracy@k")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--precision-recall-at-k", args->precision_recall_at_k, "k values for precision@k and recall@k")
+  cmd->add_option("--precision-recall-at-k", args->precision_recall_at_k,
+                  "k values for precision@k and recall@k")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--map-at-k", args->map_at_k, "k values for MAP@k")->delimiter(',')->capture_default_str();
-  cmd->add_option("--batch-size", args->batch_size, "Texts per encoding batch")->capture_default_str();
+  cmd->add_option("--map-at-k", args->map_at_k, "k values for MAP@k")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--batch-size", args->batch_size, "Texts per encoding batch")
+      ->capture_default_str();
   cmd->add_option("--corpus-chunk-size", args->corpus_chunk_size, "Corpus rows scored at a time")
       ->capture_default_str();
   cmd->add_option("--query-prompt", args->query_prompt, "Text prepended to every query");
   cmd->add_option("--corpus-prompt", args->corpus_prompt, "Text prepended to every document");
   cmd->add_option("--output", args->output,
                   "results.json (the reference's keys); the evaluator CSV files go beside it");
-  cmd->add_option("--csv-dir", args->csv_dir, "Folder for the CSV files (default: beside --output)");
-  cmd->add_option("--save-embeddings", args->save_embeddings, "Save the encoded queries/corpus here");
-  cmd->add_option("--load-embeddings", args->load_embeddings, "Reuse embeddings saved by --save-embeddings");
+  cmd->add_option("--csv-dir", args->csv_dir,
+                  "Folder for the CSV files (default: beside --output)");
+  cmd->add_option("--save-embeddings", args->save_embeddings,
+                  "Save the encoded queries/corpus here");
+  cmd->add_option("--load-embeddings", args->load_embeddings,
+                  "Reuse embeddings saved by --save-embeddings");
   cmd->callback([args] { run_evaluate(*args); });
 });
 

@@ -10,9 +10,10 @@
 namespace embedtune::cli {
 
 void ModelOptions::add_to(CLI::App& command, bool with_device) {
-  command.add_option("--model", model,
-                     "Model folder (sentence-transformers or Hugging Face layout) or a Hugging Face "
-                     "id in the local cache")
+  command
+      .add_option("--model", model,
+                  "Model folder (sentence-transformers or Hugging Face layout) or a Hugging Face "
+                  "id in the local cache")
       ->required();
   if (with_device) {
     command.add_option("--device", device, "cpu, or cuda (bf16 autocast)")
@@ -37,9 +38,9 @@ std::function<void(int64_t, int64_t)> progress_printer(std::string label) {
   return [label = std::move(label), start](int64_t done, int64_t total) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::fprintf(stderr, "\r%s: %lld/%lld (%.0f/s)%s", label.c_str(),
-                 static_cast<long long>(done), static_cast<long long>(total),
-                 seconds > 0 ? done / seconds : 0.0, done == total ? "\n" : "");
+    std::fprintf(stderr, "\r%s: %lld/%lld (%.0f/s)%s", label.c_str(), static_cast<long long>(done),
+                 static_cast<long long>(total), seconds > 0 ? done / seconds : 0.0,
+                 done == total ? "\n" : "");
     std::fflush(stderr);
   };
 }

@@ -1,4 +1,6 @@
 // `embedtune prepare`: a (question, context) dataset -> DIR/train.jsonl, DIR/test.jsonl, summary.
+#include "data/prepare.h"
+
 #include <fmt/format.h>
 
 #include <memory>
@@ -6,14 +8,13 @@
 #include <string>
 
 #include "cli/command.h"
-#include "data/prepare.h"
 
 namespace embedtune::cli {
 namespace {
 
 struct PrepareArgs {
   std::string input, output, format, anchor_column = "question", positive_column = "context",
-      negative_column, test_size = "0.1";
+                                     negative_column, test_size = "0.1";
   std::uint64_t seed = 42;
   bool skip_invalid = false;
 };

@@ -40,9 +40,10 @@ const Register kRegister("run", [](CLI::App& app) {
       "The whole workflow from one YAML recipe: prepare, baseline evaluation, Matryoshka "
       "fine-tuning, evaluation, comparison, report.html. Stages already done are not redone.");
   cmd->add_option("recipe", args->recipe, "YAML recipe (see recipes/demo.yaml)")->required();
-  cmd->add_option("--set", args->sets,
-                  "Override a recipe key: KEY=VALUE with dotted keys, e.g. training.learning_rate=3e-5, "
-                  "data.test_size=0.2, dims=384,128 (repeatable)");
+  cmd->add_option(
+      "--set", args->sets,
+      "Override a recipe key: KEY=VALUE with dotted keys, e.g. training.learning_rate=3e-5, "
+      "data.test_size=0.2, dims=384,128 (repeatable)");
   cmd->add_option("--model", args->model, "Shorthand for --set model=...");
   cmd->add_option("--output", args->output, "Shorthand for --set output=... (the run folder)");
   cmd->add_flag("--force", args->force, "Redo every stage, replacing the run folder's results");

@@ -46,13 +46,17 @@ const Register kRegister("train", [](CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "train",
       "Fine-tune an embedding model with MatryoshkaLoss(MultipleNegativesRankingLoss) as "
-      "sentence-transformers' trainer does: `embedtune train --config recipe.yaml [--key value ...]`");
-  cmd->add_option("--config", cli->config, "Recipe: a YAML mapping of the training arguments below");
-  cmd->add_flag("--print-config", cli->print_config, "Print the resolved arguments as YAML and exit");
+      "sentence-transformers' trainer does: `embedtune train --config recipe.yaml [--key value "
+      "...]`");
+  cmd->add_option("--config", cli->config,
+                  "Recipe: a YAML mapping of the training arguments below");
+  cmd->add_flag("--print-config", cli->print_config,
+                "Print the resolved arguments as YAML and exit");
   cmd->allow_extras();
-  cmd->footer("Training arguments (in the recipe as `key: value`, or here as --key value; a command-line "
-              "value overrides the recipe):\n" +
-              training::TrainingArguments::help_text());
+  cmd->footer(
+      "Training arguments (in the recipe as `key: value`, or here as --key value; a command-line "
+      "value overrides the recipe):\n" +
+      training::TrainingArguments::help_text());
   cmd->callback([cli, cmd] { run_train(*cli, cmd->remaining()); });
 });
 

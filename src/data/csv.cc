@@ -82,7 +82,9 @@ class CsvParser {
         }
         if (pos_ < text_.size() && text_[pos_] != ',' && !is_line_break(text_[pos_])) {
           std::size_t n = 1;
-          while (pos_ + n < text_.size() && (static_cast<unsigned char>(text_[pos_ + n]) & 0xC0) == 0x80) ++n;
+          while (pos_ + n < text_.size() &&
+                 (static_cast<unsigned char>(text_[pos_ + n]) & 0xC0) == 0x80)
+            ++n;
           fail_row(line_, fmt::format("expected a comma or the end of the line after a closing "
                                       "double quote, found {} (write a quote inside a quoted "
                                       "field as \"\")",

@@ -20,8 +20,8 @@ struct CsvRowError {
 };
 
 struct CsvParseResult {
-  std::vector<CsvRow> rows;          // in file order, the header row first
-  std::vector<CsvRowError> errors;   // in file order; the rows they name are not in `rows`
+  std::vector<CsvRow> rows;         // in file order, the header row first
+  std::vector<CsvRowError> errors;  // in file order; the rows they name are not in `rows`
 };
 
 // Splits `text` (UTF-8, byte order mark already removed) into rows of fields as RFC 4180 reads

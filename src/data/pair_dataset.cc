@@ -71,8 +71,8 @@ class RowMapper {
   }
 
  private:
-  std::optional<std::string> text(const Record& record, const std::string& column,
-                                  const char* flag, std::string& out) const {
+  std::optional<std::string> text(const Record& record, const std::string& column, const char* flag,
+                                  std::string& out) const {
     const auto it = record.columns.find(column);
     if (it == record.columns.end()) {
       return fmt::format("expected a column {} (set by {}), found {}", quote_for_message(column),
@@ -138,9 +138,10 @@ PairDataset load_pair_dataset(const std::filesystem::path& path, DataFormat form
     if (columns.negative_column) mapped.emplace_back(*columns.negative_column, "--negative-column");
     for (const auto& [column, flag] : mapped) {
       if (!first.contains(column)) {
-        fail("{}:1: expected a column {} in the header, found {}; pass {} NAME to use another "
-             "column",
-             path.string(), quote_for_message(column), column_list(first), flag);
+        fail(
+            "{}:1: expected a column {} in the header, found {}; pass {} NAME to use another "
+            "column",
+            path.string(), quote_for_message(column), column_list(first), flag);
       }
     }
   }

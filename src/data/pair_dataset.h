@@ -2,10 +2,9 @@
 // rename_column("question" -> "anchor", "context" -> "positive") + add_column("id", range(N)).
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,10 +29,10 @@ struct PairRecord {
 };
 
 struct PairDataset {
-  std::vector<PairRecord> rows;       // valid rows in input order
-  std::size_t rows_read = 0;          // rows in the file: valid plus skipped
-  bool ids_from_input = false;        // the file has an "id" column (else ids are 0..N-1)
-  std::vector<std::string> skipped;   // one "FILE:LINE: ..." message per skipped row
+  std::vector<PairRecord> rows;      // valid rows in input order
+  std::size_t rows_read = 0;         // rows in the file: valid plus skipped
+  bool ids_from_input = false;       // the file has an "id" column (else ids are 0..N-1)
+  std::vector<std::string> skipped;  // one "FILE:LINE: ..." message per skipped row
 };
 
 // Name of the id column, kept from the input when present, else added.

@@ -49,9 +49,10 @@ LengthStats length_stats(const std::vector<std::string>& texts) {
   stats.min = lengths.front();
   stats.max = lengths.back();
   stats.mean = sum / static_cast<double>(n);
-  stats.median = n % 2 == 1 ? static_cast<double>(lengths[n / 2])
-                            : (static_cast<double>(lengths[n / 2 - 1]) +
-                               static_cast<double>(lengths[n / 2])) / 2.0;
+  stats.median =
+      n % 2 == 1
+          ? static_cast<double>(lengths[n / 2])
+          : (static_cast<double>(lengths[n / 2 - 1]) + static_cast<double>(lengths[n / 2])) / 2.0;
   return stats;
 }
 
@@ -67,14 +68,16 @@ std::size_t count_repeats(const std::vector<std::string>& texts) {
 PreparedSplits load_and_split(const PrepareOptions& options) {
   const DataFormat format = options.format ? *options.format : format_for_path(options.input);
   PreparedSplits prepared;
-  prepared.dataset = load_pair_dataset(options.input, format, options.columns, options.skip_invalid);
+  prepared.dataset =
+      load_pair_dataset(options.input, format, options.columns, options.skip_invalid);
   const PairDataset& dataset = prepared.dataset;
   if (dataset.rows.empty()) {
     if (!dataset.skipped.empty()) {
       fail("{}: expected at least one valid row, found none ({} skipped; the first: {})",
            options.input.string(), dataset.skipped.size(), dataset.skipped.front());
     }
-    fail("{}: expected at least one row, found an empty dataset; check the file", options.input.string());
+    fail("{}: expected at least one row, found an empty dataset; check the file",
+         options.input.string());
   }
   prepared.split = train_test_split_indices(dataset.rows.size(), options.test_size, options.seed);
   return prepared;
@@ -95,7 +98,8 @@ PrepareSummary prepare_dataset(const PrepareOptions& options) {
   summary.rows_skipped = dataset.skipped.size();
   summary.skipped_examples.assign(
       dataset.skipped.begin(),
-      dataset.skipped.begin() + static_cast<std::ptrdiff_t>(std::min(kSkippedExamples, dataset.skipped.size())));
+      dataset.skipped.begin() +
+          static_cast<std::ptrdiff_t>(std::min(kSkippedExamples, dataset.skipped.size())));
   summary.train_rows = prepared.split.train.size();
   summary.test_rows = prepared.split.test.size();
 
@@ -115,9 +119,10 @@ PrepareSummary prepare_dataset(const PrepareOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(options.output_dir, ec);
   if (ec) {
-    fail("{}: expected a folder we can write to, found an error creating it ({}); pass another "
-         "--output",
-         options.output_dir.string(), ec.message());
+    fail(
+        "{}: expected a folder we can write to, found an error creating it ({}); pass another "
+        "--output",
+        options.output_dir.string(), ec.message());
   }
   // Both splits are written in full before either is renamed into place, so a failure while
   // writing leaves the folder as it was.
@@ -128,7 +133,8 @@ PrepareSummary prepare_dataset(const PrepareOptions& options) {
   train.commit();
   test.commit();
   // Written as text rather than with io::write_json_file_atomic to keep the key order above.
-  io::write_file_atomic(options.output_dir / "summary.json", summary_to_json(summary).dump(2) + "\n");
+  io::write_file_atomic(options.output_dir / "summary.json",
+                        summary_to_json(summary).dump(2) + "\n");
   return summary;
 }
 
@@ -173,20 +179,22 @@ std::string format_summary(const PrepareSummary& summary) {
   line("format", std::string(format_name(summary.format)));
   std::string columns = fmt::format("anchor <- {}, positive <- {}", summary.columns.anchor_column,
                                     summary.columns.positive_column);
-  if (summary.columns.negative_column) columns += ", negative <- " + *summary.columns.negative_column;
+  if (summary.columns.negative_column)
+    columns += ", negative <- " + *summary.columns.negative_column;
   line("columns", columns);
   line("ids", summary.ids_from_input ? "from the input's \"id\" column" : "added 0..N-1");
   line("rows read", std::to_string(summary.rows_read));
   line("skipped invalid", std::to_string(summary.rows_skipped));
   for (const std::string& example : summary.skipped_examples) out += "    " + example + "\n";
   if (summary.rows_skipped > summary.skipped_examples.size()) {
-    out += fmt::format("    ... and {} more\n", summary.rows_skipped - summary.skipped_examples.size());
+    out += fmt::format("    ... and {} more\n",
+                       summary.rows_skipped - summary.skipped_examples.size());
   }
   line("split", fmt::format("test_size {}, seed {}", summary.test_size.to_string(), summary.seed));
-  line("train rows", fmt::format("{} -> {}", summary.train_rows,
-                                 (summary.output_dir / "train.jsonl").string()));
-  line("test rows", fmt::format("{} -> {}", summary.test_rows,
-                                (summary.output_dir / "test.jsonl").string()));
+  line("train rows",
+       fmt::format("{} -> {}", summary.train_rows, (summary.output_dir / "train.jsonl").string()));
+  line("test rows",
+       fmt::format("{} -> {}", summary.test_rows, (summary.output_dir / "test.jsonl").string()));
   line("duplicate anchors", std::to_string(summary.duplicate_anchors));
   line("duplicate positives", std::to_string(summary.duplicate_positives));
   for (const char* key : {"anchor", "positive", "negative"}) {

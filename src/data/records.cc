@@ -67,7 +67,8 @@ std::vector<Record> read_json_lines(std::string_view text, InvalidRows& invalid)
       continue;
     }
     if (!value.is_object()) {
-      invalid.report(line, "expected one JSON object per line, found " + describe_json_value(value));
+      invalid.report(line,
+                     "expected one JSON object per line, found " + describe_json_value(value));
       continue;
     }
     records.push_back({std::move(value), line});
@@ -118,8 +119,8 @@ std::vector<std::size_t> array_element_offsets(std::string_view text) {
 std::vector<Record> read_json_array(const std::filesystem::path& path, std::string_view text,
                                     InvalidRows& invalid) {
   if (const auto bad = find_invalid_utf8(text)) {
-    fail("{}:{}: expected UTF-8 text, found byte 0x{:02X}; save the file as UTF-8",
-         path.string(), line_of_offset(text, *bad), static_cast<unsigned char>(text[*bad]));
+    fail("{}:{}: expected UTF-8 text, found byte 0x{:02X}; save the file as UTF-8", path.string(),
+         line_of_offset(text, *bad), static_cast<unsigned char>(text[*bad]));
   }
   nlohmann::json value;
   try {
@@ -130,17 +131,18 @@ std::vector<Record> read_json_array(const std::filesystem::path& path, std::stri
          path.string(), line_of_offset(text, offset), parse_error_reason(e));
   }
   if (!value.is_array()) {
-    fail("{}: expected a JSON array of records ([{{...}}, ...]), found {}; for one record per "
-         "line use a .jsonl file or --format jsonl",
-         path.string(), describe_json_value(value));
+    fail(
+        "{}: expected a JSON array of records ([{{...}}, ...]), found {}; for one record per "
+        "line use a .jsonl file or --format jsonl",
+        path.string(), describe_json_value(value));
   }
   const std::vector<std::size_t> offsets = array_element_offsets(text);
   std::vector<Record> records;
   for (std::size_t i = 0; i < value.size(); ++i) {
     const std::size_t line = i < offsets.size() ? line_of_offset(text, offsets[i]) : 0;
     if (!value[i].is_object()) {
-      invalid.report(line, "expected a JSON object for each record, found " +
-                               describe_json_value(value[i]));
+      invalid.report(
+          line, "expected a JSON object for each record, found " + describe_json_value(value[i]));
       continue;
     }
     records.push_back({std::move(value[i]), line});
@@ -233,9 +235,10 @@ DataFormat format_for_path(const std::filesystem::path& path) {
   if (ext == ".jsonl") return DataFormat::kJsonLines;
   if (ext == ".json") return DataFormat::kJson;
   if (ext == ".csv") return DataFormat::kCsv;
-  fail("{}: expected a file ending in .jsonl, .json or .csv, found extension \"{}\"; pass "
-       "--format jsonl|json|csv",
-       path.string(), ext);
+  fail(
+      "{}: expected a file ending in .jsonl, .json or .csv, found extension \"{}\"; pass "
+      "--format jsonl|json|csv",
+      path.string(), ext);
 }
 
 InvalidRows::InvalidRows(std::filesystem::path file, bool skip_invalid, std::string hint)
@@ -265,7 +268,8 @@ std::string read_file_bytes(const std::filesystem::path& path) {
   }
   std::ostringstream bytes;
   bytes << in.rdbuf();
-  if (in.bad()) fail("{}: expected a readable file, found a read error; check the file", path.string());
+  if (in.bad())
+    fail("{}: expected a readable file, found a read error; check the file", path.string());
   return std::move(bytes).str();
 }
 

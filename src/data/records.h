@@ -2,10 +2,9 @@
 // are JSON values, each with the line it came from, and the policy for rows that are invalid.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>

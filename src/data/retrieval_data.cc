@@ -50,8 +50,8 @@ std::optional<std::string> id_text(const Record& record, const char* column, std
   }
   if (it->is_number_integer()) return it->dump();
   if (it->is_string() && !it->get_ref<const std::string&>().empty()) return it->get<std::string>();
-  problem = fmt::format("column \"{}\": expected an integer or a non-empty string, found {}", column,
-                        describe_json_value(*it));
+  problem = fmt::format("column \"{}\": expected an integer or a non-empty string, found {}",
+                        column, describe_json_value(*it));
   return std::nullopt;
 }
 
@@ -68,8 +68,8 @@ std::optional<std::string> string_column(const Record& record, const char* colum
     return std::nullopt;
   }
   if (!it->is_string()) {
-    problem = fmt::format("column \"{}\": expected a string, found {}", column,
-                          describe_json_value(*it));
+    problem =
+        fmt::format("column \"{}\": expected a string, found {}", column, describe_json_value(*it));
     return std::nullopt;
   }
   return it->get<std::string>();
@@ -140,9 +140,10 @@ void read_beir_qrels(const std::filesystem::path& path, const IdRegistry& query_
       header_seen = true;
       if (fields.size() != 3 || fields[0] != "query-id" || fields[1] != "corpus-id" ||
           fields[2] != "score") {
-        fail("{}:{}: expected the header \"query-id<TAB>corpus-id<TAB>score\", found {}; add the "
-             "header line BEIR's qrels files start with",
-             path.string(), line, quote_for_message(row, 80));
+        fail(
+            "{}:{}: expected the header \"query-id<TAB>corpus-id<TAB>score\", found {}; add the "
+            "header line BEIR's qrels files start with",
+            path.string(), line, quote_for_message(row, 80));
       }
       continue;
     }
@@ -155,7 +156,8 @@ void read_beir_qrels(const std::filesystem::path& path, const IdRegistry& query_
     const std::string_view score_text = fields[2];
     const auto [score_end, ec] =
         std::from_chars(score_text.data(), score_text.data() + score_text.size(), score);
-    if (score_text.empty() || ec != std::errc() || score_end != score_text.data() + score_text.size()) {
+    if (score_text.empty() || ec != std::errc() ||
+        score_end != score_text.data() + score_text.size()) {
       invalid.report(line, fmt::format("column \"score\": expected an integer, found {}",
                                        quote_for_message(score_text)));
     }
@@ -172,9 +174,10 @@ void read_beir_qrels(const std::filesystem::path& path, const IdRegistry& query_
     scores[query_id][corpus_id] = score;
   }
   if (!header_seen) {
-    fail("{}: expected the header \"query-id<TAB>corpus-id<TAB>score\" and judgement rows, found "
-         "an empty file; check the path",
-         path.string());
+    fail(
+        "{}: expected the header \"query-id<TAB>corpus-id<TAB>score\" and judgement rows, found "
+        "an empty file; check the path",
+        path.string());
   }
   for (const auto& [query_id, docs] : scores) {
     for (const auto& [corpus_id, score] : docs) {
@@ -212,9 +215,10 @@ RetrievalData load_beir_retrieval_data(const std::filesystem::path& corpus_jsonl
       const auto body = title ? string_column(record, "text", problem) : std::nullopt;
       if (!body) invalid.report(record.line, problem);
       if (const auto first = ids.add(*id, corpus_jsonl, record.line)) {
-        invalid.report(record.line, fmt::format("column \"_id\": expected a unique id, found \"{}\" "
-                                                "already used at {}",
-                                                *id, *first));
+        invalid.report(record.line,
+                       fmt::format("column \"_id\": expected a unique id, found \"{}\" "
+                                   "already used at {}",
+                                   *id, *first));
       }
       data.corpus_ids.push_back(*id);
       // BEIR: (doc["title"] + " " + doc["text"]).strip()
@@ -230,9 +234,10 @@ RetrievalData load_beir_retrieval_data(const std::filesystem::path& corpus_jsonl
       const auto body = id ? string_column(record, "text", problem) : std::nullopt;
       if (!body) invalid.report(record.line, problem);
       if (const auto first = query_ids.add(*id, queries_jsonl, record.line)) {
-        invalid.report(record.line, fmt::format("column \"_id\": expected a unique id, found \"{}\" "
-                                                "already used at {}",
-                                                *id, *first));
+        invalid.report(record.line,
+                       fmt::format("column \"_id\": expected a unique id, found \"{}\" "
+                                   "already used at {}",
+                                   *id, *first));
       }
       data.query_ids.push_back(*id);
       data.query_texts.push_back(*body);

@@ -40,9 +40,10 @@ TestSize TestSize::parse(std::string_view text) {
            text);
     }
     if (!(value > 0.0 && value < 1.0)) {
-      fail("--test-size: expected a fraction in (0, 1) or a whole row count, found {}; write 0.2 "
-           "for 20% or 200 for 200 rows",
-           text);
+      fail(
+          "--test-size: expected a fraction in (0, 1) or a whole row count, found {}; write 0.2 "
+          "for 20% or 200 for 200 rows",
+          text);
     }
     return of_fraction(value);
   }
@@ -67,9 +68,10 @@ SplitSizes train_test_split_sizes(std::size_t n_rows, const TestSize& test_size)
   SplitSizes sizes;
   if (test_size.is_count) {
     if (test_size.count <= 0 || static_cast<std::uint64_t>(test_size.count) >= n_rows) {
-      fail("--test-size {} leaves no rows for training: expected a count below the {} rows, "
-           "found {}; pass a smaller --test-size",
-           test_size.count, n_rows, test_size.count);
+      fail(
+          "--test-size {} leaves no rows for training: expected a count below the {} rows, "
+          "found {}; pass a smaller --test-size",
+          test_size.count, n_rows, test_size.count);
     }
     sizes.test = static_cast<std::size_t>(test_size.count);
   } else {
@@ -77,13 +79,15 @@ SplitSizes train_test_split_sizes(std::size_t n_rows, const TestSize& test_size)
       fail("--test-size: expected a fraction in (0, 1), found {}", test_size.fraction);
     }
     // Python: ceil(test_size * n_samples) on floats; the product is the same IEEE double here.
-    sizes.test = static_cast<std::size_t>(std::ceil(test_size.fraction * static_cast<double>(n_rows)));
+    sizes.test =
+        static_cast<std::size_t>(std::ceil(test_size.fraction * static_cast<double>(n_rows)));
   }
   sizes.train = n_rows - std::min(sizes.test, n_rows);
   if (sizes.train == 0) {
-    fail("--test-size {} with {} rows leaves the train split empty: expected at least one train "
-         "row, found 0; pass a smaller --test-size or more data",
-         test_size.to_string(), n_rows);
+    fail(
+        "--test-size {} with {} rows leaves the train split empty: expected at least one train "
+        "row, found 0; pass a smaller --test-size or more data",
+        test_size.to_string(), n_rows);
   }
   return sizes;
 }
@@ -104,8 +108,10 @@ SplitIndices train_test_split_indices(std::size_t n_rows, const TestSize& test_s
   const SplitSizes sizes = train_test_split_sizes(n_rows, test_size);
   std::vector<std::size_t> permutation = seeded_permutation(n_rows, seed);
   SplitIndices split;
-  split.test.assign(permutation.begin(), permutation.begin() + static_cast<std::ptrdiff_t>(sizes.test));
-  split.train.assign(permutation.begin() + static_cast<std::ptrdiff_t>(sizes.test), permutation.end());
+  split.test.assign(permutation.begin(),
+                    permutation.begin() + static_cast<std::ptrdiff_t>(sizes.test));
+  split.train.assign(permutation.begin() + static_cast<std::ptrdiff_t>(sizes.test),
+                     permutation.end());
   return split;
 }
 

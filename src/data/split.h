@@ -13,7 +13,7 @@ namespace embedtune::data {
 // datasets' train_test_split takes a Python float or int.
 struct TestSize {
   bool is_count = false;
-  double fraction = 0.1;  // used when !is_count
+  double fraction = 0.1;   // used when !is_count
   std::int64_t count = 0;  // used when is_count
 
   static TestSize of_fraction(double fraction) { return {false, fraction, 0}; }

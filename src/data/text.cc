@@ -1,9 +1,8 @@
 // Small text helpers the dataset readers share (see text.h).
 #include "data/text.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 
 namespace embedtune::data {
 namespace {
@@ -62,7 +61,13 @@ char32_t decode(std::string_view text, std::size_t i, std::size_t& length) {
 bool is_python_space(char32_t c) {
   if ((c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20)) return true;
   switch (c) {
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
     case 0x3000:
       return true;
     default:
@@ -141,7 +146,8 @@ std::string quote_for_message(std::string_view text, std::size_t max_chars) {
     ++chars;
   }
   // Escapes quotes and control characters so the message stays on one line.
-  std::string quoted = nlohmann::json(shown).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string quoted =
+      nlohmann::json(shown).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (i < text.size()) quoted.insert(quoted.size() - 1, "...");
   return quoted;
 }

@@ -2,9 +2,8 @@
 // code-point counts, line numbers of byte offsets, and short descriptions of JSON values.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <cstddef>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>

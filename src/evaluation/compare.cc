@@ -33,8 +33,10 @@ std::map<int64_t, double> ndcg_by_dim(const MetricList& metrics, const std::stri
     }
   }
   if (out.empty()) {
-    fail("{}: no \"dim_<d>_cosine_ndcg@10\" key; expected the results of a Matryoshka evaluation "
-         "(embedtune evaluate writes them)", source);
+    fail(
+        "{}: no \"dim_<d>_cosine_ndcg@10\" key; expected the results of a Matryoshka evaluation "
+        "(embedtune evaluate writes them)",
+        source);
   }
   return out;
 }
@@ -42,24 +44,30 @@ std::map<int64_t, double> ndcg_by_dim(const MetricList& metrics, const std::stri
 double ratio(double a, double b) { return b == 0.0 ? kNaN : a / b; }
 
 std::string score(double v) { return std::isnan(v) ? "n/a" : fmt::format("{:.4f}", v); }
-std::string signed_percent(double v) { return std::isnan(v) ? "n/a" : fmt::format("{:+.1f}%", 100.0 * v); }
+std::string signed_percent(double v) {
+  return std::isnan(v) ? "n/a" : fmt::format("{:+.1f}%", 100.0 * v);
+}
 std::string percent(double v) { return std::isnan(v) ? "n/a" : fmt::format("{:.1f}%", 100.0 * v); }
 
 std::vector<std::vector<std::string>> cells(const Comparison& c) {
   std::vector<std::vector<std::string>> rows;
-  rows.push_back({"Dimension", "Baseline", "Fine-tuned", "Improvement", "Baseline kept", "Fine-tuned kept"});
+  rows.push_back(
+      {"Dimension", "Baseline", "Fine-tuned", "Improvement", "Baseline kept", "Fine-tuned kept"});
   for (const auto& r : c.rows) {
     rows.push_back({std::to_string(r.dim), score(r.baseline), score(r.finetuned),
-                    signed_percent(r.improvement), percent(r.baseline_share), percent(r.finetuned_share)});
+                    signed_percent(r.improvement), percent(r.baseline_share),
+                    percent(r.finetuned_share)});
   }
   return rows;
 }
 
 std::string notes(const Comparison& c) {
-  std::string out = fmt::format("Metric: {}. \"kept\": share of the model's own full-size ({}) score.\n",
-                                c.metric, c.rows.empty() ? 0 : c.rows.front().dim);
+  std::string out =
+      fmt::format("Metric: {}. \"kept\": share of the model's own full-size ({}) score.\n",
+                  c.metric, c.rows.empty() ? 0 : c.rows.front().dim);
   if (!c.only_in_baseline.empty()) {
-    out += fmt::format("Only in the baseline (not compared): {}\n", fmt::join(c.only_in_baseline, ", "));
+    out += fmt::format("Only in the baseline (not compared): {}\n",
+                       fmt::join(c.only_in_baseline, ", "));
   }
   if (!c.only_in_finetuned.empty()) {
     out += fmt::format("Only in the fine-tuned results (not compared): {}\n",
@@ -86,9 +94,11 @@ Comparison compare_results(const MetricList& baseline, const MetricList& finetun
     if (tuned.count(d) > 0) dims.push_back(d);
   }
   if (dims.empty()) {
-    fail("{} and {}: no dimension in common (baseline has {}, fine-tuned has {}); evaluate both "
-         "at the same Matryoshka dimensions", baseline_name, finetuned_name,
-         fmt::join(c.only_in_baseline, ", "), fmt::join(c.only_in_finetuned, ", "));
+    fail(
+        "{} and {}: no dimension in common (baseline has {}, fine-tuned has {}); evaluate both "
+        "at the same Matryoshka dimensions",
+        baseline_name, finetuned_name, fmt::join(c.only_in_baseline, ", "),
+        fmt::join(c.only_in_finetuned, ", "));
   }
   std::sort(dims.rbegin(), dims.rend());
   const double base_full = base.at(dims.front());
@@ -108,8 +118,8 @@ Comparison compare_results(const MetricList& baseline, const MetricList& finetun
 
 Comparison compare_result_files(const std::filesystem::path& baseline,
                                 const std::filesystem::path& finetuned) {
-  return compare_results(read_results_json(baseline), read_results_json(finetuned), baseline.string(),
-                         finetuned.string());
+  return compare_results(read_results_json(baseline), read_results_json(finetuned),
+                         baseline.string(), finetuned.string());
 }
 
 std::string render_markdown(const Comparison& comparison) {
@@ -117,7 +127,8 @@ std::string render_markdown(const Comparison& comparison) {
   std::string out = "| " + fmt::format("{}", fmt::join(rows[0], " | ")) + " |\n|";
   for (size_t i = 0; i < rows[0].size(); ++i) out += "---:|";
   out += "\n";
-  for (size_t r = 1; r < rows.size(); ++r) out += "| " + fmt::format("{}", fmt::join(rows[r], " | ")) + " |\n";
+  for (size_t r = 1; r < rows.size(); ++r)
+    out += "| " + fmt::format("{}", fmt::join(rows[r], " | ")) + " |\n";
   return out + "\n" + notes(comparison);
 }
 

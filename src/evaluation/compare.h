@@ -16,15 +16,16 @@ struct DimComparison {
   int64_t dim = 0;
   double baseline = 0.0;
   double finetuned = 0.0;
-  double improvement = 0.0;      // (finetuned - baseline) / baseline; NaN when baseline == 0
-  double baseline_share = 0.0;   // baseline at dim / baseline at the largest dim; NaN when that is 0
+  double improvement = 0.0;     // (finetuned - baseline) / baseline; NaN when baseline == 0
+  double baseline_share = 0.0;  // baseline at dim / baseline at the largest dim; NaN when that is 0
   double finetuned_share = 0.0;  // the same for the fine-tuned model
 };
 
 struct Comparison {
   std::string metric = "cosine_ndcg@10";
-  std::vector<DimComparison> rows;        // dims present in both, largest first
-  std::vector<int64_t> only_in_baseline;  // dims one file has and the other lacks (reported, not compared)
+  std::vector<DimComparison> rows;  // dims present in both, largest first
+  std::vector<int64_t>
+      only_in_baseline;  // dims one file has and the other lacks (reported, not compared)
   std::vector<int64_t> only_in_finetuned;
 };
 
@@ -38,9 +39,9 @@ Comparison compare_results(const MetricList& baseline, const MetricList& finetun
 Comparison compare_result_files(const std::filesystem::path& baseline,
                                 const std::filesystem::path& finetuned);
 
-// A Markdown table: | Dimension | Baseline | Fine-tuned | Improvement | Baseline kept | Fine-tuned kept |
-// scores with 4 decimals, improvement as a signed percentage with 1 decimal ("+7.4%"), shares
-// of the full-size score as percentages with 1 decimal; "n/a" for NaN. Ends with a newline.
+// A Markdown table: | Dimension | Baseline | Fine-tuned | Improvement | Baseline kept | Fine-tuned
+// kept | scores with 4 decimals, improvement as a signed percentage with 1 decimal ("+7.4%"),
+// shares of the full-size score as percentages with 1 decimal; "n/a" for NaN. Ends with a newline.
 std::string render_markdown(const Comparison& comparison);
 
 // The same table as aligned plain text.

@@ -20,7 +20,8 @@ namespace {
 constexpr int64_t kMaxTieKeys = int64_t{1} << 24;  // int64 keys per tie re-selection (128 MiB)
 
 void validate_ks(const std::vector<int>& ks, const char* field) {
-  if (ks.empty()) fail("IrEvaluatorConfig.{}: expected at least one k, found none; add e.g. 10", field);
+  if (ks.empty())
+    fail("IrEvaluatorConfig.{}: expected at least one k, found none; add e.g. 10", field);
   std::set<int> seen;
   for (int k : ks) {
     if (k < 1) fail("IrEvaluatorConfig.{}: expected every k >= 1, found {}; remove it", field, k);
@@ -51,8 +52,10 @@ std::vector<int64_t> id_ranks(const std::vector<std::string>& ids) {
 void check_embeddings(const at::Tensor& t, const char* what, size_t n_ids, const char* ids_name) {
   if (!t.defined()) fail("evaluate_retrieval: {} is undefined; pass a (N, D) float32 tensor", what);
   if (t.dim() != 2 || t.scalar_type() != at::kFloat) {
-    fail("evaluate_retrieval: {} must be a 2-D float32 tensor, found {}-D {}; convert it with "
-         ".to(at::kFloat)", what, t.dim(), c10::toString(t.scalar_type()));
+    fail(
+        "evaluate_retrieval: {} must be a 2-D float32 tensor, found {}-D {}; convert it with "
+        ".to(at::kFloat)",
+        what, t.dim(), c10::toString(t.scalar_type()));
   }
   if (t.size(0) != static_cast<int64_t>(n_ids)) {
     fail("evaluate_retrieval: {} has {} rows but {} has {} ids; pass one row per id", what,
@@ -64,8 +67,10 @@ void check_unique(const std::vector<std::string>& ids, const char* what) {
   std::unordered_set<std::string_view> seen;
   for (const auto& id : ids) {
     if (!seen.insert(id).second) {
-      fail("evaluate_retrieval: {} id '{}' appears more than once; ids must be unique (ST keys "
-           "them in a dict)", what, id);
+      fail(
+          "evaluate_retrieval: {} id '{}' appears more than once; ids must be unique (ST keys "
+          "them in a dict)",
+          what, id);
     }
   }
 }
@@ -73,8 +78,10 @@ void check_unique(const std::vector<std::string>& ids, const char* what) {
 void check_finite(const at::Tensor& block, int64_t first_row, const char* what) {
   if (at::isfinite(block).all().item<bool>()) return;
   const at::Tensor bad_rows = (~at::isfinite(block)).any(1).nonzero();
-  fail("evaluate_retrieval: {} row {} holds NaN or infinity; fix the model or the input that "
-       "produced it", what, first_row + bad_rows[0][0].item<int64_t>());
+  fail(
+      "evaluate_retrieval: {} row {} holds NaN or infinity; fix the model or the input that "
+      "produced it",
+      what, first_row + bad_rows[0][0].item<int64_t>());
 }
 
 struct Hit {
@@ -86,22 +93,24 @@ struct Hit {
 // as ST selects them: torch.topk, then rows with ties at the k-th score re-selected with an
 // integer key (every score above the cut-off first, then the tied entries of smallest id).
 template <typename Ranks>
-std::pair<at::Tensor, at::Tensor> chunk_top_k(const at::Tensor& scores, int64_t top_k, int64_t c_start,
-                                              Ranks& ranks, int64_t n_corpus) {
+std::pair<at::Tensor, at::Tensor> chunk_top_k(const at::Tensor& scores, int64_t top_k,
+                                              int64_t c_start, Ranks& ranks, int64_t n_corpus) {
   auto [values, indices] = at::topk(scores, top_k, 1, /*largest=*/true, /*sorted=*/false);
   const at::Tensor thresholds = std::get<0>(values.min(1, /*keepdim=*/true));
   const at::Tensor tied_rows = ((scores >= thresholds).sum(1) > top_k).nonzero().squeeze(1);
   const int64_t n_tied = tied_rows.size(0);
   if (n_tied == 0) return {values, indices};
   const at::Tensor chunk_ranks = ranks().narrow(0, c_start, scores.size(1)).unsqueeze(0);
-  const int64_t rows_per_group = std::max<int64_t>(1, kMaxTieKeys / std::max<int64_t>(1, scores.size(1)));
+  const int64_t rows_per_group =
+      std::max<int64_t>(1, kMaxTieKeys / std::max<int64_t>(1, scores.size(1)));
   for (int64_t start = 0; start < n_tied; start += rows_per_group) {
     const at::Tensor rows = tied_rows.narrow(0, start, std::min(rows_per_group, n_tied - start));
     const at::Tensor sub = scores.index_select(0, rows);
     const at::Tensor cut = thresholds.index_select(0, rows);
     at::Tensor keys = at::where(sub > cut, chunk_ranks, 2 * n_corpus);
     keys = at::where(sub == cut, chunk_ranks + n_corpus, keys);
-    const at::Tensor tie_idx = std::get<1>(keys.topk(top_k, 1, /*largest=*/false, /*sorted=*/false));
+    const at::Tensor tie_idx =
+        std::get<1>(keys.topk(top_k, 1, /*largest=*/false, /*sorted=*/false));
     values.index_copy_(0, rows, sub.gather(1, tie_idx));
     indices.index_copy_(0, rows, tie_idx);
   }
@@ -136,7 +145,8 @@ void append_metrics(const std::vector<std::vector<std::string>>& hits,
   for (int k : config.precision_recall_at_k) {
     out.emplace_back(key("recall", k), numpy_mean(per_query(k, recall_at_k)));
   }
-  for (int k : config.ndcg_at_k) out.emplace_back(key("ndcg", k), numpy_mean(per_query(k, ndcg_at_k)));
+  for (int k : config.ndcg_at_k)
+    out.emplace_back(key("ndcg", k), numpy_mean(per_query(k, ndcg_at_k)));
   for (int k : config.mrr_at_k) {
     out.emplace_back(key("mrr", k), running_sum(per_query(k, mrr_at_k)) / n);
   }
@@ -147,7 +157,8 @@ void append_metrics(const std::vector<std::vector<std::string>>& hits,
 
 int IrEvaluatorConfig::max_k() const {
   int k = 0;
-  for (const auto* ks : {&mrr_at_k, &ndcg_at_k, &accuracy_at_k, &precision_recall_at_k, &map_at_k}) {
+  for (const auto* ks :
+       {&mrr_at_k, &ndcg_at_k, &accuracy_at_k, &precision_recall_at_k, &map_at_k}) {
     for (int v : *ks) k = std::max(k, v);
   }
   return k;
@@ -160,24 +171,34 @@ void IrEvaluatorConfig::validate() const {
   validate_ks(precision_recall_at_k, "precision_recall_at_k");
   validate_ks(map_at_k, "map_at_k");
   if (score_functions.empty()) {
-    fail("IrEvaluatorConfig.score_functions: expected at least one of \"cosine\", \"dot\", found none");
+    fail(
+        "IrEvaluatorConfig.score_functions: expected at least one of \"cosine\", \"dot\", found "
+        "none");
   }
   std::set<std::string> seen;
   for (const auto& s : score_functions) {
     if (s != "cosine" && s != "dot") {
-      fail("IrEvaluatorConfig.score_functions: unknown score function \"{}\"; use \"cosine\" or \"dot\"", s);
+      fail(
+          "IrEvaluatorConfig.score_functions: unknown score function \"{}\"; use \"cosine\" or "
+          "\"dot\"",
+          s);
     }
-    if (!seen.insert(s).second) fail("IrEvaluatorConfig.score_functions: \"{}\" appears twice; list it once", s);
+    if (!seen.insert(s).second)
+      fail("IrEvaluatorConfig.score_functions: \"{}\" appears twice; list it once", s);
   }
   if (!main_score_function.empty() && seen.count(main_score_function) == 0) {
-    fail("IrEvaluatorConfig.main_score_function: \"{}\" is not one of score_functions [{}]; add it "
-         "there or leave main_score_function empty", main_score_function, fmt::join(score_functions, ", "));
+    fail(
+        "IrEvaluatorConfig.main_score_function: \"{}\" is not one of score_functions [{}]; add it "
+        "there or leave main_score_function empty",
+        main_score_function, fmt::join(score_functions, ", "));
   }
   if (corpus_chunk_size < 1) {
-    fail("IrEvaluatorConfig.corpus_chunk_size: expected >= 1, found {}; the default is 50000", corpus_chunk_size);
+    fail("IrEvaluatorConfig.corpus_chunk_size: expected >= 1, found {}; the default is 50000",
+         corpus_chunk_size);
   }
   if (query_chunk_size < 0) {
-    fail("IrEvaluatorConfig.query_chunk_size: expected >= 0 (0 = automatic), found {}", query_chunk_size);
+    fail("IrEvaluatorConfig.query_chunk_size: expected >= 0 (0 = automatic), found {}",
+         query_chunk_size);
   }
 }
 
@@ -187,8 +208,10 @@ double IrResults::at(const std::string& key) const {
   }
   std::vector<std::string> some;
   for (size_t i = 0; i < metrics.size() && i < 5; ++i) some.push_back(metrics[i].first);
-  fail("IrResults: no metric \"{}\" among {} results (e.g. {}); check the evaluator name and k lists",
-       key, metrics.size(), fmt::join(some, ", "));
+  fail(
+      "IrResults: no metric \"{}\" among {} results (e.g. {}); check the evaluator name and k "
+      "lists",
+      key, metrics.size(), fmt::join(some, ", "));
 }
 
 std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::Tensor& corpus,
@@ -215,8 +238,9 @@ std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::
     return rank_tensor;
   };
   if (query_chunk_size == 0) {
-    query_chunk_size = std::max<int64_t>(
-        1, IrEvaluatorConfig::kMaxScoreBlock / std::min(corpus_chunk_size, std::max<int64_t>(1, n_corpus)));
+    query_chunk_size =
+        std::max<int64_t>(1, IrEvaluatorConfig::kMaxScoreBlock /
+                                 std::min(corpus_chunk_size, std::max<int64_t>(1, n_corpus)));
   }
 
   std::vector<std::vector<Hit>> hits(n_query);
@@ -243,7 +267,8 @@ std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::
         }
         // ST: query_hits.sort(key=lambda x: (-x[0], x[1])); del query_hits[max_k:]
         std::sort(list.begin(), list.end(), [&](const Hit& a, const Hit& b) {
-          return a.score > b.score || (a.score == b.score && corpus_ids[a.index] < corpus_ids[b.index]);
+          return a.score > b.score ||
+                 (a.score == b.score && corpus_ids[a.index] < corpus_ids[b.index]);
         });
         if (list.size() > static_cast<size_t>(max_k)) list.resize(max_k);
       }
@@ -257,7 +282,8 @@ std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::
   return out;
 }
 
-IrResults evaluate_retrieval(const at::Tensor& query_embeddings, const at::Tensor& corpus_embeddings,
+IrResults evaluate_retrieval(const at::Tensor& query_embeddings,
+                             const at::Tensor& corpus_embeddings,
                              const std::vector<std::string>& query_ids,
                              const std::vector<std::string>& corpus_ids,
                              const std::map<std::string, std::set<std::string>>& relevant,
@@ -266,8 +292,10 @@ IrResults evaluate_retrieval(const at::Tensor& query_embeddings, const at::Tenso
   check_embeddings(query_embeddings, "query_embeddings", query_ids.size(), "query_ids");
   check_embeddings(corpus_embeddings, "corpus_embeddings", corpus_ids.size(), "corpus_ids");
   if (query_embeddings.size(1) != corpus_embeddings.size(1)) {
-    fail("evaluate_retrieval: query embeddings have {} dimensions but corpus embeddings {}; encode "
-         "both with the same model and truncation", query_embeddings.size(1), corpus_embeddings.size(1));
+    fail(
+        "evaluate_retrieval: query embeddings have {} dimensions but corpus embeddings {}; encode "
+        "both with the same model and truncation",
+        query_embeddings.size(1), corpus_embeddings.size(1));
   }
   check_unique(query_ids, "query");
   check_unique(corpus_ids, "corpus");
@@ -283,8 +311,10 @@ IrResults evaluate_retrieval(const at::Tensor& query_embeddings, const at::Tenso
     }
   }
   if (kept.empty()) {
-    fail("evaluate_retrieval: none of the {} queries has a relevant document in the qrels; check "
-         "that the query ids in relevant_docs match the queries", query_ids.size());
+    fail(
+        "evaluate_retrieval: none of the {} queries has a relevant document in the qrels; check "
+        "that the query ids in relevant_docs match the queries",
+        query_ids.size());
   }
 
   c10::InferenceMode guard;
@@ -345,13 +375,16 @@ IrResults evaluate_matryoshka(const at::Tensor& query_full, const at::Tensor& co
   check_embeddings(query_full, "query_full", query_ids.size(), "query_ids");
   check_embeddings(corpus_full, "corpus_full", corpus_ids.size(), "corpus_ids");
   const int64_t full = query_full.size(1);
-  if (dims.empty()) fail("evaluate_matryoshka: expected at least one dimension, found none; e.g. {}", full);
+  if (dims.empty())
+    fail("evaluate_matryoshka: expected at least one dimension, found none; e.g. {}", full);
   std::set<int64_t> seen;
   for (int64_t d : dims) {
     if (d < 1 || d > full || d > corpus_full.size(1)) {
-      fail("evaluate_matryoshka: dimension {} is outside 1..{} (the embedding size); remove it", d, full);
+      fail("evaluate_matryoshka: dimension {} is outside 1..{} (the embedding size); remove it", d,
+           full);
     }
-    if (!seen.insert(d).second) fail("evaluate_matryoshka: dimension {} appears twice; list it once", d);
+    if (!seen.insert(d).second)
+      fail("evaluate_matryoshka: dimension {} appears twice; list it once", d);
   }
   IrResults all;
   double last_primary = 0.0;

@@ -17,7 +17,8 @@
 namespace embedtune::evaluation {
 
 struct IrEvaluatorConfig {
-  // Cut-offs, as InformationRetrievalEvaluator's arguments (each list non-empty, k >= 1, no repeats).
+  // Cut-offs, as InformationRetrievalEvaluator's arguments (each list non-empty, k >= 1, no
+  // repeats).
   std::vector<int> mrr_at_k{10};
   std::vector<int> ndcg_at_k{10};
   std::vector<int> accuracy_at_k{1, 3, 5, 10};
@@ -85,7 +86,8 @@ std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::
 //             dropped, as ST does; ids of queries not in query_ids are ignored.
 // Throws Error when shapes disagree with the id lists, an id repeats, a value is not finite,
 // no query has a relevant document, or the config is invalid. Thread-safe (no shared state).
-IrResults evaluate_retrieval(const at::Tensor& query_embeddings, const at::Tensor& corpus_embeddings,
+IrResults evaluate_retrieval(const at::Tensor& query_embeddings,
+                             const at::Tensor& corpus_embeddings,
                              const std::vector<std::string>& query_ids,
                              const std::vector<std::string>& corpus_ids,
                              const std::map<std::string, std::set<std::string>>& relevant,

@@ -45,18 +45,21 @@ double pairwise_sum(const double* a, size_t n) {
 
 }  // namespace
 
-double accuracy_at_k(std::span<const std::string> hits, const std::set<std::string>& relevant, int k) {
+double accuracy_at_k(std::span<const std::string> hits, const std::set<std::string>& relevant,
+                     int k) {
   for (const auto& hit : top(hits, k)) {
     if (relevant.count(hit) > 0) return 1.0;
   }
   return 0.0;
 }
 
-double precision_at_k(std::span<const std::string> hits, const std::set<std::string>& relevant, int k) {
+double precision_at_k(std::span<const std::string> hits, const std::set<std::string>& relevant,
+                      int k) {
   return static_cast<double>(count_relevant(top(hits, k), relevant)) / static_cast<double>(k);
 }
 
-double recall_at_k(std::span<const std::string> hits, const std::set<std::string>& relevant, int k) {
+double recall_at_k(std::span<const std::string> hits, const std::set<std::string>& relevant,
+                   int k) {
   return static_cast<double>(count_relevant(top(hits, k), relevant)) /
          static_cast<double>(relevant.size());
 }

@@ -19,10 +19,12 @@ namespace embedtune::evaluation {
 // Only hits[0 : min(k, hits.size())] are looked at.
 
 // 1 if any of the top k hits is relevant, else 0 (ST averages these into accuracy@k).
-double accuracy_at_k(std::span<const std::string> hits, const std::set<std::string>& relevant, int k);
+double accuracy_at_k(std::span<const std::string> hits, const std::set<std::string>& relevant,
+                     int k);
 
 // (relevant hits in the top k) / k; k, not min(k, hits), as ST divides.
-double precision_at_k(std::span<const std::string> hits, const std::set<std::string>& relevant, int k);
+double precision_at_k(std::span<const std::string> hits, const std::set<std::string>& relevant,
+                      int k);
 
 // (relevant hits in the top k) / |relevant|.
 double recall_at_k(std::span<const std::string> hits, const std::set<std::string>& relevant, int k);

@@ -4,7 +4,6 @@
 #include <ATen/ATen.h>
 
 #include <cstring>
-
 #include <nlohmann/json.hpp>
 
 #include "io/error.h"
@@ -18,9 +17,10 @@ namespace {
 at::Tensor load_matrix(const fs::path& path, int64_t rows) {
   io::NpyArray array = io::read_npy(path);
   if (array.descr != "<f4" || array.shape.size() != 2 || array.shape[0] != rows) {
-    fail("{}: expected float32 (<f4) embeddings of shape ({}, D), found {} with {} dims; save "
-         "them again with --save-embeddings",
-         path.string(), rows, array.descr, array.shape.size());
+    fail(
+        "{}: expected float32 (<f4) embeddings of shape ({}, D), found {} with {} dims; save "
+        "them again with --save-embeddings",
+        path.string(), rows, array.descr, array.shape.size());
   }
   at::Tensor out = at::empty({array.shape[0], array.shape[1]}, at::kFloat);
   std::memcpy(out.data_ptr<float>(), array.bytes.data(), array.bytes.size());
@@ -47,11 +47,13 @@ EncodedRetrieval encode_retrieval(SentenceTransformer& model, const data::Retrie
   if (!options.load_embeddings.empty()) {
     const fs::path ids_path = options.load_embeddings / "ids.json";
     const nlohmann::json ids = io::read_json_file(ids_path);
-    if (!ids.is_object() || ids.value("query_ids", nlohmann::json()) != nlohmann::json(data.query_ids) ||
+    if (!ids.is_object() ||
+        ids.value("query_ids", nlohmann::json()) != nlohmann::json(data.query_ids) ||
         ids.value("corpus_ids", nlohmann::json()) != nlohmann::json(data.corpus_ids)) {
-      fail("{}: the saved embeddings are for other queries or corpus ids than this data; encode "
-           "again (drop --load-embeddings) or pass the data they were saved with",
-           ids_path.string());
+      fail(
+          "{}: the saved embeddings are for other queries or corpus ids than this data; encode "
+          "again (drop --load-embeddings) or pass the data they were saved with",
+          ids_path.string());
     }
     out.queries = load_matrix(options.load_embeddings / "queries.npy", data.query_ids.size());
     out.corpus = load_matrix(options.load_embeddings / "corpus.npy", data.corpus_ids.size());
@@ -63,7 +65,9 @@ EncodedRetrieval encode_retrieval(SentenceTransformer& model, const data::Retrie
     encode_options.batch_size = options.batch_size;
     encode_options.prompt = prompt;
     if (options.progress) {
-      encode_options.progress = [&](int64_t done, int64_t total) { options.progress(label, done, total); };
+      encode_options.progress = [&](int64_t done, int64_t total) {
+        options.progress(label, done, total);
+      };
     }
     return model.encode(texts, encode_options);
   };

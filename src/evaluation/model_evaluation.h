@@ -18,10 +18,10 @@
 namespace embedtune::evaluation {
 
 struct ModelEvaluationOptions {
-  std::vector<int64_t> dims;   // empty: default_dims(model dimension)
-  IrEvaluatorConfig config;    // k lists, score functions, chunk sizes
+  std::vector<int64_t> dims;  // empty: default_dims(model dimension)
+  IrEvaluatorConfig config;   // k lists, score functions, chunk sizes
   std::string query_prompt, corpus_prompt;
-  int64_t batch_size = 32;     // per_device_eval_batch_size
+  int64_t batch_size = 32;                // per_device_eval_batch_size
   std::filesystem::path save_embeddings;  // when set: write queries.npy, corpus.npy, ids.json here
   std::filesystem::path load_embeddings;  // when set: read them from here instead of encoding
   // Called with ("queries"|"corpus", done, total) while encoding; may be empty.

@@ -48,8 +48,10 @@ void write_results_json(const std::filesystem::path& path, const MetricList& met
 MetricList read_results_json(const std::filesystem::path& path) {
   const nlohmann::ordered_json json = io::read_ordered_json_file(path);
   if (!json.is_object()) {
-    fail("{}: expected a JSON object of metric -> number (as `embedtune evaluate` writes), found "
-         "a {}", path.string(), json.type_name());
+    fail(
+        "{}: expected a JSON object of metric -> number (as `embedtune evaluate` writes), found "
+        "a {}",
+        path.string(), json.type_name());
   }
   MetricList out;
   for (const auto& [key, value] : json.items()) {
@@ -124,8 +126,10 @@ std::string ir_csv_row(const IrEvaluatorConfig& config, const MetricList& metric
     const std::string key = fmt::format("{}{}_{}@{}", prefix, score, metric, k);
     const double* value = find(metrics, key);
     if (value == nullptr) {
-      fail("ir_csv_row: results lack \"{}\" (evaluator \"{}\"); evaluate with the same config "
-           "that writes the CSV", key, config.name);
+      fail(
+          "ir_csv_row: results lack \"{}\" (evaluator \"{}\"); evaluate with the same config "
+          "that writes the CSV",
+          key, config.name);
     }
     row += ',';
     row += python_float_repr(*value);
@@ -148,7 +152,9 @@ void append_ir_csv(const std::filesystem::path& dir, const IrEvaluatorConfig& co
   const std::string row = ir_csv_row(config, metrics, epoch, steps) + "\n";
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) fail("{}: cannot create the folder: {}; check the path and permissions", dir.string(), ec.message());
+  if (ec)
+    fail("{}: cannot create the folder: {}; check the path and permissions", dir.string(),
+         ec.message());
   const auto path = dir / ir_csv_file_name(config.name);
   std::string text;
   if (std::filesystem::exists(path)) {
@@ -188,8 +194,10 @@ std::vector<int64_t> dims_in_results(const MetricList& metrics) {
 
 std::string matryoshka_table(const MetricList& metrics) {
   static const std::vector<std::pair<const char*, const char*>> columns = {
-      {"ndcg@10", "cosine_ndcg@10"},     {"mrr@10", "cosine_mrr@10"},
-      {"map@100", "cosine_map@100"},     {"recall@10", "cosine_recall@10"},
+      {"ndcg@10", "cosine_ndcg@10"},
+      {"mrr@10", "cosine_mrr@10"},
+      {"map@100", "cosine_map@100"},
+      {"recall@10", "cosine_recall@10"},
       {"accuracy@1", "cosine_accuracy@1"}};
   std::string out = fmt::format("{:>9}", "dimension");
   for (const auto& [title, key] : columns) out += fmt::format("  {:>10}", title);

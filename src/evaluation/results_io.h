@@ -4,11 +4,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "evaluation/information_retrieval_evaluator.h"
 
@@ -24,25 +23,27 @@ nlohmann::ordered_json results_to_json(const MetricList& metrics);
 void write_results_json(const std::filesystem::path& path, const MetricList& metrics);
 
 // Reads a results JSON: one object whose values are numbers, in file order. Throws Error naming
-// `path` (and the key) when the file is missing, not JSON, not an object, or a value is not a number.
+// `path` (and the key) when the file is missing, not JSON, not an object, or a value is not a
+// number.
 MetricList read_results_json(const std::filesystem::path& path);
 
 // Python's repr() of a float: shortest round-trip digits, "1.0" not "1", exponent form below 1e-4
 // or from 1e16 ("1e-05", "1.5e+16"), "nan", "inf", "-inf". ST writes CSV values with str().
 std::string python_float_repr(double value);
 
-// "Information-Retrieval_evaluation_{name}_results.csv" ("..._evaluation_results.csv" without a name).
+// "Information-Retrieval_evaluation_{name}_results.csv" ("..._evaluation_results.csv" without a
+// name).
 std::string ir_csv_file_name(const std::string& name);
 
 // ST's csv_headers: "epoch", "steps", then per score function in sorted order:
-// {s}-Accuracy@k..., {s}-Precision@k and {s}-Recall@k interleaved per k, {s}-MRR@k..., {s}-NDCG@k...,
-// {s}-MAP@k...
+// {s}-Accuracy@k..., {s}-Precision@k and {s}-Recall@k interleaved per k, {s}-MRR@k...,
+// {s}-NDCG@k..., {s}-MAP@k...
 std::vector<std::string> ir_csv_headers(const IrEvaluatorConfig& config);
 
 // The CSV row ST appends for these results: epoch, steps, then the values in header order,
 // looked up as "{config.name}_{score}_{metric}@{k}". Throws Error when a key is missing.
-std::string ir_csv_row(const IrEvaluatorConfig& config, const MetricList& metrics, int64_t epoch = -1,
-                       int64_t steps = -1);
+std::string ir_csv_row(const IrEvaluatorConfig& config, const MetricList& metrics,
+                       int64_t epoch = -1, int64_t steps = -1);
 
 // Appends one row to `dir`/ir_csv_file_name(config.name), writing the header first when the file
 // does not exist yet, as ST does. The folder is created if needed; the file is replaced

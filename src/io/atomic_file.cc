@@ -44,14 +44,16 @@ std::filesystem::path create_temp_beside(const std::filesystem::path& path) {
     }
     if (errno != EEXIST) {
       int err = errno;
-      fail("{}: cannot create a temporary file beside it ({}); check that the folder exists and is "
-           "writable",
-           path.string(), errno_text(err));
+      fail(
+          "{}: cannot create a temporary file beside it ({}); check that the folder exists and is "
+          "writable",
+          path.string(), errno_text(err));
     }
   }
-  fail("{}: cannot create a unique temporary file beside it after 100 attempts; remove stale "
-       "'.{}.tmp.*' files from the folder",
-       path.string(), path.filename().string());
+  fail(
+      "{}: cannot create a unique temporary file beside it after 100 attempts; remove stale "
+      "'.{}.tmp.*' files from the folder",
+      path.string(), path.filename().string());
 }
 
 }  // namespace

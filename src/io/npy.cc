@@ -1,6 +1,8 @@
 // .npy reader (format 1.0/2.0, C order, little-endian) and numpy.save-identical float32 writer.
 #include "io/npy.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cstring>
 #include <fstream>
@@ -9,8 +11,6 @@
 #include <map>
 #include <optional>
 #include <string_view>
-
-#include <fmt/format.h>
 
 #include "io/atomic_file.h"
 #include "io/error.h"
@@ -161,16 +161,18 @@ NpyArray read_npy(const std::filesystem::path& path) {
   const std::string file = read_all(path);
   const std::string_view bytes(file);
   if (bytes.size() < 10 || bytes.substr(0, kMagic.size()) != kMagic) {
-    fail("{}: not a .npy file (it does not start with the magic bytes \\x93NUMPY); pass a file "
-         "written by numpy.save",
-         path.string());
+    fail(
+        "{}: not a .npy file (it does not start with the magic bytes \\x93NUMPY); pass a file "
+        "written by numpy.save",
+        path.string());
   }
   const int major = static_cast<unsigned char>(bytes[6]);
   const int minor = static_cast<unsigned char>(bytes[7]);
   if ((major != 1 && major != 2) || minor != 0) {
-    fail("{}: .npy format version {}.{} is not supported (expected 1.0 or 2.0); re-save it with "
-         "numpy.save",
-         path.string(), major, minor);
+    fail(
+        "{}: .npy format version {}.{} is not supported (expected 1.0 or 2.0); re-save it with "
+        "numpy.save",
+        path.string(), major, minor);
   }
   const size_t length_width = major == 1 ? 2 : 4;
   if (bytes.size() < 8 + length_width) {
@@ -190,20 +192,23 @@ NpyArray read_npy(const std::filesystem::path& path) {
       .parse(&array.descr, &fortran_order, &array.shape);
 
   if (!array.descr.empty() && array.descr[0] == '>') {
-    fail("{}: dtype {:?} is big-endian; only little-endian is supported: re-save it with "
-         "numpy.save(path, a.astype(a.dtype.newbyteorder('<')))",
-         path.string(), array.descr);
+    fail(
+        "{}: dtype {:?} is big-endian; only little-endian is supported: re-save it with "
+        "numpy.save(path, a.astype(a.dtype.newbyteorder('<')))",
+        path.string(), array.descr);
   }
   const size_t itemsize = item_size(array.descr);
   if (itemsize == 0) {
-    fail("{}: dtype {:?} is not supported; expected one of {}; convert with a.astype(...) and "
-         "re-save",
-         path.string(), array.descr, kSupported);
+    fail(
+        "{}: dtype {:?} is not supported; expected one of {}; convert with a.astype(...) and "
+        "re-save",
+        path.string(), array.descr, kSupported);
   }
   if (fortran_order) {
-    fail("{}: the array is stored in Fortran order, expected C order; re-save it with "
-         "numpy.save(path, np.ascontiguousarray(a))",
-         path.string());
+    fail(
+        "{}: the array is stored in Fortran order, expected C order; re-save it with "
+        "numpy.save(path, np.ascontiguousarray(a))",
+        path.string());
   }
   uint64_t count = 1;
   for (int64_t dim : array.shape) {
@@ -215,13 +220,13 @@ NpyArray read_npy(const std::filesystem::path& path) {
   }
   const size_t available = bytes.size() - data_start;
   if (count > available / itemsize || count * itemsize != available) {
-    fail("{}: the header says shape ({}) of {} = {} data bytes but the file holds {}; the file is "
-         "truncated or corrupt, re-create it",
-         path.string(), fmt::join(array.shape, ", "), array.descr,
-         count > std::numeric_limits<uint64_t>::max() / itemsize
-             ? std::string("too many")
-             : std::to_string(count * itemsize),
-         available);
+    fail(
+        "{}: the header says shape ({}) of {} = {} data bytes but the file holds {}; the file is "
+        "truncated or corrupt, re-create it",
+        path.string(), fmt::join(array.shape, ", "), array.descr,
+        count > std::numeric_limits<uint64_t>::max() / itemsize ? std::string("too many")
+                                                                : std::to_string(count * itemsize),
+        available);
   }
   array.bytes.assign(bytes.begin() + static_cast<ptrdiff_t>(data_start), bytes.end());
   return array;

@@ -2,6 +2,8 @@
 #include "io/safetensors.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,15 +12,12 @@
 #include <array>
 #include <cstring>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <system_error>
 #include <tuple>
 #include <utility>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
 #include "io/error.h"
@@ -44,10 +43,18 @@ struct DTypeEntry {
 };
 
 constexpr std::array<DTypeEntry, 13> kDTypes = {{
-    {DType::BOOL, "BOOL", 1, 0}, {DType::U8, "U8", 1, 1},      {DType::I8, "I8", 1, 2},
-    {DType::I16, "I16", 2, 3},   {DType::U16, "U16", 2, 4},    {DType::I32, "I32", 4, 7},
-    {DType::U32, "U32", 4, 8},   {DType::I64, "I64", 8, 11},   {DType::U64, "U64", 8, 12},
-    {DType::F16, "F16", 2, 5},   {DType::BF16, "BF16", 2, 6},  {DType::F32, "F32", 4, 9},
+    {DType::BOOL, "BOOL", 1, 0},
+    {DType::U8, "U8", 1, 1},
+    {DType::I8, "I8", 1, 2},
+    {DType::I16, "I16", 2, 3},
+    {DType::U16, "U16", 2, 4},
+    {DType::I32, "I32", 4, 7},
+    {DType::U32, "U32", 4, 8},
+    {DType::I64, "I64", 8, 11},
+    {DType::U64, "U64", 8, 12},
+    {DType::F16, "F16", 2, 5},
+    {DType::BF16, "BF16", 2, 6},
+    {DType::F32, "F32", 4, 9},
     {DType::F64, "F64", 8, 10},
 }};
 
@@ -118,13 +125,27 @@ void append_json_string(std::string* out, std::string_view s) {
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\b': *out += "\\b"; break;
-      case '\f': *out += "\\f"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\b':
+        *out += "\\b";
+        break;
+      case '\f':
+        *out += "\\f";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           *out += fmt::format("\\u{:04x}", c);
@@ -173,8 +194,8 @@ const nlohmann::json& field(const std::filesystem::path& path, const std::string
                             const nlohmann::json& tensor, const char* key) {
   auto it = tensor.find(key);
   if (it == tensor.end()) {
-    fail("{}: invalid safetensors header: tensor {:?} has no \"{}\" field; {}", path.string(),
-         name, key, kCorruptHint);
+    fail("{}: invalid safetensors header: tensor {:?} has no \"{}\" field; {}", path.string(), name,
+         key, kCorruptHint);
   }
   return *it;
 }
@@ -182,9 +203,10 @@ const nlohmann::json& field(const std::filesystem::path& path, const std::string
 TensorInfo parse_tensor(const std::filesystem::path& path, const std::string& name,
                         const nlohmann::json& value) {
   if (!value.is_object()) {
-    fail("{}: invalid safetensors header: entry {:?} is a JSON {}, expected an object with "
-         "dtype, shape and data_offsets; {}",
-         path.string(), name, value.type_name(), kCorruptHint);
+    fail(
+        "{}: invalid safetensors header: entry {:?} is a JSON {}, expected an object with "
+        "dtype, shape and data_offsets; {}",
+        path.string(), name, value.type_name(), kCorruptHint);
   }
   TensorInfo info{name, DType::F32, {}, 0, 0};
   const auto& dtype = field(path, name, value, "dtype");
@@ -194,50 +216,57 @@ TensorInfo parse_tensor(const std::filesystem::path& path, const std::string& na
   }
   const auto parsed = parse_dtype(dtype.get_ref<const std::string&>());
   if (!parsed) {
-    fail("{}: tensor {:?} has dtype {:?}, which embedtune does not support (supported: {}); "
-         "convert the tensor, e.g. to F32, and re-save the file",
-         path.string(), name, dtype.get_ref<const std::string&>(), kSupportedDtypes);
+    fail(
+        "{}: tensor {:?} has dtype {:?}, which embedtune does not support (supported: {}); "
+        "convert the tensor, e.g. to F32, and re-save the file",
+        path.string(), name, dtype.get_ref<const std::string&>(), kSupportedDtypes);
   }
   info.dtype = *parsed;
   const auto& shape = field(path, name, value, "shape");
   if (!shape.is_array()) {
-    fail("{}: invalid safetensors header: tensor {:?} has shape {}, expected a list of "
-         "non-negative integers; {}",
-         path.string(), name, shape.dump().substr(0, 80), kCorruptHint);
+    fail(
+        "{}: invalid safetensors header: tensor {:?} has shape {}, expected a list of "
+        "non-negative integers; {}",
+        path.string(), name, shape.dump().substr(0, 80), kCorruptHint);
   }
   for (const auto& dim : shape) {
     if (!dim.is_number_unsigned() || dim.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-      fail("{}: invalid safetensors header: tensor {:?} has shape {}, expected a list of "
-           "non-negative integers; {}",
-           path.string(), name, shape.dump().substr(0, 80), kCorruptHint);
+      fail(
+          "{}: invalid safetensors header: tensor {:?} has shape {}, expected a list of "
+          "non-negative integers; {}",
+          path.string(), name, shape.dump().substr(0, 80), kCorruptHint);
     }
     info.shape.push_back(dim.get<int64_t>());
   }
   const auto& offsets = field(path, name, value, "data_offsets");
   if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
       !offsets[1].is_number_unsigned()) {
-    fail("{}: invalid safetensors header: tensor {:?} has data_offsets {}, expected [begin, end] "
-         "with non-negative integers; {}",
-         path.string(), name, offsets.dump().substr(0, 80), kCorruptHint);
+    fail(
+        "{}: invalid safetensors header: tensor {:?} has data_offsets {}, expected [begin, end] "
+        "with non-negative integers; {}",
+        path.string(), name, offsets.dump().substr(0, 80), kCorruptHint);
   }
   info.begin = offsets[0].get<uint64_t>();
   info.end = offsets[1].get<uint64_t>();
   if (info.begin > info.end) {
-    fail("{}: invalid safetensors header: tensor {:?} has data_offsets [{}, {}] with begin > end; "
-         "{}",
-         path.string(), name, info.begin, info.end, kCorruptHint);
+    fail(
+        "{}: invalid safetensors header: tensor {:?} has data_offsets [{}, {}] with begin > end; "
+        "{}",
+        path.string(), name, info.begin, info.end, kCorruptHint);
   }
   const auto bytes = byte_count(info.shape, dtype_size(info.dtype));
   if (!bytes) {
-    fail("{}: invalid safetensors header: tensor {:?} of shape [{}] and dtype {} is too large "
-         "(the byte count overflows); {}",
-         path.string(), name, fmt::join(info.shape, ", "), dtype_name(info.dtype), kCorruptHint);
+    fail(
+        "{}: invalid safetensors header: tensor {:?} of shape [{}] and dtype {} is too large "
+        "(the byte count overflows); {}",
+        path.string(), name, fmt::join(info.shape, ", "), dtype_name(info.dtype), kCorruptHint);
   }
   if (*bytes != info.end - info.begin) {
-    fail("{}: invalid safetensors header: tensor {:?} of shape [{}] and dtype {} needs {} bytes "
-         "but its data_offsets [{}, {}] span {}; {}",
-         path.string(), name, fmt::join(info.shape, ", "), dtype_name(info.dtype), *bytes,
-         info.begin, info.end, info.end - info.begin, kCorruptHint);
+    fail(
+        "{}: invalid safetensors header: tensor {:?} of shape [{}] and dtype {} needs {} bytes "
+        "but its data_offsets [{}, {}] span {}; {}",
+        path.string(), name, fmt::join(info.shape, ", "), dtype_name(info.dtype), *bytes,
+        info.begin, info.end, info.end - info.begin, kCorruptHint);
   }
   return info;
 }
@@ -247,15 +276,17 @@ std::map<std::string, std::string> parse_metadata(const std::filesystem::path& p
   std::map<std::string, std::string> metadata;
   if (value.is_null()) return metadata;  // serde reads null as None, so Python accepts it
   if (!value.is_object()) {
-    fail("{}: invalid safetensors header: __metadata__ is a JSON {}, expected an object of "
-         "string values; {}",
-         path.string(), value.type_name(), kCorruptHint);
+    fail(
+        "{}: invalid safetensors header: __metadata__ is a JSON {}, expected an object of "
+        "string values; {}",
+        path.string(), value.type_name(), kCorruptHint);
   }
   for (const auto& [key, item] : value.items()) {
     if (!item.is_string()) {
-      fail("{}: invalid safetensors header: __metadata__[{:?}] is a JSON {}, expected a string; "
-           "{}",
-           path.string(), key, item.type_name(), kCorruptHint);
+      fail(
+          "{}: invalid safetensors header: __metadata__[{:?}] is a JSON {}, expected a string; "
+          "{}",
+          path.string(), key, item.type_name(), kCorruptHint);
     }
     metadata.emplace(key, item.get<std::string>());
   }
@@ -278,21 +309,23 @@ void check_coverage(const std::filesystem::path& path, const std::vector<TensorI
       const std::string after =
           previous != nullptr ? fmt::format("tensor {:?} ends at {}", previous->name, expected)
                               : std::string("the data section starts at 0");
-      fail("{}: invalid safetensors header: tensor {:?} starts at byte {} but {}, so the byte "
-           "ranges {}; {}",
-           path.string(), t->name, t->begin, after,
-           t->begin < expected ? "overlap" : "leave a hole", kCorruptHint);
+      fail(
+          "{}: invalid safetensors header: tensor {:?} starts at byte {} but {}, so the byte "
+          "ranges {}; {}",
+          path.string(), t->name, t->begin, after, t->begin < expected ? "overlap" : "leave a hole",
+          kCorruptHint);
     }
     expected = t->end;
     previous = t;
   }
   if (expected != data_size) {
-    fail("{}: invalid safetensors header: the tensors cover {} data bytes but the data section "
-         "holds {} ({}); {}",
-         path.string(), expected, data_size,
-         expected > data_size ? "offsets point beyond the end of the file"
-                              : "unused bytes at the end",
-         kCorruptHint);
+    fail(
+        "{}: invalid safetensors header: the tensors cover {} data bytes but the data section "
+        "holds {} ({}); {}",
+        path.string(), expected, data_size,
+        expected > data_size ? "offsets point beyond the end of the file"
+                             : "unused bytes at the end",
+        kCorruptHint);
   }
 }
 
@@ -405,9 +438,10 @@ const TensorInfo* SafetensorsFile::find(std::string_view name) const {
 
 std::span<const std::byte> SafetensorsFile::data(const TensorInfo& info) const {
   if (info.begin > info.end || info.end > data_size_) {
-    fail("{}: tensor {:?} with data_offsets [{}, {}] does not belong to this file (data section "
-         "of {} bytes); look tensors up with find()",
-         path_.string(), info.name, info.begin, info.end, data_size_);
+    fail(
+        "{}: tensor {:?} with data_offsets [{}, {}] does not belong to this file (data section "
+        "of {} bytes); look tensors up with find()",
+        path_.string(), info.name, info.begin, info.end, data_size_);
   }
   return {data_section_ + info.begin, info.end - info.begin};
 }
@@ -418,9 +452,10 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<Tens
   std::set<std::string_view> names;
   for (const auto& t : tensors) {
     if (t.name == kMetadataKey) {
-      fail("{}: cannot write a tensor named \"__metadata__\": the name is reserved for the "
-           "metadata map; rename the tensor",
-           path.string());
+      fail(
+          "{}: cannot write a tensor named \"__metadata__\": the name is reserved for the "
+          "metadata map; rename the tensor",
+          path.string());
     }
     if (!valid_utf8(t.name)) {
       fail("{}: cannot write tensor {:?}: its name is not valid UTF-8", path.string(), t.name);
@@ -430,8 +465,8 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<Tens
     }
     for (int64_t dim : t.shape) {
       if (dim < 0) {
-        fail("{}: cannot write tensor {:?} with shape [{}]: dimensions must be >= 0",
-             path.string(), t.name, fmt::join(t.shape, ", "));
+        fail("{}: cannot write tensor {:?} with shape [{}]: dimensions must be >= 0", path.string(),
+             t.name, fmt::join(t.shape, ", "));
       }
     }
     const auto expected = byte_count(t.shape, dtype_size(t.dtype));
@@ -481,9 +516,10 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<Tens
   header += '}';
   header.append((8 - header.size() % 8) % 8, ' ');
   if (header.size() > kMaxHeaderSize) {
-    fail("{}: cannot write: the header would be {} bytes, over safetensors' 100 MB limit; store "
-         "fewer tensors or less metadata per file",
-         path.string(), header.size());
+    fail(
+        "{}: cannot write: the header would be {} bytes, over safetensors' 100 MB limit; store "
+        "fewer tensors or less metadata per file",
+        path.string(), header.size());
   }
 
   AtomicWriter writer(path);

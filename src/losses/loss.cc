@@ -26,25 +26,29 @@ at::Tensor mnrl(const LossConfig& config, const std::vector<at::Tensor>& columns
 void LossConfig::validate(int64_t model_dim) {
   check_loss_name(loss);
   if (!(scale > 0.0)) {
-    fail("scale: MultipleNegativesRankingLoss needs scale > 0, found {}; use 20 (temperature 0.05)", scale);
+    fail("scale: MultipleNegativesRankingLoss needs scale > 0, found {}; use 20 (temperature 0.05)",
+         scale);
   }
   if (loss == kMatryoshka) matryoshka.validate(model_dim);
 }
 
-at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>& columns, std::mt19937_64& rng) {
+at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>& columns,
+                        std::mt19937_64& rng) {
   check_loss_name(config.loss);
   if (columns.size() < 2) {
-    fail("{}: expected at least 2 columns (anchor, positive[, negatives...]), found {}; "
-         "give the dataset a positive column",
-         config.loss, columns.size());
+    fail(
+        "{}: expected at least 2 columns (anchor, positive[, negatives...]), found {}; "
+        "give the dataset a positive column",
+        config.loss, columns.size());
   }
   if (config.loss == kMnrl) return mnrl(config, columns);
 
   const MatryoshkaLossConfig& m = config.matryoshka;
   if (m.dims.empty() || m.weights.size() != m.dims.size()) {
-    fail("MatryoshkaLoss: the configuration was not validated ({} dims, {} weights); "
-         "call LossConfig::validate(model_dim) first",
-         m.dims.size(), m.weights.size());
+    fail(
+        "MatryoshkaLoss: the configuration was not validated ({} dims, {} weights); "
+        "call LossConfig::validate(model_dim) first",
+        m.dims.size(), m.weights.size());
   }
   at::Tensor total;
   std::vector<at::Tensor> shrunk(columns.size());

@@ -1,4 +1,5 @@
-// The training loss as configured: MultipleNegativesRankingLoss alone, or wrapped in MatryoshkaLoss.
+// The training loss as configured: MultipleNegativesRankingLoss alone, or wrapped in
+// MatryoshkaLoss.
 //
 // Letters: B rows in the batch, D the model's embedding dimension.
 #pragma once
@@ -34,6 +35,7 @@ struct LossConfig {
 // The embeddings are shared by every dim, so the encoder runs once per column per batch.
 // Returns a differentiable scalar. Throws embedtune::Error on an unknown loss name, fewer than
 // 2 columns, mismatched shapes, or a dim larger than D. `config` must have been validated.
-at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>& columns, std::mt19937_64& rng);
+at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>& columns,
+                        std::mt19937_64& rng);
 
 }  // namespace embedtune

@@ -13,9 +13,11 @@
 namespace embedtune {
 
 struct MatryoshkaLossConfig {
-  std::vector<int64_t> dims;    // sorted descending by validate(); the model's D should be one of them
+  std::vector<int64_t>
+      dims;  // sorted descending by validate(); the model's D should be one of them
   std::vector<double> weights;  // one per dim; empty means 1 for every dim
-  int64_t n_dims_per_step = -1; // -1: all dims every step; k > 0: k dims sampled at random per step
+  int64_t n_dims_per_step =
+      -1;  // -1: all dims every step; k > 0: k dims sampled at random per step
 
   // Checks the settings against the model's embedding dimension and sorts dims descending, the
   // weights following their dims (a stable sort, as Python's sorted). Fills empty weights with 1.

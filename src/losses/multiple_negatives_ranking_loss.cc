@@ -2,10 +2,9 @@
 #include "losses/multiple_negatives_ranking_loss.h"
 
 #include <ATen/ATen.h>
-#include <torch/nn/functional/normalization.h>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <torch/nn/functional/normalization.h>
 
 #include "io/error.h"
 
@@ -14,9 +13,10 @@ namespace embedtune {
 SimilarityFunction parse_similarity(const std::string& name) {
   if (name == "cos_sim" || name == "cosine") return SimilarityFunction::kCosine;
   if (name == "dot_score" || name == "dot") return SimilarityFunction::kDot;
-  fail("similarity function: expected one of cos_sim, cosine, dot_score, dot; found '{}'; "
-       "use cos_sim (the sentence-transformers default) or dot_score",
-       name);
+  fail(
+      "similarity function: expected one of cos_sim, cosine, dot_score, dot; found '{}'; "
+      "use cos_sim (the sentence-transformers default) or dot_score",
+      name);
 }
 
 std::string similarity_name(SimilarityFunction similarity) {
@@ -31,31 +31,40 @@ at::Tensor l2_normalize(const at::Tensor& x) {
 }
 }  // namespace
 
-at::Tensor similarity_matrix(const at::Tensor& a, const at::Tensor& b, SimilarityFunction similarity) {
+at::Tensor similarity_matrix(const at::Tensor& a, const at::Tensor& b,
+                             SimilarityFunction similarity) {
   if (similarity == SimilarityFunction::kCosine) {
     return at::mm(l2_normalize(a), l2_normalize(b).transpose(0, 1));
   }
   return at::mm(a, b.transpose(0, 1));
 }
 
-at::Tensor multiple_negatives_ranking_loss(const at::Tensor& anchors, const std::vector<at::Tensor>& candidates,
-                                           double scale, SimilarityFunction similarity) {
+at::Tensor multiple_negatives_ranking_loss(const at::Tensor& anchors,
+                                           const std::vector<at::Tensor>& candidates, double scale,
+                                           SimilarityFunction similarity) {
   if (candidates.empty()) {
-    fail("MultipleNegativesRankingLoss: expected at least 2 columns (anchor, positive[, negatives...]), "
-         "found only the anchor column; give the dataset a positive column");
+    fail(
+        "MultipleNegativesRankingLoss: expected at least 2 columns (anchor, positive[, "
+        "negatives...]), "
+        "found only the anchor column; give the dataset a positive column");
   }
   if (!(scale > 0.0)) {
-    fail("MultipleNegativesRankingLoss: scale must be > 0, found {}; use 20 (temperature 0.05) for cos_sim",
-         scale);
+    fail(
+        "MultipleNegativesRankingLoss: scale must be > 0, found {}; use 20 (temperature 0.05) for "
+        "cos_sim",
+        scale);
   }
   if (anchors.dim() != 2) {
-    fail("MultipleNegativesRankingLoss: anchors must be (B, D), found {} dimensions", anchors.dim());
+    fail("MultipleNegativesRankingLoss: anchors must be (B, D), found {} dimensions",
+         anchors.dim());
   }
   for (size_t c = 0; c < candidates.size(); ++c) {
     if (!candidates[c].sizes().equals(anchors.sizes())) {
-      fail("MultipleNegativesRankingLoss: candidate column {} has shape [{}], expected the anchors' [{}]; "
-           "every column must have one embedding per row",
-           c + 1, fmt::join(candidates[c].sizes(), ", "), fmt::join(anchors.sizes(), ", "));
+      fail(
+          "MultipleNegativesRankingLoss: candidate column {} has shape [{}], expected the anchors' "
+          "[{}]; "
+          "every column must have one embedding per row",
+          c + 1, fmt::join(candidates[c].sizes(), ", "), fmt::join(anchors.sizes(), ", "));
     }
   }
   const int64_t batch = anchors.size(0);

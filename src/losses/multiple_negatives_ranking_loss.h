@@ -1,5 +1,6 @@
 // MultipleNegativesRankingLoss (InfoNCE with in-batch negatives), as sentence-transformers 6.2's
-// default configuration: directions ("query_to_doc",), partition_mode "joint", no hardness weighting.
+// default configuration: directions ("query_to_doc",), partition_mode "joint", no hardness
+// weighting.
 //
 // Letters: B rows in the batch, D embedding dimension, C candidate columns (positive + negatives).
 #pragma once
@@ -21,7 +22,8 @@ std::string similarity_name(SimilarityFunction similarity);
 
 // (B, D) x (M, D) -> (B, M): cos_sim (rows L2-normalised with eps 1e-12 as torch's F.normalize,
 // then a matrix product) or dot_score (plain matrix product), as sentence_transformers.util.
-at::Tensor similarity_matrix(const at::Tensor& a, const at::Tensor& b, SimilarityFunction similarity);
+at::Tensor similarity_matrix(const at::Tensor& a, const at::Tensor& b,
+                             SimilarityFunction similarity);
 
 // scores = sim(anchors, cat(candidates)) * scale, (B, B*C); loss = mean over rows of
 // logsumexp(scores[i]) - scores[i][i], i.e. cross-entropy against labels 0..B-1, computed the way
@@ -29,8 +31,8 @@ at::Tensor similarity_matrix(const at::Tensor& a, const at::Tensor& b, Similarit
 // candidates[0] = positives (B, D), candidates[1..] = hard-negative columns (B, D). Returns a
 // differentiable scalar. Throws embedtune::Error when there is no candidate column, the shapes
 // disagree, or scale <= 0.
-at::Tensor multiple_negatives_ranking_loss(const at::Tensor& anchors, const std::vector<at::Tensor>& candidates,
-                                           double scale = 20.0,
-                                           SimilarityFunction similarity = SimilarityFunction::kCosine);
+at::Tensor multiple_negatives_ranking_loss(
+    const at::Tensor& anchors, const std::vector<at::Tensor>& candidates, double scale = 20.0,
+    SimilarityFunction similarity = SimilarityFunction::kCosine);
 
 }  // namespace embedtune

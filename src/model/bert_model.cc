@@ -27,17 +27,17 @@ at::Tensor token_dropout(const at::Tensor& x, double p, bool training, const Pac
   // transformers uses and the real tokens' rows picked: a seeded run then drops exactly the
   // activations sentence-transformers drops.
   if (batch.uniform) return x * dropout_noise(x.sizes(), p, x.options());
-  const at::Tensor noise = dropout_noise({batch.batch_size() * batch.max_length, x.size(1)}, p, x.options());
+  const at::Tensor noise =
+      dropout_noise({batch.batch_size() * batch.max_length, x.size(1)}, p, x.options());
   return x * noise.index_select(0, batch.padded_index);
 }
 
-BertEmbeddings::BertEmbeddings(const BertConfig& config)
-    : dropout_p(config.hidden_dropout_prob) {
-  word_embeddings = register_module(
-      "word_embeddings", torch::nn::Embedding(config.vocab_size, config.hidden_size));
-  position_embeddings = register_module(
-      "position_embeddings",
-      torch::nn::Embedding(config.max_position_embeddings, config.hidden_size));
+BertEmbeddings::BertEmbeddings(const BertConfig& config) : dropout_p(config.hidden_dropout_prob) {
+  word_embeddings = register_module("word_embeddings",
+                                    torch::nn::Embedding(config.vocab_size, config.hidden_size));
+  position_embeddings =
+      register_module("position_embeddings",
+                      torch::nn::Embedding(config.max_position_embeddings, config.hidden_size));
   token_type_embeddings = register_module(
       "token_type_embeddings", torch::nn::Embedding(config.type_vocab_size, config.hidden_size));
   LayerNorm = register_module("LayerNorm", make_layer_norm(config));
@@ -77,7 +77,8 @@ BertAttention::BertAttention(const BertConfig& config)
       head_dim(config.head_dim()),
       dropout_p(config.attention_probs_dropout_prob) {
   self = register_module("self", std::make_shared<BertSelfAttention>(config));
-  output = register_module("output", std::make_shared<BertResidualOutput>(config, config.hidden_size));
+  output =
+      register_module("output", std::make_shared<BertResidualOutput>(config, config.hidden_size));
 }
 
 at::Tensor BertAttention::forward(const at::Tensor& hidden, const PackedBatch& batch) {
@@ -93,7 +94,8 @@ at::Tensor BertAttention::forward(const at::Tensor& hidden, const PackedBatch& b
   // (B, T, 3, heads, d) -> three (B, heads, T, d) views.
   // unbind, not parts[i]: its backward stacks the three gradients into one tensor instead of
   // summing three zero-filled full-size ones.
-  const std::vector<at::Tensor> parts = qkv.view({b, t, 3, num_heads, head_dim}).permute({2, 0, 3, 1, 4}).unbind(0);
+  const std::vector<at::Tensor> parts =
+      qkv.view({b, t, 3, num_heads, head_dim}).permute({2, 0, 3, 1, 4}).unbind(0);
   at::Tensor context;
   if (is_training() && dropout_p > 0.0 && hidden.device().is_cpu()) {
     // SDPA's math path as LibTorch runs it on CPU with dropout (q and k each scaled by
@@ -102,8 +104,9 @@ at::Tensor BertAttention::forward(const at::Tensor& hidden, const PackedBatch& b
     const double scale = std::sqrt(1.0 / std::sqrt(static_cast<double>(head_dim)));
     at::Tensor weights = at::matmul(parts[0] * scale, parts[1].transpose(-2, -1) * scale);
     if (!batch.uniform) {
+      const float minus_inf = -std::numeric_limits<float>::infinity();
       weights.add_(at::zeros(batch.key_mask.sizes(), weights.options())
-                       .masked_fill_(batch.key_mask.logical_not(), -std::numeric_limits<float>::infinity()));
+                       .masked_fill_(batch.key_mask.logical_not(), minus_inf));
     }
     weights = at::softmax(weights, -1);
     weights = weights * dropout_noise(weights.sizes(), dropout_p, weights.options());
@@ -111,10 +114,10 @@ at::Tensor BertAttention::forward(const at::Tensor& hidden, const PackedBatch& b
   } else {
     std::optional<at::Tensor> mask;
     if (!batch.uniform) mask = batch.key_mask;
-    context = at::scaled_dot_product_attention(parts[0], parts[1], parts[2], mask,
-                                               is_training() ? dropout_p : 0.0, /*is_causal=*/false);
+    context = at::scaled_dot_product_attention(
+        parts[0], parts[1], parts[2], mask, is_training() ? dropout_p : 0.0, /*is_causal=*/false);
   }
-  context = context.transpose(1, 2).reshape({b * t, h});  // (B*T, H)
+  context = context.transpose(1, 2).reshape({b * t, h});                      // (B*T, H)
   if (!batch.uniform) context = context.index_select(0, batch.padded_index);  // (N, H)
   return output->forward(context, hidden, batch);
 }

@@ -41,7 +41,8 @@ struct BertSelfAttention : torch::nn::Module {
 // A dense layer, dropout, then LayerNorm over the residual sum (attention.output and output).
 struct BertResidualOutput : torch::nn::Module {
   BertResidualOutput(const BertConfig& config, int64_t in_features);
-  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& residual, const PackedBatch& batch);
+  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& residual,
+                     const PackedBatch& batch);
   torch::nn::Linear dense{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: Hugging Face key name
   double dropout_p;

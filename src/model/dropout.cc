@@ -40,7 +40,8 @@ void twist_state(uint32_t* s) {
 #define EMBEDTUNE_VECTOR_CLONES
 #endif
 
-EMBEDTUNE_VECTOR_CLONES void next_outputs(at::mt19937_data_pod& engine, uint32_t* out, int64_t count) {
+EMBEDTUNE_VECTOR_CLONES void next_outputs(at::mt19937_data_pod& engine, uint32_t* out,
+                                          int64_t count) {
   while (count > 0) {
     int64_t available = engine.left_ - 1;
     if (available == 0) {
@@ -70,7 +71,8 @@ EMBEDTUNE_VECTOR_CLONES void next_outputs(at::mt19937_data_pod& engine, uint32_t
 // bernoulli_distribution<double>: two outputs make a 64-bit number (the first the high half, as
 // CPUGeneratorImpl::random64), its low 53 bits u give u * 2^-53 < keep, which for an integer u
 // is u < ceil(keep * 2^53).
-EMBEDTUNE_VECTOR_CLONES void draw_noise(at::CPUGeneratorImpl* generator, float* out, int64_t n, double keep, float scale) {
+EMBEDTUNE_VECTOR_CLONES void draw_noise(at::CPUGeneratorImpl* generator, float* out, int64_t n,
+                                        double keep, float scale) {
   constexpr int64_t kChunk = 2048;
   constexpr uint64_t kLow53 = (uint64_t{1} << 53) - 1;
   const auto threshold = static_cast<uint64_t>(std::ceil(std::ldexp(keep, 53)));
@@ -123,7 +125,8 @@ at::Tensor dropout_noise(at::IntArrayRef shape, double p, const at::TensorOption
   at::Generator generator = at::detail::getDefaultCPUGenerator();
   // bernoulli_ gives 1.0f or 0.0f; div_(keep) divides by the float the scalar becomes.
   const float scale = 1.0f / static_cast<float>(keep);
-  draw_noise(generator.get<at::CPUGeneratorImpl>(), noise.data_ptr<float>(), noise.numel(), keep, scale);
+  draw_noise(generator.get<at::CPUGeneratorImpl>(), noise.data_ptr<float>(), noise.numel(), keep,
+             scale);
   return noise;
 }
 

@@ -1,11 +1,11 @@
 // Resolving model names to folders: local paths and the Hugging Face cache layout.
 #include "model/model_path.h"
 
+#include <fmt/ranges.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <vector>
-
-#include <fmt/ranges.h>
 
 #include "io/error.h"
 
@@ -29,9 +29,10 @@ fs::path resolve_model_path(const std::string& name_or_path) {
   std::error_code ec;
   if (fs::is_directory(name_or_path, ec)) return fs::path(name_or_path);
   if (fs::exists(name_or_path, ec)) {
-    fail("model '{}' is a file; expected a model folder (config.json, model.safetensors, "
-         "tokenizer files) or a Hugging Face model id",
-         name_or_path);
+    fail(
+        "model '{}' is a file; expected a model folder (config.json, model.safetensors, "
+        "tokenizer files) or a Hugging Face model id",
+        name_or_path);
   }
   std::vector<std::string> looked{fs::absolute(name_or_path, ec).string()};
   const auto slash = name_or_path.find('/');
@@ -62,9 +63,10 @@ fs::path resolve_model_path(const std::string& name_or_path) {
     }
     looked.push_back(snapshots.string());
   }
-  fail("model '{}' not found: looked in {}; pass a model folder, or put the model in the Hugging "
-       "Face cache (HF_HOME / HF_HUB_CACHE) first, since embedtune never downloads",
-       name_or_path, fmt::join(looked, " and "));
+  fail(
+      "model '{}' not found: looked in {}; pass a model folder, or put the model in the Hugging "
+      "Face cache (HF_HOME / HF_HUB_CACHE) first, since embedtune never downloads",
+      name_or_path, fmt::join(looked, " and "));
 }
 
 }  // namespace embedtune

@@ -12,12 +12,12 @@
 namespace embedtune {
 
 struct PackedBatch {
-  at::Tensor input_ids;      // (N) int64
-  at::Tensor position_ids;   // (N) int64, 0..len-1 within each sequence
-  at::Tensor segment_ids;    // (N) int64, which sequence each token belongs to
-  at::Tensor offsets;        // (B+1) int64, cu_seqlens: sequence b is tokens [offsets[b], offsets[b+1])
-  at::Tensor padded_index;   // (N) int64, row of each token in the padded (B*T) layout
-  at::Tensor key_mask;       // (B, 1, 1, T) bool, true where a key is a real token
+  at::Tensor input_ids;     // (N) int64
+  at::Tensor position_ids;  // (N) int64, 0..len-1 within each sequence
+  at::Tensor segment_ids;   // (N) int64, which sequence each token belongs to
+  at::Tensor offsets;  // (B+1) int64, cu_seqlens: sequence b is tokens [offsets[b], offsets[b+1])
+  at::Tensor padded_index;       // (N) int64, row of each token in the padded (B*T) layout
+  at::Tensor key_mask;           // (B, 1, 1, T) bool, true where a key is a real token
   std::vector<int64_t> lengths;  // host copy of the B lengths
   int64_t max_length = 0;        // T
   bool uniform = false;          // every length equals T: padding is a no-op

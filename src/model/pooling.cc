@@ -63,9 +63,10 @@ PoolingConfig PoolingConfig::load(const std::filesystem::path& path) {
   }
   for (const auto& mode : config.modes) {
     if (!known_mode(mode)) {
-      fail("{}: unknown pooling mode '{}'; expected one of cls, max, mean, mean_sqrt_len_tokens, "
-           "weightedmean, lasttoken",
-           where, mode);
+      fail(
+          "{}: unknown pooling mode '{}'; expected one of cls, max, mean, mean_sqrt_len_tokens, "
+          "weightedmean, lasttoken",
+          where, mode);
     }
   }
   return config;
@@ -112,7 +113,8 @@ at::Tensor pool(const PoolingConfig& config, const at::Tensor& tokens, const Pac
     } else if (mode == "weightedmean") {
       // Weights 1..len within each sequence, as sentence-transformers with right padding.
       at::Tensor weights = (batch.position_ids + 1).to(tokens.scalar_type()).unsqueeze(1);
-      at::Tensor weight_sums = at::zeros({b, 1}, tokens.options()).index_add(0, batch.segment_ids, weights);
+      at::Tensor weight_sums =
+          at::zeros({b, 1}, tokens.options()).index_add(0, batch.segment_ids, weights);
       outputs.push_back(segment_sum(tokens * weights) / weight_sums.clamp_min(1e-9));
     } else {
       TORCH_INTERNAL_ASSERT(false, "unknown pooling mode ", mode);

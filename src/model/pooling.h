@@ -7,10 +7,9 @@
 #include <ATen/Tensor.h>
 
 #include <filesystem>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "model/packed_batch.h"
 

@@ -42,7 +42,8 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
     if (!modules.is_array()) fail("{}: expected a JSON list of modules", modules_path.string());
     for (const auto& entry : modules) {
       if (!entry.is_object() || !entry.contains("type") || !entry["type"].is_string()) {
-        fail("{}: each module needs a \"type\" string, found {}", modules_path.string(), entry.dump());
+        fail("{}: each module needs a \"type\" string, found {}", modules_path.string(),
+             entry.dump());
       }
       const std::string type = entry["type"];
       const fs::path path = root / entry.value("path", std::string());
@@ -54,9 +55,10 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
       } else if (module_is(type, "Normalize")) {
         model.normalize_ = true;
       } else {
-        fail("{}: module type '{}' is not supported; embedtune runs Transformer -> Pooling -> "
-             "Normalize models",
-             modules_path.string(), type);
+        fail(
+            "{}: module type '{}' is not supported; embedtune runs Transformer -> Pooling -> "
+            "Normalize models",
+            modules_path.string(), type);
       }
     }
   }
@@ -68,10 +70,12 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
 
   const fs::path weights_path = transformer_dir / "model.safetensors";
   if (!fs::exists(weights_path)) {
-    fail("{}: not found{}; embedtune reads safetensors weights (convert with transformers: "
-         "save_pretrained(..., safe_serialization=True))",
-         weights_path.string(),
-         fs::exists(transformer_dir / "pytorch_model.bin") ? " (only pytorch_model.bin is there)" : "");
+    fail(
+        "{}: not found{}; embedtune reads safetensors weights (convert with transformers: "
+        "save_pretrained(..., safe_serialization=True))",
+        weights_path.string(),
+        fs::exists(transformer_dir / "pytorch_model.bin") ? " (only pytorch_model.bin is there)"
+                                                          : "");
   }
   const auto names = weight_names(weights_path);
   model.bert_ = std::make_shared<BertModel>(config, names.count("pooler.dense.weight") > 0,
@@ -100,21 +104,24 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
     const auto json = io::read_json_file(tokenizer_config);
     if (json.contains("model_max_length") && json["model_max_length"].is_number()) {
       const double limit = json["model_max_length"].get<double>();
-      if (limit >= 1 && limit < static_cast<double>(max_length)) max_length = static_cast<int64_t>(limit);
+      if (limit >= 1 && limit < static_cast<double>(max_length))
+        max_length = static_cast<int64_t>(limit);
     }
   }
   if (max_length < 1) fail("{}: max_seq_length must be positive", st_bert_config.string());
   model.max_seq_length_ = std::min(max_length, config.max_position_embeddings);
   if (model.do_lower_case_ && !model.tokenizer_->lowercase()) {
-    fail("{}: do_lower_case is true but the tokenizer does not lowercase; embedtune does not "
-         "support this combination",
-         st_bert_config.string());
+    fail(
+        "{}: do_lower_case is true but the tokenizer does not lowercase; embedtune does not "
+        "support this combination",
+        st_bert_config.string());
   }
 
   if (!has_pooling) {
     model.pooling_.modes = {"mean"};  // a plain Hugging Face folder: mean pooling, as ST does
   }
-  if (model.pooling_.embedding_dimension == 0) model.pooling_.embedding_dimension = config.hidden_size;
+  if (model.pooling_.embedding_dimension == 0)
+    model.pooling_.embedding_dimension = config.hidden_size;
   if (model.pooling_.embedding_dimension != config.hidden_size) {
     fail("{}: pooling embedding dimension {} differs from hidden_size {} in {}",
          (root / "1_Pooling" / "config.json").string(), model.pooling_.embedding_dimension,
@@ -128,8 +135,9 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
 
 void SentenceTransformer::to(c10::Device device) {
   if (device.is_cuda() && !at::hasCUDA()) {
-    fail("--device cuda: this build of LibTorch or this machine has no CUDA device; use "
-         "--device cpu");
+    fail(
+        "--device cuda: this build of LibTorch or this machine has no CUDA device; use "
+        "--device cpu");
   }
   bert_->to(device);
   device_ = device;
@@ -169,7 +177,8 @@ at::Tensor SentenceTransformer::forward(const PackedBatch& batch) {
 at::Tensor truncate_and_normalize(const at::Tensor& embeddings, int64_t dim) {
   const int64_t full = embeddings.size(1);
   if (dim < 1 || dim > full) {
-    fail("dimension {} is out of range; expected 1..{} (the model's embedding dimension)", dim, full);
+    fail("dimension {} is out of range; expected 1..{} (the model's embedding dimension)", dim,
+         full);
   }
   at::Tensor sliced = embeddings.slice(1, 0, dim);
   return sliced / sliced.norm(2, {1}, /*keepdim=*/true).clamp_min(1e-12);
@@ -233,19 +242,27 @@ void SentenceTransformer::save(const fs::path& dir) const {
       if (fs::exists(source_dir_ / name)) fs::copy_file(source_dir_ / name, staging / name);
     }
     nlohmann::ordered_json modules = nlohmann::ordered_json::array();
-    modules.push_back({{"idx", 0}, {"name", "0"}, {"path", ""},
+    modules.push_back({{"idx", 0},
+                       {"name", "0"},
+                       {"path", ""},
                        {"type", "sentence_transformers.models.Transformer"}});
-    modules.push_back({{"idx", 1}, {"name", "1"}, {"path", "1_Pooling"},
+    modules.push_back({{"idx", 1},
+                       {"name", "1"},
+                       {"path", "1_Pooling"},
                        {"type", "sentence_transformers.models.Pooling"}});
     if (normalize_) {
-      modules.push_back({{"idx", 2}, {"name", "2"}, {"path", "2_Normalize"},
+      modules.push_back({{"idx", 2},
+                         {"name", "2"},
+                         {"path", "2_Normalize"},
                          {"type", "sentence_transformers.models.Normalize"}});
       fs::create_directories(staging / "2_Normalize");
     }
     io::write_file_atomic(staging / "modules.json", modules.dump(2) + "\n");
-    io::write_json_file_atomic(staging / "sentence_bert_config.json",
-                               {{"max_seq_length", max_seq_length_}, {"do_lower_case", do_lower_case_}});
-    nlohmann::json st_config = st_config_json_.is_object() ? st_config_json_ : nlohmann::json::object();
+    io::write_json_file_atomic(
+        staging / "sentence_bert_config.json",
+        {{"max_seq_length", max_seq_length_}, {"do_lower_case", do_lower_case_}});
+    nlohmann::json st_config =
+        st_config_json_.is_object() ? st_config_json_ : nlohmann::json::object();
     if (!st_config.contains("prompts")) st_config["prompts"] = nlohmann::json::object();
     if (!st_config.contains("default_prompt_name")) st_config["default_prompt_name"] = nullptr;
     if (!st_config.contains("similarity_fn_name")) st_config["similarity_fn_name"] = "cosine";

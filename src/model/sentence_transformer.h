@@ -12,11 +12,10 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "model/bert_model.h"
 #include "model/pooling.h"
@@ -81,8 +80,8 @@ class SentenceTransformer {
   bool normalize_ = false;
   int64_t max_seq_length_ = 512;
   bool do_lower_case_ = false;
-  nlohmann::json bert_config_json_;           // config.json as found, written back on save
-  nlohmann::json st_config_json_;             // config_sentence_transformers.json, if any
+  nlohmann::json bert_config_json_;  // config.json as found, written back on save
+  nlohmann::json st_config_json_;    // config_sentence_transformers.json, if any
   c10::Device device_ = c10::Device(c10::kCPU);
 };
 

@@ -2,11 +2,10 @@
 #include "model/weights.h"
 
 #include <ATen/ATen.h>
+#include <fmt/ranges.h>
 
 #include <map>
 #include <vector>
-
-#include <fmt/ranges.h>
 
 #include "io/error.h"
 #include "io/safetensors.h"
@@ -22,33 +21,55 @@ std::string strip_prefix(const std::string& name) {
 
 at::ScalarType to_scalar_type(io::DType dtype) {
   switch (dtype) {
-    case io::DType::F32: return at::kFloat;
-    case io::DType::F16: return at::kHalf;
-    case io::DType::BF16: return at::kBFloat16;
-    case io::DType::F64: return at::kDouble;
-    case io::DType::I64: return at::kLong;
-    case io::DType::I32: return at::kInt;
-    case io::DType::I16: return at::kShort;
-    case io::DType::I8: return at::kChar;
-    case io::DType::U8: return at::kByte;
-    case io::DType::BOOL: return at::kBool;
-    default: return at::ScalarType::Undefined;
+    case io::DType::F32:
+      return at::kFloat;
+    case io::DType::F16:
+      return at::kHalf;
+    case io::DType::BF16:
+      return at::kBFloat16;
+    case io::DType::F64:
+      return at::kDouble;
+    case io::DType::I64:
+      return at::kLong;
+    case io::DType::I32:
+      return at::kInt;
+    case io::DType::I16:
+      return at::kShort;
+    case io::DType::I8:
+      return at::kChar;
+    case io::DType::U8:
+      return at::kByte;
+    case io::DType::BOOL:
+      return at::kBool;
+    default:
+      return at::ScalarType::Undefined;
   }
 }
 
 io::DType to_dtype(at::ScalarType type) {
   switch (type) {
-    case at::kFloat: return io::DType::F32;
-    case at::kHalf: return io::DType::F16;
-    case at::kBFloat16: return io::DType::BF16;
-    case at::kDouble: return io::DType::F64;
-    case at::kLong: return io::DType::I64;
-    case at::kInt: return io::DType::I32;
-    case at::kShort: return io::DType::I16;
-    case at::kChar: return io::DType::I8;
-    case at::kByte: return io::DType::U8;
-    case at::kBool: return io::DType::BOOL;
-    default: fail("internal: no safetensors dtype for {}", c10::toString(type));
+    case at::kFloat:
+      return io::DType::F32;
+    case at::kHalf:
+      return io::DType::F16;
+    case at::kBFloat16:
+      return io::DType::BF16;
+    case at::kDouble:
+      return io::DType::F64;
+    case at::kLong:
+      return io::DType::I64;
+    case at::kInt:
+      return io::DType::I32;
+    case at::kShort:
+      return io::DType::I16;
+    case at::kChar:
+      return io::DType::I8;
+    case at::kByte:
+      return io::DType::U8;
+    case at::kBool:
+      return io::DType::BOOL;
+    default:
+      fail("internal: no safetensors dtype for {}", c10::toString(type));
   }
 }
 
@@ -74,25 +95,29 @@ void load_weights(torch::nn::Module& module, const std::filesystem::path& path) 
   auto copy_into = [&](const std::string& name, at::Tensor& target) {
     auto it = by_name.find(name);
     if (it == by_name.end()) {
-      fail("{}: tensor '{}' is missing (the model of config.json needs it, shape {}); the file "
-           "does not belong to this config.json",
-           path.string(), name, shape_string(target.sizes()));
+      fail(
+          "{}: tensor '{}' is missing (the model of config.json needs it, shape {}); the file "
+          "does not belong to this config.json",
+          path.string(), name, shape_string(target.sizes()));
     }
     const io::TensorInfo& info = *it->second;
     const at::ScalarType stored = to_scalar_type(info.dtype);
     if (stored == at::ScalarType::Undefined) {
-      fail("{}: tensor '{}' has dtype {}, which embedtune cannot load; expected F32, F16, BF16 or "
-           "F64",
-           path.string(), info.name, io::dtype_name(info.dtype));
+      fail(
+          "{}: tensor '{}' has dtype {}, which embedtune cannot load; expected F32, F16, BF16 or "
+          "F64",
+          path.string(), info.name, io::dtype_name(info.dtype));
     }
     if (at::IntArrayRef(info.shape) != target.sizes()) {
-      fail("{}: tensor '{}' has shape {} but config.json implies {}; the weights and config.json "
-           "disagree",
-           path.string(), info.name, shape_string(info.shape), shape_string(target.sizes()));
+      fail(
+          "{}: tensor '{}' has shape {} but config.json implies {}; the weights and config.json "
+          "disagree",
+          path.string(), info.name, shape_string(info.shape), shape_string(target.sizes()));
     }
     if (at::isFloatingType(target.scalar_type()) != at::isFloatingType(stored)) {
       fail("{}: tensor '{}' has dtype {}, expected a {} type", path.string(), info.name,
-           io::dtype_name(info.dtype), at::isFloatingType(target.scalar_type()) ? "floating" : "integer");
+           io::dtype_name(info.dtype),
+           at::isFloatingType(target.scalar_type()) ? "floating" : "integer");
     }
     auto bytes = file.data(info);
     // from_blob over the mapping; copy_ converts dtype and device. The mapping outlives the copy.

@@ -42,7 +42,8 @@ bool parse_bool(std::string_view origin, std::string_view key, std::string_view 
   fail("{}: {} expects true or false, found '{}'", origin, key, text);
 }
 
-std::vector<int64_t> parse_int_list(std::string_view origin, std::string_view key, std::string_view text) {
+std::vector<int64_t> parse_int_list(std::string_view origin, std::string_view key,
+                                    std::string_view text) {
   std::string t = trim(text);
   if (t.size() >= 2 && t.front() == '[' && t.back() == ']') t = t.substr(1, t.size() - 2);
   std::vector<int64_t> values;
@@ -74,17 +75,22 @@ const std::map<std::string, Setter>& own_keys() {
       {"data.negative_column", [](Recipe& r, auto, auto t) { r.negative_column = std::string(t); }},
       {"data.test_size", [](Recipe& r, auto, auto t) { r.test_size = trim(t); }},
       {"data.seed", [](Recipe& r, auto o, auto t) { r.data_seed = parse_int(o, "data.seed", t); }},
-      {"data.skip_invalid", [](Recipe& r, auto o, auto t) { r.skip_invalid = parse_bool(o, "data.skip_invalid", t); }},
+      {"data.skip_invalid",
+       [](Recipe& r, auto o, auto t) { r.skip_invalid = parse_bool(o, "data.skip_invalid", t); }},
       {"evaluation.batch_size",
-       [](Recipe& r, auto o, auto t) { r.eval_batch_size = parse_int(o, "evaluation.batch_size", t); }},
+       [](Recipe& r, auto o, auto t) {
+         r.eval_batch_size = parse_int(o, "evaluation.batch_size", t);
+       }},
       {"evaluation.query_prompt", [](Recipe& r, auto, auto t) { r.query_prompt = std::string(t); }},
-      {"evaluation.corpus_prompt", [](Recipe& r, auto, auto t) { r.corpus_prompt = std::string(t); }},
+      {"evaluation.corpus_prompt",
+       [](Recipe& r, auto, auto t) { r.corpus_prompt = std::string(t); }},
   };
   return keys;
 }
 
 // Keys the workflow fills itself; a recipe setting them would be overwritten silently.
-const std::vector<std::string> kDerivedTrainingKeys{"model", "train", "eval", "output_dir", "matryoshka_dims"};
+const std::vector<std::string> kDerivedTrainingKeys{"model", "train", "eval", "output_dir",
+                                                    "matryoshka_dims"};
 
 std::string scalar_text(const YAML::Node& node) {
   if (node.IsNull()) return {};
@@ -94,14 +100,16 @@ std::string scalar_text(const YAML::Node& node) {
   return fmt::format("{}", fmt::join(items, ","));
 }
 
-void apply_node(Recipe& recipe, const YAML::Node& node, const std::string& prefix, const fs::path& file) {
+void apply_node(Recipe& recipe, const YAML::Node& node, const std::string& prefix,
+                const fs::path& file) {
   for (const auto& entry : node) {
     const std::string key = prefix + entry.first.as<std::string>();
     const YAML::Node& value = entry.second;
     const std::string origin = fmt::format("{}:{}", file.string(), entry.first.Mark().line + 1);
     if (value.IsMap()) {
       if (key != "data" && key != "evaluation" && key != "training") {
-        fail("{}: '{}' is not a section; the sections are data, evaluation and training", origin, key);
+        fail("{}: '{}' is not a section; the sections are data, evaluation and training", origin,
+             key);
       }
       apply_node(recipe, value, key + ".", file);
       continue;
@@ -116,7 +124,8 @@ std::vector<std::string> Recipe::keys() {
   std::vector<std::string> keys;
   for (const auto& [key, setter] : own_keys()) keys.push_back(key);
   for (const auto& key : training::TrainingArguments::keys()) {
-    if (std::find(kDerivedTrainingKeys.begin(), kDerivedTrainingKeys.end(), key) == kDerivedTrainingKeys.end()) {
+    if (std::find(kDerivedTrainingKeys.begin(), kDerivedTrainingKeys.end(), key) ==
+        kDerivedTrainingKeys.end()) {
       keys.push_back("training." + key);
     }
   }
@@ -126,7 +135,8 @@ std::vector<std::string> Recipe::keys() {
 void Recipe::set(std::string_view assignment, std::string_view origin) {
   const auto eq = assignment.find('=');
   if (eq == std::string_view::npos) {
-    fail("{}: expected key=value (e.g. training.learning_rate=3e-5), found '{}'", origin, assignment);
+    fail("{}: expected key=value (e.g. training.learning_rate=3e-5), found '{}'", origin,
+         assignment);
   }
   std::string key = trim(assignment.substr(0, eq));
   std::replace(key.begin(), key.end(), '-', '_');
@@ -137,9 +147,13 @@ void Recipe::set(std::string_view assignment, std::string_view origin) {
   }
   if (key.rfind("training.", 0) == 0) {
     const std::string inner = key.substr(9);
-    if (std::find(kDerivedTrainingKeys.begin(), kDerivedTrainingKeys.end(), inner) != kDerivedTrainingKeys.end()) {
-      fail("{}: training.{} is set by the run itself (from {}); remove it from the recipe", origin, inner,
-           inner == "matryoshka_dims" ? "dims" : inner == "model" ? "model" : "the run folder");
+    if (std::find(kDerivedTrainingKeys.begin(), kDerivedTrainingKeys.end(), inner) !=
+        kDerivedTrainingKeys.end()) {
+      fail("{}: training.{} is set by the run itself (from {}); remove it from the recipe", origin,
+           inner,
+           inner == "matryoshka_dims" ? "dims"
+           : inner == "model"         ? "model"
+                                      : "the run folder");
     }
     const auto& training_keys = training::TrainingArguments::keys();
     if (std::find(training_keys.begin(), training_keys.end(), inner) != training_keys.end()) {
@@ -151,14 +165,16 @@ void Recipe::set(std::string_view assignment, std::string_view origin) {
 }
 
 Recipe Recipe::load(const fs::path& path) {
-  if (!fs::exists(path)) fail("{}: recipe not found; pass a YAML recipe such as recipes/demo.yaml", path.string());
+  if (!fs::exists(path))
+    fail("{}: recipe not found; pass a YAML recipe such as recipes/demo.yaml", path.string());
   YAML::Node root;
   try {
     root = YAML::LoadFile(path.string());
   } catch (const YAML::Exception& e) {
     fail("{}:{}: malformed YAML: {}", path.string(), e.mark.line + 1, e.msg);
   }
-  if (!root.IsMap()) fail("{}: a recipe is a YAML mapping of keys (model, output, data, dims, ...)", path.string());
+  if (!root.IsMap())
+    fail("{}: a recipe is a YAML mapping of keys (model, output, data, dims, ...)", path.string());
   Recipe recipe;
   try {
     apply_node(recipe, root, "", path);
@@ -174,19 +190,29 @@ void Recipe::validate() {
   const bool raw = !data_input.empty();
   const bool prepared = !data_train.empty() || !data_test.empty();
   if (raw == prepared) {
-    fail("recipe: give either data.input (a raw dataset) or data.train and data.test (prepare's splits)");
+    fail(
+        "recipe: give either data.input (a raw dataset) or data.train and data.test (prepare's "
+        "splits)");
   }
-  for (const auto& [key, path] : {std::pair{"data.input", data_input}, {"data.train", data_train}, {"data.test", data_test}}) {
+  for (const auto& [key, path] : {std::pair{"data.input", data_input},
+                                  {"data.train", data_train},
+                                  {"data.test", data_test}}) {
     if (!path.empty() && !fs::exists(path)) {
-      fail("recipe: {} '{}' does not exist; check the path (relative paths start from the current folder)", key,
-           path.string());
+      fail(
+          "recipe: {} '{}' does not exist; check the path (relative paths start from the current "
+          "folder)",
+          key, path.string());
     }
   }
-  if (prepared && (data_train.empty() || data_test.empty())) fail("recipe: data.train and data.test go together");
-  if (eval_batch_size < 1) fail("recipe: evaluation.batch_size must be at least 1, found {}", eval_batch_size);
-  if (dims.empty()) fail("recipe: 'dims' is missing; list the Matryoshka dimensions, e.g. [384, 256, 128, 64, 32]");
+  if (prepared && (data_train.empty() || data_test.empty()))
+    fail("recipe: data.train and data.test go together");
+  if (eval_batch_size < 1)
+    fail("recipe: evaluation.batch_size must be at least 1, found {}", eval_batch_size);
+  if (dims.empty())
+    fail("recipe: 'dims' is missing; list the Matryoshka dimensions, e.g. [384, 256, 128, 64, 32]");
   std::sort(dims.begin(), dims.end(), std::greater<>());
-  if (std::adjacent_find(dims.begin(), dims.end()) != dims.end()) fail("recipe: 'dims' lists a dimension twice");
+  if (std::adjacent_find(dims.begin(), dims.end()) != dims.end())
+    fail("recipe: 'dims' lists a dimension twice");
   const SentenceTransformer st = SentenceTransformer::load(model);
   if (dims.front() > st.dimension() || dims.back() < 1) {
     fail("recipe: dims {} do not fit the model: its embedding dimension is {}; use dims in 1..{}",
@@ -199,31 +225,37 @@ void Recipe::validate() {
   training.matryoshka_dims = dims;
   training.validate();
   if (c10::Device(training.device).is_cuda() && !at::hasCUDA()) {
-    fail("recipe: training.device is '{}' but this build or machine has no CUDA; run on a GPU machine or "
-         "use --set training.device=cpu",
-         training.device);
+    fail(
+        "recipe: training.device is '{}' but this build or machine has no CUDA; run on a GPU "
+        "machine or "
+        "use --set training.device=cpu",
+        training.device);
   }
 }
 
 std::string Recipe::to_yaml() const {
-  std::string out = fmt::format("name: {}\nmodel: {}\noutput: {}\ndims: [{}]\n", YAML::Dump(YAML::Node(name)),
-                                YAML::Dump(YAML::Node(model)), YAML::Dump(YAML::Node(output.string())),
-                                fmt::join(dims, ", "));
+  std::string out = fmt::format("name: {}\nmodel: {}\noutput: {}\ndims: [{}]\n",
+                                YAML::Dump(YAML::Node(name)), YAML::Dump(YAML::Node(model)),
+                                YAML::Dump(YAML::Node(output.string())), fmt::join(dims, ", "));
   auto line = [](const char* key, const std::string& value) {
     return fmt::format("  {}: {}\n", key, YAML::Dump(YAML::Node(value)));
   };
   out += "data:\n";
   if (!data_input.empty()) out += line("input", data_input.string());
-  if (!data_train.empty()) out += line("train", data_train.string()) + line("test", data_test.string());
+  if (!data_train.empty())
+    out += line("train", data_train.string()) + line("test", data_test.string());
   if (!data_format.empty()) out += line("format", data_format);
   out += line("anchor_column", anchor_column) + line("positive_column", positive_column);
   if (!negative_column.empty()) out += line("negative_column", negative_column);
-  out += line("test_size", test_size) + fmt::format("  seed: {}\n  skip_invalid: {}\n", data_seed, skip_invalid);
+  out += line("test_size", test_size) +
+         fmt::format("  seed: {}\n  skip_invalid: {}\n", data_seed, skip_invalid);
   out += fmt::format("evaluation:\n  batch_size: {}\n", eval_batch_size);
   out += line("query_prompt", query_prompt) + line("corpus_prompt", corpus_prompt);
   out += "training:\n";
   for (const auto& [key, value] : training.non_defaults()) {
-    if (std::find(kDerivedTrainingKeys.begin(), kDerivedTrainingKeys.end(), key) != kDerivedTrainingKeys.end()) continue;
+    if (std::find(kDerivedTrainingKeys.begin(), kDerivedTrainingKeys.end(), key) !=
+        kDerivedTrainingKeys.end())
+      continue;
     out += fmt::format("  {}: {}\n", key, value);
   }
   return out;
@@ -236,7 +268,8 @@ nlohmann::json Recipe::settings_json() const {
   json["output"] = output.string();
   json["dims"] = fmt::format("{}", fmt::join(dims, ","));
   if (!data_input.empty()) json["data.input"] = data_input.string();
-  if (!data_train.empty()) json["data.train"] = data_train.string(), json["data.test"] = data_test.string();
+  if (!data_train.empty())
+    json["data.train"] = data_train.string(), json["data.test"] = data_test.string();
   json["data.anchor_column"] = anchor_column;
   json["data.positive_column"] = positive_column;
   if (!negative_column.empty()) json["data.negative_column"] = negative_column;

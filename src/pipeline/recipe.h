@@ -5,11 +5,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "training/training_arguments.h"
 
@@ -17,16 +16,16 @@ namespace embedtune::pipeline {
 
 struct Recipe {
   std::string name = "run";
-  std::string model;                 // folder or Hugging Face id (resolved from the local cache)
-  std::filesystem::path output;      // the run folder
+  std::string model;             // folder or Hugging Face id (resolved from the local cache)
+  std::filesystem::path output;  // the run folder
   // data: either `input` (prepared here) or `train` + `test` (prepare's splits)
   std::filesystem::path data_input, data_train, data_test;
-  std::string data_format;           // jsonl | json | csv (empty: from the extension)
+  std::string data_format;  // jsonl | json | csv (empty: from the extension)
   std::string anchor_column = "question", positive_column = "context", negative_column;
-  std::string test_size = "0.1";     // a fraction in (0, 1) or a row count
+  std::string test_size = "0.1";  // a fraction in (0, 1) or a row count
   int64_t data_seed = 42;
   bool skip_invalid = false;
-  std::vector<int64_t> dims;         // Matryoshka dims: evaluated and trained (largest first)
+  std::vector<int64_t> dims;  // Matryoshka dims: evaluated and trained (largest first)
   // evaluation
   int64_t eval_batch_size = 32;
   std::string query_prompt, corpus_prompt;

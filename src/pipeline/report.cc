@@ -23,17 +23,20 @@ namespace {
 using MetricList = std::vector<std::pair<std::string, double>>;
 
 // Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
-constexpr const char* kPalette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"};
+constexpr const char* kPalette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                    "#E69F00", "#56B4E9", "#000000"};
 constexpr size_t kPaletteSize = sizeof(kPalette) / sizeof(kPalette[0]);
 // Chart widths that fill the page's 1064-pixel column exactly (1 px border each side; the half
 // charts sit two to a row with a 16 px gap). Narrow windows scale them down (max-width: 100%).
 constexpr int kFullWidth = 1062;
 constexpr int kHalfWidth = 522;
 
-// The cell formats of evaluation::render_markdown, so the report and `embedtune compare` agree digit
-// for digit (the report test checks it against render_markdown).
+// The cell formats of evaluation::render_markdown, so the report and `embedtune compare` agree
+// digit for digit (the report test checks it against render_markdown).
 std::string score(double v) { return std::isnan(v) ? "n/a" : fmt::format("{:.4f}", v); }
-std::string signed_percent(double v) { return std::isnan(v) ? "n/a" : fmt::format("{:+.1f}%", 100.0 * v); }
+std::string signed_percent(double v) {
+  return std::isnan(v) ? "n/a" : fmt::format("{:+.1f}%", 100.0 * v);
+}
 std::string percent(double v) { return std::isnan(v) ? "n/a" : fmt::format("{:.1f}%", 100.0 * v); }
 
 std::string trim_zeros(std::string s) {
@@ -120,17 +123,23 @@ TrainingLog parse_log(const nlohmann::json& log_history) {
   return log;
 }
 
-std::string note(const std::string& text) { return "<p class=\"note\">" + escape_html(text) + "</p>\n"; }
-
-std::string section(const std::string& id, const std::string& heading, const std::string& body) {
-  return fmt::format("<section id=\"{}\">\n<h2>{}</h2>\n{}</section>\n", id, escape_html(heading), body);
+std::string note(const std::string& text) {
+  return "<p class=\"note\">" + escape_html(text) + "</p>\n";
 }
 
-std::string figure(const std::string& svg) { return "<figure class=\"chart\">\n" + svg + "</figure>\n"; }
+std::string section(const std::string& id, const std::string& heading, const std::string& body) {
+  return fmt::format("<section id=\"{}\">\n<h2>{}</h2>\n{}</section>\n", id, escape_html(heading),
+                     body);
+}
+
+std::string figure(const std::string& svg) {
+  return "<figure class=\"chart\">\n" + svg + "</figure>\n";
+}
 
 // ---- sections ----
 
-std::string summary_section(const ReportInputs& in, const evaluation::Comparison* c, const TrainingLog& log) {
+std::string summary_section(const ReportInputs& in, const evaluation::Comparison* c,
+                            const TrainingLog& log) {
   std::vector<std::pair<std::string, std::string>> cards;  // (label, value)
   if (c != nullptr && !c->rows.empty()) {
     const auto& full = c->rows.front();
@@ -139,15 +148,18 @@ std::string summary_section(const ReportInputs& in, const evaluation::Comparison
                                    signed_percent(full.improvement)));
     if (c->rows.size() > 1) {
       const auto& small = c->rows.back();
-      cards.emplace_back(fmt::format("NDCG@10 at {} dims ({}x smaller)", small.dim,
-                                     trim_zeros(fmt::format("{:.1f}", static_cast<double>(full.dim) / small.dim))),
-                         fmt::format("{} → {} ({})", score(small.baseline), score(small.finetuned),
-                                     signed_percent(small.improvement)));
-      cards.emplace_back(fmt::format("Fine-tuned score kept at {} dims", small.dim), percent(small.finetuned_share));
+      cards.emplace_back(
+          fmt::format("NDCG@10 at {} dims ({}x smaller)", small.dim,
+                      trim_zeros(fmt::format("{:.1f}", static_cast<double>(full.dim) / small.dim))),
+          fmt::format("{} → {} ({})", score(small.baseline), score(small.finetuned),
+                      signed_percent(small.improvement)));
+      cards.emplace_back(fmt::format("Fine-tuned score kept at {} dims", small.dim),
+                         percent(small.finetuned_share));
     }
   }
   if (!log.loss.empty() || !log.evals.empty()) {
-    std::string training = fmt::format("{} steps, {} epochs", log.last_step, epoch_text(log.last_epoch));
+    std::string training =
+        fmt::format("{} steps, {} epochs", log.last_step, epoch_text(log.last_epoch));
     if (in.best_step >= 0) training += fmt::format(", best step {}", in.best_step);
     cards.emplace_back("Training", training);
   }
@@ -158,33 +170,43 @@ std::string summary_section(const ReportInputs& in, const evaluation::Comparison
   }
   std::string body = "<div class=\"cards\">\n";
   for (const auto& [label, value] : cards) {
-    body += fmt::format("<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\">{}</div></div>\n",
-                        escape_html(label), escape_html(value));
+    body += fmt::format(
+        "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\">{}</div></div>\n",
+        escape_html(label), escape_html(value));
   }
   body += "</div>\n";
-  if (cards.empty()) body = note("Nothing to summarise: no comparison, training log or timings were given.");
+  if (cards.empty())
+    body = note("Nothing to summarise: no comparison, training log or timings were given.");
   return section("summary", "Summary", body);
 }
 
 std::string comparison_section(const evaluation::Comparison* c, const std::string& error) {
-  if (c == nullptr) return section("comparison", "Baseline vs fine-tuned", note("No comparison: " + error));
-  std::string body = "<table id=\"comparison\">\n<caption>NDCG@10, cosine similarity</caption>\n<thead><tr>";
-  for (const char* h : {"Dimension", "Baseline", "Fine-tuned", "Improvement", "Baseline kept", "Fine-tuned kept"}) {
+  if (c == nullptr)
+    return section("comparison", "Baseline vs fine-tuned", note("No comparison: " + error));
+  std::string body =
+      "<table id=\"comparison\">\n<caption>NDCG@10, cosine similarity</caption>\n<thead><tr>";
+  for (const char* h :
+       {"Dimension", "Baseline", "Fine-tuned", "Improvement", "Baseline kept", "Fine-tuned kept"}) {
     body += fmt::format("<th>{}</th>", h);
   }
   body += "</tr></thead>\n<tbody>\n";
   for (const auto& r : c->rows) {
-    const char* cls = std::isnan(r.improvement) ? "" : r.improvement >= 0 ? " class=\"up\"" : " class=\"down\"";
-    body += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td>{}</td></tr>\n", r.dim,
-                        score(r.baseline), score(r.finetuned), cls, signed_percent(r.improvement),
-                        percent(r.baseline_share), percent(r.finetuned_share));
+    const char* cls = std::isnan(r.improvement) ? ""
+                      : r.improvement >= 0      ? " class=\"up\""
+                                                : " class=\"down\"";
+    body += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td>{}</td></tr>\n", r.dim,
+        score(r.baseline), score(r.finetuned), cls, signed_percent(r.improvement),
+        percent(r.baseline_share), percent(r.finetuned_share));
   }
   body += "</tbody>\n</table>\n";
-  body += note(fmt::format("Improvement: (fine-tuned − baseline) / baseline. \"Kept\": share of the model's own "
-                           "full-size ({}) score at that dimension.",
-                           c->rows.front().dim));
+  body += note(fmt::format(
+      "Improvement: (fine-tuned − baseline) / baseline. \"Kept\": share of the model's own "
+      "full-size ({}) score at that dimension.",
+      c->rows.front().dim));
   if (!c->only_in_baseline.empty()) {
-    body += note(fmt::format("Only in the baseline (not compared): {}", fmt::join(c->only_in_baseline, ", ")));
+    body += note(fmt::format("Only in the baseline (not compared): {}",
+                             fmt::join(c->only_in_baseline, ", ")));
   }
   if (!c->only_in_finetuned.empty()) {
     body += note(fmt::format("Only in the fine-tuned results (not compared): {}",
@@ -222,14 +244,16 @@ std::string metrics_chart_section(const ReportInputs& in, const evaluation::Comp
     }
   }
   return section("quality-by-dimension", "Quality by dimension",
-                 figure(render_svg(chart)) + note("Dashed lines and hollow dots: baseline; solid: fine-tuned."));
+                 figure(render_svg(chart)) +
+                     note("Dashed lines and hollow dots: baseline; solid: fine-tuned."));
 }
 
 std::string training_section(const ReportInputs& in, const TrainingLog& log) {
   if (log.loss.empty() && log.evals.empty()) {
-    return section("training", "Training",
-                   note("No training log: log_history is empty, so there are no loss, learning-rate or "
-                        "evaluation charts."));
+    return section(
+        "training", "Training",
+        note("No training log: log_history is empty, so there are no loss, learning-rate or "
+             "evaluation charts."));
   }
   std::string body;
   if (!log.loss.empty()) {
@@ -260,7 +284,8 @@ std::string training_section(const ReportInputs& in, const TrainingLog& log) {
     body += note("No training-loss rows in log_history (only evaluations).");
   }
   if (log.evals.empty()) {
-    body += note("No evaluation during training (log_history has no eval_dim_<d>_cosine_ndcg@10 rows).");
+    body += note(
+        "No evaluation during training (log_history has no eval_dim_<d>_cosine_ndcg@10 rows).");
     return section("training", "Training", body);
   }
   if (log.evals.size() >= 2 && !log.eval_dims.empty()) {
@@ -281,8 +306,10 @@ std::string training_section(const ReportInputs& in, const TrainingLog& log) {
     body += figure(render_svg(during));
   }
   const bool any_eval_loss = !log.eval_loss.empty();
-  body += "<table id=\"evaluations\">\n<caption>Evaluations during training (cosine NDCG@10 per dimension)"
-          "</caption>\n<thead><tr><th>Epoch</th><th>Step</th>";
+  body +=
+      "<table id=\"evaluations\">\n<caption>Evaluations during training (cosine NDCG@10 per "
+      "dimension)"
+      "</caption>\n<thead><tr><th>Epoch</th><th>Step</th>";
   for (int64_t d : log.eval_dims) body += fmt::format("<th>dim {}</th>", d);
   if (any_eval_loss) body += "<th>Eval loss</th>";
   body += "</tr></thead>\n<tbody>\n";
@@ -297,15 +324,18 @@ std::string training_section(const ReportInputs& in, const TrainingLog& log) {
       const auto it = row.ndcg.find(d);
       body += fmt::format("<td>{}</td>", it == row.ndcg.end() ? "-" : score(it->second));
     }
-    if (any_eval_loss) body += fmt::format("<td>{}</td>", std::isnan(row.eval_loss) ? "-" : score(row.eval_loss));
+    if (any_eval_loss)
+      body += fmt::format("<td>{}</td>", std::isnan(row.eval_loss) ? "-" : score(row.eval_loss));
     body += "</tr>\n";
   }
   body += "</tbody>\n</table>\n";
   if (best_found) {
-    body += note(fmt::format("★ marks the best checkpoint (step {}), the model kept at the end of training.",
-                             in.best_step));
+    body += note(
+        fmt::format("★ marks the best checkpoint (step {}), the model kept at the end of training.",
+                    in.best_step));
   } else if (in.best_step >= 0) {
-    body += note(fmt::format("The best checkpoint (step {}) has no evaluation row in the log.", in.best_step));
+    body += note(fmt::format("The best checkpoint (step {}) has no evaluation row in the log.",
+                             in.best_step));
   }
   return section("training", "Training", body);
 }
@@ -317,20 +347,24 @@ std::string storage_section(const std::vector<int64_t>& dims_desc) {
   std::string body =
       "<table id=\"storage\">\n<caption>Bytes per vector, and MiB per million vectors</caption>\n"
       "<thead><tr><th>Dimension</th><th>float32 bytes</th><th>int8 bytes</th><th>binary bytes</th>"
-      "<th>float32 MiB / 1M</th><th>int8 MiB / 1M</th><th>binary MiB / 1M</th><th>Reduction vs full float32</th>"
+      "<th>float32 MiB / 1M</th><th>int8 MiB / 1M</th><th>binary MiB / 1M</th><th>Reduction vs "
+      "full float32</th>"
       "</tr></thead>\n<tbody>\n";
   for (int64_t d : dims_desc) {
     const int64_t f32 = 4 * d, i8 = d, bin = (d + 7) / 8;
     body += fmt::format(
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1f}</td><td>{:.1f}</td><td>{:.1f}</td><td>{}x</td></tr>\n",
-        d, f32, i8, bin, static_cast<double>(f32) * 1e6 / kMiB, static_cast<double>(i8) * 1e6 / kMiB,
-        static_cast<double>(bin) * 1e6 / kMiB,
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1f}</td><td>{:.1f}</td><td>{:.1f}</"
+        "td><td>{}x</td></tr>\n",
+        d, f32, i8, bin, static_cast<double>(f32) * 1e6 / kMiB,
+        static_cast<double>(i8) * 1e6 / kMiB, static_cast<double>(bin) * 1e6 / kMiB,
         trim_zeros(fmt::format("{:.2f}", static_cast<double>(full) / static_cast<double>(d))));
   }
   body += "</tbody>\n</table>\n";
-  body += note("float32: 4 bytes per value; int8: 1 byte per value (scalar quantisation); binary: 1 bit per "
-               "value, rounded up to whole bytes. 1 MiB = 1,048,576 bytes. Reduction: float32 at the "
-               "largest dimension divided by float32 at this one (int8 and binary shrink it a further 4x and 32x).");
+  body += note(
+      "float32: 4 bytes per value; int8: 1 byte per value (scalar quantisation); binary: 1 bit per "
+      "value, rounded up to whole bytes. 1 MiB = 1,048,576 bytes. Reduction: float32 at the "
+      "largest dimension divided by float32 at this one (int8 and binary shrink it a further 4x "
+      "and 32x).");
   return section("storage", "Storage per vector", body);
 }
 
@@ -342,7 +376,8 @@ void flatten(const nlohmann::json& value, const std::string& prefix,
     }
     return;
   }
-  out.emplace_back(prefix.empty() ? "value" : prefix, value.is_string() ? value.get<std::string>() : value.dump());
+  out.emplace_back(prefix.empty() ? "value" : prefix,
+                   value.is_string() ? value.get<std::string>() : value.dump());
 }
 
 std::string settings_section(const nlohmann::json& settings) {
@@ -351,10 +386,13 @@ std::string settings_section(const nlohmann::json& settings) {
   }
   std::vector<std::pair<std::string, std::string>> rows;
   flatten(settings, "", rows);
-  std::string body = "<table id=\"settings\" class=\"kv\">\n<thead><tr><th>Setting</th><th>Value</th></tr></thead>\n"
-                     "<tbody>\n";
+  std::string body =
+      "<table id=\"settings\" "
+      "class=\"kv\">\n<thead><tr><th>Setting</th><th>Value</th></tr></thead>\n"
+      "<tbody>\n";
   for (const auto& [k, v] : rows) {
-    body += fmt::format("<tr><td><code>{}</code></td><td>{}</td></tr>\n", escape_html(k), escape_html(v));
+    body += fmt::format("<tr><td><code>{}</code></td><td>{}</td></tr>\n", escape_html(k),
+                        escape_html(v));
   }
   body += "</tbody>\n</table>\n";
   return section("settings", "Settings", body);
@@ -369,23 +407,27 @@ std::string timings_section(const std::vector<std::pair<std::string, double>>& t
       longest = std::max(longest, seconds);
     }
   }
-  std::string body = "<table id=\"timings\">\n<thead><tr><th>Stage</th><th>Seconds</th><th>Time</th>"
-                     "<th class=\"barcol\">Share</th></tr></thead>\n<tbody>\n";
+  std::string body =
+      "<table id=\"timings\">\n<thead><tr><th>Stage</th><th>Seconds</th><th>Time</th>"
+      "<th class=\"barcol\">Share</th></tr></thead>\n<tbody>\n";
   for (const auto& [stage, seconds] : timings) {
-    const double width = longest > 0 && std::isfinite(seconds) && seconds > 0 ? 100.0 * seconds / longest : 0.0;
+    const double width =
+        longest > 0 && std::isfinite(seconds) && seconds > 0 ? 100.0 * seconds / longest : 0.0;
     const double share = total > 0 && std::isfinite(seconds) && seconds > 0 ? seconds / total : 0.0;
     body += fmt::format(
         "<tr><td>{}</td><td>{:.1f}</td><td>{}</td><td class=\"barcol\"><div class=\"bar\" "
         "style=\"width:{:.1f}%\"></div><span>{}</span></td></tr>\n",
         escape_html(stage), seconds, duration_text(seconds), width, percent(share));
   }
-  body += fmt::format("<tr class=\"total\"><td>total</td><td>{:.1f}</td><td>{}</td><td></td></tr>\n", total,
-                      duration_text(total));
+  body +=
+      fmt::format("<tr class=\"total\"><td>total</td><td>{:.1f}</td><td>{}</td><td></td></tr>\n",
+                  total, duration_text(total));
   body += "</tbody>\n</table>\n";
   return section("timings", "Timings", body);
 }
 
-constexpr const char* kStyle = R"(body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
+constexpr const char* kStyle =
+    R"(body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
 color:#222;background:#f6f7f9;margin:0;line-height:1.45}
 main{box-sizing:border-box;max-width:1120px;margin:0 auto;padding:24px 28px 48px;background:#fff}
 h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:32px 0 12px;border-bottom:1px solid #ddd;padding-bottom:4px}
@@ -415,7 +457,8 @@ std::string render_report_html(const ReportInputs& in) {
   std::optional<evaluation::Comparison> comparison;
   std::string comparison_error;
   try {
-    comparison = evaluation::compare_results(in.baseline, in.finetuned, "baseline results", "fine-tuned results");
+    comparison = evaluation::compare_results(in.baseline, in.finetuned, "baseline results",
+                                             "fine-tuned results");
   } catch (const Error& e) {
     comparison_error = e.what();
   }
@@ -435,8 +478,10 @@ std::string render_report_html(const ReportInputs& in) {
   html += fmt::format("<title>{} — embedtune report</title>\n", escape_html(title));
   html += fmt::format("<style>\n{}\n</style>\n</head>\n<body>\n<main>\n", kStyle);
   html += fmt::format("<h1>{}</h1>\n", escape_html(title));
-  html += "<p class=\"subtitle\">Matryoshka fine-tuning run: baseline evaluation, fine-tuning, evaluation of the "
-          "fine-tuned model, comparison.</p>\n";
+  html +=
+      "<p class=\"subtitle\">Matryoshka fine-tuning run: baseline evaluation, fine-tuning, "
+      "evaluation of the "
+      "fine-tuned model, comparison.</p>\n";
   html += summary_section(in, c, log);
   html += comparison_section(c, comparison_error);
   html += metrics_chart_section(in, c);
@@ -444,7 +489,9 @@ std::string render_report_html(const ReportInputs& in) {
   html += storage_section(dims_desc);
   html += settings_section(in.settings);
   html += timings_section(in.timings);
-  html += "<footer>Generated by embedtune. Self-contained: no scripts, no network resources.</footer>\n";
+  html +=
+      "<footer>Generated by embedtune. Self-contained: no scripts, no network "
+      "resources.</footer>\n";
   html += "</main>\n</body>\n</html>\n";
   return html;
 }

@@ -4,25 +4,26 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 namespace embedtune::pipeline {
 
 struct ReportInputs {
-  std::string title;                                      // e.g. "all-MiniLM-L6-v2 on python-docs-qa"
-  std::vector<std::pair<std::string, double>> baseline;   // results of the baseline (dim_128_cosine_ndcg@10, ...)
+  std::string title;  // e.g. "all-MiniLM-L6-v2 on python-docs-qa"
+  std::vector<std::pair<std::string, double>>
+      baseline;  // results of the baseline (dim_128_cosine_ndcg@10, ...)
   std::vector<std::pair<std::string, double>> finetuned;  // the same keys for the fine-tuned model
   // trainer_state.json "log_history": training rows {"epoch", "step", "loss", "learning_rate",
-  // "grad_norm"}, evaluation rows {"epoch", "step", "eval_dim_384_cosine_ndcg@10", ..., "eval_loss"?}
-  // and the closing summary row {"train_runtime", "train_loss", ...}. null or [] for no training.
+  // "grad_norm"}, evaluation rows {"epoch", "step", "eval_dim_384_cosine_ndcg@10", ...,
+  // "eval_loss"?} and the closing summary row {"train_runtime", "train_loss", ...}. null or [] for
+  // no training.
   nlohmann::json log_history = nlohmann::json::array();
-  nlohmann::json settings = nlohmann::json::object();     // the run's recipe, shown as a table
-  std::vector<std::pair<std::string, double>> timings;    // stage name -> seconds, in run order
-  int64_t best_step = -1;                                 // the best checkpoint's step, -1 if none
+  nlohmann::json settings = nlohmann::json::object();   // the run's recipe, shown as a table
+  std::vector<std::pair<std::string, double>> timings;  // stage name -> seconds, in run order
+  int64_t best_step = -1;                               // the best checkpoint's step, -1 if none
 };
 
 // The whole report as one HTML5 document: no JavaScript, no external resource, all text escaped.

@@ -1,4 +1,5 @@
-// Small, deterministic SVG line charts for the run report: nice axis ticks, grid, legend, no script.
+// Small, deterministic SVG line charts for the run report: nice axis ticks, grid, legend, no
+// script.
 #include "pipeline/svg_chart.h"
 
 #include <fmt/format.h>
@@ -54,12 +55,23 @@ std::string escape_html(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -166,7 +178,8 @@ std::string render_svg(const LineChart& chart) {
     xd = {std::log2(x_min), std::log2(x_max)};
     if (xd.lo == xd.hi) xd = {xd.lo - 0.5, xd.hi + 0.5};
     if (!explicit_x) {
-      for (double e = std::floor(xd.lo); e <= std::ceil(xd.hi); e += 1.0) x_ticks.push_back(std::exp2(e));
+      for (double e = std::floor(xd.lo); e <= std::ceil(xd.hi); e += 1.0)
+        x_ticks.push_back(std::exp2(e));
       xd = {std::floor(xd.lo), std::ceil(xd.hi)};
     }
     const double pad = 0.04 * (xd.hi - xd.lo);
@@ -185,31 +198,38 @@ std::string render_svg(const LineChart& chart) {
   const Ticks yt = has_data ? nice_ticks(y_min, y_max, 6) : nice_ticks(0.0, 1.0, 6);
 
   const PlotArea a = plot_area(chart);
-  auto sx = [&](double x) { return a.left + (to_axis(x, scale) - xd.lo) / (xd.hi - xd.lo) * (a.right - a.left); };
-  auto sy = [&](double y) { return a.bottom - (y - yt.first) / (yt.last - yt.first) * (a.bottom - a.top); };
+  auto sx = [&](double x) {
+    return a.left + (to_axis(x, scale) - xd.lo) / (xd.hi - xd.lo) * (a.right - a.left);
+  };
+  auto sy = [&](double y) {
+    return a.bottom - (y - yt.first) / (yt.last - yt.first) * (a.bottom - a.top);
+  };
 
   std::string out = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} "
+      "{1}\" "
       "role=\"img\" aria-label=\"{2}\" font-family=\"sans-serif\" font-size=\"12\">\n",
       chart.width, chart.height, escape_html(chart.title));
   out += fmt::format("<title>{}</title>\n", escape_html(chart.title));
-  out += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n", chart.width,
-                     chart.height);
-  out += fmt::format("<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\" "
-                     "fill=\"#222\">{}</text>\n",
-                     px((a.left + a.right) / 2), escape_html(chart.title));
+  out += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n",
+                     chart.width, chart.height);
+  out += fmt::format(
+      "<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\" "
+      "fill=\"#222\">{}</text>\n",
+      px((a.left + a.right) / 2), escape_html(chart.title));
 
   // Grid and y ticks.
   out += "<g class=\"y-axis\">\n";
   for (double v : yt.values) {
     const std::string y = px(sy(v));
-    out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\"/>\n", px(a.left), y,
-                       px(a.right), y, kGridColour);
-    out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\"/>\n", px(a.left - 5), y,
-                       px(a.left), y, kAxisColour);
-    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\" dominant-baseline=\"middle\" "
-                       "fill=\"#333\">{}</text>\n",
-                       px(a.left - 8), y, escape_html(format_tick(v, yt.step)));
+    out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\"/>\n",
+                       px(a.left), y, px(a.right), y, kGridColour);
+    out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\"/>\n",
+                       px(a.left - 5), y, px(a.left), y, kAxisColour);
+    out += fmt::format(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" dominant-baseline=\"middle\" "
+        "fill=\"#333\">{}</text>\n",
+        px(a.left - 8), y, escape_html(format_tick(v, yt.step)));
   }
   out += "</g>\n<g class=\"x-axis\">\n";
   double last_label_right = -std::numeric_limits<double>::infinity();
@@ -217,31 +237,34 @@ std::string render_svg(const LineChart& chart) {
     const double xp = sx(v);
     if (xp < a.left - 0.5 || xp > a.right + 0.5) continue;
     const std::string x = px(xp);
-    out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\"/>\n", x, px(a.top), x,
-                       px(a.bottom), kGridColour);
-    out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\"/>\n", x, px(a.bottom), x,
-                       px(a.bottom + 5), kAxisColour);
+    out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\"/>\n", x,
+                       px(a.top), x, px(a.bottom), kGridColour);
+    out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\"/>\n", x,
+                       px(a.bottom), x, px(a.bottom + 5), kAxisColour);
     const std::string label = x_tick_label(v, x_step, explicit_x);
     const double half = kCharWidth * static_cast<double>(label.size()) / 2.0;
     if (xp - half < last_label_right + 6.0) continue;  // would overlap the previous label
     last_label_right = xp + half;
-    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#333\">{}</text>\n", x,
-                       px(a.bottom + 19), escape_html(label));
+    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#333\">{}</text>\n",
+                       x, px(a.bottom + 19), escape_html(label));
   }
   out += "</g>\n";
 
   // Axis lines and labels.
-  out += fmt::format("<path d=\"M{0},{1} V{2} H{3}\" fill=\"none\" stroke=\"{4}\" stroke-width=\"1\"/>\n",
-                     px(a.left), px(a.top), px(a.bottom), px(a.right), kAxisColour);
+  out += fmt::format(
+      "<path d=\"M{0},{1} V{2} H{3}\" fill=\"none\" stroke=\"{4}\" stroke-width=\"1\"/>\n",
+      px(a.left), px(a.top), px(a.bottom), px(a.right), kAxisColour);
   out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#222\">{}</text>\n",
                      px((a.left + a.right) / 2), px(a.bottom + 40), escape_html(chart.x_label));
-  out += fmt::format("<text x=\"18\" y=\"{0}\" text-anchor=\"middle\" fill=\"#222\" "
-                     "transform=\"rotate(-90 18 {0})\">{1}</text>\n",
-                     px((a.top + a.bottom) / 2), escape_html(chart.y_label));
+  out += fmt::format(
+      "<text x=\"18\" y=\"{0}\" text-anchor=\"middle\" fill=\"#222\" "
+      "transform=\"rotate(-90 18 {0})\">{1}</text>\n",
+      px((a.top + a.bottom) / 2), escape_html(chart.y_label));
 
   if (!has_data) {
-    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#888\">no data</text>\n",
-                       px((a.left + a.right) / 2), px((a.top + a.bottom) / 2));
+    out +=
+        fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#888\">no data</text>\n",
+                    px((a.left + a.right) / 2), px((a.top + a.bottom) / 2));
   }
 
   // Series: one polyline per run of usable points.
@@ -251,8 +274,8 @@ std::string render_svg(const LineChart& chart) {
     std::vector<std::string> run;
     auto flush = [&] {
       if (run.size() >= 2) {
-        out += fmt::format("<polyline stroke=\"{}\"{} points=\"{}\"/>\n", escape_html(s.colour), dash,
-                           fmt::join(run, " "));
+        out += fmt::format("<polyline stroke=\"{}\"{} points=\"{}\"/>\n", escape_html(s.colour),
+                           dash, fmt::join(run, " "));
       }
       run.clear();
     };
@@ -268,8 +291,9 @@ std::string render_svg(const LineChart& chart) {
     for (const auto& [x, y] : s.points) {
       if (!usable(x, y, scale)) continue;
       // Dashed (baseline) series get hollow markers, so overlapping points stay distinguishable.
-      out += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"3.5\" stroke=\"{}\" fill=\"{}\"/>\n", px(sx(x)),
-                         px(sy(y)), escape_html(s.colour), s.dashed ? "#ffffff" : escape_html(s.colour));
+      out += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"3.5\" stroke=\"{}\" fill=\"{}\"/>\n",
+                         px(sx(x)), px(sy(y)), escape_html(s.colour),
+                         s.dashed ? "#ffffff" : escape_html(s.colour));
     }
   }
   out += "</g>\n";
@@ -280,15 +304,19 @@ std::string render_svg(const LineChart& chart) {
     double y = a.top + 8;
     for (const Series& s : chart.series) {
       const double x = a.right + 16;
-      out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"{}/>\n",
-                         px(x), px(y), px(x + 26), px(y), escape_html(s.colour),
-                         s.dashed ? " stroke-dasharray=\"7 4\"" : "");
+      out += fmt::format(
+          "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"{}/>\n",
+          px(x), px(y), px(x + 26), px(y), escape_html(s.colour),
+          s.dashed ? " stroke-dasharray=\"7 4\"" : "");
       if (s.markers) {
-        out += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"3.5\" stroke=\"{}\" fill=\"{}\" stroke-width=\"2\"/>\n",
-                           px(x + 13), px(y), escape_html(s.colour), s.dashed ? "#ffffff" : escape_html(s.colour));
+        out += fmt::format(
+            "<circle cx=\"{}\" cy=\"{}\" r=\"3.5\" stroke=\"{}\" fill=\"{}\" "
+            "stroke-width=\"2\"/>\n",
+            px(x + 13), px(y), escape_html(s.colour), s.dashed ? "#ffffff" : escape_html(s.colour));
       }
-      out += fmt::format("<text x=\"{}\" y=\"{}\" dominant-baseline=\"middle\" fill=\"#222\">{}</text>\n",
-                         px(x + 34), px(y), escape_html(s.name));
+      out += fmt::format(
+          "<text x=\"{}\" y=\"{}\" dominant-baseline=\"middle\" fill=\"#222\">{}</text>\n",
+          px(x + 34), px(y), escape_html(s.name));
       y += 20;
     }
     out += "</g>\n";

@@ -1,4 +1,5 @@
-// Small, deterministic SVG line charts for the run report: nice axis ticks, grid, legend, no script.
+// Small, deterministic SVG line charts for the run report: nice axis ticks, grid, legend, no
+// script.
 #pragma once
 
 #include <cstdint>
@@ -17,10 +18,11 @@ std::string escape_html(std::string_view text);
 // closest to `x` (round = true) or the smallest such number >= x (round = false). x > 0.
 double nice_number(double x, bool round);
 
-// Axis ticks covering [lo, hi]: step = nice_number(nice_number(hi - lo, false) / (max_ticks - 1), true),
-// first = floor(lo / step) * step, last = ceil(hi / step) * step, values first, first + step, ..., last
-// (each computed as k * step, so no error accumulates). lo == hi is widened to a unit range around
-// the value (by 10% of |value|, or 1 when it is 0); lo > hi is swapped. Non-finite input -> [0, 1].
+// Axis ticks covering [lo, hi]: step = nice_number(nice_number(hi - lo, false) / (max_ticks - 1),
+// true), first = floor(lo / step) * step, last = ceil(hi / step) * step, values first, first +
+// step, ..., last (each computed as k * step, so no error accumulates). lo == hi is widened to a
+// unit range around the value (by 10% of |value|, or 1 when it is 0); lo > hi is swapped.
+// Non-finite input -> [0, 1].
 struct Ticks {
   double first = 0.0;
   double last = 1.0;
@@ -41,7 +43,7 @@ struct Series {
   std::vector<std::pair<double, double>> points;  // (x, y); non-finite points break the line
   std::string colour = "#0072B2";                 // any SVG colour
   bool dashed = false;
-  bool markers = true;                            // a dot at each point
+  bool markers = true;  // a dot at each point
 };
 
 struct LineChart {
@@ -53,7 +55,7 @@ struct LineChart {
   // on a linear axis, powers of two on a log2 axis.
   std::vector<double> x_ticks;
   std::vector<Series> series;
-  int width = 860;   // pixels, the whole SVG including legend
+  int width = 860;  // pixels, the whole SVG including legend
   int height = 380;
 };
 
@@ -65,9 +67,9 @@ PlotArea plot_area(const LineChart& chart);
 
 // One <svg> element (well-formed XML, xmlns set, no script, fonts from the page's sans-serif):
 // title, axes with ticks and labels, horizontal and vertical grid lines, one polyline per series
-// (dashed if asked), a legend on the right when two or more series have names. Points with x <= 0 are dropped on a log2 axis.
-// A chart whose series hold no finite point draws the axes and a "no data" note.
-// Same chart -> same bytes (coordinates printed with one decimal).
+// (dashed if asked), a legend on the right when two or more series have names. Points with x <= 0
+// are dropped on a log2 axis. A chart whose series hold no finite point draws the axes and a "no
+// data" note. Same chart -> same bytes (coordinates printed with one decimal).
 std::string render_svg(const LineChart& chart);
 
 }  // namespace embedtune::pipeline

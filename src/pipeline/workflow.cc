@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <optional>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "data/prepare.h"
 #include "data/records.h"
@@ -76,18 +76,19 @@ evaluation::ModelEvaluationOptions evaluation_options(const Recipe& recipe, bool
   return options;
 }
 
-void write_evaluation(const evaluation::MetricList& metrics, const Recipe& recipe, const fs::path& json,
-                      const fs::path& csv_dir) {
+void write_evaluation(const evaluation::MetricList& metrics, const Recipe& recipe,
+                      const fs::path& json, const fs::path& csv_dir) {
   fs::remove_all(csv_dir);
-  evaluation::append_matryoshka_csvs(csv_dir, recipe.dims, evaluation::IrEvaluatorConfig{}, metrics);
+  evaluation::append_matryoshka_csvs(csv_dir, recipe.dims, evaluation::IrEvaluatorConfig{},
+                                     metrics);
   evaluation::write_results_json(json, metrics);
 }
 
 // The trainer's evaluation of the model it saved in output_dir, without the "eval_" prefix, or
 // nothing when its last evaluation was of another step's weights.
-std::optional<evaluation::MetricList> final_model_evaluation(const training::TrainOutput& out,
-                                                             const training::TrainerState& state,
-                                                             const training::TrainingArguments& args) {
+std::optional<evaluation::MetricList> final_model_evaluation(
+    const training::TrainOutput& out, const training::TrainerState& state,
+    const training::TrainingArguments& args) {
   if (out.final_eval.empty()) return std::nullopt;
   int64_t evaluated_step = -1;  // the step of final_eval: the best one, or the last evaluation
   if (args.load_best_model_at_end && state.best_global_step) {
@@ -99,8 +100,9 @@ std::optional<evaluation::MetricList> final_model_evaluation(const training::Tra
       }
     }
   }
-  const int64_t saved_step = args.load_best_model_at_end && state.best_global_step ? *state.best_global_step
-                                                                                     : state.global_step;
+  const int64_t saved_step = args.load_best_model_at_end && state.best_global_step
+                                 ? *state.best_global_step
+                                 : state.global_step;
   if (evaluated_step != saved_step) return std::nullopt;
   evaluation::MetricList metrics;
   for (const auto& [key, value] : out.final_eval) {
@@ -127,13 +129,14 @@ std::optional<evaluation::MetricList> final_model_evaluation(const training::Tra
     return k(a.first) < k(b.first);
   });
   for (const auto& [key, value] : out.final_eval) {
-    if (key == "eval_sequential_score") metrics.emplace_back("sequential_score", value);  // last, as SequentialEvaluator
+    if (key == "eval_sequential_score")
+      metrics.emplace_back("sequential_score", value);  // last, as SequentialEvaluator
   }
   return metrics;
 }
 
-void evaluate_to(const std::string& model, const Recipe& recipe, const Paths& paths, const fs::path& json,
-                 const fs::path& csv_dir, bool progress) {
+void evaluate_to(const std::string& model, const Recipe& recipe, const Paths& paths,
+                 const fs::path& json, const fs::path& csv_dir, bool progress) {
   // On the training device, in fp32, as the reference evaluates.
   SentenceTransformer st = SentenceTransformer::load(model, c10::Device(recipe.training.device));
   if (recipe.training.max_seq_length > 0) st.set_max_seq_length(recipe.training.max_seq_length);
@@ -159,14 +162,17 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
 
   if (fs::exists(paths.recipe) && !options.force) {
     if (data::read_file_bytes(paths.recipe) != recipe_yaml) {
-      fail("{}: this run folder holds a run of a different recipe; pass --force to redo it with this "
-           "recipe, or choose another output folder",
-           paths.root.string());
+      fail(
+          "{}: this run folder holds a run of a different recipe; pass --force to redo it with "
+          "this "
+          "recipe, or choose another output folder",
+          paths.root.string());
     }
   }
   if (options.force) {
-    for (const fs::path& p : {paths.data, paths.baseline, paths.baseline_csv, paths.model, paths.training_state,
-                              paths.finetuned, paths.finetuned_csv, paths.comparison, paths.report, paths.timings}) {
+    for (const fs::path& p :
+         {paths.data, paths.baseline, paths.baseline_csv, paths.model, paths.training_state,
+          paths.finetuned, paths.finetuned_csv, paths.comparison, paths.report, paths.timings}) {
       fs::remove_all(p);
     }
   }
@@ -208,7 +214,8 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
       fs::create_directories(paths.data);
       fs::copy_file(recipe.data_train, paths.train, fs::copy_options::overwrite_existing);
       fs::copy_file(recipe.data_test, paths.test, fs::copy_options::overwrite_existing);
-      io::write_json_file_atomic(paths.summary, {{"train", recipe.data_train.string()}, {"test", recipe.data_test.string()}});
+      io::write_json_file_atomic(paths.summary, {{"train", recipe.data_train.string()},
+                                                 {"test", recipe.data_test.string()}});
     }
     stage_done("prepare", timer);
   } else {
@@ -218,7 +225,8 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
   // 2. Baseline evaluation.
   if (!fs::exists(paths.baseline)) {
     Timer timer;
-    log(fmt::format("baseline: evaluating {} at dims {}", recipe.model, fmt::join(recipe.dims, ",")));
+    log(fmt::format("baseline: evaluating {} at dims {}", recipe.model,
+                    fmt::join(recipe.dims, ",")));
     evaluate_to(recipe.model, recipe, paths, paths.baseline, paths.baseline_csv, options.progress);
     stage_done("baseline", timer);
   } else {
@@ -245,8 +253,10 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
     const training::TrainOutput out = trainer.train();
     io::write_file_atomic(paths.training_state, trainer.state().to_json().dump(2) + "\n");
     if (out.interrupted) {
-      fail("train: interrupted at step {}; checkpoint {} written; run the same command again to resume",
-           out.global_step, out.checkpoint.string());
+      fail(
+          "train: interrupted at step {}; checkpoint {} written; run the same command again to "
+          "resume",
+          out.global_step, out.checkpoint.string());
     }
     io::write_file_atomic(paths.model / kTrainingDone, "");
     fs::remove(paths.finetuned);
@@ -267,7 +277,8 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
   if (!fs::exists(paths.finetuned)) {
     Timer timer;
     log("finetuned: evaluating the fine-tuned model");
-    evaluate_to(paths.model.string(), recipe, paths, paths.finetuned, paths.finetuned_csv, options.progress);
+    evaluate_to(paths.model.string(), recipe, paths, paths.finetuned, paths.finetuned_csv,
+                options.progress);
     stage_done("finetuned", timer);
   } else {
     log("finetuned: already done");
@@ -293,7 +304,8 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
     }
   }
   report.settings = recipe.settings_json();
-  for (const auto& [key, value] : timings.items()) report.timings.emplace_back(key, value.get<double>());
+  for (const auto& [key, value] : timings.items())
+    report.timings.emplace_back(key, value.get<double>());
   write_report(paths.report, report);
   result.report = paths.report;
   return result;

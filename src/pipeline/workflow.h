@@ -20,9 +20,9 @@ struct RunOptions {
 
 struct RunResult {
   std::filesystem::path run_dir;
-  std::string comparison_text;      // the table printed at the end
-  std::filesystem::path report;     // report.html
-  int stages_run = 0;               // how many stages did work (0: everything was already done)
+  std::string comparison_text;   // the table printed at the end
+  std::filesystem::path report;  // report.html
+  int stages_run = 0;            // how many stages did work (0: everything was already done)
 };
 
 // Runs `recipe` (validated here first: nothing is written before every check passed). The run

@@ -11,7 +11,9 @@ namespace {
 // tokenizers' is_word_char: alphanumeric or '_'. Alphanumeric is approximated by "not
 // whitespace, not punctuation, not a symbol-like ASCII byte" for non-ASCII text.
 bool is_word_char(char32_t cp) {
-  if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || cp == '_';
+  if (cp < 0x80)
+    return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
+           cp == '_';
   const uint8_t flags = unicode::char_flags(cp);
   return !(flags & (unicode::kIsWhitespace | unicode::kIsPunctuation | unicode::kIsRemoved));
 }
@@ -27,7 +29,8 @@ size_t previous_char(std::string_view text, size_t end) {
 
 }  // namespace
 
-AddedTokenMatcher::AddedTokenMatcher(std::vector<AddedToken> tokens, std::vector<std::string> patterns)
+AddedTokenMatcher::AddedTokenMatcher(std::vector<AddedToken> tokens,
+                                     std::vector<std::string> patterns)
     : tokens_(std::move(tokens)), patterns_(std::move(patterns)) {
   for (const std::string& p : patterns_) {
     if (!p.empty()) first_byte_[static_cast<unsigned char>(p[0])] = true;

@@ -67,7 +67,8 @@ void BertNormalizer::normalize_non_ascii_run(std::string_view text, size_t& i,
       char32_t parts[unicode::kMaxDecomposition];
       const int m = unicode::decompose(chars[k], parts);
       for (int p = 0; p < m; ++p) {
-        if (!(unicode::char_flags(parts[p]) & unicode::kIsNonspacingMark)) decomposed[n++] = parts[p];
+        if (!(unicode::char_flags(parts[p]) & unicode::kIsNonspacingMark))
+          decomposed[n++] = parts[p];
       }
     }
     for (int k = 1; k < n; ++k) {  // stable insertion sort by combining class within mark runs

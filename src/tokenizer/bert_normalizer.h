@@ -15,7 +15,7 @@ struct BertNormalizerOptions {
   bool clean_text = true;            // drop control/format chars, U+0000, U+FFFD; whitespace -> ' '
   bool handle_chinese_chars = true;  // put spaces around CJK ideographs
   std::optional<bool> strip_accents;  // NFD then drop Mn marks; unset: follows lowercase
-  bool lowercase = true;             // Rust char::to_lowercase (may expand, e.g. U+0130)
+  bool lowercase = true;              // Rust char::to_lowercase (may expand, e.g. U+0130)
 };
 
 class BertNormalizer {

@@ -18,7 +18,8 @@ using nlohmann::json;
 // \n) then rstrip("\n"); the token's id is its line number.
 std::vector<std::pair<std::string, int32_t>> read_vocab_txt(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) fail("{}: cannot open the vocab file; check that it exists and is readable.", file.string());
+  if (!in)
+    fail("{}: cannot open the vocab file; check that it exists and is readable.", file.string());
   std::stringstream buffer;
   buffer << in.rdbuf();
   const std::string text = buffer.str();
@@ -69,7 +70,8 @@ TokenizerSpec read_bert_vocab_folder(const std::filesystem::path& dir) {
   spec.source = dir.string();
   spec.vocab = read_vocab_txt(dir / "vocab.txt");
   const std::filesystem::path config_file = dir / "tokenizer_config.json";
-  const json config = std::filesystem::exists(config_file) ? io::read_json_file(config_file) : json::object();
+  const json config =
+      std::filesystem::exists(config_file) ? io::read_json_file(config_file) : json::object();
   if (!config.is_object()) {
     fail("{}: the top level is not an object; expected a transformers tokenizer config.",
          config_file.string());
@@ -102,9 +104,10 @@ TokenizerSpec read_bert_vocab_folder(const std::filesystem::path& dir) {
     for (const auto& [key, value] : config.at("added_tokens_decoder").items()) {
       const std::string where = "added_tokens_decoder." + key + ".";
       AddedToken token;
-      token.content = value.is_object() && value.contains("content") && value.at("content").is_string()
-                          ? value.at("content").get<std::string>()
-                          : std::string();
+      token.content =
+          value.is_object() && value.contains("content") && value.at("content").is_string()
+              ? value.at("content").get<std::string>()
+              : std::string();
       if (token.content.empty()) {
         fail("{}: key '{}content' is missing or not a string; expected the token text.",
              config_file.string(), where);
@@ -119,10 +122,10 @@ TokenizerSpec read_bert_vocab_folder(const std::filesystem::path& dir) {
     }
   }
   const std::pair<const char*, const char*> specials[] = {{"pad_token", "[PAD]"},
-                                                         {"unk_token", "[UNK]"},
-                                                         {"cls_token", "[CLS]"},
-                                                         {"sep_token", "[SEP]"},
-                                                         {"mask_token", "[MASK]"}};
+                                                          {"unk_token", "[UNK]"},
+                                                          {"cls_token", "[CLS]"},
+                                                          {"sep_token", "[SEP]"},
+                                                          {"mask_token", "[MASK]"}};
   for (const auto& [key, fallback] : specials) {
     AddedToken token;
     token.content = token_text(config, key, fallback, config_file);

@@ -49,7 +49,8 @@ void TokenTable::insert(std::string_view token, int32_t id) {
     }
     k = (k + 1) & mask;
   }
-  slots_[k] = Slot{h, static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(token.size()), id};
+  slots_[k] =
+      Slot{h, static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(token.size()), id};
   arena_.append(token);
   ++size_;
 }

@@ -36,9 +36,10 @@ Tokenizer Tokenizer::from_folder(const std::filesystem::path& dir) {
   const auto json_file = dir / "tokenizer.json";
   if (std::filesystem::exists(json_file)) return from_tokenizer_json(json_file);
   if (std::filesystem::exists(dir / "vocab.txt")) return Tokenizer(read_bert_vocab_folder(dir));
-  fail("{}: no tokenizer found; looked for tokenizer.json, or vocab.txt (with an optional "
-       "tokenizer_config.json). Point to a Hugging Face BERT model folder.",
-       dir.string());
+  fail(
+      "{}: no tokenizer found; looked for tokenizer.json, or vocab.txt (with an optional "
+      "tokenizer_config.json). Point to a Hugging Face BERT model folder.",
+      dir.string());
 }
 
 Tokenizer Tokenizer::from_tokenizer_json(const std::filesystem::path& file) {
@@ -121,9 +122,10 @@ void Tokenizer::encode_segment(std::string_view text, std::vector<int32_t>& ids)
 std::vector<int32_t> Tokenizer::encode(std::string_view utf8, size_t max_length,
                                        bool add_special_tokens) const {
   if (const size_t bad = unicode::find_invalid_utf8(utf8); bad != std::string_view::npos) {
-    fail("text is not valid UTF-8: byte 0x{:02X} at byte offset {} does not start a well-formed "
-         "sequence (text length {} bytes). Decode the input as UTF-8 before tokenizing.",
-         static_cast<unsigned char>(utf8[bad]), bad, utf8.size());
+    fail(
+        "text is not valid UTF-8: byte 0x{:02X} at byte offset {} does not start a well-formed "
+        "sequence (text length {} bytes). Decode the input as UTF-8 before tokenizing.",
+        static_cast<unsigned char>(utf8[bad]), bad, utf8.size());
   }
   std::vector<int32_t> ids;
   ids.reserve(utf8.size() / 3 + prefix_ids_.size() + suffix_ids_.size() + 4);

@@ -22,13 +22,16 @@ class Node {
 
   Node at(const char* key) const {
     if (!value_.is_object() || !value_.contains(key)) {
-      fail("{}: key '{}' is missing; expected it in a Hugging Face tokenizer.json. Re-save the "
-           "tokenizer with tokenizers or transformers.",
-           file_, join(key));
+      fail(
+          "{}: key '{}' is missing; expected it in a Hugging Face tokenizer.json. Re-save the "
+          "tokenizer with tokenizers or transformers.",
+          file_, join(key));
     }
     return Node(value_.at(key), join(key), file_);
   }
-  Node at(size_t index) const { return Node(value_.at(index), fmt::format("{}[{}]", path_, index), file_); }
+  Node at(size_t index) const {
+    return Node(value_.at(index), fmt::format("{}[{}]", path_, index), file_);
+  }
 
   [[noreturn]] void wrong(const char* expected) const {
     fail("{}: key '{}' is {}; expected {}. Fix the file or re-save the tokenizer.", file_, path_,
@@ -69,14 +72,17 @@ std::optional<BertNormalizerOptions> read_normalizer(const Node& root) {
   const Node n = root.at("normalizer");
   const std::string type = n.at("type").as_string();
   if (type != "BertNormalizer") {
-    fail("{}: key 'normalizer.type' is '{}'; embedtune supports only 'BertNormalizer' (or null). "
-         "Use a BERT tokenizer.",
-         root.file(), type);
+    fail(
+        "{}: key 'normalizer.type' is '{}'; embedtune supports only 'BertNormalizer' (or null). "
+        "Use a BERT tokenizer.",
+        root.file(), type);
   }
   BertNormalizerOptions options;
   if (n.has("clean_text")) options.clean_text = n.at("clean_text").as_bool();
-  if (n.has("handle_chinese_chars")) options.handle_chinese_chars = n.at("handle_chinese_chars").as_bool();
-  if (n.value().contains("strip_accents")) options.strip_accents = n.at("strip_accents").as_optional_bool();
+  if (n.has("handle_chinese_chars"))
+    options.handle_chinese_chars = n.at("handle_chinese_chars").as_bool();
+  if (n.value().contains("strip_accents"))
+    options.strip_accents = n.at("strip_accents").as_optional_bool();
   if (n.has("lowercase")) options.lowercase = n.at("lowercase").as_bool();
   return options;
 }
@@ -86,9 +92,10 @@ bool read_pre_tokenizer(const Node& root) {
   const Node p = root.at("pre_tokenizer");
   const std::string type = p.at("type").as_string();
   if (type != "BertPreTokenizer") {
-    fail("{}: key 'pre_tokenizer.type' is '{}'; embedtune supports only 'BertPreTokenizer' (or "
-         "null). Use a BERT tokenizer.",
-         root.file(), type);
+    fail(
+        "{}: key 'pre_tokenizer.type' is '{}'; embedtune supports only 'BertPreTokenizer' (or "
+        "null). Use a BERT tokenizer.",
+        root.file(), type);
   }
   return true;
 }
@@ -97,9 +104,10 @@ void read_model(const Node& root, TokenizerSpec& spec) {
   const Node m = root.at("model");
   const std::string type = m.has("type") ? m.at("type").as_string() : std::string("(none)");
   if (type != "WordPiece") {
-    fail("{}: key 'model.type' is '{}'; embedtune supports only 'WordPiece' (BERT) models. Use a "
-         "BERT-family model.",
-         root.file(), type);
+    fail(
+        "{}: key 'model.type' is '{}'; embedtune supports only 'WordPiece' (BERT) models. Use a "
+        "BERT-family model.",
+        root.file(), type);
   }
   if (m.has("unk_token")) spec.wordpiece.unk_token = m.at("unk_token").as_string();
   if (m.has("continuing_subword_prefix")) {
@@ -138,14 +146,16 @@ void read_added_tokens(const Node& root, TokenizerSpec& spec) {
 std::vector<int32_t> special_ids(const Node& processor, const std::string& name) {
   const Node specials = processor.at("special_tokens");
   if (!specials.value().contains(name)) {
-    fail("{}: key 'post_processor.special_tokens' has no '{}', which the template uses. Fix the "
-         "post_processor.",
-         processor.file(), name);
+    fail(
+        "{}: key 'post_processor.special_tokens' has no '{}', which the template uses. Fix the "
+        "post_processor.",
+        processor.file(), name);
   }
   const Node ids = specials.at(name.c_str()).at("ids");
   if (!ids.value().is_array()) ids.wrong("a list of ids");
   std::vector<int32_t> out;
-  for (size_t i = 0; i < ids.value().size(); ++i) out.push_back(static_cast<int32_t>(ids.at(i).as_int(0, kMaxId)));
+  for (size_t i = 0; i < ids.value().size(); ++i)
+    out.push_back(static_cast<int32_t>(ids.at(i).as_int(0, kMaxId)));
   return out;
 }
 
@@ -159,9 +169,10 @@ void read_post_processor(const Node& root, TokenizerSpec& spec) {
     return;
   }
   if (type != "TemplateProcessing") {
-    fail("{}: key 'post_processor.type' is '{}'; embedtune supports 'TemplateProcessing', "
-         "'BertProcessing' or null. Use a BERT tokenizer.",
-         root.file(), type);
+    fail(
+        "{}: key 'post_processor.type' is '{}'; embedtune supports 'TemplateProcessing', "
+        "'BertProcessing' or null. Use a BERT tokenizer.",
+        root.file(), type);
   }
   const Node single = p.at("single");
   if (!single.value().is_array()) single.wrong("a list of template pieces");
@@ -206,7 +217,8 @@ TokenizerSpec read_tokenizer_json(const std::filesystem::path& file) {
   spec.source = file.string();
   const Node root(document, "", spec.source);
   if (!document.is_object()) {
-    fail("{}: the top level is not an object; expected a Hugging Face tokenizer.json.", spec.source);
+    fail("{}: the top level is not an object; expected a Hugging Face tokenizer.json.",
+         spec.source);
   }
   spec.normalizer = read_normalizer(root);
   spec.bert_pre_tokenizer = read_pre_tokenizer(root);

@@ -72,9 +72,9 @@ int decompose(char32_t cp, char32_t out[kMaxDecomposition]) {
   }
   utf8proc_int32_t buffer[kMaxDecomposition];
   int last_boundclass = 0;
-  utf8proc_ssize_t n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(cp), buffer,
-                                               kMaxDecomposition, UTF8PROC_DECOMPOSE,
-                                               &last_boundclass);
+  utf8proc_ssize_t n =
+      utf8proc_decompose_char(static_cast<utf8proc_int32_t>(cp), buffer, kMaxDecomposition,
+                              UTF8PROC_DECOMPOSE, &last_boundclass);
   if (n <= 0 || n > kMaxDecomposition) {  // cannot happen for canonical decompositions
     out[0] = cp;
     return 1;
@@ -111,12 +111,12 @@ size_t find_invalid_utf8(std::string_view text) {
       len = 2;
     } else if (b >= 0xE0 && b <= 0xEF) {
       len = 3;
-      if (b == 0xE0) lo = 0xA0;       // overlong
-      if (b == 0xED) hi = 0x9F;       // surrogates
+      if (b == 0xE0) lo = 0xA0;  // overlong
+      if (b == 0xED) hi = 0x9F;  // surrogates
     } else if (b >= 0xF0 && b <= 0xF4) {
       len = 4;
-      if (b == 0xF0) lo = 0x90;       // overlong
-      if (b == 0xF4) hi = 0x8F;       // > U+10FFFF
+      if (b == 0xF0) lo = 0x90;  // overlong
+      if (b == 0xF4) hi = 0x8F;  // > U+10FFFF
     } else {
       return i;
     }

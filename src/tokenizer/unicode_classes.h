@@ -22,7 +22,8 @@ enum CharFlag : uint8_t {
 // The CharFlag bits of `cp` (any value <= 0x10FFFF). O(1) in the BMP.
 uint8_t char_flags(char32_t cp);
 
-// Rust's char::to_lowercase (full, context-free mapping): writes 1..3 code points, returns the count.
+// Rust's char::to_lowercase (full, context-free mapping): writes 1..3 code points, returns the
+// count.
 int to_lowercase(char32_t cp, char32_t out[3]);
 
 // Canonical decomposition of one code point (NFD without the reordering step, which needs the

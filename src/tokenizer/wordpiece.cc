@@ -27,9 +27,10 @@ WordPiece::WordPiece(const std::vector<std::pair<std::string, int32_t>>& vocab,
   if (prefix.empty()) continuation_ = vocab_;
   unk_id_ = vocab_.find(options_.unk_token);
   if (unk_id_ < 0) {
-    fail("{}: the WordPiece unk_token '{}' is not in the vocab ({} tokens); add it to the vocab "
-         "or set unk_token to a token that is.",
-         source, options_.unk_token, vocab_.size());
+    fail(
+        "{}: the WordPiece unk_token '{}' is not in the vocab ({} tokens); add it to the vocab "
+        "or set unk_token to a token that is.",
+        source, options_.unk_token, vocab_.size());
   }
 }
 

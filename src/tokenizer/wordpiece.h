@@ -1,4 +1,5 @@
-// WordPiece: greedy longest-match-first sub-word split of one word, as tokenizers' models/wordpiece.
+// WordPiece: greedy longest-match-first sub-word split of one word, as tokenizers'
+// models/wordpiece.
 #pragma once
 
 #include <cstdint>

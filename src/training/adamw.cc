@@ -2,6 +2,8 @@
 #include "training/adamw.h"
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/normalization.h>
 
@@ -11,16 +13,17 @@
 #include <set>
 #include <tuple>
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
 #include "io/error.h"
 
 namespace embedtune {
 
-AdamW::AdamW(std::vector<at::Tensor> params, double beta1, double beta2, double eps, double weight_decay,
-             std::vector<bool> decay)
-    : params_(std::move(params)), decay_(std::move(decay)), beta1_(beta1), beta2_(beta2), eps_(eps),
+AdamW::AdamW(std::vector<at::Tensor> params, double beta1, double beta2, double eps,
+             double weight_decay, std::vector<bool> decay)
+    : params_(std::move(params)),
+      decay_(std::move(decay)),
+      beta1_(beta1),
+      beta2_(beta2),
+      eps_(eps),
       weight_decay_(weight_decay) {
   if (!(beta1 >= 0.0 && beta1 < 1.0) || !(beta2 >= 0.0 && beta2 < 1.0)) {
     fail("adam betas: expected values in [0, 1), found ({}, {})", beta1, beta2);
@@ -33,7 +36,8 @@ AdamW::AdamW(std::vector<at::Tensor> params, double beta1, double beta2, double 
   }
   at::NoGradGuard no_grad;
   for (const auto& p : params_) {
-    // As torch's _init_group for fused: zeros_like(p, preserve_format), step a float32 scalar on p's device.
+    // As torch's _init_group for fused: zeros_like(p, preserve_format), step a float32 scalar on
+    // p's device.
     exp_avg_.push_back(at::zeros_like(p, at::MemoryFormat::Preserve));
     exp_avg_sq_.push_back(at::zeros_like(p, at::MemoryFormat::Preserve));
     steps_.push_back(at::zeros({}, p.options().dtype(at::kFloat)));
@@ -42,11 +46,13 @@ AdamW::AdamW(std::vector<at::Tensor> params, double beta1, double beta2, double 
 
 void AdamW::step(double lr) {
   at::NoGradGuard no_grad;
-  // (device, dtype, decays) -> indices, as _group_tensors_by_device_and_dtype within each param group.
+  // (device, dtype, decays) -> indices, as _group_tensors_by_device_and_dtype within each param
+  // group.
   std::map<std::tuple<std::string, int, bool>, std::vector<size_t>> groups;
   for (size_t i = 0; i < params_.size(); ++i) {
     if (!params_[i].grad().defined()) continue;
-    groups[{params_[i].device().str(), static_cast<int>(params_[i].scalar_type()), decay_[i]}].push_back(i);
+    groups[{params_[i].device().str(), static_cast<int>(params_[i].scalar_type()), decay_[i]}]
+        .push_back(i);
   }
   for (const auto& [key, indices] : groups) {
     std::vector<at::Tensor> p, g, m, v, s;
@@ -59,7 +65,8 @@ void AdamW::step(double lr) {
     }
     at::_foreach_add_(s, 1);
     at::_fused_adamw_(p, g, m, v, /*max_exp_avg_sqs=*/{}, s, lr, beta1_, beta2_,
-                      std::get<2>(key) ? weight_decay_ : 0.0, eps_, /*amsgrad=*/false, /*maximize=*/false);
+                      std::get<2>(key) ? weight_decay_ : 0.0, eps_, /*amsgrad=*/false,
+                      /*maximize=*/false);
   }
 }
 
@@ -87,11 +94,14 @@ void AdamW::load_state(const std::vector<std::pair<std::string, at::Tensor>>& st
   auto copy = [&](const std::string& name, at::Tensor& target) {
     const auto it = by_name.find(name);
     if (it == by_name.end()) {
-      fail("optimizer state: entry '{}' is missing; the checkpoint does not belong to this model", name);
+      fail("optimizer state: entry '{}' is missing; the checkpoint does not belong to this model",
+           name);
     }
     if (!it->second.sizes().equals(target.sizes())) {
-      fail("optimizer state: entry '{}' has shape [{}], expected [{}]; the checkpoint does not belong to this model",
-           name, fmt::join(it->second.sizes(), ", "), fmt::join(target.sizes(), ", "));
+      fail(
+          "optimizer state: entry '{}' has shape [{}], expected [{}]; the checkpoint does not "
+          "belong to this model",
+          name, fmt::join(it->second.sizes(), ", "), fmt::join(target.sizes(), ", "));
     }
     target.copy_(it->second);
     used.insert(name);
@@ -103,8 +113,10 @@ void AdamW::load_state(const std::vector<std::pair<std::string, at::Tensor>>& st
   }
   for (const auto& [name, tensor] : by_name) {
     if (!used.count(name)) {
-      fail("optimizer state: unexpected entry '{}' for {} parameters; the checkpoint does not belong to this model",
-           name, params_.size());
+      fail(
+          "optimizer state: unexpected entry '{}' for {} parameters; the checkpoint does not "
+          "belong to this model",
+          name, params_.size());
     }
   }
 }
@@ -138,7 +150,8 @@ at::Tensor clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm
 
 std::vector<bool> decay_mask(const torch::nn::Module& module) {
   // Parameters owned by a LayerNorm module never decay, whatever their name.
-  // (named_modules without the root: a module made on the stack cannot hand itself out as a shared_ptr.)
+  // (named_modules without the root: a module made on the stack cannot hand itself out as a
+  // shared_ptr.)
   std::set<const at::TensorImpl*> in_layer_norm;
   auto note = [&](const torch::nn::Module& m) {
     if (m.as<torch::nn::LayerNormImpl>() != nullptr) {
@@ -152,7 +165,8 @@ std::vector<bool> decay_mask(const torch::nn::Module& module) {
   for (const auto& item : module.named_parameters()) {
     std::string lower = item.key();
     for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    mask.push_back(!in_layer_norm.count(item.value().unsafeGetTensorImpl()) && !std::regex_search(lower, forbidden));
+    mask.push_back(!in_layer_norm.count(item.value().unsafeGetTensorImpl()) &&
+                   !std::regex_search(lower, forbidden));
   }
   return mask;
 }

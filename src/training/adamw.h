@@ -1,6 +1,7 @@
 // AdamW on LibTorch's fused kernel (CPU and CUDA), the same update as
-// torch.optim.AdamW(fused=True), which transformers 5.24 uses by default (optim="adamw_torch_fused");
-// gradient clipping without a host sync; the Trainer's weight-decay parameter split.
+// torch.optim.AdamW(fused=True), which transformers 5.24 uses by default
+// (optim="adamw_torch_fused"); gradient clipping without a host sync; the Trainer's weight-decay
+// parameter split.
 #pragma once
 
 #include <ATen/Tensor.h>
@@ -20,7 +21,8 @@ class AdamW {
   // `params` are updated in place (leaf tensors; their .grad() is read). Weight decay is decoupled
   // (p -= lr * weight_decay * p before the Adam update), applied to params i with decay[i] true;
   // an empty `decay` means every param decays. Throws embedtune::Error when decay's size differs
-  // from params', or a hyper-parameter is out of range (betas in [0, 1), eps >= 0, weight_decay >= 0).
+  // from params', or a hyper-parameter is out of range (betas in [0, 1), eps >= 0, weight_decay >=
+  // 0).
   AdamW(std::vector<at::Tensor> params, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
         double weight_decay = 0.0, std::vector<bool> decay = {});
 

@@ -17,7 +17,8 @@ namespace {
 // torch.randperm(n, generator=g, dtype) on the CPU, as a host vector. LibTorch's CPU generator is
 // the same mt19937 as Python's torch.Generator, and randperm the same kernel.
 std::vector<int64_t> randperm(int64_t n, at::Generator& generator, at::ScalarType dtype) {
-  const at::Tensor perm = at::randperm(n, generator, at::TensorOptions().dtype(dtype)).to(at::kLong);
+  const at::Tensor perm =
+      at::randperm(n, generator, at::TensorOptions().dtype(dtype)).to(at::kLong);
   const int64_t* data = perm.data_ptr<int64_t>();
   return std::vector<int64_t>(data, data + n);
 }
@@ -32,8 +33,10 @@ class DefaultBatchSampler final : public BatchSampler {
       : rows_(rows), batch_size_(batch_size), drop_last_(drop_last), seed_(seed) {}
 
   std::vector<std::vector<int64_t>> batches(int64_t epoch) const override {
-    // accelerate's SeedableRandomSampler.__iter__: manual_seed(initial_seed + epoch), then randperm.
-    at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed_ + static_cast<uint64_t>(epoch));
+    // accelerate's SeedableRandomSampler.__iter__: manual_seed(initial_seed + epoch), then
+    // randperm.
+    at::Generator generator =
+        at::make_generator<at::CPUGeneratorImpl>(seed_ + static_cast<uint64_t>(epoch));
     const std::vector<int64_t> order = randperm(rows_, generator, at::kLong);
     std::vector<std::vector<int64_t>> out;
     for (int64_t begin = 0; begin < rows_; begin += batch_size_) {
@@ -54,8 +57,8 @@ class DefaultBatchSampler final : public BatchSampler {
 
 class NoDuplicatesBatchSampler final : public BatchSampler {
  public:
-  NoDuplicatesBatchSampler(const std::vector<std::vector<std::string>>& rows, int64_t batch_size, bool drop_last,
-                           uint64_t seed)
+  NoDuplicatesBatchSampler(const std::vector<std::vector<std::string>>& rows, int64_t batch_size,
+                           bool drop_last, uint64_t seed)
       : batch_size_(batch_size), drop_last_(drop_last), seed_(seed) {
     // Each distinct string becomes an integer id; a row keeps the ids of its distinct values.
     std::unordered_map<std::string_view, int64_t> ids;
@@ -64,7 +67,8 @@ class NoDuplicatesBatchSampler final : public BatchSampler {
       std::vector<int64_t> row_ids;
       for (const auto& value : row) {
         const auto [it, inserted] = ids.emplace(value, static_cast<int64_t>(ids.size()));
-        if (std::find(row_ids.begin(), row_ids.end(), it->second) == row_ids.end()) row_ids.push_back(it->second);
+        if (std::find(row_ids.begin(), row_ids.end(), it->second) == row_ids.end())
+          row_ids.push_back(it->second);
       }
       values_.push_back(std::move(row_ids));
     }
@@ -75,12 +79,14 @@ class NoDuplicatesBatchSampler final : public BatchSampler {
     std::vector<std::vector<int64_t>> out;
     const int64_t rows = static_cast<int64_t>(values_.size());
     if (rows == 0) return out;
-    at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed_ + static_cast<uint64_t>(epoch));
+    at::Generator generator =
+        at::make_generator<at::CPUGeneratorImpl>(seed_ + static_cast<uint64_t>(epoch));
     const int64_t expected = num_batches();
     // The first pass is never truncated: without drop_last it may legitimately yield more.
     one_pass(generator, out, std::numeric_limits<int64_t>::max());
     if (static_cast<int64_t>(out.size()) >= expected || out.empty()) return out;
-    for (int pass = 0; pass < kMaxResamplePasses && static_cast<int64_t>(out.size()) < expected; ++pass) {
+    for (int pass = 0; pass < kMaxResamplePasses && static_cast<int64_t>(out.size()) < expected;
+         ++pass) {
       one_pass(generator, out, expected);
     }
     return out;
@@ -91,11 +97,13 @@ class NoDuplicatesBatchSampler final : public BatchSampler {
   }
 
  private:
-  static constexpr int kMaxResamplePasses = 2;  // sentence_transformers.base.sampler._MAX_RESAMPLE_PASSES
+  static constexpr int kMaxResamplePasses =
+      2;  // sentence_transformers.base.sampler._MAX_RESAMPLE_PASSES
 
   // NoDuplicatesBatchSampler._iter_one_pass: a singly linked list over the shuffled positions;
   // batches are appended to `out` until it holds `limit` batches or the rows run out.
-  void one_pass(at::Generator& generator, std::vector<std::vector<int64_t>>& out, int64_t limit) const {
+  void one_pass(at::Generator& generator, std::vector<std::vector<int64_t>>& out,
+                int64_t limit) const {
     const int64_t rows = static_cast<int64_t>(values_.size());
     const at::ScalarType dtype = rows <= std::numeric_limits<int32_t>::max() ? at::kInt : at::kLong;
     const std::vector<int64_t> order = randperm(rows, generator, dtype);
@@ -155,12 +163,14 @@ class NoDuplicatesBatchSampler final : public BatchSampler {
 
 std::unique_ptr<BatchSampler> make_batch_sampler(const std::string& kind,
                                                  const std::vector<std::vector<std::string>>& rows,
-                                                 int64_t batch_size, bool drop_last, uint64_t seed) {
+                                                 int64_t batch_size, bool drop_last,
+                                                 uint64_t seed) {
   if (batch_size < 1) {
     fail("per_device_train_batch_size: expected a batch size >= 1, found {}", batch_size);
   }
   if (kind == "batch_sampler") {
-    return std::make_unique<DefaultBatchSampler>(static_cast<int64_t>(rows.size()), batch_size, drop_last, seed);
+    return std::make_unique<DefaultBatchSampler>(static_cast<int64_t>(rows.size()), batch_size,
+                                                 drop_last, seed);
   }
   if (kind == "no_duplicates") {
     return std::make_unique<NoDuplicatesBatchSampler>(rows, batch_size, drop_last, seed);

@@ -20,10 +20,10 @@ class BatchSampler {
   virtual int64_t num_batches() const = 0;
 };
 
-// kind "batch_sampler" (the default): as DefaultBatchSampler(RandomSampler(dataset, generator)) once
-// accelerate has prepared it (SeedableRandomSampler): epoch e is torch.randperm(rows, generator seeded
-// with seed + e), cut into batches of batch_size, the last short batch dropped when drop_last.
-// `seed` is TrainingArguments.data_seed when set, else seed.
+// kind "batch_sampler" (the default): as DefaultBatchSampler(RandomSampler(dataset, generator))
+// once accelerate has prepared it (SeedableRandomSampler): epoch e is torch.randperm(rows,
+// generator seeded with seed + e), cut into batches of batch_size, the last short batch dropped
+// when drop_last. `seed` is TrainingArguments.data_seed when set, else seed.
 //
 // kind "no_duplicates": as NoDuplicatesBatchSampler: the generator is seeded with seed + e and a
 // torch.randperm (int32 for fewer than 2^31 rows) orders the rows; walking that order, a row joins

@@ -29,7 +29,8 @@ T get_field(const nlohmann::json& json, const char* key, const std::string& orig
   try {
     return json.at(key).get<T>();
   } catch (const nlohmann::json::exception&) {
-    fail("{}: field '{}' has the wrong type ({}); pick another checkpoint", origin, key, json.at(key).dump());
+    fail("{}: field '{}' has the wrong type ({}); pick another checkpoint", origin, key,
+         json.at(key).dump());
   }
 }
 
@@ -52,57 +53,78 @@ at::Tensor from_hex(const std::string& hex, const std::string& origin) {
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     fail("{}: generator state is not hexadecimal; pick another checkpoint", origin);
   };
-  if (hex.size() % 2 != 0) fail("{}: generator state has an odd length; pick another checkpoint", origin);
+  if (hex.size() % 2 != 0)
+    fail("{}: generator state has an odd length; pick another checkpoint", origin);
   at::Tensor out = at::empty({static_cast<int64_t>(hex.size() / 2)}, at::kByte);
   uint8_t* data = out.data_ptr<uint8_t>();
-  for (size_t i = 0; i < hex.size(); i += 2) data[i / 2] = static_cast<uint8_t>(digit(hex[i]) * 16 + digit(hex[i + 1]));
+  for (size_t i = 0; i < hex.size(); i += 2)
+    data[i / 2] = static_cast<uint8_t>(digit(hex[i]) * 16 + digit(hex[i + 1]));
   return out;
 }
 
 io::DType to_dtype(at::ScalarType type) {
   switch (type) {
-    case at::kFloat: return io::DType::F32;
-    case at::kDouble: return io::DType::F64;
-    case at::kLong: return io::DType::I64;
-    case at::kInt: return io::DType::I32;
-    case at::kBFloat16: return io::DType::BF16;
-    case at::kHalf: return io::DType::F16;
-    case at::kByte: return io::DType::U8;
-    default: break;
+    case at::kFloat:
+      return io::DType::F32;
+    case at::kDouble:
+      return io::DType::F64;
+    case at::kLong:
+      return io::DType::I64;
+    case at::kInt:
+      return io::DType::I32;
+    case at::kBFloat16:
+      return io::DType::BF16;
+    case at::kHalf:
+      return io::DType::F16;
+    case at::kByte:
+      return io::DType::U8;
+    default:
+      break;
   }
   TORCH_INTERNAL_ASSERT(false, "optimizer state of unsupported dtype ", type);
 }
 
 at::ScalarType from_dtype(io::DType type, const std::string& origin) {
   switch (type) {
-    case io::DType::F32: return at::kFloat;
-    case io::DType::F64: return at::kDouble;
-    case io::DType::I64: return at::kLong;
-    case io::DType::I32: return at::kInt;
-    case io::DType::BF16: return at::kBFloat16;
-    case io::DType::F16: return at::kHalf;
-    case io::DType::U8: return at::kByte;
-    default: break;
+    case io::DType::F32:
+      return at::kFloat;
+    case io::DType::F64:
+      return at::kDouble;
+    case io::DType::I64:
+      return at::kLong;
+    case io::DType::I32:
+      return at::kInt;
+    case io::DType::BF16:
+      return at::kBFloat16;
+    case io::DType::F16:
+      return at::kHalf;
+    case io::DType::U8:
+      return at::kByte;
+    default:
+      break;
   }
   fail("{}: unexpected tensor dtype {}; pick another checkpoint", origin, io::dtype_name(type));
 }
 
-void write_tensors(const fs::path& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
+void write_tensors(const fs::path& path,
+                   const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
   std::vector<at::Tensor> keep;  // CPU copies that the byte spans point into
   std::vector<io::TensorData> data;
   keep.reserve(tensors.size());
   for (const auto& [name, tensor] : tensors) {
     keep.push_back(tensor.detach().to(at::kCPU).contiguous());
     const at::Tensor& cpu = keep.back();
-    data.push_back({name, to_dtype(cpu.scalar_type()),
-                    std::vector<int64_t>(cpu.sizes().begin(), cpu.sizes().end()),
-                    std::span<const std::byte>(static_cast<const std::byte*>(cpu.data_ptr()), cpu.nbytes())});
+    data.push_back(
+        {name, to_dtype(cpu.scalar_type()),
+         std::vector<int64_t>(cpu.sizes().begin(), cpu.sizes().end()),
+         std::span<const std::byte>(static_cast<const std::byte*>(cpu.data_ptr()), cpu.nbytes())});
   }
   io::write_safetensors(path, data);
 }
 
 std::vector<std::pair<std::string, at::Tensor>> read_tensors(const fs::path& path) {
-  if (!fs::exists(path)) fail("{}: not found; the checkpoint is incomplete, pick another one", path.string());
+  if (!fs::exists(path))
+    fail("{}: not found; the checkpoint is incomplete, pick another one", path.string());
   const io::SafetensorsFile file = io::SafetensorsFile::open(path);
   std::vector<std::pair<std::string, at::Tensor>> out;
   for (const io::TensorInfo& info : file.tensors()) {
@@ -139,7 +161,8 @@ nlohmann::json TrainerState::to_json() const {
   json["total_flos"] = total_flos;
   json["log_history"] = log_history;
   json["best_metric"] = best_metric ? nlohmann::json(*best_metric) : nlohmann::json(nullptr);
-  json["best_global_step"] = best_global_step ? nlohmann::json(*best_global_step) : nlohmann::json(nullptr);
+  json["best_global_step"] =
+      best_global_step ? nlohmann::json(*best_global_step) : nlohmann::json(nullptr);
   json["best_model_checkpoint"] =
       best_model_checkpoint ? nlohmann::json(*best_model_checkpoint) : nlohmann::json(nullptr);
   json["is_local_process_zero"] = true;
@@ -167,7 +190,8 @@ TrainerState TrainerState::from_json(const nlohmann::json& json, const std::stri
     state.num_input_tokens_seen = get_field<int64_t>(json, "num_input_tokens_seen", origin);
   if (json.contains("total_flos")) state.total_flos = get_field<double>(json, "total_flos", origin);
   state.log_history = get_field<nlohmann::json>(json, "log_history", origin);
-  if (!state.log_history.is_array()) fail("{}: log_history is not a list; pick another checkpoint", origin);
+  if (!state.log_history.is_array())
+    fail("{}: log_history is not a list; pick another checkpoint", origin);
   if (json.contains("best_metric") && !json["best_metric"].is_null())
     state.best_metric = get_field<double>(json, "best_metric", origin);
   if (json.contains("best_global_step") && !json["best_global_step"].is_null())
@@ -220,7 +244,8 @@ fs::path save_checkpoint(const fs::path& output_dir, const SentenceTransformer& 
   const fs::path target = output_dir / checkpoint_folder_name(contents.state.global_step);
   // The model writer builds its own folder and renames it into place; everything else is added
   // to that folder under a temporary name, and only the whole is renamed to checkpoint-<step>.
-  const fs::path staging = output_dir / fmt::format(".{}.tmp-{}", target.filename().string(), ::getpid());
+  const fs::path staging =
+      output_dir / fmt::format(".{}.tmp-{}", target.filename().string(), ::getpid());
   std::error_code ec;
   fs::remove_all(staging, ec);
   try {
@@ -228,8 +253,9 @@ fs::path save_checkpoint(const fs::path& output_dir, const SentenceTransformer& 
     write_tensors(staging / kOptimizerName, contents.optimizer);
     io::write_json_file_atomic(staging / kSchedulerName, contents.scheduler);
     nlohmann::json rng = {{"torch_cpu", to_hex(contents.rng.torch_cpu)},
-                          {"torch_cuda", contents.rng.torch_cuda.defined() ? nlohmann::json(to_hex(contents.rng.torch_cuda))
-                                                                           : nlohmann::json(nullptr)},
+                          {"torch_cuda", contents.rng.torch_cuda.defined()
+                                             ? nlohmann::json(to_hex(contents.rng.torch_cuda))
+                                             : nlohmann::json(nullptr)},
                           {"mt19937_64", contents.rng.mt19937_64},
                           {"epoch", contents.rng.epoch},
                           {"micro_batch", contents.rng.micro_batch}};
@@ -239,7 +265,8 @@ fs::path save_checkpoint(const fs::path& output_dir, const SentenceTransformer& 
     fs::remove_all(staging, ec);
     throw;
   }
-  const fs::path old = output_dir / fmt::format(".{}.old-{}", target.filename().string(), ::getpid());
+  const fs::path old =
+      output_dir / fmt::format(".{}.old-{}", target.filename().string(), ::getpid());
   if (fs::exists(target)) fs::rename(target, old);
   fs::rename(staging, target);
   fs::remove_all(old, ec);
@@ -247,7 +274,8 @@ fs::path save_checkpoint(const fs::path& output_dir, const SentenceTransformer& 
 }
 
 CheckpointContents load_checkpoint(const fs::path& dir) {
-  if (!fs::is_directory(dir)) fail("{}: not a checkpoint folder; check resume_from_checkpoint", dir.string());
+  if (!fs::is_directory(dir))
+    fail("{}: not a checkpoint folder; check resume_from_checkpoint", dir.string());
   CheckpointContents contents;
   const fs::path state_path = dir / kTrainerStateName;
   contents.state = TrainerState::from_json(io::read_json_file(state_path), state_path.string());
@@ -281,8 +309,10 @@ std::vector<fs::path> sorted_checkpoints(const fs::path& output_dir) {
 fs::path last_checkpoint(const fs::path& output_dir) {
   const auto all = sorted_checkpoints(output_dir);
   if (all.empty()) {
-    fail("{}: no checkpoint-<step> folder to resume from; give resume_from_checkpoint a checkpoint folder",
-         output_dir.string());
+    fail(
+        "{}: no checkpoint-<step> folder to resume from; give resume_from_checkpoint a checkpoint "
+        "folder",
+        output_dir.string());
   }
   return all.back();
 }
@@ -300,7 +330,8 @@ std::vector<fs::path> rotate_checkpoints(const fs::path& output_dir, int64_t sav
   std::vector<fs::path> protected_paths = {checkpoints.back()};
   if (best_model_checkpoint && !same(*best_model_checkpoint, checkpoints.back()))
     protected_paths.emplace_back(*best_model_checkpoint);
-  const int64_t keep = std::max<int64_t>(save_total_limit, static_cast<int64_t>(protected_paths.size()));
+  const int64_t keep =
+      std::max<int64_t>(save_total_limit, static_cast<int64_t>(protected_paths.size()));
   int64_t remaining = static_cast<int64_t>(checkpoints.size());
   for (const fs::path& checkpoint : checkpoints) {
     if (remaining <= keep) break;

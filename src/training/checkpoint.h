@@ -7,13 +7,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace embedtune {
 class SentenceTransformer;
@@ -45,9 +44,10 @@ struct TrainerState {
 // Everything random that decides what comes next: LibTorch's generators (dropout), the trainer's
 // own mt19937_64 (Matryoshka dimension sampling), and where the sampler stands.
 struct RngState {
-  at::Tensor torch_cpu;   // uint8, at::Generator::get_state() of the default CPU generator
-  at::Tensor torch_cuda;  // uint8, of the current CUDA device's default generator (undefined on CPU)
-  std::string mt19937_64;  // operator<< text of the trainer's engine
+  at::Tensor torch_cpu;  // uint8, at::Generator::get_state() of the default CPU generator
+  at::Tensor
+      torch_cuda;  // uint8, of the current CUDA device's default generator (undefined on CPU)
+  std::string mt19937_64;   // operator<< text of the trainer's engine
   int64_t epoch = 0;        // sampler epoch the next micro-batch comes from
   int64_t micro_batch = 0;  // index of that micro-batch within the epoch
 
@@ -60,7 +60,7 @@ struct RngState {
 // What a checkpoint holds besides the model.
 struct CheckpointContents {
   std::vector<std::pair<std::string, at::Tensor>> optimizer;  // AdamW::state(), any device
-  nlohmann::json scheduler;                                     // scheduler.json
+  nlohmann::json scheduler;                                   // scheduler.json
   RngState rng;
   TrainerState state;
 };
@@ -79,7 +79,8 @@ std::string checkpoint_folder_name(int64_t global_step);
 // built under a temporary name and renamed into place, so a crash leaves either no checkpoint or
 // a whole one. An existing folder of that name is replaced. Returns its path. Throws Error on a
 // failed write.
-std::filesystem::path save_checkpoint(const std::filesystem::path& output_dir, const SentenceTransformer& model,
+std::filesystem::path save_checkpoint(const std::filesystem::path& output_dir,
+                                      const SentenceTransformer& model,
                                       const CheckpointContents& contents);
 
 // Reads what save_checkpoint wrote besides the model (tensors on the CPU). Throws Error naming
@@ -96,8 +97,8 @@ std::filesystem::path last_checkpoint(const std::filesystem::path& output_dir);
 // Deletes the oldest checkpoints until at most `save_total_limit` remain, never the newest one
 // and never `best_model_checkpoint` (transformers' rotate_checkpoints). No-op for a limit <= 0.
 // Returns the folders deleted.
-std::vector<std::filesystem::path> rotate_checkpoints(const std::filesystem::path& output_dir,
-                                                      int64_t save_total_limit,
-                                                      const std::optional<std::string>& best_model_checkpoint);
+std::vector<std::filesystem::path> rotate_checkpoints(
+    const std::filesystem::path& output_dir, int64_t save_total_limit,
+    const std::optional<std::string>& best_model_checkpoint);
 
 }  // namespace embedtune::training

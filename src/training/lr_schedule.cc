@@ -14,15 +14,22 @@ SchedulerType parse_scheduler(const std::string& name) {
   if (name == "cosine") return SchedulerType::kCosine;
   if (name == "constant") return SchedulerType::kConstant;
   if (name == "constant_with_warmup") return SchedulerType::kConstantWithWarmup;
-  fail("lr_scheduler_type: expected one of linear, cosine, constant, constant_with_warmup; found '{}'", name);
+  fail(
+      "lr_scheduler_type: expected one of linear, cosine, constant, constant_with_warmup; found "
+      "'{}'",
+      name);
 }
 
 std::string scheduler_name(SchedulerType type) {
   switch (type) {
-    case SchedulerType::kLinear: return "linear";
-    case SchedulerType::kCosine: return "cosine";
-    case SchedulerType::kConstant: return "constant";
-    case SchedulerType::kConstantWithWarmup: return "constant_with_warmup";
+    case SchedulerType::kLinear:
+      return "linear";
+    case SchedulerType::kCosine:
+      return "cosine";
+    case SchedulerType::kConstant:
+      return "constant";
+    case SchedulerType::kConstantWithWarmup:
+      return "constant_with_warmup";
   }
   return "linear";
 }
@@ -49,8 +56,10 @@ double lr_multiplier(SchedulerType type, int64_t step, int64_t warmup_steps, int
 
 int64_t warmup_steps_for(double warmup_ratio, int64_t warmup_steps, int64_t total_steps) {
   if (warmup_steps < 0 || warmup_ratio < 0) {
-    fail("warmup: expected warmup_steps >= 0 and warmup_ratio >= 0, found warmup_steps {} and warmup_ratio {}",
-         warmup_steps, warmup_ratio);
+    fail(
+        "warmup: expected warmup_steps >= 0 and warmup_ratio >= 0, found warmup_steps {} and "
+        "warmup_ratio {}",
+        warmup_steps, warmup_ratio);
   }
   // SentenceTransformerTrainingArguments.__post_init__ moves warmup_ratio into warmup_steps only
   // when warmup_steps is 0; TrainingArguments.get_warmup_steps then reads it.
@@ -59,32 +68,37 @@ int64_t warmup_steps_for(double warmup_ratio, int64_t warmup_steps, int64_t tota
   return static_cast<int64_t>(std::ceil(static_cast<double>(total_steps) * value));
 }
 
-StepPlan plan_steps(int64_t micro_batches_per_epoch, int64_t gradient_accumulation_steps, double num_train_epochs,
-                    int64_t max_steps) {
+StepPlan plan_steps(int64_t micro_batches_per_epoch, int64_t gradient_accumulation_steps,
+                    double num_train_epochs, int64_t max_steps) {
   if (micro_batches_per_epoch < 1) {
-    fail("training data: no batch in an epoch ({} micro-batches); use more rows than "
-         "per_device_train_batch_size, or dataloader_drop_last false",
-         micro_batches_per_epoch);
+    fail(
+        "training data: no batch in an epoch ({} micro-batches); use more rows than "
+        "per_device_train_batch_size, or dataloader_drop_last false",
+        micro_batches_per_epoch);
   }
   if (gradient_accumulation_steps < 1) {
     fail("gradient_accumulation_steps: expected >= 1, found {}", gradient_accumulation_steps);
   }
   StepPlan plan{};
   plan.micro_batches_per_epoch = micro_batches_per_epoch;
-  plan.steps_per_epoch = std::max<int64_t>(
-      micro_batches_per_epoch / gradient_accumulation_steps +
-          (micro_batches_per_epoch % gradient_accumulation_steps > 0 ? 1 : 0),
-      1);
+  plan.steps_per_epoch =
+      std::max<int64_t>(micro_batches_per_epoch / gradient_accumulation_steps +
+                            (micro_batches_per_epoch % gradient_accumulation_steps > 0 ? 1 : 0),
+                        1);
   if (max_steps > 0) {
     plan.total_steps = max_steps;
-    plan.num_epochs = max_steps / plan.steps_per_epoch + (max_steps % plan.steps_per_epoch > 0 ? 1 : 0);
+    plan.num_epochs =
+        max_steps / plan.steps_per_epoch + (max_steps % plan.steps_per_epoch > 0 ? 1 : 0);
   } else {
-    plan.total_steps = static_cast<int64_t>(std::ceil(num_train_epochs * static_cast<double>(plan.steps_per_epoch)));
+    plan.total_steps = static_cast<int64_t>(
+        std::ceil(num_train_epochs * static_cast<double>(plan.steps_per_epoch)));
     plan.num_epochs = static_cast<int64_t>(std::ceil(num_train_epochs));
   }
   if (plan.total_steps < 1) {
-    fail("num_train_epochs: expected > 0 (or max_steps > 0), found num_train_epochs {} and max_steps {}",
-         num_train_epochs, max_steps);
+    fail(
+        "num_train_epochs: expected > 0 (or max_steps > 0), found num_train_epochs {} and "
+        "max_steps {}",
+        num_train_epochs, max_steps);
   }
   return plan;
 }

@@ -4,12 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace embedtune::training {
 
@@ -18,7 +17,7 @@ struct ModelCardData {
   std::string base_model;  // what was fine-tuned (folder or id)
   int64_t embedding_dimension = 0;
   int64_t max_seq_length = 0;
-  std::string pooling;     // "mean", "cls", ...
+  std::string pooling;  // "mean", "cls", ...
   bool normalize = false;
   int64_t parameter_count = 0;
 
@@ -27,9 +26,9 @@ struct ModelCardData {
   std::vector<std::string> train_columns;
   std::vector<std::pair<std::string, double>> column_mean_tokens;  // (column, mean token count)
 
-  std::string loss;           // "MatryoshkaLoss" or "MultipleNegativesRankingLoss"
+  std::string loss;                      // "MatryoshkaLoss" or "MultipleNegativesRankingLoss"
   nlohmann::ordered_json loss_settings;  // shown as JSON, as ST shows the loss's config
-  std::vector<int64_t> dims;  // evaluated dimensions
+  std::vector<int64_t> dims;             // evaluated dimensions
 
   std::vector<std::pair<std::string, std::string>> non_default_hyperparameters;
   std::vector<std::pair<std::string, std::string>> all_hyperparameters;

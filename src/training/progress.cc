@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <vector>
 #include <fstream>
+#include <vector>
 
 #include "io/error.h"
 
@@ -38,7 +38,8 @@ void ProgressReporter::clear_bar() {
 
 void ProgressReporter::step(int64_t global_step, double epoch, double loss, double learning_rate) {
   if (!bar_) return;
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const int64_t done = global_step - start_step_;
   const double per_step = done > 0 ? elapsed / done : 0;
   const double samples_per_s = elapsed > 0 ? done * rows_per_step_ / elapsed : 0;
@@ -47,9 +48,10 @@ void ProgressReporter::step(int64_t global_step, double epoch, double loss, doub
   std::string bar(filled, '#');
   bar.resize(kWidth, '.');
   clear_bar();
-  std::fprintf(stderr, "train [%s] %lld/%lld epoch %.2f loss %.4f lr %.3g %.1f samples/s ETA %s", bar.c_str(),
-               static_cast<long long>(global_step), static_cast<long long>(total_steps_), epoch, loss,
-               learning_rate, samples_per_s, format_duration(per_step * (total_steps_ - global_step)).c_str());
+  std::fprintf(stderr, "train [%s] %lld/%lld epoch %.2f loss %.4f lr %.3g %.1f samples/s ETA %s",
+               bar.c_str(), static_cast<long long>(global_step),
+               static_cast<long long>(total_steps_), epoch, loss, learning_rate, samples_per_s,
+               format_duration(per_step * (total_steps_ - global_step)).c_str());
   std::fflush(stderr);
   bar_drawn_ = true;
 }
@@ -63,8 +65,9 @@ std::string ProgressReporter::format_line(const nlohmann::json& entry, int64_t t
                        number("train_loss"));
   }
   if (entry.contains("loss")) {
-    return fmt::format("step {}/{}  epoch {:.2f}  loss {:.4f}  lr {:.3g}  grad_norm {:.3g}", step, total_steps,
-                       number("epoch"), number("loss"), number("learning_rate"), number("grad_norm"));
+    return fmt::format("step {}/{}  epoch {:.2f}  loss {:.4f}  lr {:.3g}  grad_norm {:.3g}", step,
+                       total_steps, number("epoch"), number("loss"), number("learning_rate"),
+                       number("grad_norm"));
   }
   // An evaluation: NDCG@10 (cosine) per Matryoshka dimension, largest first.
   std::string line = fmt::format("eval step {}  epoch {:.2f}  ndcg@10:", step, number("epoch"));
@@ -74,10 +77,12 @@ std::string ProgressReporter::format_line(const nlohmann::json& entry, int64_t t
     if (key.rfind(prefix, 0) == 0 && key.size() > prefix.size() + suffix.size() &&
         key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0 && value.is_number()) {
       const std::string dim = key.substr(prefix.size(), key.size() - prefix.size() - suffix.size());
-      if (dim.find_first_not_of("0123456789") == std::string::npos) dims.emplace_back(std::stoll(dim), value.get<double>());
+      if (dim.find_first_not_of("0123456789") == std::string::npos)
+        dims.emplace_back(std::stoll(dim), value.get<double>());
     }
   }
-  std::sort(dims.begin(), dims.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::sort(dims.begin(), dims.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
   for (const auto& [dim, value] : dims) line += fmt::format(" {}={:.4f}", dim, value);
   if (entry.contains("eval_runtime")) line += fmt::format("  ({:.1f} s)", number("eval_runtime"));
   return line;
@@ -94,8 +99,9 @@ void ProgressReporter::log(const nlohmann::json& entry) {
     std::ofstream out(log_file_, std::ios::app | std::ios::binary);
     out << entry.dump() + "\n";
     out.flush();
-    if (!out) fail("{}: cannot append the training log; check the folder's permissions and free space",
-                   log_file_.string());
+    if (!out)
+      fail("{}: cannot append the training log; check the folder's permissions and free space",
+           log_file_.string());
   }
 }
 

@@ -5,9 +5,8 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace embedtune::training {
 
@@ -15,8 +14,8 @@ class ProgressReporter {
  public:
   // `total_steps` optimizer steps in all, `start_step` already done (resume), `rows_per_step`
   // training rows per optimizer step (for samples/s). `log_file` empty: no log.jsonl.
-  ProgressReporter(bool bar, bool lines, int64_t total_steps, int64_t start_step, int64_t rows_per_step,
-                   std::filesystem::path log_file);
+  ProgressReporter(bool bar, bool lines, int64_t total_steps, int64_t start_step,
+                   int64_t rows_per_step, std::filesystem::path log_file);
   ~ProgressReporter();
 
   // After each optimizer step: redraws the bar (when enabled).

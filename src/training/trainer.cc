@@ -51,7 +51,7 @@ class SignalGuard {
  public:
   explicit SignalGuard(bool enabled) : enabled_(enabled) {
     if (!enabled_) return;
-    struct sigaction action {};
+    struct sigaction action{};
     action.sa_handler = on_signal;
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, &old_int_);
@@ -65,7 +65,7 @@ class SignalGuard {
 
  private:
   bool enabled_;
-  struct sigaction old_int_ {}, old_term_ {};
+  struct sigaction old_int_{}, old_term_{};
 };
 
 // Parameters AdamW updates, with transformers' weight-decay mask. The pooler is left out:
@@ -106,8 +106,8 @@ struct Trainer::Impl {
   std::optional<SentenceTransformer> model;
   c10::Device device = c10::Device(c10::kCPU);
   std::vector<std::string> columns;
-  std::vector<std::vector<std::string>> rows;                  // rows[r][c]
-  std::vector<std::vector<std::vector<int32_t>>> tokens;       // tokens[c][r]
+  std::vector<std::vector<std::string>> rows;             // rows[r][c]
+  std::vector<std::vector<std::vector<int32_t>>> tokens;  // tokens[c][r]
   std::optional<data::RetrievalData> eval_data;
   LossConfig loss;
   std::unique_ptr<BatchSampler> sampler;
@@ -130,9 +130,11 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
   m.parallel = parallel ? std::move(parallel) : std::make_shared<ParallelContext>();
   m.device = c10::Device(args_.device);
   if (m.device.is_cuda() && !at::hasCUDA()) {
-    fail("training arguments: device: expected an available device, found '{}' but this build or machine has "
-         "no CUDA; use device: cpu",
-         args_.device);
+    fail(
+        "training arguments: device: expected an available device, found '{}' but this build or "
+        "machine has "
+        "no CUDA; use device: cpu",
+        args_.device);
   }
   if (args_.tf32) at::globalContext().setFloat32MatmulPrecision("high");
 
@@ -152,17 +154,21 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
   m.loss.matryoshka.n_dims_per_step = args_.n_dims_per_step;
   for (int64_t d : args_.matryoshka_dims) {
     if (d > m.model->dimension()) {
-      fail("training arguments: matryoshka_dims: expected dimensions <= {} (the embedding size of {}), found {}; "
-           "drop it from matryoshka_dims",
-           m.model->dimension(), args_.model, d);
+      fail(
+          "training arguments: matryoshka_dims: expected dimensions <= {} (the embedding size of "
+          "{}), found {}; "
+          "drop it from matryoshka_dims",
+          m.model->dimension(), args_.model, d);
     }
   }
   m.loss.validate(m.model->dimension());
 
   // Training rows: the columns in loss order, each a string.
   data::InvalidRows invalid(args_.train, false, "fix the row");
-  const std::vector<data::Record> records = data::read_records(args_.train, data::DataFormat::kJsonLines, invalid);
-  if (records.empty()) fail("{}: no training rows; run `embedtune prepare` to make train.jsonl", args_.train);
+  const std::vector<data::Record> records =
+      data::read_records(args_.train, data::DataFormat::kJsonLines, invalid);
+  if (records.empty())
+    fail("{}: no training rows; run `embedtune prepare` to make train.jsonl", args_.train);
   m.columns = args_.train_columns;
   if (m.columns.empty()) {
     m.columns = {"anchor", "positive"};
@@ -173,9 +179,10 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
     std::vector<std::string> row;
     for (const std::string& column : m.columns) {
       if (!record.columns.contains(column) || !record.columns[column].is_string()) {
-        fail("{}:{}: expected a text field \"{}\", found {}; fix the row or set train_columns", args_.train,
-             record.line, column,
-             record.columns.contains(column) ? record.columns[column].dump() : std::string("no such field"));
+        fail("{}:{}: expected a text field \"{}\", found {}; fix the row or set train_columns",
+             args_.train, record.line, column,
+             record.columns.contains(column) ? record.columns[column].dump()
+                                             : std::string("no such field"));
       }
       row.push_back(record.columns[column].get<std::string>());
     }
@@ -186,24 +193,27 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
     m.tokens[c].reserve(m.rows.size());
     for (const auto& row : m.rows) m.tokens[c].push_back(m.model->tokenize(row[c]));
   }
-  if (!args_.eval.empty()) m.eval_data = data::load_prepared_retrieval_data(args_.train, args_.eval);
+  if (!args_.eval.empty())
+    m.eval_data = data::load_prepared_retrieval_data(args_.train, args_.eval);
 
   m.sampler = make_batch_sampler(args_.batch_sampler, m.rows, args_.per_device_train_batch_size,
                                  args_.dataloader_drop_last, static_cast<uint64_t>(args_.seed));
   if (m.sampler->num_batches() == 0) {
-    fail("training arguments: per_device_train_batch_size: expected at most {} (the training rows) with "
-         "dataloader_drop_last, found {}; lower the batch size",
-         m.rows.size(), args_.per_device_train_batch_size);
+    fail(
+        "training arguments: per_device_train_batch_size: expected at most {} (the training rows) "
+        "with "
+        "dataloader_drop_last, found {}; lower the batch size",
+        m.rows.size(), args_.per_device_train_batch_size);
   }
   m.scheduler = parse_scheduler(args_.lr_scheduler_type);
-  m.plan = plan_steps(m.sampler->num_batches(), args_.gradient_accumulation_steps, args_.num_train_epochs,
-                      args_.max_steps);
+  m.plan = plan_steps(m.sampler->num_batches(), args_.gradient_accumulation_steps,
+                      args_.num_train_epochs, args_.max_steps);
   m.warmup_steps = warmup_steps_for(args_.warmup_ratio, args_.warmup_steps, m.plan.total_steps);
 
   Parameters parameters = trainable_parameters(m.model->bert());
   m.parameters = parameters.tensors;
-  m.optimizer = std::make_unique<AdamW>(parameters.tensors, args_.adam_beta1, args_.adam_beta2, args_.adam_epsilon,
-                                        args_.weight_decay, parameters.decay);
+  m.optimizer = std::make_unique<AdamW>(parameters.tensors, args_.adam_beta1, args_.adam_beta2,
+                                        args_.adam_epsilon, args_.weight_decay, parameters.decay);
 }
 
 Trainer::~Trainer() = default;
@@ -211,11 +221,15 @@ Trainer::~Trainer() = default;
 SentenceTransformer& Trainer::model() { return *impl_->model; }
 int64_t Trainer::num_train_rows() const { return static_cast<int64_t>(impl_->rows.size()); }
 
-void Trainer::request_stop(int signal_number) { g_stop_signal.store(signal_number == 0 ? SIGINT : signal_number); }
+void Trainer::request_stop(int signal_number) {
+  g_stop_signal.store(signal_number == 0 ? SIGINT : signal_number);
+}
 
 std::vector<std::pair<std::string, double>> Trainer::evaluate() {
   Impl& m = *impl_;
-  if (!m.eval_data) fail("training arguments: eval: expected a test.jsonl to evaluate on, found nothing; set eval:");
+  if (!m.eval_data)
+    fail(
+        "training arguments: eval: expected a test.jsonl to evaluate on, found nothing; set eval:");
   EncodeOptions encode;
   encode.batch_size = args_.per_device_eval_batch_size;
   const at::Tensor queries = m.model->encode(m.eval_data->query_texts, encode);
@@ -223,9 +237,9 @@ std::vector<std::pair<std::string, double>> Trainer::evaluate() {
   evaluation::IrEvaluatorConfig config;
   // ST keeps the score function its first call picked; with cosine only, it is always cosine.
   config.main_score_function = "cosine";
-  const evaluation::IrResults results =
-      evaluation::evaluate_matryoshka(queries, corpus, m.eval_data->query_ids, m.eval_data->corpus_ids,
-                                      m.eval_data->relevant, args_.matryoshka_dims, config);
+  const evaluation::IrResults results = evaluation::evaluate_matryoshka(
+      queries, corpus, m.eval_data->query_ids, m.eval_data->corpus_ids, m.eval_data->relevant,
+      args_.matryoshka_dims, config);
   std::vector<std::pair<std::string, double>> out;
   for (const auto& [key, value] : results.metrics) out.emplace_back("eval_" + key, value);
   return out;
@@ -233,10 +247,13 @@ std::vector<std::pair<std::string, double>> Trainer::evaluate() {
 
 namespace {
 
-nlohmann::json scheduler_json(const TrainingArguments& args, const StepPlan& plan, int64_t warmup, int64_t step,
-                              SchedulerType type) {
-  return {{"lr_scheduler_type", args.lr_scheduler_type}, {"base_lr", args.learning_rate},
-          {"warmup_steps", warmup}, {"total_steps", plan.total_steps}, {"last_epoch", step},
+nlohmann::json scheduler_json(const TrainingArguments& args, const StepPlan& plan, int64_t warmup,
+                              int64_t step, SchedulerType type) {
+  return {{"lr_scheduler_type", args.lr_scheduler_type},
+          {"base_lr", args.learning_rate},
+          {"warmup_steps", warmup},
+          {"total_steps", plan.total_steps},
+          {"last_epoch", step},
           {"_last_lr", args.learning_rate * lr_multiplier(type, step, warmup, plan.total_steps)}};
 }
 
@@ -258,13 +275,17 @@ TrainOutput Trainer::train() {
   state_.train_batch_size = args_.per_device_train_batch_size;
   int64_t epochs_trained = 0, update_steps_trained = 0;
   if (!args_.resume_from_checkpoint.empty()) {
-    const fs::path dir = args_.resume_from_checkpoint == "last" ? last_checkpoint(output_dir)
-                                                                : fs::path(args_.resume_from_checkpoint);
+    const fs::path dir = args_.resume_from_checkpoint == "last"
+                             ? last_checkpoint(output_dir)
+                             : fs::path(args_.resume_from_checkpoint);
     CheckpointContents contents = load_checkpoint(dir);
-    if (contents.state.train_batch_size != 0 && contents.state.train_batch_size != args_.per_device_train_batch_size) {
-      fail("{}: the checkpoint was trained with per_device_train_batch_size {}, found {}; resume with the "
-           "recipe that wrote it",
-           dir.string(), contents.state.train_batch_size, args_.per_device_train_batch_size);
+    if (contents.state.train_batch_size != 0 &&
+        contents.state.train_batch_size != args_.per_device_train_batch_size) {
+      fail(
+          "{}: the checkpoint was trained with per_device_train_batch_size {}, found {}; resume "
+          "with the "
+          "recipe that wrote it",
+          dir.string(), contents.state.train_batch_size, args_.per_device_train_batch_size);
     }
     load_weights(m.model->bert(), dir / "model.safetensors");
     m.optimizer->load_state(contents.optimizer);
@@ -278,18 +299,20 @@ TrainOutput Trainer::train() {
     state_.best_model_checkpoint = loaded.best_model_checkpoint;
     state_.total_flos = loaded.total_flos;
     if (state_.best_model_checkpoint && !fs::is_directory(*state_.best_model_checkpoint)) {
-      state_.best_model_checkpoint.reset();  // as transformers: ignore a best checkpoint that is gone
+      state_.best_model_checkpoint
+          .reset();  // as transformers: ignore a best checkpoint that is gone
     }
     epochs_trained = state_.global_step / m.plan.steps_per_epoch;
     update_steps_trained = state_.global_step % m.plan.steps_per_epoch;
-    fmt::print(stderr, "train: resuming from {} at step {} (epoch {}, step {} of the epoch)\n", dir.string(),
-               state_.global_step, epochs_trained, update_steps_trained);
+    fmt::print(stderr, "train: resuming from {} at step {} (epoch {}, step {} of the epoch)\n",
+               dir.string(), state_.global_step, epochs_trained, update_steps_trained);
   }
 
   SignalGuard signals(m.options.handle_signals);
   g_stop_signal.store(0);
   TrainOutput output;
-  ProgressReporter progress(m.options.progress_bar, m.options.log_lines, m.plan.total_steps, state_.global_step,
+  ProgressReporter progress(m.options.progress_bar, m.options.log_lines, m.plan.total_steps,
+                            state_.global_step,
                             args_.per_device_train_batch_size * args_.gradient_accumulation_steps,
                             output_dir / "log.jsonl");
   const double start_time = now_seconds();
@@ -344,15 +367,20 @@ TrainOutput Trainer::train() {
     }
     CheckpointContents contents;
     contents.optimizer = m.optimizer->state();
-    contents.scheduler = scheduler_json(args_, m.plan, m.warmup_steps, state_.global_step, m.scheduler);
+    contents.scheduler =
+        scheduler_json(args_, m.plan, m.warmup_steps, state_.global_step, m.scheduler);
     contents.rng = RngState::capture(m.engine, m.device.is_cuda());
     contents.rng.epoch = state_.global_step / m.plan.steps_per_epoch;
-    contents.rng.micro_batch = (state_.global_step % m.plan.steps_per_epoch) * args_.gradient_accumulation_steps;
+    contents.rng.micro_batch =
+        (state_.global_step % m.plan.steps_per_epoch) * args_.gradient_accumulation_steps;
     contents.state = state_;
     const fs::path path = save_checkpoint(output_dir, *m.model, contents);
     last_saved_step = state_.global_step;
-    for (const fs::path& removed : rotate_checkpoints(output_dir, args_.save_total_limit, state_.best_model_checkpoint)) {
-      if (m.options.log_lines) fmt::print(stderr, "train: deleted {} (save_total_limit {})\n", removed.string(), args_.save_total_limit);
+    for (const fs::path& removed :
+         rotate_checkpoints(output_dir, args_.save_total_limit, state_.best_model_checkpoint)) {
+      if (m.options.log_lines)
+        fmt::print(stderr, "train: deleted {} (save_total_limit {})\n", removed.string(),
+                   args_.save_total_limit);
     }
     return path;
   };
@@ -385,7 +413,8 @@ TrainOutput Trainer::train() {
     // As transformers: the epoch is len(dataloader) micro-batches; a NoDuplicates epoch that yields
     // more leaves the extra ones unused, one that yields fewer shortens the last group.
     const int64_t steps_in_epoch = m.plan.micro_batches_per_epoch;
-    const int64_t available = std::min<int64_t>(static_cast<int64_t>(batches.size()), steps_in_epoch);
+    const int64_t available =
+        std::min<int64_t>(static_cast<int64_t>(batches.size()), steps_in_epoch);
     int64_t remainder = steps_in_epoch % accumulation;
     if (remainder == 0) remainder = accumulation;
     const int64_t first_update = epoch == epochs_trained ? update_steps_trained : 0;
@@ -395,8 +424,8 @@ TrainOutput Trainer::train() {
     if (first_update == 0) at::empty({}, at::TensorOptions().dtype(at::kLong)).random_();
     for (int64_t update = first_update; update < m.plan.steps_per_epoch && !stop; ++update) {
       int64_t micro = update * accumulation;
-      const int64_t group = std::min<int64_t>(update != m.plan.steps_per_epoch - 1 ? accumulation : remainder,
-                                              available - micro);
+      const int64_t group = std::min<int64_t>(
+          update != m.plan.steps_per_epoch - 1 ? accumulation : remainder, available - micro);
       if (group <= 0) break;
       at::Tensor group_loss = at::zeros({}, tr_loss.options());
       for (int64_t i = 0; i < group; ++i, ++micro) {
@@ -414,17 +443,20 @@ TrainOutput Trainer::train() {
           loss = compute_loss(m.loss, m.parallel->gather_embeddings(embeddings), m.engine);
         }
         if (m.callbacks.on_loss) m.callbacks.on_loss(loss, state_.global_step);
-        // Trainer.training_step: loss / current_gradient_accumulation_steps (the group's own length).
+        // Trainer.training_step: loss / current_gradient_accumulation_steps (the group's own
+        // length).
         at::Tensor scaled = loss / static_cast<double>(group);
         scaled.backward();
         group_loss += scaled.detach().to(at::kFloat);
       }
       const double group_value = group_loss.item<double>();
       if (!std::isfinite(group_value)) {
-        fail("training stopped at step {} (epoch {:.2f}): the loss is {}; the last checkpoint{} is intact. "
-             "Lower learning_rate, raise warmup or check the data",
-             state_.global_step + 1, state_.epoch, group_value,
-             last_saved_step >= 0 ? " (" + checkpoint_folder_name(last_saved_step) + ")" : "");
+        fail(
+            "training stopped at step {} (epoch {:.2f}): the loss is {}; the last checkpoint{} is "
+            "intact. "
+            "Lower learning_rate, raise warmup or check the data",
+            state_.global_step + 1, state_.epoch, group_value,
+            last_saved_step >= 0 ? " (" + checkpoint_folder_name(last_saved_step) + ")" : "");
       }
       tr_loss += group_loss;
       m.parallel->reduce_gradients(m.parameters);
@@ -433,24 +465,29 @@ TrainOutput Trainer::train() {
         const at::Tensor norm = clip_grad_norm(m.parameters, args_.max_grad_norm);
         if (norm.defined()) grad_norm = norm.item<double>();
         if (grad_norm && !std::isfinite(*grad_norm)) {
-          fail("training stopped at step {} (epoch {:.2f}): the gradient norm is {}; the last checkpoint{} is "
-               "intact. Lower learning_rate or check the data",
-               state_.global_step + 1, state_.epoch, *grad_norm,
-               last_saved_step >= 0 ? " (" + checkpoint_folder_name(last_saved_step) + ")" : "");
+          fail(
+              "training stopped at step {} (epoch {:.2f}): the gradient norm is {}; the last "
+              "checkpoint{} is "
+              "intact. Lower learning_rate or check the data",
+              state_.global_step + 1, state_.epoch, *grad_norm,
+              last_saved_step >= 0 ? " (" + checkpoint_folder_name(last_saved_step) + ")" : "");
         }
       }
-      learning_rate = args_.learning_rate * lr_multiplier(m.scheduler, state_.global_step, m.warmup_steps,
-                                                          m.plan.total_steps);
+      learning_rate = args_.learning_rate * lr_multiplier(m.scheduler, state_.global_step,
+                                                          m.warmup_steps, m.plan.total_steps);
       m.optimizer->step(learning_rate);
       m.optimizer->zero_grad();
       state_.global_step += 1;
-      state_.epoch = static_cast<double>(epoch) + static_cast<double>(micro) / static_cast<double>(steps_in_epoch);
+      state_.epoch = static_cast<double>(epoch) +
+                     static_cast<double>(micro) / static_cast<double>(steps_in_epoch);
       progress.step(state_.global_step, state_.epoch, group_value, learning_rate);
 
       // DefaultFlowCallback.on_step_end.
       bool should_log = state_.global_step % args_.logging_steps == 0;
-      bool should_evaluate = args_.eval_strategy == "steps" && state_.global_step % args_.eval_steps == 0;
-      bool should_save = args_.save_strategy == "steps" && state_.global_step % args_.save_steps == 0;
+      bool should_evaluate =
+          args_.eval_strategy == "steps" && state_.global_step % args_.eval_steps == 0;
+      bool should_save =
+          args_.save_strategy == "steps" && state_.global_step % args_.save_steps == 0;
       if (state_.global_step >= m.plan.total_steps) {
         stop = true;
         if (args_.eval_strategy == "steps") should_evaluate = true;
@@ -466,7 +503,9 @@ TrainOutput Trainer::train() {
                                 ? output_dir / checkpoint_folder_name(state_.global_step)
                                 : save();
         progress.finish();
-        fmt::print(stderr, "train: stopped at step {}; checkpoint {} written. Resume with --resume_from_checkpoint {}\n",
+        fmt::print(stderr,
+                   "train: stopped at step {}; checkpoint {} written. Resume with "
+                   "--resume_from_checkpoint {}\n",
                    state_.global_step, output.checkpoint.string(), output.checkpoint.string());
         output.global_step = state_.global_step;
         return output;
@@ -486,12 +525,14 @@ TrainOutput Trainer::train() {
   // As transformers' _inner_training_loop counts num_train_samples for speed_metrics.
   const double samples =
       args_.max_steps > 0
-          ? static_cast<double>(args_.max_steps * args_.per_device_train_batch_size * args_.gradient_accumulation_steps)
+          ? static_cast<double>(args_.max_steps * args_.per_device_train_batch_size *
+                                args_.gradient_accumulation_steps)
           : static_cast<double>(m.rows.size()) * args_.num_train_epochs;
   summary["train_samples_per_second"] = std::round(samples / std::max(runtime, 1e-9) * 1e3) / 1e3;
   summary["train_steps_per_second"] = std::round(steps_done / std::max(runtime, 1e-9) * 1e3) / 1e3;
   summary["total_flos"] = 0.0;
-  summary["train_loss"] = total_loss_scalar / std::max<double>(static_cast<double>(steps_done), 0.001);
+  summary["train_loss"] =
+      total_loss_scalar / std::max<double>(static_cast<double>(steps_done), 0.001);
   add_log(summary);
   output.metrics = summary;
   output.training_loss = summary["train_loss"].get<double>();
@@ -501,14 +542,17 @@ TrainOutput Trainer::train() {
   if (args_.load_best_model_at_end && state_.best_model_checkpoint) {
     load_weights(m.model->bert(), fs::path(*state_.best_model_checkpoint) / "model.safetensors");
     saved_step = state_.best_global_step;
-    fmt::print(stderr, "train: loaded the best model from {} ({} = {})\n", *state_.best_model_checkpoint,
-               args_.metric_for_best_model, state_.best_metric.value_or(0));
+    fmt::print(stderr, "train: loaded the best model from {} ({} = {})\n",
+               *state_.best_model_checkpoint, args_.metric_for_best_model,
+               state_.best_metric.value_or(0));
     // The final evaluation reported is the best checkpoint's.
     for (const auto& entry : state_.log_history) {
-      if (entry.value("step", int64_t{-1}) == *saved_step && entry.contains(args_.metric_for_best_model)) {
+      if (entry.value("step", int64_t{-1}) == *saved_step &&
+          entry.contains(args_.metric_for_best_model)) {
         output.final_eval.clear();
         for (const auto& [key, value] : entry.items()) {
-          if (key.rfind("eval_", 0) == 0 && key != "eval_runtime") output.final_eval.emplace_back(key, value.get<double>());
+          if (key.rfind("eval_", 0) == 0 && key != "eval_runtime")
+            output.final_eval.emplace_back(key, value.get<double>());
         }
       }
     }
@@ -516,7 +560,8 @@ TrainOutput Trainer::train() {
   if (args_.save_total_limit == 1 && state_.best_model_checkpoint) {
     for (const fs::path& checkpoint : sorted_checkpoints(output_dir)) {
       std::error_code ec;
-      if (!fs::equivalent(checkpoint, *state_.best_model_checkpoint, ec)) fs::remove_all(checkpoint);
+      if (!fs::equivalent(checkpoint, *state_.best_model_checkpoint, ec))
+        fs::remove_all(checkpoint);
     }
   }
   if (m.options.save_final_model) {
@@ -533,14 +578,16 @@ TrainOutput Trainer::train() {
 
     ModelCardData card;
     card.model_name = fs::absolute(output_dir).lexically_normal().filename().string();
-    if (card.model_name.empty()) card.model_name = fs::absolute(output_dir).parent_path().filename().string();
+    if (card.model_name.empty())
+      card.model_name = fs::absolute(output_dir).parent_path().filename().string();
     card.base_model = args_.model;
     card.embedding_dimension = m.model->dimension();
     card.max_seq_length = m.model->max_seq_length();
     const nlohmann::json pooling = m.model->pooling().to_json();
     card.pooling = "mean";
     for (const auto& [key, value] : pooling.items()) {
-      if (key.rfind("pooling_mode_", 0) == 0 && value.is_boolean() && value.get<bool>()) card.pooling = key.substr(13);
+      if (key.rfind("pooling_mode_", 0) == 0 && value.is_boolean() && value.get<bool>())
+        card.pooling = key.substr(13);
     }
     card.normalize = m.model->normalizes();
     card.parameter_count = m.model->parameter_count();
@@ -550,7 +597,8 @@ TrainOutput Trainer::train() {
     for (size_t c = 0; c < m.columns.size(); ++c) {
       double total = 0;
       for (const auto& ids : m.tokens[c]) total += static_cast<double>(ids.size());
-      card.column_mean_tokens.emplace_back(m.columns[c], total / static_cast<double>(m.rows.size()));
+      card.column_mean_tokens.emplace_back(m.columns[c],
+                                           total / static_cast<double>(m.rows.size()));
     }
     card.loss = args_.loss;
     card.loss_settings["loss"] = "MultipleNegativesRankingLoss";

@@ -13,12 +13,11 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "training/checkpoint.h"
 #include "training/training_arguments.h"
@@ -40,7 +39,9 @@ class ParallelContext {
   // Embeddings of all processes for cross-process negatives: (B_all, D) per column, gradients
   // flowing back to this process's rows. A multi-process version must also tell the loss which
   // rows are local (MNRL labels are offsets of this process's rows).
-  virtual std::vector<at::Tensor> gather_embeddings(const std::vector<at::Tensor>& columns) { return columns; }
+  virtual std::vector<at::Tensor> gather_embeddings(const std::vector<at::Tensor>& columns) {
+    return columns;
+  }
   // Averages parameters' gradients across processes (DDP's all-reduce).
   virtual void reduce_gradients(const std::vector<at::Tensor>& parameters) {}
 };
@@ -56,20 +57,20 @@ struct TrainerCallbacks {
 };
 
 struct TrainerOptions {
-  bool progress_bar = false;    // redraw a progress bar on stderr (a terminal)
-  bool log_lines = true;        // one plain line per log entry on stderr
-  bool handle_signals = true;   // SIGINT/SIGTERM: finish the step, checkpoint, return
+  bool progress_bar = false;     // redraw a progress bar on stderr (a terminal)
+  bool log_lines = true;         // one plain line per log entry on stderr
+  bool handle_signals = true;    // SIGINT/SIGTERM: finish the step, checkpoint, return
   bool save_final_model = true;  // write the final model and README.md into output_dir
 };
 
 struct TrainOutput {
   int64_t global_step = 0;
-  double training_loss = 0;                 // mean of the logged losses over this call's steps
-  nlohmann::json metrics;                    // the closing summary entry
+  double training_loss = 0;  // mean of the logged losses over this call's steps
+  nlohmann::json metrics;    // the closing summary entry
   std::vector<std::pair<std::string, double>> final_eval;  // last evaluation (eval_ keys), if any
-  bool interrupted = false;                  // stopped by a signal or on_step_end
-  int stop_signal = 0;                       // the signal that stopped it (0: none)
-  std::filesystem::path checkpoint;          // the checkpoint written when interrupted
+  bool interrupted = false;                                // stopped by a signal or on_step_end
+  int stop_signal = 0;                                     // the signal that stopped it (0: none)
+  std::filesystem::path checkpoint;  // the checkpoint written when interrupted
 };
 
 class Trainer {

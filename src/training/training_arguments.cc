@@ -88,8 +88,8 @@ std::string describe(const RawValue& raw) {
   return fmt::format("[{}]", fmt::join(raw.items, ", "));
 }
 
-[[noreturn]] void bad_value(std::string_view where, std::string_view key, const std::string& expected,
-                            const RawValue& raw) {
+[[noreturn]] void bad_value(std::string_view where, std::string_view key,
+                            const std::string& expected, const RawValue& raw) {
   fail("{}: {}: expected {}, found {}; fix the value", where, key, expected, describe(raw));
 }
 
@@ -108,13 +108,15 @@ void assign(T& field, const RawValue& raw, std::string_view where, std::string_v
     const auto value = parse_bool(raw.scalar);
     if (!value) bad_value(where, key, type_name(field), raw);
     field = *value;
-  } else if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<double>> ||
+  } else if constexpr (std::is_same_v<T, std::vector<int64_t>> ||
+                       std::is_same_v<T, std::vector<double>> ||
                        std::is_same_v<T, std::vector<std::string>>) {
     std::vector<std::string> items = raw.items;
     if (!raw.is_list && !raw.is_null) {
       // "768,512,256" or "[768, 512]" on a command line.
       std::string text = trim(raw.scalar);
-      if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+      if (text.size() >= 2 && text.front() == '[' && text.back() == ']')
+        text = text.substr(1, text.size() - 2);
       std::stringstream stream(text);
       std::string item;
       while (std::getline(stream, item, ',')) {
@@ -197,7 +199,8 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 // Sets the field named `key` from `raw`; throws Error naming the nearest key when none is.
-void set_raw(TrainingArguments& args, const std::string& key, const RawValue& raw, std::string_view where) {
+void set_raw(TrainingArguments& args, const std::string& key, const RawValue& raw,
+             std::string_view where) {
   bool found = false;
   TrainingArguments::for_each(args, [&](auto& field, const char* name, const auto&, const char*) {
     if (!found && key == name) {
@@ -206,8 +209,8 @@ void set_raw(TrainingArguments& args, const std::string& key, const RawValue& ra
     }
   });
   if (!found) {
-    fail("{}: unknown key '{}'; did you mean '{}'? (`embedtune train --help` lists every key)", where,
-         key, nearest_key(key, TrainingArguments::keys()));
+    fail("{}: unknown key '{}'; did you mean '{}'? (`embedtune train --help` lists every key)",
+         where, key, nearest_key(key, TrainingArguments::keys()));
   }
 }
 
@@ -220,7 +223,8 @@ RawValue raw_from_yaml(const YAML::Node& node, std::string_view where, std::stri
   } else if (node.IsSequence()) {
     raw.is_list = true;
     for (const YAML::Node& item : node) {
-      if (!item.IsScalar()) fail("{}: {}: expected a flat list, found a nested value; fix the value", where, key);
+      if (!item.IsScalar())
+        fail("{}: {}: expected a flat list, found a nested value; fix the value", where, key);
       raw.items.push_back(item.Scalar());
     }
   } else {
@@ -234,7 +238,8 @@ void require(bool ok, std::string_view key, std::string_view expected, const std
   if (!ok) fail("training arguments: {}: expected {}, found {}; {}", key, expected, found, fix);
 }
 
-void require_choice(const std::string& value, std::string_view key, const std::vector<std::string>& choices) {
+void require_choice(const std::string& value, std::string_view key,
+                    const std::vector<std::string>& choices) {
   if (std::find(choices.begin(), choices.end(), value) != choices.end()) return;
   fail("training arguments: {}: expected one of {}, found '{}'; did you mean '{}'?", key,
        fmt::join(choices, ", "), value, nearest_key(value, choices));
@@ -256,14 +261,17 @@ std::string nearest_key(std::string_view word, const std::vector<std::string>& c
 }
 
 TrainingArguments::TrainingArguments() {
-  for_each(*this, [](auto& field, const char*, const auto& default_value, const char*) { field = default_value; });
+  for_each(*this, [](auto& field, const char*, const auto& default_value, const char*) {
+    field = default_value;
+  });
 }
 
 const std::vector<std::string>& TrainingArguments::keys() {
   static const std::vector<std::string> list = [] {
     std::vector<std::string> names;
     TrainingArguments args;
-    for_each(args, [&](auto&, const char* name, const auto&, const char*) { names.emplace_back(name); });
+    for_each(args,
+             [&](auto&, const char* name, const auto&, const char*) { names.emplace_back(name); });
     return names;
   }();
   return list;
@@ -286,14 +294,16 @@ void TrainingArguments::load_yaml(const std::filesystem::path& path) {
   }
   if (root.IsNull()) return;  // an empty file sets nothing
   if (!root.IsMap()) {
-    fail("{}:{}: expected a mapping of training arguments (key: value lines), found a {}; see "
-         "recipes/ for examples",
-         path.string(), root.Mark().line + 1, root.IsSequence() ? "list" : "single value");
+    fail(
+        "{}:{}: expected a mapping of training arguments (key: value lines), found a {}; see "
+        "recipes/ for examples",
+        path.string(), root.Mark().line + 1, root.IsSequence() ? "list" : "single value");
   }
   std::set<std::string> seen;
   for (const auto& entry : root) {
     const std::string where = fmt::format("{}:{}", path.string(), entry.first.Mark().line + 1);
-    if (!entry.first.IsScalar()) fail("{}: expected a key name, found a complex key; fix the key", where);
+    if (!entry.first.IsScalar())
+      fail("{}: expected a key name, found a complex key; fix the key", where);
     const std::string key = normalize_key(entry.first.Scalar());
     if (!seen.insert(key).second) fail("{}: key '{}' is given twice; keep one", where, key);
     set_raw(*this, key, raw_from_yaml(entry.second, where, key), where);
@@ -304,9 +314,10 @@ void TrainingArguments::apply_command_line(const std::vector<std::string>& token
   for (size_t i = 0; i < tokens.size(); ++i) {
     const std::string& token = tokens[i];
     if (token.size() < 3 || token.rfind("--", 0) != 0) {
-      fail("command line: expected an option --KEY VALUE, found '{}'; write every training "
-           "argument as --key value",
-           token);
+      fail(
+          "command line: expected an option --KEY VALUE, found '{}'; write every training "
+          "argument as --key value",
+          token);
     }
     std::string key = token.substr(2), value;
     const size_t eq = key.find('=');
@@ -327,9 +338,11 @@ void TrainingArguments::apply_command_line(const std::vector<std::string>& token
         value = tokens[++i];
       } else {
         // Unknown keys are reported first: that is the likelier mistake.
-        if (std::find(keys().begin(), keys().end(), name) == keys().end()) set(key, "", "command line");
+        if (std::find(keys().begin(), keys().end(), name) == keys().end())
+          set(key, "", "command line");
         fail("command line: --{}: expected a value after it, found {}; write --{} VALUE", key,
-             i + 1 < tokens.size() ? "'" + tokens[i + 1] + "'" : std::string("the end of the line"), key);
+             i + 1 < tokens.size() ? "'" + tokens[i + 1] + "'" : std::string("the end of the line"),
+             key);
       }
     }
     set(key, value, "command line");
@@ -343,7 +356,8 @@ std::vector<std::string> TrainingArguments::eval_metric_keys() const {
   for (int64_t d : matryoshka_dims) {
     const std::string prefix = "eval_" + evaluation::matryoshka_name(config, d) + "_cosine_";
     for (int k : config.accuracy_at_k) out.push_back(fmt::format("{}accuracy@{}", prefix, k));
-    for (int k : config.precision_recall_at_k) out.push_back(fmt::format("{}precision@{}", prefix, k));
+    for (int k : config.precision_recall_at_k)
+      out.push_back(fmt::format("{}precision@{}", prefix, k));
     for (int k : config.precision_recall_at_k) out.push_back(fmt::format("{}recall@{}", prefix, k));
     for (int k : config.ndcg_at_k) out.push_back(fmt::format("{}ndcg@{}", prefix, k));
     for (int k : config.mrr_at_k) out.push_back(fmt::format("{}mrr@{}", prefix, k));
@@ -354,16 +368,20 @@ std::vector<std::string> TrainingArguments::eval_metric_keys() const {
 }
 
 void TrainingArguments::validate() {
-  require(!model.empty(), "model", "a model folder", "nothing", "set model: in the recipe or --model");
-  require(!train.empty(), "train", "a train.jsonl file", "nothing", "set train: (embedtune prepare writes it)");
-  require(!output_dir.empty(), "output_dir", "a folder", "nothing", "set output_dir: or --output_dir");
-  require(device == "cpu" || device == "cuda" || device.rfind("cuda:", 0) == 0, "device", "cpu, cuda or cuda:N",
-          "'" + device + "'");
-  require(max_seq_length >= 0, "max_seq_length", "0 (the model's own) or a positive length", to_text(max_seq_length));
-  require(max_steps > 0 || num_train_epochs > 0, "num_train_epochs", "a number > 0 (or max_steps > 0)",
-          to_text(num_train_epochs));
-  require(max_steps == -1 || max_steps > 0, "max_steps", "-1 (use num_train_epochs) or a step count >= 1",
-          to_text(max_steps));
+  require(!model.empty(), "model", "a model folder", "nothing",
+          "set model: in the recipe or --model");
+  require(!train.empty(), "train", "a train.jsonl file", "nothing",
+          "set train: (embedtune prepare writes it)");
+  require(!output_dir.empty(), "output_dir", "a folder", "nothing",
+          "set output_dir: or --output_dir");
+  require(device == "cpu" || device == "cuda" || device.rfind("cuda:", 0) == 0, "device",
+          "cpu, cuda or cuda:N", "'" + device + "'");
+  require(max_seq_length >= 0, "max_seq_length", "0 (the model's own) or a positive length",
+          to_text(max_seq_length));
+  require(max_steps > 0 || num_train_epochs > 0, "num_train_epochs",
+          "a number > 0 (or max_steps > 0)", to_text(num_train_epochs));
+  require(max_steps == -1 || max_steps > 0, "max_steps",
+          "-1 (use num_train_epochs) or a step count >= 1", to_text(max_steps));
   require(per_device_train_batch_size >= 1, "per_device_train_batch_size", "an integer >= 1",
           to_text(per_device_train_batch_size));
   require(per_device_eval_batch_size >= 1, "per_device_eval_batch_size", "an integer >= 1",
@@ -372,12 +390,17 @@ void TrainingArguments::validate() {
           to_text(gradient_accumulation_steps));
   require(learning_rate > 0, "learning_rate", "a number > 0", to_text(learning_rate));
   require(weight_decay >= 0, "weight_decay", "a number >= 0", to_text(weight_decay));
-  require(adam_beta1 >= 0 && adam_beta1 < 1, "adam_beta1", "a number in [0, 1)", to_text(adam_beta1));
-  require(adam_beta2 >= 0 && adam_beta2 < 1, "adam_beta2", "a number in [0, 1)", to_text(adam_beta2));
+  require(adam_beta1 >= 0 && adam_beta1 < 1, "adam_beta1", "a number in [0, 1)",
+          to_text(adam_beta1));
+  require(adam_beta2 >= 0 && adam_beta2 < 1, "adam_beta2", "a number in [0, 1)",
+          to_text(adam_beta2));
   require(adam_epsilon > 0, "adam_epsilon", "a number > 0", to_text(adam_epsilon));
-  require(max_grad_norm >= 0, "max_grad_norm", "a number >= 0 (0: no clipping)", to_text(max_grad_norm));
-  require_choice(lr_scheduler_type, "lr_scheduler_type", {"linear", "cosine", "constant", "constant_with_warmup"});
-  require(warmup_ratio >= 0 && warmup_ratio <= 1, "warmup_ratio", "a number in [0, 1]", to_text(warmup_ratio));
+  require(max_grad_norm >= 0, "max_grad_norm", "a number >= 0 (0: no clipping)",
+          to_text(max_grad_norm));
+  require_choice(lr_scheduler_type, "lr_scheduler_type",
+                 {"linear", "cosine", "constant", "constant_with_warmup"});
+  require(warmup_ratio >= 0 && warmup_ratio <= 1, "warmup_ratio", "a number in [0, 1]",
+          to_text(warmup_ratio));
   require(warmup_steps >= 0, "warmup_steps", "an integer >= 0", to_text(warmup_steps));
   require_choice(optim, "optim", {"adamw_torch_fused", "adamw_torch"});
   require_choice(batch_sampler, "batch_sampler", {"batch_sampler", "no_duplicates"});
@@ -388,16 +411,22 @@ void TrainingArguments::validate() {
     require(unique.size() == matryoshka_dims.size() && *unique.begin() >= 1, "matryoshka_dims",
             "distinct dimensions >= 1", to_text(matryoshka_dims));
   }
-  require(matryoshka_weights.empty() || matryoshka_weights.size() == matryoshka_dims.size(), "matryoshka_weights",
-          fmt::format("{} weights (one per dimension) or none", matryoshka_dims.size()), to_text(matryoshka_weights));
-  require(n_dims_per_step == -1 || (n_dims_per_step >= 1 && n_dims_per_step <= static_cast<int64_t>(matryoshka_dims.size())),
-          "n_dims_per_step", fmt::format("-1 (all) or 1..{}", matryoshka_dims.size()), to_text(n_dims_per_step));
+  require(matryoshka_weights.empty() || matryoshka_weights.size() == matryoshka_dims.size(),
+          "matryoshka_weights",
+          fmt::format("{} weights (one per dimension) or none", matryoshka_dims.size()),
+          to_text(matryoshka_weights));
+  require(
+      n_dims_per_step == -1 ||
+          (n_dims_per_step >= 1 && n_dims_per_step <= static_cast<int64_t>(matryoshka_dims.size())),
+      "n_dims_per_step", fmt::format("-1 (all) or 1..{}", matryoshka_dims.size()),
+      to_text(n_dims_per_step));
   require(scale > 0, "scale", "a number > 0", to_text(scale));
   require_choice(similarity_fct, "similarity_fct", {"cos_sim", "dot_score", "cosine", "dot"});
   if (!train_columns.empty()) {
     std::set<std::string> unique(train_columns.begin(), train_columns.end());
     require(train_columns.size() >= 2 && unique.size() == train_columns.size(), "train_columns",
-            "at least two distinct field names (anchor first, then positive)", to_text(train_columns));
+            "at least two distinct field names (anchor first, then positive)",
+            to_text(train_columns));
   }
   require_choice(eval_strategy, "eval_strategy", {"no", "steps", "epoch"});
   require_choice(save_strategy, "save_strategy", {"no", "steps", "epoch"});
@@ -405,32 +434,40 @@ void TrainingArguments::validate() {
   require(eval_steps >= 0, "eval_steps", "an integer >= 1 (0: logging_steps)", to_text(eval_steps));
   if (eval_steps == 0) eval_steps = logging_steps;  // as transformers fills eval_steps
   require(save_steps >= 1, "save_steps", "an integer >= 1", to_text(save_steps));
-  require(save_total_limit >= 0, "save_total_limit", "an integer >= 0 (0: keep all)", to_text(save_total_limit));
-  require(!eval_on_start || !eval.empty(), "eval", "a test.jsonl file when eval_on_start is true", "nothing",
-          "set eval: or eval_on_start: false");
-  require(eval_strategy == "no" || !eval.empty(), "eval", "a test.jsonl file when eval_strategy is not 'no'",
-          "nothing", "set eval: or eval_strategy: no");
+  require(save_total_limit >= 0, "save_total_limit", "an integer >= 0 (0: keep all)",
+          to_text(save_total_limit));
+  require(!eval_on_start || !eval.empty(), "eval", "a test.jsonl file when eval_on_start is true",
+          "nothing", "set eval: or eval_on_start: false");
+  require(eval_strategy == "no" || !eval.empty(), "eval",
+          "a test.jsonl file when eval_strategy is not 'no'", "nothing",
+          "set eval: or eval_strategy: no");
   require(seed >= 0, "seed", "an integer >= 0", to_text(seed));
   if (load_best_model_at_end) {
-    require(eval_strategy != "no", "eval_strategy", "steps or epoch when load_best_model_at_end is true", "'no'");
+    require(eval_strategy != "no", "eval_strategy",
+            "steps or epoch when load_best_model_at_end is true", "'no'");
     require(save_strategy == eval_strategy, "save_strategy",
-            fmt::format("'{}' (the same as eval_strategy) when load_best_model_at_end is true", eval_strategy),
+            fmt::format("'{}' (the same as eval_strategy) when load_best_model_at_end is true",
+                        eval_strategy),
             "'" + save_strategy + "'");
     require(save_strategy != "steps" || save_steps % eval_steps == 0, "save_steps",
-            fmt::format("a multiple of eval_steps ({}) when load_best_model_at_end is true", eval_steps),
+            fmt::format("a multiple of eval_steps ({}) when load_best_model_at_end is true",
+                        eval_steps),
             to_text(save_steps));
     require(!metric_for_best_model.empty(), "metric_for_best_model",
             "an evaluation key when load_best_model_at_end is true", "nothing",
             "set e.g. metric_for_best_model: eval_dim_128_cosine_ndcg@10");
   }
   if (!metric_for_best_model.empty()) {
-    if (metric_for_best_model.rfind("eval_", 0) != 0) metric_for_best_model = "eval_" + metric_for_best_model;
-    require(eval_strategy != "no", "eval_strategy", "steps or epoch when metric_for_best_model is set", "'no'");
+    if (metric_for_best_model.rfind("eval_", 0) != 0)
+      metric_for_best_model = "eval_" + metric_for_best_model;
+    require(eval_strategy != "no", "eval_strategy",
+            "steps or epoch when metric_for_best_model is set", "'no'");
     const std::vector<std::string> valid = eval_metric_keys();
     if (std::find(valid.begin(), valid.end(), metric_for_best_model) == valid.end()) {
-      fail("training arguments: metric_for_best_model: expected a key the evaluation logs (one per "
-           "matryoshka_dims entry), found '{}'; did you mean '{}'?",
-           metric_for_best_model, nearest_key(metric_for_best_model, valid));
+      fail(
+          "training arguments: metric_for_best_model: expected a key the evaluation logs (one per "
+          "matryoshka_dims entry), found '{}'; did you mean '{}'?",
+          metric_for_best_model, nearest_key(metric_for_best_model, valid));
     }
     if (!greater_is_better) greater_is_better = !metric_for_best_model.ends_with("loss");
   }
@@ -442,7 +479,8 @@ std::string TrainingArguments::to_yaml() const {
   for_each(*this, [&](const auto& field, const char* name, const auto&, const char*) {
     using T = std::decay_t<decltype(field)>;
     out << YAML::Key << name << YAML::Value;
-    if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<double>> ||
+    if constexpr (std::is_same_v<T, std::vector<int64_t>> ||
+                  std::is_same_v<T, std::vector<double>> ||
                   std::is_same_v<T, std::vector<std::string>>) {
       out << YAML::Flow << YAML::BeginSeq;
       for (const auto& v : field) {
@@ -491,12 +529,13 @@ std::vector<std::pair<std::string, std::string>> TrainingArguments::non_defaults
 std::string TrainingArguments::help_text() {
   std::string out;
   TrainingArguments args;
-  for_each(args, [&](const auto& field, const char* name, const auto& default_value, const char* help) {
-    using T = std::decay_t<decltype(field)>;
-    const std::string value = to_text(static_cast<T>(default_value));
-    out += fmt::format("  --{:<30} {}", name, help);
-    out += value.empty() ? "\n" : fmt::format(" (default: {})\n", value);
-  });
+  for_each(args,
+           [&](const auto& field, const char* name, const auto& default_value, const char* help) {
+             using T = std::decay_t<decltype(field)>;
+             const std::string value = to_text(static_cast<T>(default_value));
+             out += fmt::format("  --{:<30} {}", name, help);
+             out += value.empty() ? "\n" : fmt::format(" (default: {})\n", value);
+           });
   return out;
 }
 

@@ -57,50 +57,87 @@ struct TrainingArguments {
   // this order; `field` is a reference to the member (const for a const object).
   template <class Self, class Visitor>
   static void for_each(Self& self, Visitor&& visit) {
-    visit(self.model, "model", std::string(), "Model folder to fine-tune (sentence-transformers or Hugging Face layout)");
-    visit(self.train, "train", std::string(), "Training pairs: prepare's train.jsonl ({\"id\", \"anchor\", \"positive\"[, \"negative\"]})");
-    visit(self.eval, "eval", std::string(), "Evaluation queries: prepare's test.jsonl (corpus = train + test positives); empty: no evaluation");
+    visit(self.model, "model", std::string(),
+          "Model folder to fine-tune (sentence-transformers or Hugging Face layout)");
+    visit(self.train, "train", std::string(),
+          "Training pairs: prepare's train.jsonl ({\"id\", \"anchor\", \"positive\"[, "
+          "\"negative\"]})");
+    visit(self.eval, "eval", std::string(),
+          "Evaluation queries: prepare's test.jsonl (corpus = train + test positives); empty: no "
+          "evaluation");
     visit(self.device, "device", std::string("cpu"), "cpu, cuda or cuda:N");
-    visit(self.max_seq_length, "max_seq_length", int64_t{0}, "Cut texts at this many tokens (0: the model's own)");
-    visit(self.output_dir, "output_dir", std::string(), "Folder for checkpoints, logs and the final model");
-    visit(self.num_train_epochs, "num_train_epochs", 3.0, "Epochs (a fraction ends mid-epoch); ignored when max_steps > 0");
-    visit(self.max_steps, "max_steps", int64_t{-1}, "Optimizer steps in all; > 0 overrides num_train_epochs");
-    visit(self.per_device_train_batch_size, "per_device_train_batch_size", int64_t{8}, "Pairs per micro-batch (in-batch negatives come from these)");
-    visit(self.per_device_eval_batch_size, "per_device_eval_batch_size", int64_t{8}, "Texts per batch when encoding for evaluation");
-    visit(self.gradient_accumulation_steps, "gradient_accumulation_steps", int64_t{1}, "Micro-batches per optimizer step (adds no negatives)");
+    visit(self.max_seq_length, "max_seq_length", int64_t{0},
+          "Cut texts at this many tokens (0: the model's own)");
+    visit(self.output_dir, "output_dir", std::string(),
+          "Folder for checkpoints, logs and the final model");
+    visit(self.num_train_epochs, "num_train_epochs", 3.0,
+          "Epochs (a fraction ends mid-epoch); ignored when max_steps > 0");
+    visit(self.max_steps, "max_steps", int64_t{-1},
+          "Optimizer steps in all; > 0 overrides num_train_epochs");
+    visit(self.per_device_train_batch_size, "per_device_train_batch_size", int64_t{8},
+          "Pairs per micro-batch (in-batch negatives come from these)");
+    visit(self.per_device_eval_batch_size, "per_device_eval_batch_size", int64_t{8},
+          "Texts per batch when encoding for evaluation");
+    visit(self.gradient_accumulation_steps, "gradient_accumulation_steps", int64_t{1},
+          "Micro-batches per optimizer step (adds no negatives)");
     visit(self.learning_rate, "learning_rate", 5e-5, "Peak learning rate of AdamW");
-    visit(self.weight_decay, "weight_decay", 0.0, "AdamW weight decay (not applied to biases and LayerNorm weights)");
+    visit(self.weight_decay, "weight_decay", 0.0,
+          "AdamW weight decay (not applied to biases and LayerNorm weights)");
     visit(self.adam_beta1, "adam_beta1", 0.9, "AdamW beta1");
     visit(self.adam_beta2, "adam_beta2", 0.999, "AdamW beta2");
     visit(self.adam_epsilon, "adam_epsilon", 1e-8, "AdamW epsilon");
-    visit(self.max_grad_norm, "max_grad_norm", 1.0, "Clip the global gradient norm to this (0: no clipping)");
-    visit(self.lr_scheduler_type, "lr_scheduler_type", std::string("linear"), "linear, cosine, constant or constant_with_warmup");
-    visit(self.warmup_ratio, "warmup_ratio", 0.0, "Warm-up over ceil(ratio * total steps) steps, in [0, 1]; used when warmup_steps is 0");
-    visit(self.warmup_steps, "warmup_steps", int64_t{0}, "Warm-up steps (overrides warmup_ratio when > 0)");
-    visit(self.optim, "optim", std::string("adamw_torch_fused"), "adamw_torch_fused or adamw_torch (the same AdamW here)");
-    visit(self.bf16, "bf16", false, "bf16 autocast for forward passes (CUDA only; ignored on the CPU)");
+    visit(self.max_grad_norm, "max_grad_norm", 1.0,
+          "Clip the global gradient norm to this (0: no clipping)");
+    visit(self.lr_scheduler_type, "lr_scheduler_type", std::string("linear"),
+          "linear, cosine, constant or constant_with_warmup");
+    visit(self.warmup_ratio, "warmup_ratio", 0.0,
+          "Warm-up over ceil(ratio * total steps) steps, in [0, 1]; used when warmup_steps is 0");
+    visit(self.warmup_steps, "warmup_steps", int64_t{0},
+          "Warm-up steps (overrides warmup_ratio when > 0)");
+    visit(self.optim, "optim", std::string("adamw_torch_fused"),
+          "adamw_torch_fused or adamw_torch (the same AdamW here)");
+    visit(self.bf16, "bf16", false,
+          "bf16 autocast for forward passes (CUDA only; ignored on the CPU)");
     visit(self.tf32, "tf32", false, "TF32 matrix multiplications (CUDA)");
-    visit(self.batch_sampler, "batch_sampler", std::string("batch_sampler"), "batch_sampler (random batches) or no_duplicates (no repeated text within a batch)");
-    visit(self.dataloader_drop_last, "dataloader_drop_last", false, "Drop the last, shorter batch of each epoch");
-    visit(self.train_columns, "train_columns", std::vector<std::string>{}, "train.jsonl fields in loss order: anchor, positive, negatives... (empty: anchor, positive[, negative])");
-    visit(self.loss, "loss", std::string("MatryoshkaLoss"), "MatryoshkaLoss (over MultipleNegativesRankingLoss) or MultipleNegativesRankingLoss");
-    visit(self.matryoshka_dims, "matryoshka_dims", std::vector<int64_t>{768, 512, 256, 128, 64}, "Matryoshka dimensions (also the evaluated dimensions)");
-    visit(self.matryoshka_weights, "matryoshka_weights", std::vector<double>{}, "One weight per dimension (empty: all 1)");
-    visit(self.n_dims_per_step, "n_dims_per_step", int64_t{-1}, "Dimensions sampled per step (-1: all)");
+    visit(self.batch_sampler, "batch_sampler", std::string("batch_sampler"),
+          "batch_sampler (random batches) or no_duplicates (no repeated text within a batch)");
+    visit(self.dataloader_drop_last, "dataloader_drop_last", false,
+          "Drop the last, shorter batch of each epoch");
+    visit(self.train_columns, "train_columns", std::vector<std::string>{},
+          "train.jsonl fields in loss order: anchor, positive, negatives... (empty: anchor, "
+          "positive[, negative])");
+    visit(self.loss, "loss", std::string("MatryoshkaLoss"),
+          "MatryoshkaLoss (over MultipleNegativesRankingLoss) or MultipleNegativesRankingLoss");
+    visit(self.matryoshka_dims, "matryoshka_dims", std::vector<int64_t>{768, 512, 256, 128, 64},
+          "Matryoshka dimensions (also the evaluated dimensions)");
+    visit(self.matryoshka_weights, "matryoshka_weights", std::vector<double>{},
+          "One weight per dimension (empty: all 1)");
+    visit(self.n_dims_per_step, "n_dims_per_step", int64_t{-1},
+          "Dimensions sampled per step (-1: all)");
     visit(self.scale, "scale", 20.0, "MultipleNegativesRankingLoss scale (inverse temperature)");
     visit(self.similarity_fct, "similarity_fct", std::string("cos_sim"), "cos_sim or dot_score");
-    visit(self.eval_strategy, "eval_strategy", std::string("no"), "When to evaluate: no, steps or epoch");
-    visit(self.save_strategy, "save_strategy", std::string("steps"), "When to write a checkpoint: no, steps or epoch");
+    visit(self.eval_strategy, "eval_strategy", std::string("no"),
+          "When to evaluate: no, steps or epoch");
+    visit(self.save_strategy, "save_strategy", std::string("steps"),
+          "When to write a checkpoint: no, steps or epoch");
     visit(self.eval_steps, "eval_steps", int64_t{0}, "Evaluate every N steps (0: logging_steps)");
     visit(self.save_steps, "save_steps", int64_t{500}, "Checkpoint every N steps");
-    visit(self.logging_steps, "logging_steps", int64_t{500}, "Log loss, grad norm and learning rate every N steps");
-    visit(self.save_total_limit, "save_total_limit", int64_t{0}, "Keep at most N checkpoints, plus the best (0: keep all)");
-    visit(self.eval_on_start, "eval_on_start", false, "Evaluate once before the first step (the baseline; not a best-model candidate)");
-    visit(self.load_best_model_at_end, "load_best_model_at_end", false, "Finish with the checkpoint that scored best on metric_for_best_model");
-    visit(self.metric_for_best_model, "metric_for_best_model", std::string(), "Evaluation key, e.g. eval_dim_128_cosine_ndcg@10");
-    visit(self.greater_is_better, "greater_is_better", std::optional<bool>(), "Whether a larger metric is better (default: true unless the key ends in 'loss')");
-    visit(self.seed, "seed", int64_t{42}, "Seed of weights' dropout, batch order and dimension sampling");
-    visit(self.resume_from_checkpoint, "resume_from_checkpoint", std::string(), "Checkpoint folder to continue from, or 'last' for the newest in output_dir");
+    visit(self.logging_steps, "logging_steps", int64_t{500},
+          "Log loss, grad norm and learning rate every N steps");
+    visit(self.save_total_limit, "save_total_limit", int64_t{0},
+          "Keep at most N checkpoints, plus the best (0: keep all)");
+    visit(self.eval_on_start, "eval_on_start", false,
+          "Evaluate once before the first step (the baseline; not a best-model candidate)");
+    visit(self.load_best_model_at_end, "load_best_model_at_end", false,
+          "Finish with the checkpoint that scored best on metric_for_best_model");
+    visit(self.metric_for_best_model, "metric_for_best_model", std::string(),
+          "Evaluation key, e.g. eval_dim_128_cosine_ndcg@10");
+    visit(self.greater_is_better, "greater_is_better", std::optional<bool>(),
+          "Whether a larger metric is better (default: true unless the key ends in 'loss')");
+    visit(self.seed, "seed", int64_t{42},
+          "Seed of weights' dropout, batch order and dimension sampling");
+    visit(self.resume_from_checkpoint, "resume_from_checkpoint", std::string(),
+          "Checkpoint folder to continue from, or 'last' for the newest in output_dir");
   }
 
   // The field names in for_each order.

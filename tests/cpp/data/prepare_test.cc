@@ -12,9 +12,9 @@ namespace embedtune::data {
 namespace {
 
 using ::testing::ElementsAre;
+using testing::error_of;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-using testing::error_of;
 
 class PrepareTest : public testing::TempDirTest {
  protected:
@@ -93,7 +93,8 @@ TEST_F(PrepareTest, SameSeedSameSplitOtherSeedOtherSplit) {
 
 TEST_F(PrepareTest, OtherColumnsNegativeAndUnicode) {
   const auto input = write("d.jsonl",
-                           "{\"q\": \"Gr\xC3\xBC\xC3\x9F" "e?\", \"p\": \"\xE6\x97\xA5\xE6\x9C\xAC\", \"n\": \"no\"}\n"
+                           "{\"q\": \"Gr\xC3\xBC\xC3\x9F"
+                           "e?\", \"p\": \"\xE6\x97\xA5\xE6\x9C\xAC\", \"n\": \"no\"}\n"
                            "{\"q\": \"b\", \"p\": \"pp\", \"n\": \"nn\"}\n"
                            "{\"q\": \"c\", \"p\": \"ppp\", \"n\": \"nnn\"}\n");
   PrepareOptions o = options(input);
@@ -101,7 +102,8 @@ TEST_F(PrepareTest, OtherColumnsNegativeAndUnicode) {
   o.test_size = TestSize::of_count(1);
   const PrepareSummary summary = prepare_dataset(o);
   const std::string all = read(o.output_dir / "train.jsonl") + read(o.output_dir / "test.jsonl");
-  EXPECT_THAT(all, HasSubstr("\"anchor\":\"Gr\xC3\xBC\xC3\x9F" "e?\",\"positive\":\"\xE6\x97\xA5\xE6\x9C\xAC\",\"negative\":\"no\""));
+  EXPECT_THAT(all, HasSubstr("\"anchor\":\"Gr\xC3\xBC\xC3\x9F"
+                             "e?\",\"positive\":\"\xE6\x97\xA5\xE6\x9C\xAC\",\"negative\":\"no\""));
   // Lengths in code points (Python len): anchors 6,1,1; positives 2,2,3; negatives 2,2,3.
   EXPECT_EQ(summary.lengths.at("anchor").max, 6u);
   EXPECT_EQ(summary.lengths.at("positive").min, 2u);
@@ -193,7 +195,8 @@ TEST_F(PrepareTest, EveryBadRowCaseNamesFileLineExpectedFound) {
        R"(:2: column "question": expected non-empty text, found an empty string)"},
       {R"({"question": " \t\n", "context": "c"})",
        R"(:2: column "question": expected non-empty text, found only whitespace " \t\n")"},
-      {R"({"question": "q", "context": "c")", R"(:2: expected one JSON object per line, found malformed JSON)"},
+      {R"({"question": "q", "context": "c")",
+       R"(:2: expected one JSON object per line, found malformed JSON)"},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const auto input = write(fmt::format("case{}.jsonl", i),
@@ -241,9 +244,11 @@ TEST_F(PrepareTest, SkipInvalidSkipsAndCounts) {
 
 TEST_F(PrepareTest, EmptyOrAllInvalidOrTooSmallDatasets) {
   auto input = write("empty.jsonl", "\n\n");
-  EXPECT_THAT(error_of([&] { prepare_dataset(options(input)); }), HasSubstr("found an empty dataset"));
+  EXPECT_THAT(error_of([&] { prepare_dataset(options(input)); }),
+              HasSubstr("found an empty dataset"));
   input = write("empty.csv", "question,context\n");
-  EXPECT_THAT(error_of([&] { prepare_dataset(options(input)); }), HasSubstr("found an empty dataset"));
+  EXPECT_THAT(error_of([&] { prepare_dataset(options(input)); }),
+              HasSubstr("found an empty dataset"));
   input = write("bad.jsonl", "{\"question\": 1, \"context\": \"c\"}\n");
   PrepareOptions o = options(input);
   o.skip_invalid = true;

@@ -10,9 +10,9 @@
 namespace embedtune::data {
 namespace {
 
+using testing::error_of;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-using testing::error_of;
 
 class RecordsTest : public testing::TempDirTest {
  protected:
@@ -87,8 +87,9 @@ TEST_F(RecordsTest, JsonArrayRecordsKnowTheirLines) {
 
 TEST_F(RecordsTest, JsonArrayErrors) {
   auto path = write("a.json", "[\n {\"q\": 1},\n {\"q\": 2,}\n]\n");
-  EXPECT_THAT(error_of([&] { read(path, DataFormat::kJson); }),
-              StartsWith(path.string() + ":3: expected a JSON array of records, found malformed JSON"));
+  EXPECT_THAT(
+      error_of([&] { read(path, DataFormat::kJson); }),
+      StartsWith(path.string() + ":3: expected a JSON array of records, found malformed JSON"));
   path = write("b.json", "{\"q\": 1}");
   EXPECT_THAT(error_of([&] { read(path, DataFormat::kJson); }),
               HasSubstr("found an object; for one record per line use a .jsonl file"));
@@ -146,10 +147,10 @@ TEST_F(RecordsTest, MissingFile) {
 
 TEST(Text, Utf8AndPythonWhitespace) {
   EXPECT_FALSE(find_invalid_utf8("caf\xC3\xA9 \xF0\x9F\x98\x80").has_value());
-  EXPECT_EQ(find_invalid_utf8("ab\xC0\xAF"), 2u);          // overlong '/'
-  EXPECT_EQ(find_invalid_utf8("a\xED\xA0\x80"), 1u);       // surrogate U+D800
-  EXPECT_EQ(find_invalid_utf8("a\xF4\x90\x80\x80"), 1u);   // above U+10FFFF
-  EXPECT_EQ(find_invalid_utf8("abc\xE2\x82"), 3u);         // truncated
+  EXPECT_EQ(find_invalid_utf8("ab\xC0\xAF"), 2u);                    // overlong '/'
+  EXPECT_EQ(find_invalid_utf8("a\xED\xA0\x80"), 1u);                 // surrogate U+D800
+  EXPECT_EQ(find_invalid_utf8("a\xF4\x90\x80\x80"), 1u);             // above U+10FFFF
+  EXPECT_EQ(find_invalid_utf8("abc\xE2\x82"), 3u);                   // truncated
   EXPECT_EQ(count_code_points("caf\xC3\xA9 \xF0\x9F\x98\x80"), 6u);  // Python len() == 6
   // Python: "\u3000\xa0 x y\u2009\n".strip() == "x y"
   EXPECT_EQ(python_strip("\xE3\x80\x80\xC2\xA0 x y\xE2\x80\x89\n"), "x y");

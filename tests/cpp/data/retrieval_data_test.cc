@@ -11,9 +11,9 @@ namespace embedtune::data {
 namespace {
 
 using ::testing::ElementsAre;
+using testing::error_of;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-using testing::error_of;
 
 class RetrievalDataTest : public testing::TempDirTest {};
 
@@ -36,7 +36,8 @@ TEST_F(RetrievalDataTest, ReferenceLayoutCorpusIsTrainThenTest) {
 
 TEST_F(RetrievalDataTest, ReferenceLayoutRoundTripsPrepare) {
   std::string text;
-  for (int i = 0; i < 20; ++i) text += fmt::format("{{\"question\":\"q{}\",\"context\":\"c{}\"}}\n", i, i);
+  for (int i = 0; i < 20; ++i)
+    text += fmt::format("{{\"question\":\"q{}\",\"context\":\"c{}\"}}\n", i, i);
   PrepareOptions o;
   o.input = write("d.jsonl", text);
   o.output_dir = dir_ / "out";
@@ -58,8 +59,9 @@ TEST_F(RetrievalDataTest, ReferenceLayoutBadRows) {
               StartsWith(test.string() + ":2: column \"id\": expected a unique id across train and "
                                          "test, found \"1\" already used at "));
   write("p/test.jsonl", "{\"id\":2,\"anchor\":\"a\"}\n");
-  EXPECT_THAT(error_of([&] { load_prepared_retrieval_data(dir_ / "p"); }),
-              StartsWith(test.string() + ":1: expected a column \"positive\", found none; fix the row"));
+  EXPECT_THAT(
+      error_of([&] { load_prepared_retrieval_data(dir_ / "p"); }),
+      StartsWith(test.string() + ":1: expected a column \"positive\", found none; fix the row"));
   write("p/test.jsonl", "{\"id\":2,\"anchor\":5,\"positive\":\"b\"}\n");
   EXPECT_THAT(error_of([&] { load_prepared_retrieval_data(dir_ / "p"); }),
               HasSubstr("test.jsonl:1: column \"anchor\": expected a string, found number 5"));
@@ -85,11 +87,11 @@ TEST_F(RetrievalDataTest, BeirWithTitlesAndGradedQrels) {
   const RetrievalData d = load_beir_retrieval_data(dir_ / "beir");
   EXPECT_THAT(d.corpus_ids, ElementsAre("d1", "d2", "3"));
   // (title + " " + text).strip()
-  EXPECT_THAT(d.corpus_texts,
-              ElementsAre("Paris Capital of France.", "No title here.", "Integer id, no title key."));
+  EXPECT_THAT(d.corpus_texts, ElementsAre("Paris Capital of France.", "No title here.",
+                                          "Integer id, no title key."));
   EXPECT_THAT(d.query_ids, ElementsAre("q1", "q2", "q3", "q4"));  // all kept
-  EXPECT_THAT(d.relevant.at("q1"), ElementsAre("d1", "d2"));        // graded 2 and 1
-  EXPECT_THAT(d.relevant.at("q2"), ElementsAre("d2"));              // score 0 is not relevant
+  EXPECT_THAT(d.relevant.at("q1"), ElementsAre("d1", "d2"));      // graded 2 and 1
+  EXPECT_THAT(d.relevant.at("q2"), ElementsAre("d2"));            // score 0 is not relevant
   EXPECT_EQ(d.relevant.count("q3"), 0u);
   EXPECT_EQ(d.relevant.count("q4"), 0u);
 }
@@ -120,18 +122,20 @@ TEST_F(RetrievalDataTest, BeirBadRows) {
               HasSubstr("qrels.tsv:3: column \"query-id\": expected an _id from queries.jsonl, "
                         "found \"q9\""));
   write("b/qrels.tsv", "query-id\tcorpus-id\tscore\nq1\td1\t1\n");
-  const auto corpus = write("b/corpus.jsonl",
-                            "{\"_id\": \"d1\", \"text\": \"t\"}\n{\"_id\": \"d1\", \"text\": \"u\"}\n");
-  EXPECT_THAT(error_of([&] { load_beir_retrieval_data(dir_ / "b"); }),
-              StartsWith(corpus.string() + ":2: column \"_id\": expected a unique id, found \"d1\""));
+  const auto corpus = write(
+      "b/corpus.jsonl", "{\"_id\": \"d1\", \"text\": \"t\"}\n{\"_id\": \"d1\", \"text\": \"u\"}\n");
+  EXPECT_THAT(
+      error_of([&] { load_beir_retrieval_data(dir_ / "b"); }),
+      StartsWith(corpus.string() + ":2: column \"_id\": expected a unique id, found \"d1\""));
   write("b/corpus.jsonl", "{\"_id\": \"d1\", \"title\": 7, \"text\": \"t\"}\n");
   EXPECT_THAT(error_of([&] { load_beir_retrieval_data(dir_ / "b"); }),
               HasSubstr("corpus.jsonl:1: column \"title\": expected a string, found number 7"));
   write("b/corpus.jsonl", "{\"_id\": \"d1\", \"text\": \"t\"}\n");
   const auto queries = write("b/queries.jsonl", "{\"_id\": null, \"text\": \"q\"}\n");
-  EXPECT_THAT(error_of([&] { load_beir_retrieval_data(dir_ / "b"); }),
-              StartsWith(queries.string() + ":1: column \"_id\": expected an integer or a non-empty "
-                                            "string, found null"));
+  EXPECT_THAT(
+      error_of([&] { load_beir_retrieval_data(dir_ / "b"); }),
+      StartsWith(queries.string() + ":1: column \"_id\": expected an integer or a non-empty "
+                                    "string, found null"));
 }
 
 TEST_F(RetrievalDataTest, BeirMissingQrelsFile) {

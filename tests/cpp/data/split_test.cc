@@ -13,8 +13,8 @@ namespace embedtune::data {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::error_of;
+using ::testing::HasSubstr;
 
 // Expected sizes are Python's: math.ceil(test_size * n) on floats, as
 // datasets.Dataset.train_test_split computes n_test.

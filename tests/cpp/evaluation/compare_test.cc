@@ -13,12 +13,15 @@ namespace embedtune::evaluation {
 namespace {
 
 // The blog post's published NDCG@10 (bge-base-en-v1.5 on the financial RAG data).
-const MetricList kBaseline = {{"dim_768_cosine_ndcg@10", 0.7684}, {"dim_512_cosine_ndcg@10", 0.7643},
-                              {"dim_256_cosine_ndcg@10", 0.7546}, {"dim_128_cosine_ndcg@10", 0.7234},
-                              {"dim_64_cosine_ndcg@10", 0.6440},  {"dim_64_cosine_mrr@10", 0.5},
-                              {"sequential_score", 0.6440}};
-const MetricList kFinetuned = {{"eval_dim_64_cosine_ndcg@10", 0.7892}, {"eval_dim_128_cosine_ndcg@10", 0.8184},
-                               {"eval_dim_256_cosine_ndcg@10", 0.8230}, {"eval_dim_512_cosine_ndcg@10", 0.8275},
+const MetricList kBaseline = {
+    {"dim_768_cosine_ndcg@10", 0.7684}, {"dim_512_cosine_ndcg@10", 0.7643},
+    {"dim_256_cosine_ndcg@10", 0.7546}, {"dim_128_cosine_ndcg@10", 0.7234},
+    {"dim_64_cosine_ndcg@10", 0.6440},  {"dim_64_cosine_mrr@10", 0.5},
+    {"sequential_score", 0.6440}};
+const MetricList kFinetuned = {{"eval_dim_64_cosine_ndcg@10", 0.7892},
+                               {"eval_dim_128_cosine_ndcg@10", 0.8184},
+                               {"eval_dim_256_cosine_ndcg@10", 0.8230},
+                               {"eval_dim_512_cosine_ndcg@10", 0.8275},
                                {"eval_dim_768_cosine_ndcg@10", 0.8254}};
 
 TEST(Compare, PerDimensionImprovementAndShareOfFullSize) {
@@ -37,17 +40,20 @@ TEST(Compare, PerDimensionImprovementAndShareOfFullSize) {
 TEST(Compare, MarkdownAndText) {
   const Comparison c = compare_results(kBaseline, kFinetuned, "base.json", "ft.json");
   const std::string md = render_markdown(c);
-  EXPECT_THAT(md, ::testing::StartsWith(
-                      "| Dimension | Baseline | Fine-tuned | Improvement | Baseline kept | Fine-tuned kept |\n"
-                      "|---:|---:|---:|---:|---:|---:|\n"
-                      "| 768 | 0.7684 | 0.8254 | +7.4% | 100.0% | 100.0% |\n"
-                      "| 512 | 0.7643 | 0.8275 | +8.3% | 99.5% | 100.3% |\n"));
+  EXPECT_THAT(
+      md,
+      ::testing::StartsWith(
+          "| Dimension | Baseline | Fine-tuned | Improvement | Baseline kept | Fine-tuned kept |\n"
+          "|---:|---:|---:|---:|---:|---:|\n"
+          "| 768 | 0.7684 | 0.8254 | +7.4% | 100.0% | 100.0% |\n"
+          "| 512 | 0.7643 | 0.8275 | +8.3% | 99.5% | 100.3% |\n"));
   EXPECT_THAT(md, ::testing::HasSubstr("| 64 | 0.6440 | 0.7892 | +22.5% | 83.8% | 95.6% |\n"));
   const std::string text = render_text(c);
-  EXPECT_THAT(text, ::testing::StartsWith("Dimension  Baseline  Fine-tuned  Improvement  Baseline kept  "
-                                          "Fine-tuned kept\n"
-                                          "      768    0.7684      0.8254        +7.4%         100.0%  "
-                                          "         100.0%\n"));
+  EXPECT_THAT(text,
+              ::testing::StartsWith("Dimension  Baseline  Fine-tuned  Improvement  Baseline kept  "
+                                    "Fine-tuned kept\n"
+                                    "      768    0.7684      0.8254        +7.4%         100.0%  "
+                                    "         100.0%\n"));
 }
 
 TEST(Compare, DimensionsInOnlyOneFileAreListedNotCompared) {
@@ -56,7 +62,8 @@ TEST(Compare, DimensionsInOnlyOneFileAreListedNotCompared) {
   ASSERT_EQ(c.rows.size(), 1u);
   EXPECT_THAT(c.only_in_baseline, ::testing::ElementsAre(64, 128, 256, 512));
   EXPECT_THAT(c.only_in_finetuned, ::testing::ElementsAre(32));
-  EXPECT_THAT(render_markdown(c), ::testing::HasSubstr("Only in the fine-tuned results (not compared): 32"));
+  EXPECT_THAT(render_markdown(c),
+              ::testing::HasSubstr("Only in the fine-tuned results (not compared): 32"));
 }
 
 TEST(Compare, ZeroBaselineGivesNotApplicable) {

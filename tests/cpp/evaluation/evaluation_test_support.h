@@ -10,12 +10,11 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "io/json.h"
 #include "io/npy.h"
@@ -31,7 +30,8 @@ inline std::filesystem::path oracle_dir() {
   }
   std::filesystem::path dir = std::filesystem::path(root) / "evaluation";
   if (!std::filesystem::exists(dir / "results.json")) {
-    throw std::runtime_error(dir.string() + "/results.json is missing; the make_testdata fixture "
+    throw std::runtime_error(dir.string() +
+                             "/results.json is missing; the make_testdata fixture "
                              "(tests/python/oracle_evaluation.py) must run first");
   }
   return dir;
@@ -40,7 +40,8 @@ inline std::filesystem::path oracle_dir() {
 // A float32 .npy file as a (N, D) tensor, read with io::read_npy.
 inline at::Tensor load_npy_f32(const std::filesystem::path& path) {
   const io::NpyArray a = io::read_npy(path);
-  if (a.descr != "<f4") throw std::runtime_error(path.string() + ": expected <f4, found " + a.descr);
+  if (a.descr != "<f4")
+    throw std::runtime_error(path.string() + ": expected <f4, found " + a.descr);
   at::Tensor t = at::empty(a.shape, at::kFloat);
   std::memcpy(t.data_ptr<float>(), a.bytes.data(), a.bytes.size());
   return t;
@@ -69,8 +70,8 @@ inline OracleData load_oracle_data() {
 }
 
 // ST's results in file order (nlohmann::ordered_json keeps it).
-inline std::vector<std::pair<std::string, double>> load_expected(const std::filesystem::path& path,
-                                                                 nlohmann::ordered_json* whole = nullptr) {
+inline std::vector<std::pair<std::string, double>> load_expected(
+    const std::filesystem::path& path, nlohmann::ordered_json* whole = nullptr) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read " + path.string());
   const auto json = nlohmann::ordered_json::parse(in);

@@ -30,7 +30,8 @@ at::Tensor rows(std::vector<std::vector<float>> values) {
 
 // Corpus positions 0..4 hold ids d3, d1, d2, d0, d4: id order differs from position order.
 struct Fixture {
-  at::Tensor corpus = rows({{1, 0, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 0.5, 0}, {0.6, 0.8, 0, 0}});
+  at::Tensor corpus =
+      rows({{1, 0, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 0.5, 0}, {0.6, 0.8, 0, 0}});
   std::vector<std::string> corpus_ids{"d3", "d1", "d2", "d0", "d4"};
   at::Tensor queries = rows({{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}, {1, 0, 1, 0}});
   std::vector<std::string> query_ids{"qa", "qx", "qb", "qe", "qc"};
@@ -50,7 +51,8 @@ struct Fixture {
   }
 };
 
-std::vector<std::string> ids_of(const std::vector<int64_t>& idx, const std::vector<std::string>& ids) {
+std::vector<std::string> ids_of(const std::vector<int64_t>& idx,
+                                const std::vector<std::string>& ids) {
   std::vector<std::string> out;
   for (int64_t i : idx) out.push_back(ids[i]);
   return out;
@@ -59,10 +61,12 @@ std::vector<std::string> ids_of(const std::vector<int64_t>& idx, const std::vect
 TEST(TopKHits, TiesGoToTheSmallerCorpusIdNotTheEarlierPosition) {
   Fixture f;
   // Cosine for [1,0,0,0]: d3 = d1 = 1 (tie), d4 = 0.6, d2 = d0 = 0 (tie).
-  const auto hits = top_k_hits(f.queries.narrow(0, 0, 1), f.corpus, f.corpus_ids, "cosine", 10, 50000, 0);
+  const auto hits =
+      top_k_hits(f.queries.narrow(0, 0, 1), f.corpus, f.corpus_ids, "cosine", 10, 50000, 0);
   EXPECT_THAT(ids_of(hits[0], f.corpus_ids), ::testing::ElementsAre("d1", "d3", "d4", "d0", "d2"));
   // Same ranking with one corpus entry per chunk and a cut-off inside the tie.
-  const auto small = top_k_hits(f.queries.narrow(0, 0, 1), f.corpus, f.corpus_ids, "cosine", 1, 1, 1);
+  const auto small =
+      top_k_hits(f.queries.narrow(0, 0, 1), f.corpus, f.corpus_ids, "cosine", 1, 1, 1);
   EXPECT_THAT(ids_of(small[0], f.corpus_ids), ::testing::ElementsAre("d1"));
 }
 
@@ -86,7 +90,8 @@ TEST(TopKHits, LargeTieGroupAcrossChunksKeepsTheSmallestIds) {
 
 TEST(EvaluateRetrieval, HandComputedMetricsCosineAndDot) {
   Fixture f;
-  const IrResults r = evaluate_retrieval(f.queries, f.corpus, f.query_ids, f.corpus_ids, f.relevant, f.config());
+  const IrResults r =
+      evaluate_retrieval(f.queries, f.corpus, f.query_ids, f.corpus_ids, f.relevant, f.config());
   const double l3 = std::log2(3.0), l5 = std::log2(5.0);
   // Rankings (queries qa, qb, qc; qx and qe dropped):
   //   cosine: qa d1 d3 d4 d0 d2 | qb d0 d1 d2 d3 d4 | qc d0 d1 d3 (tied) d4 d2
@@ -136,19 +141,22 @@ TEST(EvaluateRetrieval, PrimaryMetricTieGoesToTheSortedFirstScoreFunction) {
   EXPECT_EQ(r.metrics.front().first, "dot_accuracy@1");  // results follow the configured order
   EXPECT_EQ(r.primary_metric, "cosine_ndcg@10");
   c.main_score_function = "dot";
-  EXPECT_EQ(evaluate_retrieval(f.queries, f.corpus, f.query_ids, f.corpus_ids, rel, c).primary_metric,
-            "dot_ndcg@10");
+  EXPECT_EQ(
+      evaluate_retrieval(f.queries, f.corpus, f.query_ids, f.corpus_ids, rel, c).primary_metric,
+      "dot_ndcg@10");
 }
 
 TEST(EvaluateRetrieval, SameResultsForEveryChunking) {
   Fixture f;
-  const IrResults ref = evaluate_retrieval(f.queries, f.corpus, f.query_ids, f.corpus_ids, f.relevant, f.config());
+  const IrResults ref =
+      evaluate_retrieval(f.queries, f.corpus, f.query_ids, f.corpus_ids, f.relevant, f.config());
   for (int64_t corpus_chunk : {1, 2, 3}) {
     for (int64_t query_chunk : {1, 2}) {
       IrEvaluatorConfig c = f.config();
       c.corpus_chunk_size = corpus_chunk;
       c.query_chunk_size = query_chunk;
-      const IrResults r = evaluate_retrieval(f.queries, f.corpus, f.query_ids, f.corpus_ids, f.relevant, c);
+      const IrResults r =
+          evaluate_retrieval(f.queries, f.corpus, f.query_ids, f.corpus_ids, f.relevant, c);
       EXPECT_EQ(r.metrics, ref.metrics) << corpus_chunk << "x" << query_chunk;
     }
   }
@@ -203,7 +211,8 @@ TEST(EvaluateRetrieval, ChunkingInvariantOnTieHeavyData) {
   std::map<std::string, std::set<std::string>> rel;
   for (int64_t i = 0; i < n_query; ++i) {
     qids.push_back(fmt::format("q{}", i));
-    for (int j = 0; j < 1 + static_cast<int>(i % 3); ++j) rel[qids.back()].insert(cids[rng() % n_corpus]);
+    for (int j = 0; j < 1 + static_cast<int>(i % 3); ++j)
+      rel[qids.back()].insert(cids[rng() % n_corpus]);
   }
   IrEvaluatorConfig config;
   config.score_functions = {"cosine", "dot"};
@@ -231,25 +240,32 @@ TEST(EvaluateRetrieval, RejectsBadInputWithOneLineErrors) {
   };
   using ::testing::HasSubstr;
   EXPECT_THAT(message([&] {
-                evaluate_retrieval(f.queries.narrow(0, 0, 4), f.corpus, f.query_ids, f.corpus_ids, f.relevant, c);
+                evaluate_retrieval(f.queries.narrow(0, 0, 4), f.corpus, f.query_ids, f.corpus_ids,
+                                   f.relevant, c);
               }),
               HasSubstr("query_embeddings has 4 rows but query_ids has 5 ids"));
   auto dup = f.corpus_ids;
   dup[4] = "d3";
-  EXPECT_THAT(message([&] { evaluate_retrieval(f.queries, f.corpus, f.query_ids, dup, f.relevant, c); }),
-              HasSubstr("corpus id 'd3' appears more than once"));
+  EXPECT_THAT(
+      message([&] { evaluate_retrieval(f.queries, f.corpus, f.query_ids, dup, f.relevant, c); }),
+      HasSubstr("corpus id 'd3' appears more than once"));
   at::Tensor nan_corpus = f.corpus.clone();
   nan_corpus[2][1] = std::nanf("");
-  EXPECT_THAT(message([&] { evaluate_retrieval(f.queries, nan_corpus, f.query_ids, f.corpus_ids, f.relevant, c); }),
-              HasSubstr("corpus_embeddings row 2 holds NaN"));
-  EXPECT_THAT(message([&] { evaluate_retrieval(f.queries, f.corpus, f.query_ids, f.corpus_ids, {}, c); }),
-              HasSubstr("none of the 5 queries has a relevant document"));
   EXPECT_THAT(message([&] {
-                evaluate_retrieval(f.queries.narrow(1, 0, 3), f.corpus, f.query_ids, f.corpus_ids, f.relevant, c);
+                evaluate_retrieval(f.queries, nan_corpus, f.query_ids, f.corpus_ids, f.relevant, c);
+              }),
+              HasSubstr("corpus_embeddings row 2 holds NaN"));
+  EXPECT_THAT(
+      message([&] { evaluate_retrieval(f.queries, f.corpus, f.query_ids, f.corpus_ids, {}, c); }),
+      HasSubstr("none of the 5 queries has a relevant document"));
+  EXPECT_THAT(message([&] {
+                evaluate_retrieval(f.queries.narrow(1, 0, 3), f.corpus, f.query_ids, f.corpus_ids,
+                                   f.relevant, c);
               }),
               HasSubstr("3 dimensions but corpus embeddings 4"));
   EXPECT_THAT(message([&] {
-                evaluate_retrieval(f.queries.to(at::kDouble), f.corpus, f.query_ids, f.corpus_ids, f.relevant, c);
+                evaluate_retrieval(f.queries.to(at::kDouble), f.corpus, f.query_ids, f.corpus_ids,
+                                   f.relevant, c);
               }),
               HasSubstr("must be a 2-D float32 tensor"));
   IrEvaluatorConfig bad = c;
@@ -260,12 +276,14 @@ TEST(EvaluateRetrieval, RejectsBadInputWithOneLineErrors) {
   EXPECT_THAT(message([&] { bad.validate(); }), HasSubstr("unknown score function \"euclidean\""));
   bad = c;
   bad.map_at_k = {0};
-  EXPECT_THAT(message([&] { bad.validate(); }), HasSubstr("map_at_k: expected every k >= 1, found 0"));
+  EXPECT_THAT(message([&] { bad.validate(); }),
+              HasSubstr("map_at_k: expected every k >= 1, found 0"));
   bad = c;
   bad.corpus_chunk_size = 0;
   EXPECT_THAT(message([&] { bad.validate(); }), HasSubstr("corpus_chunk_size: expected >= 1"));
   EXPECT_THAT(message([&] {
-                evaluate_matryoshka(f.queries, f.corpus, f.query_ids, f.corpus_ids, f.relevant, {4, 8}, c);
+                evaluate_matryoshka(f.queries, f.corpus, f.query_ids, f.corpus_ids, f.relevant,
+                                    {4, 8}, c);
               }),
               HasSubstr("dimension 8 is outside 1..4"));
   EXPECT_THAT(message([&] { IrResults{}.at("x"); }), HasSubstr("no metric \"x\""));

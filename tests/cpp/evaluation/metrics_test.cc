@@ -38,7 +38,8 @@ TEST(Metrics, SeveralRelevantDocuments) {
   EXPECT_EQ(recall_at_k(hits, rel, 3), 1.0);
   EXPECT_EQ(mrr_at_k(hits, rel, 10), 1.0);
   // DCG = 1 + 1/log2(4) = 1.5; IDCG = 1 + 1/log2(3).
-  EXPECT_DOUBLE_EQ(ndcg_at_k(hits, rel, 10), 0.9197207891481876);  // numpy: 1.5 / (1 + 1/np.log2(3))
+  EXPECT_DOUBLE_EQ(ndcg_at_k(hits, rel, 10),
+                   0.9197207891481876);  // numpy: 1.5 / (1 + 1/np.log2(3))
   // AP = (1/1 + 2/3) / min(100, 2).
   EXPECT_DOUBLE_EQ(map_at_k(hits, rel, 100), 0.8333333333333333);
   // Cut-off below the second hit: AP@2 = (1/1) / min(2, 2).
@@ -63,9 +64,9 @@ TEST(Metrics, RelevantIdMissingFromTheCorpusCountsInTheDenominators) {
   const Ids hits{"a", "b"};
   const std::set<std::string> rel{"a", "not-in-corpus"};
   EXPECT_EQ(recall_at_k(hits, rel, 10), 0.5);
-  EXPECT_EQ(map_at_k(hits, rel, 100), 0.5);                                  // 1 / min(100, 2)
+  EXPECT_EQ(map_at_k(hits, rel, 100), 0.5);  // 1 / min(100, 2)
   EXPECT_DOUBLE_EQ(ndcg_at_k(hits, rel, 10), 1.0 / (1.0 + 1.0 / std::log2(3.0)));
-  EXPECT_EQ(map_at_k(hits, rel, 1), 1.0);                                    // 1 / min(1, 2)
+  EXPECT_EQ(map_at_k(hits, rel, 1), 1.0);  // 1 / min(1, 2)
 }
 
 TEST(Metrics, NoRelevantHit) {

@@ -1,5 +1,6 @@
 // Parity with sentence-transformers 6.2: every metric at every Matryoshka dimension, cosine and
-// dot, on the oracle's stored embeddings (duplicates, a 120-way tie, a zero query, dropped queries).
+// dot, on the oracle's stored embeddings (duplicates, a 120-way tie, a zero query, dropped
+// queries).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -34,23 +35,24 @@ void expect_same(const MetricList& got, const MetricList& want, const char* labe
     identical += got[i].second == want[i].second ? 1 : 0;
     EXPECT_NEAR(got[i].second, want[i].second, 1e-6) << label << " " << want[i].first;
   }
-  std::printf("%s: %zu metrics, max |diff| = %.3g, %zu bit-identical\n", label, want.size(), max_diff,
-              identical);
+  std::printf("%s: %zu metrics, max |diff| = %.3g, %zu bit-identical\n", label, want.size(),
+              max_diff, identical);
 }
 
 TEST(Parity, MatryoshkaCosineAndDotMatchSentenceTransformers) {
   const auto data = load_oracle_data();
   nlohmann::ordered_json whole;
   const MetricList expected = load_expected(oracle_dir() / "results.json", &whole);
-  const IrResults got = evaluate_matryoshka(data.queries, data.corpus, data.query_ids, data.corpus_ids,
-                                            data.relevant, data.dims, st_config());
+  const IrResults got = evaluate_matryoshka(data.queries, data.corpus, data.query_ids,
+                                            data.corpus_ids, data.relevant, data.dims, st_config());
   expect_same(got.metrics, expected, "SequentialEvaluator, dims 384/256/128/64/32");
   // Each evaluator's primary metric, as ST chose it.
   for (int64_t d : data.dims) {
     IrEvaluatorConfig c = st_config();
     c.name = "dim_" + std::to_string(d);
-    const IrResults one = evaluate_retrieval(data.queries.narrow(1, 0, d), data.corpus.narrow(1, 0, d),
-                                             data.query_ids, data.corpus_ids, data.relevant, c);
+    const IrResults one =
+        evaluate_retrieval(data.queries.narrow(1, 0, d), data.corpus.narrow(1, 0, d),
+                           data.query_ids, data.corpus_ids, data.relevant, c);
     EXPECT_EQ(one.primary_metric, whole.at("primary_metric").at(c.name).get<std::string>());
   }
 }
@@ -60,21 +62,23 @@ TEST(Parity, SmallCorpusChunksMatchSentenceTransformersChunk37) {
   // chunkings must all give the default-chunk results.
   const auto data = load_oracle_data();
   const MetricList expected = load_expected(oracle_dir() / "results_chunk37.json");
-  for (auto [corpus_chunk, query_chunk] : {std::pair<int64_t, int64_t>{37, 0}, {7, 64}, {100, 13}}) {
+  for (auto [corpus_chunk, query_chunk] :
+       {std::pair<int64_t, int64_t>{37, 0}, {7, 64}, {100, 13}}) {
     IrEvaluatorConfig c = st_config();
     c.corpus_chunk_size = corpus_chunk;
     c.query_chunk_size = query_chunk;
-    const IrResults got = evaluate_matryoshka(data.queries, data.corpus, data.query_ids, data.corpus_ids,
-                                              data.relevant, {384, 32}, c);
-    const std::string label = "chunk " + std::to_string(corpus_chunk) + " x " + std::to_string(query_chunk);
+    const IrResults got = evaluate_matryoshka(data.queries, data.corpus, data.query_ids,
+                                              data.corpus_ids, data.relevant, {384, 32}, c);
+    const std::string label =
+        "chunk " + std::to_string(corpus_chunk) + " x " + std::to_string(query_chunk);
     expect_same(got.metrics, expected, label.c_str());
   }
 }
 
 TEST(Parity, CsvFilesMatchSentenceTransformers) {
   const auto data = load_oracle_data();
-  const IrResults got = evaluate_matryoshka(data.queries, data.corpus, data.query_ids, data.corpus_ids,
-                                            data.relevant, data.dims, st_config());
+  const IrResults got = evaluate_matryoshka(data.queries, data.corpus, data.query_ids,
+                                            data.corpus_ids, data.relevant, data.dims, st_config());
   testing::ScratchDir dir;
   append_matryoshka_csvs(dir.path(), data.dims, st_config(), got.metrics);
   size_t identical_files = 0;

@@ -50,10 +50,10 @@ TEST(ResultsIo, CsvHeadersFollowSentenceTransformers) {
   EXPECT_THAT(ir_csv_headers(c),
               ::testing::ElementsAre("epoch", "steps", "cosine-Accuracy@1", "cosine-Accuracy@3",
                                      "cosine-Precision@1", "cosine-Recall@1", "cosine-Precision@5",
-                                     "cosine-Recall@5", "cosine-MRR@10", "cosine-NDCG@10", "cosine-MAP@100",
-                                     "dot-Accuracy@1", "dot-Accuracy@3", "dot-Precision@1", "dot-Recall@1",
-                                     "dot-Precision@5", "dot-Recall@5", "dot-MRR@10", "dot-NDCG@10",
-                                     "dot-MAP@100"));
+                                     "cosine-Recall@5", "cosine-MRR@10", "cosine-NDCG@10",
+                                     "cosine-MAP@100", "dot-Accuracy@1", "dot-Accuracy@3",
+                                     "dot-Precision@1", "dot-Recall@1", "dot-Precision@5",
+                                     "dot-Recall@5", "dot-MRR@10", "dot-NDCG@10", "dot-MAP@100"));
   EXPECT_EQ(ir_csv_file_name("dim_64"), "Information-Retrieval_evaluation_dim_64_results.csv");
   EXPECT_EQ(ir_csv_file_name(""), "Information-Retrieval_evaluation_results.csv");
 }
@@ -66,9 +66,9 @@ TEST(ResultsIo, CsvAppendsRowsAfterOneHeader) {
   c.ndcg_at_k = {10};
   c.map_at_k = {100};
   c.name = "dim_8";
-  const MetricList m = {{"dim_8_cosine_accuracy@1", 1.0},  {"dim_8_cosine_precision@1", 0.5},
-                        {"dim_8_cosine_recall@1", 0.25},   {"dim_8_cosine_ndcg@10", 2.0 / 3},
-                        {"dim_8_cosine_mrr@10", 1e-5},     {"dim_8_cosine_map@100", 0.0}};
+  const MetricList m = {{"dim_8_cosine_accuracy@1", 1.0}, {"dim_8_cosine_precision@1", 0.5},
+                        {"dim_8_cosine_recall@1", 0.25},  {"dim_8_cosine_ndcg@10", 2.0 / 3},
+                        {"dim_8_cosine_mrr@10", 1e-5},    {"dim_8_cosine_map@100", 0.0}};
   ScratchDir dir;
   append_ir_csv(dir.path() / "eval", c, m);
   append_ir_csv(dir.path() / "eval", c, m, 2, 150);
@@ -79,11 +79,13 @@ TEST(ResultsIo, CsvAppendsRowsAfterOneHeader) {
             "2,150,1.0,0.5,0.25,1e-05,0.6666666666666666,0.0\n");
   c.name = "dim_4";
   EXPECT_THROW(append_ir_csv(dir.path(), c, m), Error);
-  EXPECT_FALSE(std::filesystem::exists(dir.path() / "Information-Retrieval_evaluation_dim_4_results.csv"));
+  EXPECT_FALSE(
+      std::filesystem::exists(dir.path() / "Information-Retrieval_evaluation_dim_4_results.csv"));
 }
 
 TEST(ResultsIo, JsonKeepsKeyOrderAndRoundTrips) {
-  const MetricList m = {{"dim_64_cosine_ndcg@10", 0.25}, {"dim_32_cosine_ndcg@10", 0.1}, {"b", 1.0 / 3}};
+  const MetricList m = {
+      {"dim_64_cosine_ndcg@10", 0.25}, {"dim_32_cosine_ndcg@10", 0.1}, {"b", 1.0 / 3}};
   ScratchDir dir;
   write_results_json(dir.path() / "r.json", m);
   EXPECT_EQ(read_text(dir.path() / "r.json"),

@@ -31,7 +31,8 @@ TEST(TopKMemory, OneMillionCorpusHundredQueriesUnderFourGiB) {
 
   const auto start = std::chrono::steady_clock::now();
   const auto hits = top_k_hits(query, corpus, ids, "cosine", 100, 50000, 0);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double peak = peak_rss_mib();
   std::printf("top-100 of 1M x 64 for 100 queries: %.2f s, peak RSS %.0f MiB (%.0f MiB before)\n",
               seconds, peak, before);

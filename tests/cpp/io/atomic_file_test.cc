@@ -10,8 +10,8 @@
 namespace embedtune::io {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::error_message;
+using ::testing::HasSubstr;
 using testing::read_bytes;
 using testing::ScratchDir;
 using testing::write_bytes;

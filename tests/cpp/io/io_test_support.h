@@ -27,7 +27,8 @@ inline std::filesystem::path oracle_dir() {
   }
   std::filesystem::path dir = std::filesystem::path(root) / "io";
   if (!std::filesystem::exists(dir / "safetensors.json")) {
-    throw std::runtime_error(dir.string() + "/safetensors.json is missing; the make_testdata "
+    throw std::runtime_error(dir.string() +
+                             "/safetensors.json is missing; the make_testdata "
                              "fixture (tests/python/oracle_io.py) must run first");
   }
   return dir;

@@ -9,11 +9,11 @@
 namespace embedtune::io {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using testing::error_message;
+using ::testing::HasSubstr;
 using testing::read_bytes;
 using testing::ScratchDir;
+using ::testing::StartsWith;
 using testing::write_bytes;
 
 TEST(Json, ReadsAFile) {

@@ -13,8 +13,8 @@ namespace embedtune::io {
 namespace {
 
 using ::testing::AllOf;
-using ::testing::HasSubstr;
 using testing::error_message;
+using ::testing::HasSubstr;
 using testing::oracle_dir;
 using testing::read_bytes;
 using testing::ScratchDir;
@@ -152,7 +152,8 @@ TEST_F(NpyCorrupt, MalformedHeader) {
                                   std::string(8, '\0'))),
               HasSubstr("unexpected key \"x\""));
   EXPECT_THAT(read_error(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': "
-                                  "(99999999999, 99999999999, 99999999999), }", "")),
+                                  "(99999999999, 99999999999, 99999999999), }",
+                                  "")),
               HasSubstr("overflows"));
 }
 

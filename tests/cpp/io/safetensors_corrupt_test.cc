@@ -12,9 +12,9 @@ namespace embedtune::io {
 namespace {
 
 using ::testing::AllOf;
+using testing::error_message;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::error_message;
 using testing::read_bytes;
 using testing::ScratchDir;
 using testing::write_bytes;
@@ -99,14 +99,14 @@ TEST_F(SafetensorsCorrupt, BadShapes) {
   for (const char* shape : {"[-1]", "[2.5]", "\"4\"", "[[4]]", "[1e30]", "null"}) {
     const std::string header =
         fmt::format(R"({{"w":{{"dtype":"U8","shape":{},"data_offsets":[0,4]}}}})", shape);
-    EXPECT_THAT(header_error(header, 4),
-                HasSubstr("expected a list of non-negative integers"))
+    EXPECT_THAT(header_error(header, 4), HasSubstr("expected a list of non-negative integers"))
         << shape;
   }
   EXPECT_THAT(header_error(R"({"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}})", 12),
               HasSubstr("needs 16 bytes but its data_offsets [0, 12] span 12"));
   EXPECT_THAT(header_error(R"({"w":{"dtype":"F64","shape":[4611686018427387904,4],)"
-                           R"("data_offsets":[0,8]}})", 8),
+                           R"("data_offsets":[0,8]}})",
+                           8),
               HasSubstr("byte count overflows"));
 }
 
@@ -124,24 +124,28 @@ TEST_F(SafetensorsCorrupt, BadOffsets) {
 }
 
 TEST_F(SafetensorsCorrupt, OverlapsAndHoles) {
+  EXPECT_THAT(
+      header_error(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]},)"
+                   R"("b":{"dtype":"U8","shape":[8],"data_offsets":[4,12]}})",
+                   12),
+      AllOf(HasSubstr("\"b\" starts at byte 4 but tensor \"a\" ends at 8"), HasSubstr("overlap")));
   EXPECT_THAT(header_error(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]},)"
-                           R"("b":{"dtype":"U8","shape":[8],"data_offsets":[4,12]}})", 12),
-              AllOf(HasSubstr("\"b\" starts at byte 4 but tensor \"a\" ends at 8"),
-                    HasSubstr("overlap")));
-  EXPECT_THAT(header_error(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]},)"
-                           R"("b":{"dtype":"U8","shape":[8],"data_offsets":[12,20]}})", 20),
+                           R"("b":{"dtype":"U8","shape":[8],"data_offsets":[12,20]}})",
+                           20),
               HasSubstr("leave a hole"));
   EXPECT_THAT(header_error(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[4,12]}})", 12),
               AllOf(HasSubstr("the data section starts at 0"), HasSubstr("leave a hole")));
   // Identical ranges are an overlap too (two tensors sharing storage).
   EXPECT_THAT(header_error(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]},)"
-                           R"("b":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}})", 8),
+                           R"("b":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}})",
+                           8),
               HasSubstr("overlap"));
   // Zero-size tensors may sit anywhere on a boundary, as in Python.
   write_bytes(dir_ / "zero.safetensors",
               make_file(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]},)"
                         R"("e":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]},)"
-                        R"("f":{"dtype":"F32","shape":[0],"data_offsets":[8,8]}})", 8));
+                        R"("f":{"dtype":"F32","shape":[0],"data_offsets":[8,8]}})",
+                        8));
   EXPECT_EQ(SafetensorsFile::open(dir_ / "zero.safetensors").tensors().size(), 3u);
 }
 
@@ -151,7 +155,8 @@ TEST_F(SafetensorsCorrupt, BadMetadataAndDuplicates) {
   EXPECT_THAT(header_error(R"({"__metadata__":["a"]})", 0),
               HasSubstr("expected an object of string values"));
   EXPECT_THAT(header_error(R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
-                           R"("a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})", 2),
+                           R"("a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})",
+                           2),
               HasSubstr("duplicate key \"a\""));
   EXPECT_THAT(header_error(R"({"__metadata__":{"k":"1","k":"2"}})", 0),
               HasSubstr("duplicate key \"k\""));

@@ -5,9 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <numeric>
-
 #include <nlohmann/json.hpp>
+#include <numeric>
 
 #include "io/json.h"
 #include "io_test_support.h"
@@ -15,9 +14,9 @@
 namespace embedtune::io {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::as_bytes;
 using testing::error_message;
+using ::testing::HasSubstr;
 using testing::oracle_dir;
 using testing::read_bytes;
 using testing::ScratchDir;
@@ -116,19 +115,18 @@ TEST(Safetensors, HeaderOrderMatchesPythonSaveFile) {
     tensors.push_back({name, dtype, {1}, std::as_bytes(std::span(storage.back()))});
   }
   write_safetensors(dir / "order.safetensors", tensors);
-  const std::string expected =
-      R"({"u64":{"dtype":"U64","shape":[1],"data_offsets":[0,8]},)"
-      R"("i64":{"dtype":"I64","shape":[1],"data_offsets":[8,16]},)"
-      R"("f64":{"dtype":"F64","shape":[1],"data_offsets":[16,24]},)"
-      R"("f32":{"dtype":"F32","shape":[1],"data_offsets":[24,28]},)"
-      R"("u32":{"dtype":"U32","shape":[1],"data_offsets":[28,32]},)"
-      R"("i32":{"dtype":"I32","shape":[1],"data_offsets":[32,36]},)"
-      R"("f16":{"dtype":"F16","shape":[1],"data_offsets":[36,38]},)"
-      R"("u16":{"dtype":"U16","shape":[1],"data_offsets":[38,40]},)"
-      R"("i16":{"dtype":"I16","shape":[1],"data_offsets":[40,42]},)"
-      R"("i8":{"dtype":"I8","shape":[1],"data_offsets":[42,43]},)"
-      R"("u8":{"dtype":"U8","shape":[1],"data_offsets":[43,44]},)"
-      R"("bool":{"dtype":"BOOL","shape":[1],"data_offsets":[44,45]}})";
+  const std::string expected = R"({"u64":{"dtype":"U64","shape":[1],"data_offsets":[0,8]},)"
+                               R"("i64":{"dtype":"I64","shape":[1],"data_offsets":[8,16]},)"
+                               R"("f64":{"dtype":"F64","shape":[1],"data_offsets":[16,24]},)"
+                               R"("f32":{"dtype":"F32","shape":[1],"data_offsets":[24,28]},)"
+                               R"("u32":{"dtype":"U32","shape":[1],"data_offsets":[28,32]},)"
+                               R"("i32":{"dtype":"I32","shape":[1],"data_offsets":[32,36]},)"
+                               R"("f16":{"dtype":"F16","shape":[1],"data_offsets":[36,38]},)"
+                               R"("u16":{"dtype":"U16","shape":[1],"data_offsets":[38,40]},)"
+                               R"("i16":{"dtype":"I16","shape":[1],"data_offsets":[40,42]},)"
+                               R"("i8":{"dtype":"I8","shape":[1],"data_offsets":[42,43]},)"
+                               R"("u8":{"dtype":"U8","shape":[1],"data_offsets":[43,44]},)"
+                               R"("bool":{"dtype":"BOOL","shape":[1],"data_offsets":[44,45]}})";
   const std::string bytes = read_bytes(dir / "order.safetensors");
   ASSERT_EQ(expected.size() % 8, 0u);
   EXPECT_EQ(bytes.substr(8, expected.size()), expected);
@@ -229,10 +227,9 @@ TEST(Safetensors, WriteRejectsBadInput) {
                                   {{"x", DType::U8, {8}, bytes}, {"x", DType::I64, {1}, bytes}});
               }),
               HasSubstr("two tensors named \"x\""));
-  EXPECT_THAT(error_message([&] {
-                write_safetensors(path, {{"__metadata__", DType::U8, {8}, bytes}});
-              }),
-              HasSubstr("reserved"));
+  EXPECT_THAT(
+      error_message([&] { write_safetensors(path, {{"__metadata__", DType::U8, {8}, bytes}}); }),
+      HasSubstr("reserved"));
   EXPECT_THAT(error_message([&] { write_safetensors(path, {{"x", DType::U8, {-8}, bytes}}); }),
               HasSubstr("dimensions must be >= 0"));
   EXPECT_THAT(error_message([&] { write_safetensors(path, {{"\xff", DType::U8, {8}, bytes}}); }),

@@ -1,20 +1,18 @@
 // Parity of MultipleNegativesRankingLoss and MatryoshkaLoss with sentence-transformers 6.2: loss
 // value and the gradient of every BertModel parameter on the tiny random model, against
 // tests/python/oracle_losses.py.
-#include <gtest/gtest.h>
-
 #include <ATen/ATen.h>
+#include <gtest/gtest.h>
 #include <torch/nn/module.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "io/json.h"
 #include "io/safetensors.h"
@@ -35,7 +33,8 @@ fs::path oracle_dir() {
   }
   const fs::path dir = fs::path(root) / "losses";
   if (!fs::exists(dir / "cases.json")) {
-    throw std::runtime_error(dir.string() + "/cases.json is missing; the make_testdata fixture "
+    throw std::runtime_error(dir.string() +
+                             "/cases.json is missing; the make_testdata fixture "
                              "(tests/python/oracle_losses.py) must run first");
   }
   return dir;
@@ -46,7 +45,8 @@ std::map<std::string, at::Tensor> read_f32(const fs::path& path) {
   const auto file = io::SafetensorsFile::open(path);
   std::map<std::string, at::Tensor> out;
   for (const auto& info : file.tensors()) {
-    if (info.dtype != io::DType::F32) throw std::runtime_error(path.string() + ": " + info.name + " is not F32");
+    if (info.dtype != io::DType::F32)
+      throw std::runtime_error(path.string() + ": " + info.name + " is not F32");
     at::Tensor t = at::empty(info.shape, at::kFloat);
     const auto bytes = file.data(info);
     std::memcpy(t.data_ptr<float>(), bytes.data(), bytes.size());
@@ -55,7 +55,9 @@ std::map<std::string, at::Tensor> read_f32(const fs::path& path) {
   return out;
 }
 
-std::vector<std::string> strings(const nlohmann::json& j) { return j.get<std::vector<std::string>>(); }
+std::vector<std::string> strings(const nlohmann::json& j) {
+  return j.get<std::vector<std::string>>();
+}
 
 class LossParity : public ::testing::TestWithParam<std::string> {};
 
@@ -81,8 +83,8 @@ TEST_P(LossParity, LossAndEveryGradientMatchSentenceTransformers) {
   }
   config.validate(st.dimension());
 
-  const std::vector<std::vector<std::string>> texts = {strings(cases["anchors"]), strings(cases["positives"]),
-                                                       strings(cases["negatives"])};
+  const std::vector<std::vector<std::string>> texts = {
+      strings(cases["anchors"]), strings(cases["positives"]), strings(cases["negatives"])};
   const int columns = c["columns"].get<int>();
   std::vector<at::Tensor> embeddings;
   for (int col = 0; col < columns; ++col) {
@@ -98,8 +100,8 @@ TEST_P(LossParity, LossAndEveryGradientMatchSentenceTransformers) {
 
   const auto expected = read_f32(dir / (GetParam() + ".safetensors"));
   const double loss_diff = std::abs(loss.item<double>() - expected.at("loss").item<double>());
-  std::cout << GetParam() << ": loss " << loss.item<double>() << " vs " << expected.at("loss").item<double>()
-            << ", diff " << loss_diff << "\n";
+  std::cout << GetParam() << ": loss " << loss.item<double>() << " vs "
+            << expected.at("loss").item<double>() << ", diff " << loss_diff << "\n";
   EXPECT_LT(loss_diff, kTolerance);
 
   double worst = 0.0;
@@ -108,7 +110,8 @@ TEST_P(LossParity, LossAndEveryGradientMatchSentenceTransformers) {
   for (const auto& item : st.bert().named_parameters()) {
     const auto it = expected.find("grad." + item.key());
     ASSERT_NE(it, expected.end()) << "oracle has no gradient for " << item.key();
-    const at::Tensor grad = item.value().grad().defined() ? item.value().grad() : at::zeros_like(item.value());
+    const at::Tensor grad =
+        item.value().grad().defined() ? item.value().grad() : at::zeros_like(item.value());
     ASSERT_EQ(grad.sizes(), it->second.sizes()) << item.key();
     const double diff = (grad - it->second).abs().max().item<double>();
     EXPECT_LT(diff, kTolerance) << item.key();
@@ -119,13 +122,14 @@ TEST_P(LossParity, LossAndEveryGradientMatchSentenceTransformers) {
     ++compared;
   }
   EXPECT_EQ(compared + 1, expected.size());  // every oracle gradient was compared, plus "loss"
-  std::cout << GetParam() << ": max |grad diff| " << worst << " (" << worst_name << ") over " << compared
-            << " parameters\n";
+  std::cout << GetParam() << ": max |grad diff| " << worst << " (" << worst_name << ") over "
+            << compared << " parameters\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Oracle, LossParity,
-                         ::testing::Values("mnrl_pairs", "mnrl_triplets", "mnrl_dot_scale1", "matryoshka_pairs",
-                                           "matryoshka_triplets", "matryoshka_weighted"));
+                         ::testing::Values("mnrl_pairs", "mnrl_triplets", "mnrl_dot_scale1",
+                                           "matryoshka_pairs", "matryoshka_triplets",
+                                           "matryoshka_weighted"));
 
 }  // namespace
 }  // namespace embedtune

@@ -1,8 +1,7 @@
 // Hand-computed cases for MNRL and shrink(), MatryoshkaLossConfig validation and dim sampling,
 // and the one-line errors for bad settings.
-#include <gtest/gtest.h>
-
 #include <ATen/ATen.h>
+#include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
@@ -44,7 +43,8 @@ TEST(MultipleNegativesRankingLoss, HardNegativesJoinTheCandidates) {
   // dot, scale 2: scores row 0 = 2 * (1, 0, 1, -1), row 1 = 2 * (0, 1, 1, 0).
   const double row0 = std::log(std::exp(2.0) + 1 + std::exp(2.0) + std::exp(-2.0)) - 2.0;
   const double row1 = std::log(1 + std::exp(2.0) + std::exp(2.0) + 1) - 2.0;
-  const at::Tensor dot = multiple_negatives_ranking_loss(anchors, {positives, negatives}, 2.0, SimilarityFunction::kDot);
+  const at::Tensor dot = multiple_negatives_ranking_loss(anchors, {positives, negatives}, 2.0,
+                                                         SimilarityFunction::kDot);
   EXPECT_NEAR(dot.item<double>(), (row0 + row1) / 2, 1e-6);
   // cos, scale 1: negatives normalise to (r, r) and (-1, 0).
   const double c0 = std::log(std::exp(1.0) + 1 + std::exp(r) + std::exp(-1.0)) - 1.0;
@@ -56,7 +56,8 @@ TEST(MultipleNegativesRankingLoss, HardNegativesJoinTheCandidates) {
 TEST(Shrink, SlicesThenNormalises) {
   const at::Tensor x = at::tensor({3.f, 4.f, 100.f, 0.f, 0.f, 7.f}).view({2, 3});
   const at::Tensor y = shrink(x, 2);
-  EXPECT_TRUE(at::allclose(y, at::tensor({0.6f, 0.8f, 0.f, 0.f}).view({2, 2})));  // zero row stays zero (eps)
+  EXPECT_TRUE(at::allclose(
+      y, at::tensor({0.6f, 0.8f, 0.f, 0.f}).view({2, 2})));  // zero row stays zero (eps)
   EXPECT_NE(error_of([&] { shrink(x, 4); }).find("dimension 3"), std::string::npos);
 }
 
@@ -74,8 +75,9 @@ TEST(MatryoshkaLoss, SumOfWeightedInnerLossesOverShrunkColumns) {
   double want = 0.0;
   for (size_t i = 0; i < 3; ++i) {
     const int64_t d = config.matryoshka.dims[i];
-    want += config.matryoshka.weights[i] *
-            multiple_negatives_ranking_loss(shrink(a, d), {shrink(p, d), shrink(n, d)}).item<double>();
+    want +=
+        config.matryoshka.weights[i] *
+        multiple_negatives_ranking_loss(shrink(a, d), {shrink(p, d), shrink(n, d)}).item<double>();
   }
   EXPECT_NEAR(got, want, 1e-5);
   config.loss = "MultipleNegativesRankingLoss";
@@ -107,23 +109,68 @@ TEST(LossSettings, BadValuesGiveOneLineErrors) {
     EXPECT_NE(message.find(needle), std::string::npos) << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
   };
-  check([] { MatryoshkaLossConfig c{{384, 128}, {}}; c.validate(64); }, "dimension 384 is larger than the model's "
-                                                                    "embedding dimension 64");
-  check([] { MatryoshkaLossConfig c{{64, 32}, {1.0}}; c.validate(64); }, "one weight per dimension (2 dims), found 1");
-  check([] { MatryoshkaLossConfig c{{}, {}}; c.validate(64); }, "at least one dimension");
-  check([] { MatryoshkaLossConfig c{{64, 0}, {}}; c.validate(64); }, ">= 1, found 0");
-  check([] { MatryoshkaLossConfig c{{64, 32}, {}, 0}; c.validate(64); }, "n_dims_per_step");
-  check([] { MatryoshkaLossConfig c{{64, 32}, {}, 3}; c.validate(64); }, "n_dims_per_step");
+  check(
+      [] {
+        MatryoshkaLossConfig c{{384, 128}, {}};
+        c.validate(64);
+      },
+      "dimension 384 is larger than the model's "
+      "embedding dimension 64");
+  check(
+      [] {
+        MatryoshkaLossConfig c{{64, 32}, {1.0}};
+        c.validate(64);
+      },
+      "one weight per dimension (2 dims), found 1");
+  check(
+      [] {
+        MatryoshkaLossConfig c{{}, {}};
+        c.validate(64);
+      },
+      "at least one dimension");
+  check(
+      [] {
+        MatryoshkaLossConfig c{{64, 0}, {}};
+        c.validate(64);
+      },
+      ">= 1, found 0");
+  check(
+      [] {
+        MatryoshkaLossConfig c{{64, 32}, {}, 0};
+        c.validate(64);
+      },
+      "n_dims_per_step");
+  check(
+      [] {
+        MatryoshkaLossConfig c{{64, 32}, {}, 3};
+        c.validate(64);
+      },
+      "n_dims_per_step");
   check([] { parse_similarity("euclidean"); }, "found 'euclidean'");
-  check([] { LossConfig c; c.loss = "TripletLoss"; c.validate(64); }, "found 'TripletLoss'");
-  check([] { LossConfig c; c.scale = 0; c.validate(64); }, "scale");
-  check([] {
-    LossConfig c;
-    c.loss = "MultipleNegativesRankingLoss";
-    std::mt19937_64 rng;
-    compute_loss(c, {at::zeros({2, 4})}, rng);
-  }, "at least 2 columns");
-  check([] { multiple_negatives_ranking_loss(at::zeros({2, 4}), {at::zeros({3, 4})}); }, "candidate column 1");
+  check(
+      [] {
+        LossConfig c;
+        c.loss = "TripletLoss";
+        c.validate(64);
+      },
+      "found 'TripletLoss'");
+  check(
+      [] {
+        LossConfig c;
+        c.scale = 0;
+        c.validate(64);
+      },
+      "scale");
+  check(
+      [] {
+        LossConfig c;
+        c.loss = "MultipleNegativesRankingLoss";
+        std::mt19937_64 rng;
+        compute_loss(c, {at::zeros({2, 4})}, rng);
+      },
+      "at least 2 columns");
+  check([] { multiple_negatives_ranking_loss(at::zeros({2, 4}), {at::zeros({3, 4})}); },
+        "candidate column 1");
   EXPECT_EQ(parse_similarity("cosine"), SimilarityFunction::kCosine);
   EXPECT_EQ(parse_similarity("dot_score"), SimilarityFunction::kDot);
 }

@@ -1,14 +1,13 @@
 // dropout_noise() against LibTorch itself: the same noise as at::dropout / bernoulli_ from the
 // same generator state, and the generator left where LibTorch leaves it.
-#include <gtest/gtest.h>
+#include "model/dropout.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
 
 #include <cstdint>
 #include <vector>
-
-#include "model/dropout.h"
 
 namespace embedtune {
 namespace {
@@ -19,13 +18,15 @@ uint64_t next_default_draw() {
 
 TEST(DropoutNoise, UsesItsOwnLoopWithThisLibTorch) {
   EXPECT_TRUE(dropout_noise_is_fast())
-      << "this LibTorch's bernoulli_ draws differently from the mt19937 loop in dropout.cc, so dropout "
+      << "this LibTorch's bernoulli_ draws differently from the mt19937 loop in dropout.cc, so "
+         "dropout "
          "falls back to bernoulli_ (same masks, slower training); see src/model/dropout.h";
 }
 
 TEST(DropoutNoise, EqualsAtDropoutFromTheSameSeed) {
   // Sizes below, at and across the 624-word twist, and a draw count that starts mid-block.
-  const std::vector<std::vector<int64_t>> shapes = {{1}, {311}, {624}, {2, 624}, {1247}, {8, 12, 37, 37}, {100003}};
+  const std::vector<std::vector<int64_t>> shapes = {{1},    {311},           {624},   {2, 624},
+                                                    {1247}, {8, 12, 37, 37}, {100003}};
   for (const double p : {0.1, 0.37, 0.5}) {
     for (const auto& shape : shapes) {
       for (const int64_t offset : {0, 1, 5, 623}) {
@@ -39,9 +40,10 @@ TEST(DropoutNoise, EqualsAtDropoutFromTheSameSeed) {
         const at::Tensor got = dropout_noise(shape, p, at::TensorOptions().dtype(at::kFloat));
         const uint64_t got_next = next_default_draw();
 
-        ASSERT_TRUE(at::equal(got, expected)) << "p " << p << ", " << got.numel() << " elements, offset " << offset;
-        ASSERT_EQ(got_next, expected_next) << "generator state differs after p " << p << ", " << got.numel()
-                                           << " elements, offset " << offset;
+        ASSERT_TRUE(at::equal(got, expected))
+            << "p " << p << ", " << got.numel() << " elements, offset " << offset;
+        ASSERT_EQ(got_next, expected_next) << "generator state differs after p " << p << ", "
+                                           << got.numel() << " elements, offset " << offset;
       }
     }
   }

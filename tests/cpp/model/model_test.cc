@@ -1,8 +1,7 @@
 // Tests of the model layer: Hugging Face key names, packing, pooling by hand, truncation,
 // save -> load round trips and model-path resolution.
-#include <gtest/gtest.h>
-
 #include <ATen/ATen.h>
+#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -30,7 +29,8 @@ fs::path env_path(const char* name) {
 }
 
 fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("embedtune-model-test-" + name + "-" + std::to_string(::getpid()));
+  fs::path dir = fs::temp_directory_path() /
+                 ("embedtune-model-test-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -63,7 +63,8 @@ TEST(PackedBatch, OffsetsPaddedIndexAndMask) {
   EXPECT_TRUE(at::equal(batch.position_ids, at::tensor({0, 1, 2, 0, 1}, at::kLong)));
   EXPECT_TRUE(at::equal(batch.segment_ids, at::tensor({0, 0, 0, 1, 1}, at::kLong)));
   EXPECT_TRUE(at::equal(batch.padded_index, at::tensor({0, 1, 2, 3, 4}, at::kLong)));
-  EXPECT_TRUE(at::equal(batch.key_mask.flatten().to(at::kLong), at::tensor({1, 1, 1, 1, 1, 0}, at::kLong)));
+  EXPECT_TRUE(
+      at::equal(batch.key_mask.flatten().to(at::kLong), at::tensor({1, 1, 1, 1, 1, 0}, at::kLong)));
 }
 
 // Two sequences of 2 and 3 tokens, hidden size 2, values chosen to make every mode differ.
@@ -71,7 +72,8 @@ class PoolingByHand : public ::testing::Test {
  protected:
   std::vector<int32_t> a{1, 2}, b{1, 2, 3};
   PackedBatch batch = PackedBatch::from_ids({&a, &b}, at::kCPU);
-  at::Tensor tokens = at::tensor({1.f, 2.f, 3.f, -4.f, /*b*/ 0.f, 1.f, 6.f, 0.f, 3.f, 8.f}).view({5, 2});
+  at::Tensor tokens =
+      at::tensor({1.f, 2.f, 3.f, -4.f, /*b*/ 0.f, 1.f, 6.f, 0.f, 3.f, 8.f}).view({5, 2});
   at::Tensor run(const std::string& mode) {
     PoolingConfig config;
     config.modes = {mode};
@@ -80,33 +82,41 @@ class PoolingByHand : public ::testing::Test {
   }
 };
 
-TEST_F(PoolingByHand, Cls) { EXPECT_TRUE(at::allclose(run("cls"), at::tensor({1.f, 2.f, 0.f, 1.f}).view({2, 2}))); }
+TEST_F(PoolingByHand, Cls) {
+  EXPECT_TRUE(at::allclose(run("cls"), at::tensor({1.f, 2.f, 0.f, 1.f}).view({2, 2})));
+}
 TEST_F(PoolingByHand, LastToken) {
   EXPECT_TRUE(at::allclose(run("lasttoken"), at::tensor({3.f, -4.f, 3.f, 8.f}).view({2, 2})));
 }
 TEST_F(PoolingByHand, Mean) {
   EXPECT_TRUE(at::allclose(run("mean"), at::tensor({2.f, -1.f, 3.f, 3.f}).view({2, 2})));
 }
-TEST_F(PoolingByHand, Max) { EXPECT_TRUE(at::allclose(run("max"), at::tensor({3.f, 2.f, 6.f, 8.f}).view({2, 2}))); }
+TEST_F(PoolingByHand, Max) {
+  EXPECT_TRUE(at::allclose(run("max"), at::tensor({3.f, 2.f, 6.f, 8.f}).view({2, 2})));
+}
 TEST_F(PoolingByHand, MeanSqrtLen) {
   const float s2 = std::sqrt(2.f), s3 = std::sqrt(3.f);
-  EXPECT_TRUE(at::allclose(run("mean_sqrt_len_tokens"), at::tensor({4.f / s2, -2.f / s2, 9.f / s3, 9.f / s3}).view({2, 2})));
+  EXPECT_TRUE(at::allclose(run("mean_sqrt_len_tokens"),
+                           at::tensor({4.f / s2, -2.f / s2, 9.f / s3, 9.f / s3}).view({2, 2})));
 }
 TEST_F(PoolingByHand, WeightedMean) {
   // weights 1,2 and 1,2,3: a = (1*1+2*3)/3, (1*2+2*-4)/3; b = (0+12+9)/6, (1+0+24)/6
-  EXPECT_TRUE(at::allclose(run("weightedmean"), at::tensor({7.f / 3, -2.f, 21.f / 6, 25.f / 6}).view({2, 2})));
+  EXPECT_TRUE(at::allclose(run("weightedmean"),
+                           at::tensor({7.f / 3, -2.f, 21.f / 6, 25.f / 6}).view({2, 2})));
 }
 TEST_F(PoolingByHand, SeveralModesConcatenateInOrder) {
   PoolingConfig config;
   config.modes = {"cls", "mean"};
   config.embedding_dimension = 2;
-  EXPECT_TRUE(at::allclose(pool(config, tokens, batch), at::tensor({1.f, 2.f, 2.f, -1.f, 0.f, 1.f, 3.f, 3.f}).view({2, 4})));
+  EXPECT_TRUE(at::allclose(pool(config, tokens, batch),
+                           at::tensor({1.f, 2.f, 2.f, -1.f, 0.f, 1.f, 3.f, 3.f}).view({2, 4})));
 }
 
 TEST(TruncateAndNormalize, KeepsFirstValuesAndRenormalises) {
   at::Tensor e = at::tensor({3.f, 4.f, 12.f, 0.f, 0.f, 5.f}).view({2, 3});
   at::Tensor t = truncate_and_normalize(e, 2);
-  EXPECT_TRUE(at::allclose(t, at::tensor({0.6f, 0.8f, 0.f, 0.f}).view({2, 2})));  // zero row stays zero
+  EXPECT_TRUE(
+      at::allclose(t, at::tensor({0.6f, 0.8f, 0.f, 0.f}).view({2, 2})));  // zero row stays zero
   EXPECT_THROW(truncate_and_normalize(e, 4), Error);
   EXPECT_THROW(truncate_and_normalize(e, 0), Error);
 }
@@ -114,7 +124,8 @@ TEST(TruncateAndNormalize, KeepsFirstValuesAndRenormalises) {
 TEST(SentenceTransformer, SaveThenLoadGivesTheSameEmbeddings) {
   const fs::path model_dir = env_path("EMBEDTUNE_TESTDATA") / "models" / "cls";
   auto st = SentenceTransformer::load(model_dir.string());
-  const std::vector<std::string> texts{"a short text", "", "a somewhat longer text about retrieval"};
+  const std::vector<std::string> texts{"a short text", "",
+                                       "a somewhat longer text about retrieval"};
   at::Tensor before = st.encode(texts);
   const fs::path out = temp_dir("save") / "saved";
   st.save(out);
@@ -129,7 +140,8 @@ TEST(SentenceTransformer, SaveThenLoadGivesTheSameEmbeddings) {
 TEST(SentenceTransformer, EncodeRestoresInputOrderAndNormalises) {
   const fs::path model_dir = env_path("EMBEDTUNE_TESTDATA") / "models" / "mean";
   auto st = SentenceTransformer::load(model_dir.string());
-  const std::vector<std::string> texts{"x", "a much longer text than the others in this list", "mid length"};
+  const std::vector<std::string> texts{"x", "a much longer text than the others in this list",
+                                       "mid length"};
   at::Tensor all = st.encode(texts, {.batch_size = 2});
   for (size_t i = 0; i < texts.size(); ++i) {
     at::Tensor one = st.encode({texts[i]});
@@ -150,7 +162,8 @@ TEST(ModelPath, ResolvesHuggingFaceCacheLayout) {
     resolve_model_path("org/absent");
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find((hub / "models--org--absent" / "snapshots").string()), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find((hub / "models--org--absent" / "snapshots").string()),
+              std::string::npos)
         << e.what();
   }
   ::unsetenv("HF_HUB_CACHE");

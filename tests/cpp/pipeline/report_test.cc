@@ -50,13 +50,15 @@ ReportInputs example_inputs() {
   in.log_history = nlohmann::json::array();
   const double peak = 2e-5;
   for (int step = 5; step <= 120; step += 5) {
-    const double lr = step < 12 ? peak * step / 12.0
-                                : peak * 0.5 * (1.0 + std::cos(std::numbers::pi * (step - 12) / (120.0 - 12.0)));
-    in.log_history.push_back({{"epoch", step / 40.0},
-                              {"step", step},
-                              {"loss", 2.4 * std::exp(-step / 35.0) + 0.42 + 0.04 * std::sin(step * 0.7)},
-                              {"grad_norm", 3.0 + std::cos(step * 0.3)},
-                              {"learning_rate", lr}});
+    const double lr =
+        step < 12 ? peak * step / 12.0
+                  : peak * 0.5 * (1.0 + std::cos(std::numbers::pi * (step - 12) / (120.0 - 12.0)));
+    in.log_history.push_back(
+        {{"epoch", step / 40.0},
+         {"step", step},
+         {"loss", 2.4 * std::exp(-step / 35.0) + 0.42 + 0.04 * std::sin(step * 0.7)},
+         {"grad_norm", 3.0 + std::cos(step * 0.3)},
+         {"learning_rate", lr}});
     if (step % 40 == 0) {
       nlohmann::json eval = {{"epoch", step / 40.0}, {"step", step}, {"eval_runtime", 9.81}};
       const double gain[] = {0.0, 0.021, 0.016};
@@ -67,7 +69,8 @@ ReportInputs example_inputs() {
       in.log_history.push_back(eval);
     }
   }
-  in.log_history.push_back({{"epoch", 3.0}, {"step", 120}, {"train_runtime", 1834.5}, {"train_loss", 0.81}});
+  in.log_history.push_back(
+      {{"epoch", 3.0}, {"step", 120}, {"train_runtime", 1834.5}, {"train_loss", 0.81}});
   in.settings = {{"model", "sentence-transformers/all-MiniLM-L6-v2"},
                  {"data", {{"train", "runs/qa/train.jsonl"}, {"test", "runs/qa/test.jsonl"}}},
                  {"matryoshka_dims", {384, 256, 128, 64}},
@@ -79,7 +82,11 @@ ReportInputs example_inputs() {
                    {"lr_scheduler_type", "cosine"},
                    {"metric_for_best_model", "eval_dim_128_cosine_ndcg@10"}}},
                  {"comment", "<b>not bold</b> & \"quoted\""}};
-  in.timings = {{"prepare", 3.2}, {"baseline", 41.7}, {"train", 1834.5}, {"evaluate", 40.9}, {"compare", 0.1}};
+  in.timings = {{"prepare", 3.2},
+                {"baseline", 41.7},
+                {"train", 1834.5},
+                {"evaluate", 40.9},
+                {"compare", 0.1}};
   in.best_step = 80;
   return in;
 }
@@ -108,10 +115,12 @@ std::vector<std::vector<std::string>> table_rows(const std::string& html, const 
   if (start == std::string::npos) return rows;
   const size_t body = html.find("<tbody>", start);
   const size_t end = html.find("</tbody>", body);
-  for (size_t tr = html.find("<tr", body); tr != std::string::npos && tr < end; tr = html.find("<tr", tr + 1)) {
+  for (size_t tr = html.find("<tr", body); tr != std::string::npos && tr < end;
+       tr = html.find("<tr", tr + 1)) {
     const size_t tr_end = html.find("</tr>", tr);
     std::vector<std::string> cells;
-    for (size_t td = html.find("<td", tr); td != std::string::npos && td < tr_end; td = html.find("<td", td + 1)) {
+    for (size_t td = html.find("<td", tr); td != std::string::npos && td < tr_end;
+         td = html.find("<td", td + 1)) {
       const size_t open_end = html.find('>', td);
       cells.push_back(strip_tags(html.substr(open_end + 1, html.find("</td>", td) - open_end - 1)));
     }
@@ -141,7 +150,8 @@ TEST(Report, EscapesTitleAndSettings) {
 TEST(Report, ComparisonTableEqualsCompareMarkdown) {
   const ReportInputs in = example_inputs();
   const evaluation::Comparison c = evaluation::compare_results(in.baseline, in.finetuned, "b", "f");
-  // The Markdown rows `embedtune compare` prints: "| 384 | 0.6512 | 0.7433 | +14.1% | 100.0% | 100.0% |".
+  // The Markdown rows `embedtune compare` prints: "| 384 | 0.6512 | 0.7433 | +14.1% | 100.0% |
+  // 100.0% |".
   std::istringstream md(evaluation::render_markdown(c));
   std::vector<std::vector<std::string>> expected;
   std::string line;
@@ -150,15 +160,17 @@ TEST(Report, ComparisonTableEqualsCompareMarkdown) {
     std::vector<std::string> cells;
     std::istringstream row(line.substr(2, line.size() - 4));
     for (std::string cell; std::getline(row, cell, '|');) {
-      cells.push_back(cell.substr(cell.find_first_not_of(' '), cell.find_last_not_of(' ') - cell.find_first_not_of(' ') + 1));
+      cells.push_back(cell.substr(cell.find_first_not_of(' '),
+                                  cell.find_last_not_of(' ') - cell.find_first_not_of(' ') + 1));
     }
     expected.push_back(cells);
   }
   ASSERT_EQ(expected.size(), 4u);
   EXPECT_EQ(table_rows(render_report_html(in), "comparison"), expected);
-  // And by hand for the smallest dimension: (0.6822 - 0.5421) / 0.5421 = +25.8%, 0.5421 / 0.6512 = 83.2%,
-  // 0.6822 / 0.7433 = 91.8%.
-  EXPECT_EQ(expected[3], (std::vector<std::string>{"64", "0.5421", "0.6822", "+25.8%", "83.2%", "91.8%"}));
+  // And by hand for the smallest dimension: (0.6822 - 0.5421) / 0.5421 = +25.8%, 0.5421 / 0.6512
+  // = 83.2%, 0.6822 / 0.7433 = 91.8%.
+  EXPECT_EQ(expected[3],
+            (std::vector<std::string>{"64", "0.5421", "0.6822", "+25.8%", "83.2%", "91.8%"}));
 }
 
 TEST(Report, Deterministic) {
@@ -180,10 +192,11 @@ TEST(Report, NoScriptNoNetworkAllChartsWellFormed) {
   const auto svgs = svg_fragments(html);
   // Quality by dimension, training loss, learning rate, NDCG@10 during training.
   ASSERT_EQ(svgs.size(), 4u);
-  for (const std::string& svg : svgs) EXPECT_EQ(testing::xml_problem(svg), "") << svg.substr(0, 200);
+  for (const std::string& svg : svgs)
+    EXPECT_EQ(testing::xml_problem(svg), "") << svg.substr(0, 200);
   // Six series in the quality chart: three metrics, baseline and fine-tuned.
-  for (const char* name : {"NDCG@10 baseline", "NDCG@10 fine-tuned", "MRR@10 baseline", "MRR@10 fine-tuned",
-                           "Recall@10 baseline", "Recall@10 fine-tuned"}) {
+  for (const char* name : {"NDCG@10 baseline", "NDCG@10 fine-tuned", "MRR@10 baseline",
+                           "MRR@10 fine-tuned", "Recall@10 baseline", "Recall@10 fine-tuned"}) {
     EXPECT_THAT(svgs[0], HasSubstr(std::string(">") + name + "<"));
   }
   EXPECT_EQ(count(svgs[0], "<polyline"), 6u);
@@ -222,17 +235,22 @@ TEST(Report, StoragePerVector) {
   const auto rows = table_rows(render_report_html(example_inputs()), "storage");
   ASSERT_EQ(rows.size(), 4u);
   // 384 dims: 1536 B float32, 384 B int8, 48 B binary; x 1e6 / 2^20 = 1464.8, 366.2, 45.8 MiB.
-  EXPECT_EQ(rows[0], (std::vector<std::string>{"384", "1536", "384", "48", "1464.8", "366.2", "45.8", "1x"}));
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"384", "1536", "384", "48", "1464.8", "366.2",
+                                               "45.8", "1x"}));
   // 64 dims: 256 B, 64 B, 8 B -> 244.1, 61.0, 7.6 MiB; 384 / 64 = 6x.
-  EXPECT_EQ(rows[3], (std::vector<std::string>{"64", "256", "64", "8", "244.1", "61.0", "7.6", "6x"}));
+  EXPECT_EQ(rows[3],
+            (std::vector<std::string>{"64", "256", "64", "8", "244.1", "61.0", "7.6", "6x"}));
 }
 
 TEST(Report, SettingsAndTimings) {
   const std::string html = render_report_html(example_inputs());
   const auto settings = table_rows(html, "settings");
-  EXPECT_THAT(settings, ::testing::Contains(std::vector<std::string>{"training.learning_rate", "2e-05"}));
-  EXPECT_THAT(settings, ::testing::Contains(std::vector<std::string>{"matryoshka_dims", "[384,256,128,64]"}));
-  EXPECT_THAT(settings, ::testing::Contains(std::vector<std::string>{"data.train", "runs/qa/train.jsonl"}));
+  EXPECT_THAT(settings,
+              ::testing::Contains(std::vector<std::string>{"training.learning_rate", "2e-05"}));
+  EXPECT_THAT(settings,
+              ::testing::Contains(std::vector<std::string>{"matryoshka_dims", "[384,256,128,64]"}));
+  EXPECT_THAT(settings,
+              ::testing::Contains(std::vector<std::string>{"data.train", "runs/qa/train.jsonl"}));
   const auto timings = table_rows(html, "timings");
   ASSERT_EQ(timings.size(), 6u);
   EXPECT_EQ(timings[2][0], "train");
@@ -247,7 +265,9 @@ TEST(Report, NoCommonDimensionStillRenders) {
   in.baseline = {{"dim_384_cosine_ndcg@10", 0.5}};
   in.finetuned = {{"dim_256_cosine_ndcg@10", 0.6}};
   const std::string html = render_report_html(in);
-  EXPECT_THAT(html, HasSubstr("No comparison: baseline results and fine-tuned results: no dimension in common"));
+  EXPECT_THAT(
+      html,
+      HasSubstr("No comparison: baseline results and fine-tuned results: no dimension in common"));
   EXPECT_THAT(html, HasSubstr("No settings were recorded"));
   EXPECT_THAT(html, HasSubstr("No timings were recorded"));
   EXPECT_TRUE(svg_fragments(html).empty());
@@ -259,16 +279,19 @@ TEST(Report, WritesExampleReport) {
   const char* env = std::getenv("EMBEDTUNE_REPORT_OUT");
   const fs::path out = env != nullptr && *env != '\0'
                            ? fs::path(env)
-                           : fs::temp_directory_path() / fmt::format("embedtune_report_{}", getpid()) / "report.html";
+                           : fs::temp_directory_path() /
+                                 fmt::format("embedtune_report_{}", getpid()) / "report.html";
   fs::create_directories(out.parent_path());
   const ReportInputs in = example_inputs();
   write_report(out, in);
-  nlohmann::json inputs = {{"title", in.title},         {"baseline", in.baseline}, {"finetuned", in.finetuned},
-                           {"log_history", in.log_history}, {"settings", in.settings}, {"timings", in.timings},
+  nlohmann::json inputs = {{"title", in.title},         {"baseline", in.baseline},
+                           {"finetuned", in.finetuned}, {"log_history", in.log_history},
+                           {"settings", in.settings},   {"timings", in.timings},
                            {"best_step", in.best_step}};
   io::write_json_file_atomic(out.parent_path() / "report_inputs.json", inputs);
   std::ifstream file(out, std::ios::binary);
-  const std::string written((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const std::string written((std::istreambuf_iterator<char>(file)),
+                            std::istreambuf_iterator<char>());
   EXPECT_EQ(written, render_report_html(in));
   if (env == nullptr || *env == '\0') fs::remove_all(out.parent_path());
 }

@@ -31,8 +31,8 @@ TEST(SvgChart, NiceNumberByHand) {
 }
 
 TEST(SvgChart, NiceTicksByHand) {
-  // NDCG values 0.55 .. 0.83, 5 ticks: range nice(0.28, false) = 0.5; step nice(0.5 / 4 = 0.125) = 0.1;
-  // first floor(5.5) * 0.1 = 0.5, last ceil(8.3) * 0.1 = 0.9.
+  // NDCG values 0.55 .. 0.83, 5 ticks: range nice(0.28, false) = 0.5; step nice(0.5 / 4 = 0.125) =
+  // 0.1; first floor(5.5) * 0.1 = 0.5, last ceil(8.3) * 0.1 = 0.9.
   Ticks t = nice_ticks(0.55, 0.83, 5);
   EXPECT_DOUBLE_EQ(t.step, 0.1);
   EXPECT_DOUBLE_EQ(t.first, 0.5);
@@ -98,8 +98,13 @@ LineChart example_chart() {
   c.y_label = "score";
   c.x_scale = AxisScale::kLog2;
   c.x_ticks = {64, 128, 256, 384};
-  c.series.push_back({"baseline", {{64, 0.6}, {128, 0.7}, {256, 0.74}, {384, 0.75}}, "#0072B2", true, true});
-  c.series.push_back({"fine-tuned", {{64, 0.7}, {128, std::nan("")}, {256, 0.8}, {384, 0.81}}, "#D55E00", false, true});
+  c.series.push_back(
+      {"baseline", {{64, 0.6}, {128, 0.7}, {256, 0.74}, {384, 0.75}}, "#0072B2", true, true});
+  c.series.push_back({"fine-tuned",
+                      {{64, 0.7}, {128, std::nan("")}, {256, 0.8}, {384, 0.81}},
+                      "#D55E00",
+                      false,
+                      true});
   return c;
 }
 
@@ -109,17 +114,21 @@ TEST(SvgChart, RendersWellFormedSvgWithAxesGridAndLegend) {
   EXPECT_THAT(svg, ::testing::StartsWith("<svg xmlns=\"http://www.w3.org/2000/svg\""));
   EXPECT_THAT(svg, HasSubstr("NDCG &lt;&amp;&gt; dims"));
   EXPECT_THAT(svg, Not(HasSubstr("<&>")));
-  for (const char* label : {">64<", ">128<", ">256<", ">384<", ">baseline<", ">fine-tuned<", ">dimension<", ">score<"}) {
+  for (const char* label : {">64<", ">128<", ">256<", ">384<", ">baseline<", ">fine-tuned<",
+                            ">dimension<", ">score<"}) {
     EXPECT_THAT(svg, HasSubstr(label));
   }
-  // y data 0.6 .. 0.81: range nice(0.21, false) = 0.5, step nice(0.1, true) = 0.1, ticks 0.6 .. 0.9.
+  // y data 0.6 .. 0.81: range nice(0.21, false) = 0.5, step nice(0.1, true) = 0.1, ticks 0.6 ..
+  // 0.9.
   EXPECT_THAT(svg, HasSubstr(">0.6<"));
   EXPECT_THAT(svg, HasSubstr(">0.9<"));
   EXPECT_THAT(svg, HasSubstr("stroke-dasharray"));
   // The NaN point breaks the fine-tuned line into a lone point (no polyline) and one of two points:
   // 1 polyline for baseline + 1 for fine-tuned.
   size_t polylines = 0;
-  for (size_t at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) ++polylines;
+  for (size_t at = svg.find("<polyline"); at != std::string::npos;
+       at = svg.find("<polyline", at + 1))
+    ++polylines;
   EXPECT_EQ(polylines, 2u);
   EXPECT_EQ(render_svg(example_chart()), svg);  // deterministic
 }
@@ -155,7 +164,8 @@ TEST(SvgChart, EmptyChartSaysNoData) {
   const std::string svg = render_svg(c);
   EXPECT_THAT(svg, HasSubstr(">no data<"));
   EXPECT_EQ(testing::xml_problem(svg), "");
-  for (const char* bad : {"\"nan", "nan\"", ",nan", "nan,", ">nan<", "inf"}) EXPECT_THAT(svg, Not(HasSubstr(bad)));
+  for (const char* bad : {"\"nan", "nan\"", ",nan", "nan,", ">nan<", "inf"})
+    EXPECT_THAT(svg, Not(HasSubstr(bad)));
 }
 
 TEST(SvgChart, OverlappingXLabelsAreThinned) {

@@ -13,7 +13,10 @@ namespace embedtune::pipeline::testing {
 // what is wrong and at which byte offset.
 inline std::string xml_problem(const std::string& xml) {
   std::vector<std::string> open;
-  auto is_name = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == ':' || c == '.'; };
+  auto is_name = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == ':' ||
+           c == '.';
+  };
   auto check_entity = [&](size_t i) -> bool {  // xml[i] == '&'
     size_t j = i + 1;
     if (j < xml.size() && xml[j] == '#') ++j;
@@ -48,9 +51,11 @@ inline std::string xml_problem(const std::string& xml) {
     if (name.empty()) return "tag without a name at " + std::to_string(i);
     if (closing) {
       while (j < xml.size() && std::isspace(static_cast<unsigned char>(xml[j]))) ++j;
-      if (j >= xml.size() || xml[j] != '>') return "bad closing tag </" + name + " at " + std::to_string(i);
+      if (j >= xml.size() || xml[j] != '>')
+        return "bad closing tag </" + name + " at " + std::to_string(i);
       if (open.empty() || open.back() != name) {
-        return "</" + name + "> at " + std::to_string(i) + " closes " + (open.empty() ? "nothing" : "<" + open.back() + ">");
+        return "</" + name + "> at " + std::to_string(i) + " closes " +
+               (open.empty() ? "nothing" : "<" + open.back() + ">");
       }
       open.pop_back();
       i = j + 1;
@@ -75,7 +80,8 @@ inline std::string xml_problem(const std::string& xml) {
       if (attr.empty() || j + 1 >= xml.size() || xml[j] != '=' || xml[j + 1] != '"') {
         return "bad attribute in <" + name + "> at " + std::to_string(a);
       }
-      if (!attributes.insert(attr).second) return "duplicate attribute " + attr + " in <" + name + ">";
+      if (!attributes.insert(attr).second)
+        return "duplicate attribute " + attr + " in <" + name + ">";
       const size_t end = xml.find('"', j + 2);
       if (end == std::string::npos) return "unterminated attribute " + attr;
       for (size_t k = j + 2; k < end; ++k) {

@@ -21,7 +21,10 @@ std::vector<std::string> words_of(std::string_view text) {
 }
 
 TEST(BertNormalizer, CleansWhitespaceAndControls) {
-  const BertNormalizer n({.clean_text = true, .handle_chinese_chars = false, .strip_accents = false, .lowercase = false});
+  const BertNormalizer n({.clean_text = true,
+                          .handle_chinese_chars = false,
+                          .strip_accents = false,
+                          .lowercase = false});
   EXPECT_EQ(n.normalize("a\tb\nc\r\nd"), "a b c  d");
   EXPECT_EQ(n.normalize(std::string("x\0y", 3)), "xy");
   EXPECT_EQ(n.normalize("x\u0007y\uFFFDz\u200Bw"), "xyzw");  // bell, replacement char, ZWSP
@@ -30,23 +33,32 @@ TEST(BertNormalizer, CleansWhitespaceAndControls) {
 }
 
 TEST(BertNormalizer, PadsChineseChars) {
-  const BertNormalizer n({.clean_text = false, .handle_chinese_chars = true, .strip_accents = false, .lowercase = false});
+  const BertNormalizer n({.clean_text = false,
+                          .handle_chinese_chars = true,
+                          .strip_accents = false,
+                          .lowercase = false});
   EXPECT_EQ(n.normalize("ab中文c"), "ab 中  文 c");
   EXPECT_EQ(n.normalize("ひらがな"), "ひらがな");  // kana are not CJK ideographs
 }
 
 TEST(BertNormalizer, StripsAccentsAfterNfd) {
-  const BertNormalizer n({.clean_text = false, .handle_chinese_chars = false, .strip_accents = true, .lowercase = false});
+  const BertNormalizer n({.clean_text = false,
+                          .handle_chinese_chars = false,
+                          .strip_accents = true,
+                          .lowercase = false});
   EXPECT_EQ(n.normalize("Café Ñandú Ångström"), "Cafe Nandu Angstrom");
   EXPECT_EQ(n.normalize("e\u0301"), "e");
   EXPECT_EQ(n.normalize("한"), "\u1112\u1161\u11AB");  // Hangul syllable -> jamo
 }
 
 TEST(BertNormalizer, LowercasesLikeRust) {
-  const BertNormalizer n({.clean_text = false, .handle_chinese_chars = false, .strip_accents = false, .lowercase = true});
+  const BertNormalizer n({.clean_text = false,
+                          .handle_chinese_chars = false,
+                          .strip_accents = false,
+                          .lowercase = true});
   EXPECT_EQ(n.normalize("HeLLo ÀÉ"), "hello àé");
   EXPECT_EQ(n.normalize("\u0130"), "i\u0307");  // expands to two chars
-  EXPECT_EQ(n.normalize("ΟΔΟΣ"), "οδοσ");      // no final-sigma context rule
+  EXPECT_EQ(n.normalize("ΟΔΟΣ"), "οδοσ");       // no final-sigma context rule
   EXPECT_EQ(n.normalize("ẞ"), "ß");
 }
 
@@ -62,15 +74,18 @@ TEST(BertPreTokenizer, SplitsOnWhitespaceAndPunctuation) {
   EXPECT_EQ(words_of("  a  b  "), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(words_of(""), std::vector<std::string>{});
   EXPECT_EQ(words_of("..."), (std::vector<std::string>{".", ".", "."}));
-  EXPECT_EQ(words_of("a$b^c`d~e"), (std::vector<std::string>{"a", "$", "b", "^", "c", "`", "d", "~", "e"}));
+  EXPECT_EQ(words_of("a$b^c`d~e"),
+            (std::vector<std::string>{"a", "$", "b", "^", "c", "`", "d", "~", "e"}));
   EXPECT_EQ(words_of("«x»—y"), (std::vector<std::string>{"«", "x", "»", "—", "y"}));
   EXPECT_EQ(words_of("a\u3000b"), (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(words_of("1+1"), (std::vector<std::string>{"1", "+", "1"}));  // ASCII 43 is punctuation (though Sm)
+  EXPECT_EQ(words_of("1+1"),
+            (std::vector<std::string>{"1", "+", "1"}));  // ASCII 43 is punctuation (though Sm)
 }
 
 WordPiece small_wordpiece(size_t max_chars = 100) {
-  std::vector<std::pair<std::string, int32_t>> vocab = {
-      {"[UNK]", 0}, {"un", 1}, {"##aff", 2}, {"##able", 3}, {"a", 4}, {"##ff", 5}, {"##a", 6}, {"é", 7}, {"##é", 8}};
+  std::vector<std::pair<std::string, int32_t>> vocab = {{"[UNK]", 0},  {"un", 1}, {"##aff", 2},
+                                                        {"##able", 3}, {"a", 4},  {"##ff", 5},
+                                                        {"##a", 6},    {"é", 7},  {"##é", 8}};
   return WordPiece(vocab, {"[UNK]", "##", max_chars}, "test vocab");
 }
 
@@ -122,11 +137,11 @@ TEST(Utf8, FindsTheFirstInvalidByte) {
   EXPECT_EQ(unicode::find_invalid_utf8("plain ascii text here"), std::string_view::npos);
   EXPECT_EQ(unicode::find_invalid_utf8("héllo 中 😀"), std::string_view::npos);
   EXPECT_EQ(unicode::find_invalid_utf8("abc\xFF"), 3u);
-  EXPECT_EQ(unicode::find_invalid_utf8("ab\xC3"), 2u);            // truncated
-  EXPECT_EQ(unicode::find_invalid_utf8("\xC0\xAF"), 0u);          // overlong '/'
-  EXPECT_EQ(unicode::find_invalid_utf8("x\xED\xA0\x80"), 1u);     // surrogate U+D800
+  EXPECT_EQ(unicode::find_invalid_utf8("ab\xC3"), 2u);                       // truncated
+  EXPECT_EQ(unicode::find_invalid_utf8("\xC0\xAF"), 0u);                     // overlong '/'
+  EXPECT_EQ(unicode::find_invalid_utf8("x\xED\xA0\x80"), 1u);                // surrogate U+D800
   EXPECT_EQ(unicode::find_invalid_utf8("0123456789\xF4\x90\x80\x80"), 10u);  // > U+10FFFF
-  EXPECT_EQ(unicode::find_invalid_utf8("\x80"), 0u);              // lone continuation
+  EXPECT_EQ(unicode::find_invalid_utf8("\x80"), 0u);                         // lone continuation
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // Parity with Hugging Face tokenizers / transformers: every docs line and golden text, for each
 // tokenizer variant and truncation length the oracle (tests/python/oracle_tokenizer.py) wrote.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

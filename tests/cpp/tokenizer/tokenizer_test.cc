@@ -1,6 +1,8 @@
 // Tokenizer on the real all-MiniLM-L6-v2 files: the public API, truncation edge cases, added tokens
 // in text, and the errors for missing or bad files and invalid UTF-8. Expected ids were printed by
 // tokenizers 0.23.3 (Tokenizer.from_file(...).encode) for the same texts.
+#include "tokenizer/tokenizer.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -10,7 +12,6 @@
 #include <string>
 
 #include "io/error.h"
-#include "tokenizer/tokenizer.h"
 #include "tokenizer_testdata.h"
 
 namespace embedtune {
@@ -42,13 +43,16 @@ std::string error_of(const std::function<void()>& f) {
 
 // A fresh folder under the test temp dir.
 std::filesystem::path temp_folder(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("embedtune_tok_" + name + "_" + std::to_string(::getpid()));
+  auto dir = std::filesystem::temp_directory_path() /
+             ("embedtune_tok_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
 }
 
-void write(const std::filesystem::path& path, const std::string& text) { std::ofstream(path) << text; }
+void write(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
 
 TEST(Tokenizer, ApiOnMiniLM) {
   const Tokenizer& t = minilm();
@@ -85,21 +89,24 @@ TEST(Tokenizer, SpecialTokensInTextAreMatchedBeforeNormalisation) {
 
 TEST(Tokenizer, InvalidUtf8NamesTheByteOffset) {
   const std::string message = error_of([] { minilm().encode("caf\xC3 ok"); });
-  EXPECT_THAT(message, AllOf(HasSubstr("not valid UTF-8"), HasSubstr("byte offset 3"), HasSubstr("0xC3")));
+  EXPECT_THAT(message,
+              AllOf(HasSubstr("not valid UTF-8"), HasSubstr("byte offset 3"), HasSubstr("0xC3")));
   EXPECT_THAT(error_of([] { minilm().encode("\xFF"); }), HasSubstr("byte offset 0"));
 }
 
 TEST(Tokenizer, MissingFilesNameFolderAndFiles) {
   const auto dir = temp_folder("empty");
   const std::string message = error_of([&] { Tokenizer::from_folder(dir); });
-  EXPECT_THAT(message, AllOf(HasSubstr(dir.string()), HasSubstr("tokenizer.json"), HasSubstr("vocab.txt")));
+  EXPECT_THAT(message,
+              AllOf(HasSubstr(dir.string()), HasSubstr("tokenizer.json"), HasSubstr("vocab.txt")));
   std::filesystem::remove_all(dir);
 }
 
 TEST(Tokenizer, MalformedJsonNamesTheFile) {
   const auto dir = temp_folder("malformed");
   write(dir / "tokenizer.json", "{\"model\": {\"type\": \"WordPiece\", ");
-  EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }), HasSubstr((dir / "tokenizer.json").string()));
+  EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }),
+              HasSubstr((dir / "tokenizer.json").string()));
   std::filesystem::remove_all(dir);
 }
 
@@ -108,9 +115,12 @@ TEST(Tokenizer, UnsupportedModelTypeNamesFileAndKey) {
   write(dir / "tokenizer.json", R"({"normalizer": null, "pre_tokenizer": null,
       "model": {"type": "BPE", "vocab": {}, "merges": []}})");
   EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }),
-              AllOf(HasSubstr((dir / "tokenizer.json").string()), HasSubstr("model.type"), HasSubstr("BPE")));
-  write(dir / "tokenizer.json", R"({"normalizer": {"type": "NFKC"}, "model": {"type": "WordPiece", "vocab": {}}})");
-  EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }), AllOf(HasSubstr("normalizer.type"), HasSubstr("NFKC")));
+              AllOf(HasSubstr((dir / "tokenizer.json").string()), HasSubstr("model.type"),
+                    HasSubstr("BPE")));
+  write(dir / "tokenizer.json",
+        R"({"normalizer": {"type": "NFKC"}, "model": {"type": "WordPiece", "vocab": {}}})");
+  EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }),
+              AllOf(HasSubstr("normalizer.type"), HasSubstr("NFKC")));
   write(dir / "tokenizer.json", R"({"model": {"type": "WordPiece", "vocab": {"a": "x"}}})");
   EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }), HasSubstr("model.vocab.a"));
   write(dir / "tokenizer.json", R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})");

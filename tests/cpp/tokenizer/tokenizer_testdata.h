@@ -18,12 +18,14 @@ namespace embedtune::testing {
 inline std::filesystem::path tokenizer_testdata() {
   const char* root = std::getenv("EMBEDTUNE_TESTDATA");
   if (root == nullptr) {
-    ADD_FAILURE() << "EMBEDTUNE_TESTDATA is not set; run the tests through ctest (make_testdata runs first)";
+    ADD_FAILURE()
+        << "EMBEDTUNE_TESTDATA is not set; run the tests through ctest (make_testdata runs first)";
     return {};
   }
   std::filesystem::path dir = std::filesystem::path(root) / "tokenizer";
   if (!std::filesystem::exists(dir / "manifest.json")) {
-    ADD_FAILURE() << dir << "/manifest.json is missing; tests/python/oracle_tokenizer.py did not run";
+    ADD_FAILURE() << dir
+                  << "/manifest.json is missing; tests/python/oracle_tokenizer.py did not run";
     return {};
   }
   return dir;

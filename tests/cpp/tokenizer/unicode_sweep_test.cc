@@ -24,7 +24,8 @@ std::string utf8(char32_t cp) {
 }
 
 struct Sweep {
-  std::map<std::string, std::unordered_map<char32_t, std::string>> normalized;  // config -> cp -> text
+  std::map<std::string, std::unordered_map<char32_t, std::string>>
+      normalized;                            // config -> cp -> text
   std::unordered_map<char32_t, int> pieces;  // "a" c "a" -> 2 (space) or 3 (punct)
 };
 
@@ -54,8 +55,10 @@ TEST(UnicodeSweep, EveryCodePointMatchesTokenizers) {
   const Sweep sweep = read_sweep();
   ASSERT_EQ(sweep.normalized.size(), 5u) << "unicode_sweep.txt lacks normaliser configs";
   const std::map<std::string, BertNormalizerOptions> configs = {
-      {"clean", {true, false, false, false}}, {"chinese", {false, true, false, false}},
-      {"strip", {false, false, true, false}}, {"lower", {false, false, false, true}},
+      {"clean", {true, false, false, false}},
+      {"chinese", {false, true, false, false}},
+      {"strip", {false, false, true, false}},
+      {"lower", {false, false, false, true}},
       {"bert", {}}};
   size_t compared = 0, mismatches = 0;
   for (const auto& [name, options] : configs) {

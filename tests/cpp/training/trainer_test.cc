@@ -1,24 +1,23 @@
 // Tests of TrainingArguments (parsing, errors naming the nearest key, validation), checkpoint
 // rotation and state files, and the Trainer: exact resume, interruption, load_best_model_at_end,
 // NaN loss. Trainer tests use the tiny random model from make_testdata and small generated pairs.
+#include "training/trainer.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <ATen/ATen.h>
-
 #include <cstdlib>
-#include <functional>
-#include <limits>
-
-#include <fmt/format.h>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
 
 #include "io/error.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "training/checkpoint.h"
-#include "training/trainer.h"
 #include "training/training_arguments.h"
 
 namespace embedtune::training {
@@ -26,7 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("embedtune-trainer-test-" + name + "-" + std::to_string(::getpid()));
+  fs::path dir = fs::temp_directory_path() /
+                 ("embedtune-trainer-test-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -41,9 +41,7 @@ std::string error_of(const std::function<void()>& f) {
   return "(no error)";
 }
 
-void write(const fs::path& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+void write(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
 
 // TrainingArguments ------------------------------------------------------------------------------
 
@@ -63,13 +61,15 @@ TEST(TrainingArguments, DefaultsMirrorTransformers) {
 
 TEST(TrainingArguments, YamlAndCommandLineSetEveryKind) {
   const fs::path dir = temp_dir("yaml");
-  write(dir / "r.yaml",
-        "model: m\ntrain: t.jsonl\noutput_dir: out\nlearning_rate: 2.0e-5\nbf16: true\n"
-        "matryoshka_dims: [384, 128]\ngreater_is_better: null\ntrain_columns: [positive, anchor]\n");
+  write(
+      dir / "r.yaml",
+      "model: m\ntrain: t.jsonl\noutput_dir: out\nlearning_rate: 2.0e-5\nbf16: true\n"
+      "matryoshka_dims: [384, 128]\ngreater_is_better: null\ntrain_columns: [positive, anchor]\n");
   TrainingArguments args;
   args.load_yaml(dir / "r.yaml");
-  args.apply_command_line({"--per-device-train-batch-size", "32", "--tf32", "--matryoshka_dims=256,64",
-                           "--max_steps", "-1", "--warmup_ratio", "0.1"});
+  args.apply_command_line({"--per-device-train-batch-size", "32", "--tf32",
+                           "--matryoshka_dims=256,64", "--max_steps", "-1", "--warmup_ratio",
+                           "0.1"});
   EXPECT_EQ(args.learning_rate, 2e-5);
   EXPECT_TRUE(args.bf16);
   EXPECT_TRUE(args.tf32);
@@ -92,7 +92,8 @@ TEST(TrainingArguments, UnknownKeyNamesTheNearestOne) {
   EXPECT_NE(message.find("r.yaml:2"), std::string::npos) << message;
   EXPECT_NE(message.find("unknown key 'learning_rat'"), std::string::npos) << message;
   EXPECT_NE(message.find("did you mean 'learning_rate'"), std::string::npos) << message;
-  const std::string cli = error_of([&] { args.apply_command_line({"--per_device_train_batchsize", "4"}); });
+  const std::string cli =
+      error_of([&] { args.apply_command_line({"--per_device_train_batchsize", "4"}); });
   EXPECT_NE(cli.find("did you mean 'per_device_train_batch_size'"), std::string::npos) << cli;
 }
 
@@ -102,11 +103,16 @@ TEST(TrainingArguments, BadYamlAndBadValuesAreOneLineErrors) {
   write(dir / "list.yaml", "- a\n- b\n");
   write(dir / "type.yaml", "per_device_train_batch_size: many\n");
   TrainingArguments args;
-  EXPECT_NE(error_of([&] { args.load_yaml(dir / "syntax.yaml"); }).find("invalid YAML"), std::string::npos);
-  EXPECT_NE(error_of([&] { args.load_yaml(dir / "list.yaml"); }).find("expected a mapping"), std::string::npos);
+  EXPECT_NE(error_of([&] { args.load_yaml(dir / "syntax.yaml"); }).find("invalid YAML"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { args.load_yaml(dir / "list.yaml"); }).find("expected a mapping"),
+            std::string::npos);
   const std::string type = error_of([&] { args.load_yaml(dir / "type.yaml"); });
-  EXPECT_NE(type.find("per_device_train_batch_size: expected an integer, found 'many'"), std::string::npos) << type;
-  EXPECT_NE(error_of([&] { args.load_yaml(dir / "missing.yaml"); }).find("cannot read"), std::string::npos);
+  EXPECT_NE(type.find("per_device_train_batch_size: expected an integer, found 'many'"),
+            std::string::npos)
+      << type;
+  EXPECT_NE(error_of([&] { args.load_yaml(dir / "missing.yaml"); }).find("cannot read"),
+            std::string::npos);
 }
 
 TrainingArguments valid_args() {
@@ -119,13 +125,16 @@ TrainingArguments valid_args() {
 }
 
 TEST(TrainingArguments, ValidateChecksValuesAndCombinations) {
-  auto check = [](const std::function<void(TrainingArguments&)>& change, const std::string& expected) {
+  auto check = [](const std::function<void(TrainingArguments&)>& change,
+                  const std::string& expected) {
     TrainingArguments args = valid_args();
     change(args);
     const std::string message = error_of([&] { args.validate(); });
-    EXPECT_NE(message.find(expected), std::string::npos) << "wanted '" << expected << "' in: " << message;
+    EXPECT_NE(message.find(expected), std::string::npos)
+        << "wanted '" << expected << "' in: " << message;
   };
-  check([](auto& a) { a.per_device_train_batch_size = 0; }, "per_device_train_batch_size: expected an integer >= 1");
+  check([](auto& a) { a.per_device_train_batch_size = 0; },
+        "per_device_train_batch_size: expected an integer >= 1");
   check([](auto& a) { a.gradient_accumulation_steps = 0; }, "gradient_accumulation_steps");
   check([](auto& a) { a.learning_rate = 0; }, "learning_rate: expected a number > 0");
   check([](auto& a) { a.warmup_ratio = 1.5; }, "warmup_ratio: expected a number in [0, 1]");
@@ -133,20 +142,26 @@ TEST(TrainingArguments, ValidateChecksValuesAndCombinations) {
   check([](auto& a) { a.batch_sampler = "no_duplicate"; }, "did you mean 'no_duplicates'");
   check([](auto& a) { a.matryoshka_weights = {1, 2}; }, "matryoshka_weights");
   check([](auto& a) { a.model.clear(); }, "model: expected a model folder");
-  check([](auto& a) {
-    a.load_best_model_at_end = true;
-    a.eval_strategy = "epoch";
-    a.save_strategy = "steps";
-  }, "save_strategy: expected 'epoch'");
-  check([](auto& a) {
-    a.load_best_model_at_end = true;
-    a.eval_strategy = "epoch";
-    a.save_strategy = "epoch";
-  }, "metric_for_best_model: expected an evaluation key");
-  check([](auto& a) {
-    a.eval_strategy = "epoch";
-    a.metric_for_best_model = "eval_dim_100_cosine_ndcg@10";
-  }, "did you mean 'eval_dim_128_cosine_ndcg@10'");
+  check(
+      [](auto& a) {
+        a.load_best_model_at_end = true;
+        a.eval_strategy = "epoch";
+        a.save_strategy = "steps";
+      },
+      "save_strategy: expected 'epoch'");
+  check(
+      [](auto& a) {
+        a.load_best_model_at_end = true;
+        a.eval_strategy = "epoch";
+        a.save_strategy = "epoch";
+      },
+      "metric_for_best_model: expected an evaluation key");
+  check(
+      [](auto& a) {
+        a.eval_strategy = "epoch";
+        a.metric_for_best_model = "eval_dim_100_cosine_ndcg@10";
+      },
+      "did you mean 'eval_dim_128_cosine_ndcg@10'");
 
   TrainingArguments ok = valid_args();
   ok.eval_strategy = ok.save_strategy = "epoch";
@@ -174,7 +189,8 @@ TEST(Checkpoint, RotationKeepsTheNewestAndTheBest) {
   // A limit of 1 still keeps the best beside the newest, as transformers does.
   fs::create_directories(dir / "checkpoint-60");
   rotate_checkpoints(dir, 1, (dir / "checkpoint-20").string());
-  EXPECT_EQ(sorted_checkpoints(dir), (std::vector<fs::path>{dir / "checkpoint-20", dir / "checkpoint-60"}));
+  EXPECT_EQ(sorted_checkpoints(dir),
+            (std::vector<fs::path>{dir / "checkpoint-20", dir / "checkpoint-60"}));
   EXPECT_EQ(last_checkpoint(dir), dir / "checkpoint-60");
 }
 
@@ -187,15 +203,18 @@ TEST(Checkpoint, TrainerStateRoundTripsWithTransformersFields) {
   state.best_model_checkpoint = "out/checkpoint-8";
   state.log_history.push_back({{"loss", 1.25}, {"step", 4}});
   const nlohmann::json json = state.to_json();
-  for (const char* key : {"global_step", "epoch", "log_history", "best_metric", "best_model_checkpoint",
-                          "best_global_step", "max_steps", "logging_steps", "train_batch_size"}) {
+  for (const char* key :
+       {"global_step", "epoch", "log_history", "best_metric", "best_model_checkpoint",
+        "best_global_step", "max_steps", "logging_steps", "train_batch_size"}) {
     EXPECT_TRUE(json.contains(key)) << key;
   }
   const TrainerState back = TrainerState::from_json(json, "x");
   EXPECT_EQ(back.global_step, 12);
   EXPECT_EQ(back.best_model_checkpoint, state.best_model_checkpoint);
   EXPECT_EQ(back.log_history, state.log_history);
-  EXPECT_NE(error_of([] { TrainerState::from_json(nlohmann::json::object(), "f.json"); }).find("f.json: missing field"),
+  EXPECT_NE(error_of([] {
+              TrainerState::from_json(nlohmann::json::object(), "f.json");
+            }).find("f.json: missing field"),
             std::string::npos);
 }
 
@@ -203,20 +222,24 @@ TEST(Checkpoint, TrainerStateRoundTripsWithTransformersFields) {
 
 fs::path testdata() {
   const char* value = std::getenv("EMBEDTUNE_TESTDATA");
-  if (value == nullptr) ADD_FAILURE() << "EMBEDTUNE_TESTDATA is not set: run the tests through ctest";
+  if (value == nullptr)
+    ADD_FAILURE() << "EMBEDTUNE_TESTDATA is not set: run the tests through ctest";
   return value == nullptr ? fs::path() : fs::path(value);
 }
 
 // 48 train + 16 test pairs of made-up sentences with distinct words.
 fs::path make_data(const fs::path& dir) {
-  const char* words[] = {"river", "stone", "cloud", "lamp", "garden", "engine", "window", "forest",
-                         "paper", "silver", "orange", "bridge", "winter", "candle", "harbor", "violin"};
+  const char* words[] = {"river",  "stone",  "cloud",  "lamp",   "garden", "engine",
+                         "window", "forest", "paper",  "silver", "orange", "bridge",
+                         "winter", "candle", "harbor", "violin"};
   std::ofstream train(dir / "train.jsonl"), test(dir / "test.jsonl");
   for (int i = 0; i < 64; ++i) {
     const std::string a = words[i % 16], b = words[(i * 7 + 3) % 16], c = words[(i * 5 + 1) % 16];
-    nlohmann::json row = {{"id", i},
-                          {"anchor", "what about the " + a + " " + b + " " + std::to_string(i) + "?"},
-                          {"positive", "The " + a + " and the " + b + " near a " + c + ", number " + std::to_string(i) + "."}};
+    nlohmann::json row = {
+        {"id", i},
+        {"anchor", "what about the " + a + " " + b + " " + std::to_string(i) + "?"},
+        {"positive",
+         "The " + a + " and the " + b + " near a " + c + ", number " + std::to_string(i) + "."}};
     (i < 48 ? train : test) << row.dump() << "\n";
   }
   return dir;
@@ -264,12 +287,15 @@ TEST(Trainer, ResumeAfterEpochOneEqualsTheUninterruptedRunBitForBit) {
   Trainer second(resumed, quiet());
   const TrainOutput output = second.train();
   EXPECT_EQ(output.global_step, 6);
-  EXPECT_EQ(file_bytes(dir / "resumed" / "model.safetensors"), file_bytes(dir / "full" / "model.safetensors"));
+  EXPECT_EQ(file_bytes(dir / "resumed" / "model.safetensors"),
+            file_bytes(dir / "full" / "model.safetensors"));
   EXPECT_EQ(file_bytes(dir / "resumed" / "checkpoint-6" / "optimizer.safetensors"),
             file_bytes(dir / "full" / "checkpoint-6" / "optimizer.safetensors"));
   const auto state = io::read_json_file(dir / "resumed" / "checkpoint-6" / kTrainerStateName);
   EXPECT_EQ(state["global_step"], 6);
-  EXPECT_EQ(state["log_history"].size(), io::read_json_file(dir / "full" / "checkpoint-6" / kTrainerStateName)["log_history"].size());
+  EXPECT_EQ(
+      state["log_history"].size(),
+      io::read_json_file(dir / "full" / "checkpoint-6" / kTrainerStateName)["log_history"].size());
 }
 
 TEST(Trainer, InterruptedMidEpochWritesACheckpointAndResumesExactly) {
@@ -287,7 +313,8 @@ TEST(Trainer, InterruptedMidEpochWritesACheckpointAndResumesExactly) {
   again.resume_from_checkpoint = "last";
   Trainer second(again, quiet());
   second.train();
-  EXPECT_EQ(file_bytes(dir / "cut" / "model.safetensors"), file_bytes(dir / "full" / "model.safetensors"));
+  EXPECT_EQ(file_bytes(dir / "cut" / "model.safetensors"),
+            file_bytes(dir / "full" / "model.safetensors"));
 }
 
 TEST(Trainer, LoadBestModelAtEndAndRotationKeepTheBestCheckpoint) {
@@ -302,7 +329,8 @@ TEST(Trainer, LoadBestModelAtEndAndRotationKeepTheBestCheckpoint) {
   const TrainerState& state = trainer.state();
   ASSERT_TRUE(state.best_global_step.has_value());
   ASSERT_TRUE(state.best_model_checkpoint.has_value());
-  EXPECT_EQ(*state.best_model_checkpoint, (dir / "out" / checkpoint_folder_name(*state.best_global_step)).string());
+  EXPECT_EQ(*state.best_model_checkpoint,
+            (dir / "out" / checkpoint_folder_name(*state.best_global_step)).string());
   // save_total_limit 1 leaves only the best checkpoint at the end.
   EXPECT_EQ(sorted_checkpoints(dir / "out"), (std::vector<fs::path>{*state.best_model_checkpoint}));
   // The final model is the best checkpoint's.
@@ -310,11 +338,13 @@ TEST(Trainer, LoadBestModelAtEndAndRotationKeepTheBestCheckpoint) {
             file_bytes(fs::path(*state.best_model_checkpoint) / "model.safetensors"));
   double best = -1;
   for (const auto& entry : state.log_history) {
-    if (entry.contains(args.metric_for_best_model)) best = std::max(best, entry[args.metric_for_best_model].get<double>());
+    if (entry.contains(args.metric_for_best_model))
+      best = std::max(best, entry[args.metric_for_best_model].get<double>());
   }
   EXPECT_EQ(*state.best_metric, best);
   const std::string card = file_bytes(dir / "out" / "README.md");
-  EXPECT_NE(card.find(fmt::format("| **{}** |", *state.best_global_step)), std::string::npos) << card;
+  EXPECT_NE(card.find(fmt::format("| **{}** |", *state.best_global_step)), std::string::npos)
+      << card;
   EXPECT_NE(card.find("dim_32_cosine_ndcg@10"), std::string::npos);
   EXPECT_FALSE(output.final_eval.empty());
 }
@@ -338,7 +368,8 @@ TEST(Trainer, DimensionLargerThanTheModelIsRejectedBeforeTraining) {
   TrainingArguments args = tiny_args(dir, "out");
   args.matryoshka_dims = {128, 64};
   const std::string message = error_of([&] { Trainer trainer(args, quiet()); });
-  EXPECT_NE(message.find("matryoshka_dims: expected dimensions <= 64"), std::string::npos) << message;
+  EXPECT_NE(message.find("matryoshka_dims: expected dimensions <= 64"), std::string::npos)
+      << message;
 }
 
 }  // namespace

@@ -2,9 +2,8 @@
 // tests/python/oracle_training_parts.py: batch samplers (sentence-transformers 6.2 trainer's
 // DataLoader), LR schedules and step plans (transformers 5.24), AdamW(fused) and clip_grad_norm_
 // (torch 2.13); plus hand cases and the one-line errors for bad settings.
-#include <gtest/gtest.h>
-
 #include <ATen/ATen.h>
+#include <gtest/gtest.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
@@ -13,10 +12,9 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "io/error.h"
 #include "io/json.h"
@@ -36,7 +34,8 @@ fs::path oracle_dir() {
   }
   const fs::path dir = fs::path(root) / "training_parts";
   if (!fs::exists(dir / "clip.safetensors")) {
-    throw std::runtime_error(dir.string() + " is incomplete; the make_testdata fixture "
+    throw std::runtime_error(dir.string() +
+                             " is incomplete; the make_testdata fixture "
                              "(tests/python/oracle_training_parts.py) must run first");
   }
   return dir;
@@ -74,16 +73,19 @@ TEST(BatchSamplerParity, SameBatchesAsSentenceTransformersTrainer) {
   const nlohmann::json data = io::read_json_file(oracle_dir() / "samplers.json");
   int cases = 0;
   for (const auto& c : data["cases"]) {
-    const auto rows = data["datasets"][c["dataset"].get<std::string>()].get<std::vector<std::vector<std::string>>>();
-    const auto sampler = make_batch_sampler(c["kind"], rows, c["batch_size"], c["drop_last"], c["seed"]);
-    const std::string label = c["dataset"].get<std::string>() + " " + c["kind"].get<std::string>() + " bs " +
-                              std::to_string(c["batch_size"].get<int>()) + " drop_last " +
+    const auto rows = data["datasets"][c["dataset"].get<std::string>()]
+                          .get<std::vector<std::vector<std::string>>>();
+    const auto sampler =
+        make_batch_sampler(c["kind"], rows, c["batch_size"], c["drop_last"], c["seed"]);
+    const std::string label = c["dataset"].get<std::string>() + " " + c["kind"].get<std::string>() +
+                              " bs " + std::to_string(c["batch_size"].get<int>()) + " drop_last " +
                               std::to_string(c["drop_last"].get<bool>()) + " seed " +
                               std::to_string(c["seed"].get<int>());
     EXPECT_EQ(sampler->num_batches(), c["num_batches"].get<int64_t>()) << label;
     for (size_t epoch = 0; epoch < c["epochs"].size(); ++epoch) {
       const auto expected = c["epochs"][epoch].get<std::vector<std::vector<int64_t>>>();
-      EXPECT_EQ(sampler->batches(static_cast<int64_t>(epoch)), expected) << label << " epoch " << epoch;
+      EXPECT_EQ(sampler->batches(static_cast<int64_t>(epoch)), expected)
+          << label << " epoch " << epoch;
     }
     ++cases;
   }
@@ -92,7 +94,8 @@ TEST(BatchSamplerParity, SameBatchesAsSentenceTransformersTrainer) {
 
 TEST(BatchSampler, NoDuplicatesKeepsValuesUniqueWithinABatch) {
   std::vector<std::vector<std::string>> rows;
-  for (int i = 0; i < 40; ++i) rows.push_back({"q" + std::to_string(i % 13), "a" + std::to_string(i), "shared"});
+  for (int i = 0; i < 40; ++i)
+    rows.push_back({"q" + std::to_string(i % 13), "a" + std::to_string(i), "shared"});
   rows[5][2] = "q3";
   const auto sampler = make_batch_sampler("no_duplicates", rows, 4, false, 1);
   std::vector<int> seen(rows.size(), 0);
@@ -119,8 +122,10 @@ TEST(LrScheduleParity, EveryStepAndThePlanMatchTransformers) {
   double worst = 0.0;
   for (const auto& c : data["cases"]) {
     const std::string label = c.dump().substr(0, 160);
-    const StepPlan plan = plan_steps(c["micro_batches"], c["accumulation"], c["epochs"], c["max_steps"]);
-    EXPECT_EQ(plan.micro_batches_per_epoch, c["plan"]["micro_batches_per_epoch"].get<int64_t>()) << label;
+    const StepPlan plan =
+        plan_steps(c["micro_batches"], c["accumulation"], c["epochs"], c["max_steps"]);
+    EXPECT_EQ(plan.micro_batches_per_epoch, c["plan"]["micro_batches_per_epoch"].get<int64_t>())
+        << label;
     EXPECT_EQ(plan.steps_per_epoch, c["plan"]["steps_per_epoch"].get<int64_t>()) << label;
     EXPECT_EQ(plan.total_steps, c["plan"]["total_steps"].get<int64_t>()) << label;
     EXPECT_EQ(plan.num_epochs, c["plan"]["num_epochs"].get<int64_t>()) << label;
@@ -143,7 +148,8 @@ TEST(LrSchedule, HandComputedValues) {
   EXPECT_DOUBLE_EQ(lr_multiplier(SchedulerType::kLinear, 0, 2, 10), 0.0);
   EXPECT_DOUBLE_EQ(lr_multiplier(SchedulerType::kLinear, 1, 2, 10), 0.5);
   EXPECT_DOUBLE_EQ(lr_multiplier(SchedulerType::kLinear, 6, 2, 10), 0.5);
-  EXPECT_DOUBLE_EQ(lr_multiplier(SchedulerType::kCosine, 6, 2, 10), 0.5);  // half-way down the half cosine
+  EXPECT_DOUBLE_EQ(lr_multiplier(SchedulerType::kCosine, 6, 2, 10),
+                   0.5);  // half-way down the half cosine
   EXPECT_DOUBLE_EQ(lr_multiplier(SchedulerType::kCosine, 10, 2, 10), 0.0);
   EXPECT_DOUBLE_EQ(lr_multiplier(SchedulerType::kConstant, 0, 5, 10), 1.0);
   EXPECT_DOUBLE_EQ(lr_multiplier(SchedulerType::kConstantWithWarmup, 1, 4, 10), 0.25);
@@ -162,7 +168,8 @@ TEST(TrainingSettings, BadValuesGiveOneLineErrors) {
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
   };
   check([] { parse_scheduler("cosine_with_restarts"); },
-        "expected one of linear, cosine, constant, constant_with_warmup; found 'cosine_with_restarts'");
+        "expected one of linear, cosine, constant, constant_with_warmup; found "
+        "'cosine_with_restarts'");
   check([] { make_batch_sampler("group_by_label", {}, 4, false, 0); }, "found 'group_by_label'");
   check([] { make_batch_sampler("no_duplicates", {}, 0, false, 0); }, "batch size >= 1, found 0");
   check([] { plan_steps(0, 1, 1.0, -1); }, "no batch in an epoch");
@@ -194,7 +201,8 @@ AdamWOracle load_adamw() {
 }
 
 // Runs steps [first, last) of the oracle's sequence on `params` with `optimizer`.
-void run_steps(const AdamWOracle& o, std::vector<at::Tensor>& params, AdamW& optimizer, size_t first, size_t last) {
+void run_steps(const AdamWOracle& o, std::vector<at::Tensor>& params, AdamW& optimizer,
+               size_t first, size_t last) {
   for (size_t step = first; step < last; ++step) {
     for (size_t i = 0; i < params.size(); ++i) {
       const auto it = o.t.find("grad." + std::to_string(step) + "." + std::to_string(i));
@@ -232,7 +240,8 @@ TEST(AdamWParity, FiveStepsMatchTorchFusedAdamW) {
     EXPECT_LT(diff, 1e-6) << name;
     worst = std::max(worst, diff);
   }
-  std::cout << "AdamW: max |diff| over params after each step and the final state: " << worst << "\n";
+  std::cout << "AdamW: max |diff| over params after each step and the final state: " << worst
+            << "\n";
 }
 
 TEST(AdamWParity, StateRoundTripContinuesIdentically) {
@@ -251,12 +260,15 @@ TEST(AdamWParity, StateRoundTripContinuesIdentically) {
   run_steps(o, resumed, second, 3, 5);
   for (size_t i = 0; i < params.size(); ++i) {
     EXPECT_TRUE(at::equal(params[i].detach(), resumed[i].detach())) << i;
-    EXPECT_LT((resumed[i].detach() - o.t.at("param.4." + std::to_string(i))).abs().max().item<double>(), 1e-6);
+    EXPECT_LT(
+        (resumed[i].detach() - o.t.at("param.4." + std::to_string(i))).abs().max().item<double>(),
+        1e-6);
   }
   // A state for other shapes is refused with the entry named.
   const at::Tensor kept = saved[0].second;
   saved[0].second = at::zeros({7});
-  EXPECT_NE(error_of([&] { second.load_state(saved); }).find("'exp_avg.0' has shape [7]"), std::string::npos);
+  EXPECT_NE(error_of([&] { second.load_state(saved); }).find("'exp_avg.0' has shape [7]"),
+            std::string::npos);
   saved[0].second = kept;
   saved.pop_back();
   EXPECT_NE(error_of([&] { second.load_state(saved); }).find("is missing"), std::string::npos);
@@ -273,16 +285,19 @@ TEST(ClipGradNormParity, TotalNormAndClippedGradsMatchTorch) {
       params.back().mutable_grad() = g.clone();
     }
     const at::Tensor total = clip_grad_norm(params, t.at(prefix + "max_norm").item<double>());
-    const double norm_diff = std::abs(total.item<double>() - t.at(prefix + "total_norm").item<double>());
+    const double norm_diff =
+        std::abs(total.item<double>() - t.at(prefix + "total_norm").item<double>());
     EXPECT_LT(norm_diff, 1e-6);
     double worst = 0.0;
     for (size_t i = 0; i < params.size(); ++i) {
-      worst = std::max(worst,
-                       (params[i].grad() - t.at(prefix + "grad_out." + std::to_string(i))).abs().max().item<double>());
+      worst = std::max(worst, (params[i].grad() - t.at(prefix + "grad_out." + std::to_string(i)))
+                                  .abs()
+                                  .max()
+                                  .item<double>());
     }
     EXPECT_LT(worst, 1e-7);
-    std::cout << "clip case " << c << ": total norm " << total.item<double>() << ", |diff| " << norm_diff
-              << ", max |grad diff| " << worst << "\n";
+    std::cout << "clip case " << c << ": total norm " << total.item<double>() << ", |diff| "
+              << norm_diff << ", max |grad diff| " << worst << "\n";
   }
 }
 
@@ -291,7 +306,8 @@ TEST(DecayMask, BiasAndLayerNormParametersDoNotDecay) {
     Net() {
       register_module("dense", torch::nn::Linear(3, 3));
       register_module("LayerNorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({3})));
-      register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({3})));  // by type, not name
+      register_module("ln_f",
+                      torch::nn::LayerNorm(torch::nn::LayerNormOptions({3})));  // by type, not name
       register_parameter("final_norm_scale", at::ones({3}));
       register_parameter("norm", at::ones({3}));
     }
