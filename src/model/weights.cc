@@ -19,6 +19,8 @@ std::string strip_prefix(const std::string& name) {
   return name.rfind(kPrefix, 0) == 0 ? name.substr(kPrefix.size()) : name;
 }
 
+}  // namespace
+
 at::ScalarType to_scalar_type(io::DType dtype) {
   switch (dtype) {
     case io::DType::F32:
@@ -72,6 +74,8 @@ io::DType to_dtype(at::ScalarType type) {
       fail("internal: no safetensors dtype for {}", c10::toString(type));
   }
 }
+
+namespace {
 
 std::string shape_string(at::IntArrayRef shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));

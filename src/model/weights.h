@@ -1,13 +1,22 @@
 // Moving tensors between a LibTorch module and a model.safetensors file, by Hugging Face key name.
 #pragma once
 
+#include <c10/core/ScalarType.h>
 #include <torch/nn/module.h>
 
 #include <filesystem>
 #include <set>
 #include <string>
 
+#include "io/safetensors.h"
+
 namespace embedtune {
+
+// The LibTorch dtype of a safetensors dtype; ScalarType::Undefined for one LibTorch lacks.
+at::ScalarType to_scalar_type(io::DType dtype);
+
+// The safetensors dtype of a LibTorch dtype; throws embedtune::Error for one safetensors lacks.
+io::DType to_dtype(at::ScalarType type);
 
 // Copies every parameter and buffer of `module` from the safetensors file at `path`, converting
 // F16/BF16/F64 to the module's dtype. Keys may carry a "bert." prefix (BertForX checkpoints).

@@ -18,6 +18,7 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "model/sentence_transformer.h"
+#include "model/weights.h"
 
 namespace embedtune::training {
 namespace fs = std::filesystem;
@@ -62,48 +63,13 @@ at::Tensor from_hex(const std::string& hex, const std::string& origin) {
   return out;
 }
 
-io::DType to_dtype(at::ScalarType type) {
-  switch (type) {
-    case at::kFloat:
-      return io::DType::F32;
-    case at::kDouble:
-      return io::DType::F64;
-    case at::kLong:
-      return io::DType::I64;
-    case at::kInt:
-      return io::DType::I32;
-    case at::kBFloat16:
-      return io::DType::BF16;
-    case at::kHalf:
-      return io::DType::F16;
-    case at::kByte:
-      return io::DType::U8;
-    default:
-      break;
-  }
-  TORCH_INTERNAL_ASSERT(false, "optimizer state of unsupported dtype ", type);
-}
-
+// A checkpoint tensor's dtype: the ones optimizer and RNG state use.
 at::ScalarType from_dtype(io::DType type, const std::string& origin) {
-  switch (type) {
-    case io::DType::F32:
-      return at::kFloat;
-    case io::DType::F64:
-      return at::kDouble;
-    case io::DType::I64:
-      return at::kLong;
-    case io::DType::I32:
-      return at::kInt;
-    case io::DType::BF16:
-      return at::kBFloat16;
-    case io::DType::F16:
-      return at::kHalf;
-    case io::DType::U8:
-      return at::kByte;
-    default:
-      break;
+  const at::ScalarType scalar_type = to_scalar_type(type);
+  if (scalar_type == at::ScalarType::Undefined) {
+    fail("{}: unexpected tensor dtype {}; pick another checkpoint", origin, io::dtype_name(type));
   }
-  fail("{}: unexpected tensor dtype {}; pick another checkpoint", origin, io::dtype_name(type));
+  return scalar_type;
 }
 
 void write_tensors(const fs::path& path,
