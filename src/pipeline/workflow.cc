@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -86,51 +85,13 @@ void write_evaluation(const evaluation::MetricList& metrics, const Recipe& recip
 
 // The trainer's evaluation of the model it saved in output_dir, without the "eval_" prefix, or
 // nothing when its last evaluation was of another step's weights.
-std::optional<evaluation::MetricList> final_model_evaluation(
-    const training::TrainOutput& out, const training::TrainerState& state,
-    const training::TrainingArguments& args) {
-  if (out.final_eval.empty()) return std::nullopt;
-  int64_t evaluated_step = -1;  // the step of final_eval: the best one, or the last evaluation
-  if (args.load_best_model_at_end && state.best_global_step) {
-    evaluated_step = *state.best_global_step;
-  } else {
-    for (const auto& entry : state.log_history) {
-      for (const auto& [key, value] : entry.items()) {
-        if (key.rfind("eval_dim_", 0) == 0) evaluated_step = entry.value("step", int64_t{-1});
-      }
-    }
-  }
-  const int64_t saved_step = args.load_best_model_at_end && state.best_global_step
-                                 ? *state.best_global_step
-                                 : state.global_step;
-  if (evaluated_step != saved_step) return std::nullopt;
-  evaluation::MetricList metrics;
+std::optional<evaluation::MetricList> final_model_evaluation(const training::TrainOutput& out) {
+  if (!out.final_eval_is_saved_model) return std::nullopt;
+  evaluation::MetricList metrics;  // in the evaluator's order, sequential_score last
   for (const auto& [key, value] : out.final_eval) {
-    if (key.rfind("eval_dim_", 0) == 0) metrics.emplace_back(key.substr(5), value);
-  }
-  // In the evaluator's key order (the trainer may hand them over sorted by name).
-  std::vector<std::string> order;
-  for (int64_t d : args.matryoshka_dims) {
-    for (const char* metric : {"accuracy", "precision", "recall", "ndcg", "mrr", "map"}) {
-      order.push_back(fmt::format("dim_{}_cosine_{}@", d, metric));
+    if (key.rfind("eval_dim_", 0) == 0 || key == "eval_sequential_score") {
+      metrics.emplace_back(key.substr(5), value);
     }
-  }
-  auto rank = [&](const std::string& key) {
-    for (size_t i = 0; i < order.size(); ++i) {
-      if (key.rfind(order[i], 0) == 0) return static_cast<int64_t>(i);
-    }
-    return static_cast<int64_t>(order.size());
-  };
-  std::stable_sort(metrics.begin(), metrics.end(), [&](const auto& a, const auto& b) {
-    const int64_t ra = rank(a.first), rb = rank(b.first);
-    if (ra != rb) return ra < rb;
-    // Same metric, several k: ascending k, as the evaluator lists them.
-    auto k = [](const std::string& key) { return std::stoll(key.substr(key.rfind('@') + 1)); };
-    return k(a.first) < k(b.first);
-  });
-  for (const auto& [key, value] : out.final_eval) {
-    if (key == "eval_sequential_score")
-      metrics.emplace_back("sequential_score", value);  // last, as SequentialEvaluator
   }
   return metrics;
 }
@@ -261,7 +222,7 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
     io::write_file_atomic(paths.model / kTrainingDone, "");
     fs::remove(paths.finetuned);
     stage_done("train", timer);
-    if (auto metrics = final_model_evaluation(out, trainer.state(), args)) {
+    if (auto metrics = final_model_evaluation(out)) {
       // The trainer already evaluated the saved model on the same data with the same evaluator:
       // that is the fine-tuned evaluation, so the model is not encoded again.
       Timer eval_timer;

@@ -323,6 +323,7 @@ TrainOutput Trainer::train() {
   std::optional<double> grad_norm;
   double learning_rate = 0;
   int64_t last_saved_step = -1;
+  int64_t final_eval_step = -1;  // the step whose weights output.final_eval evaluated
 
   auto add_log = [&](nlohmann::json entry) {
     entry["epoch"] = state_.epoch;
@@ -336,6 +337,7 @@ TrainOutput Trainer::train() {
     const double t0 = now_seconds();
     std::vector<std::pair<std::string, double>> metrics = evaluate();
     output.final_eval = metrics;
+    final_eval_step = state_.global_step;
     nlohmann::json entry = nlohmann::json::object();
     for (const auto& [key, value] : metrics) entry[key] = value;
     const double runtime = now_seconds() - t0;
@@ -545,18 +547,28 @@ TrainOutput Trainer::train() {
     fmt::print(stderr, "train: loaded the best model from {} ({} = {})\n",
                *state_.best_model_checkpoint, args_.metric_for_best_model,
                state_.best_metric.value_or(0));
-    // The final evaluation reported is the best checkpoint's.
+    // The final evaluation reported is the best checkpoint's, in the evaluator's key order (that
+    // of the last evaluation; the log's own order after a resume that evaluated nothing since).
     for (const auto& entry : state_.log_history) {
-      if (entry.value("step", int64_t{-1}) == *saved_step &&
-          entry.contains(args_.metric_for_best_model)) {
-        output.final_eval.clear();
+      if (entry.value("step", int64_t{-1}) != *saved_step ||
+          !entry.contains(args_.metric_for_best_model))
+        continue;
+      std::vector<std::string> keys;
+      for (const auto& [key, value] : output.final_eval) keys.push_back(key);
+      if (keys.empty()) {
         for (const auto& [key, value] : entry.items()) {
-          if (key.rfind("eval_", 0) == 0 && key != "eval_runtime")
-            output.final_eval.emplace_back(key, value.get<double>());
+          if (key.rfind("eval_", 0) == 0 && key != "eval_runtime") keys.push_back(key);
         }
       }
+      output.final_eval.clear();
+      for (const std::string& key : keys) {
+        if (entry.contains(key)) output.final_eval.emplace_back(key, entry[key].get<double>());
+      }
+      final_eval_step = *saved_step;
     }
   }
+  output.final_eval_is_saved_model =
+      !output.final_eval.empty() && final_eval_step == saved_step.value_or(state_.global_step);
   if (args_.save_total_limit == 1 && state_.best_model_checkpoint) {
     for (const fs::path& checkpoint : sorted_checkpoints(output_dir)) {
       std::error_code ec;

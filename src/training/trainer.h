@@ -68,9 +68,10 @@ struct TrainOutput {
   double training_loss = 0;  // mean of the logged losses over this call's steps
   nlohmann::json metrics;    // the closing summary entry
   std::vector<std::pair<std::string, double>> final_eval;  // last evaluation (eval_ keys), if any
-  bool interrupted = false;                                // stopped by a signal or on_step_end
-  int stop_signal = 0;                                     // the signal that stopped it (0: none)
-  std::filesystem::path checkpoint;  // the checkpoint written when interrupted
+  bool final_eval_is_saved_model = false;  // final_eval evaluated the weights saved in output_dir
+  bool interrupted = false;                // stopped by a signal or on_step_end
+  int stop_signal = 0;                     // the signal that stopped it (0: none)
+  std::filesystem::path checkpoint;        // the checkpoint written when interrupted
 };
 
 class Trainer {
