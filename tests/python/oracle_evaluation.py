@@ -7,9 +7,11 @@ query, queries with several relevant documents, a relevant id missing from the c
 queries that must be dropped) as .npy, their ids and qrels as ids.json, and the metrics that
 sentence-transformers 6.2 computes with a SequentialEvaluator of InformationRetrievalEvaluators
 (truncate_dim 384, 256, 128, 64, 32; cosine and dot) as results.json, plus ST's CSV files under
-OUTDIR/st_csv. The embeddings reach the evaluator through a real SentenceTransformer whose only
-module looks each text up in the stored table, so encode(), truncation and scoring all run ST's
-own code; nothing here slices or scores by hand.
+OUTDIR/st_csv, and ST's ranked hits (its write_predictions files: corpus ids with their
+float32 scores) for dims 384 and 32 at the default corpus chunk and at corpus_chunk_size 37,
+under OUTDIR/predictions_chunk{50000,37}. The embeddings reach the evaluator through a real
+SentenceTransformer whose only module looks each text up in the stored table, so encode(),
+truncation and scoring all run ST's own code; nothing here slices or scores by hand.
 """
 import json
 import pathlib
@@ -96,7 +98,7 @@ def make_data(rng):
     return query_ids, np.asarray(queries, dtype=np.float32), corpus_ids, corpus, relevant
 
 
-def run_st(query_ids, queries, corpus_ids, corpus, relevant, dims, chunk, csv_dir):
+def run_st(query_ids, queries, corpus_ids, corpus, relevant, dims, chunk, csv_dir, predictions=False):
     q_texts = [f"query:{q}" for q in query_ids]
     c_texts = [f"doc:{c}" for c in corpus_ids]
     table = np.concatenate([queries, corpus]).astype(np.float32)
@@ -110,6 +112,7 @@ def run_st(query_ids, queries, corpus_ids, corpus, relevant, dims, chunk, csv_di
             name=f"dim_{d}",
             truncate_dim=d,
             score_functions={"cosine": cos_sim, "dot": dot_score},
+            write_predictions=predictions,
         )
         for d in dims
     ]
@@ -139,6 +142,11 @@ def main():
     # ST with small corpus chunks: its tie re-selection must give the same metrics (and so must we).
     results37, _ = run_st(query_ids, queries, corpus_ids, corpus, relevant, [384, 32], 37, None)
     (out / "results_chunk37.json").write_text(json.dumps({"results": results37}, indent=1))
+    # ST's ranked hits with their scores, for comparing rankings (not only metrics) with ours.
+    for chunk in (50000, 37):
+        folder = out / f"predictions_chunk{chunk}"
+        shutil.rmtree(folder, ignore_errors=True)
+        run_st(query_ids, queries, corpus_ids, corpus, relevant, [384, 32], chunk, str(folder), predictions=True)
     print(f"oracle_evaluation: {len(results)} metrics, e.g. dim_128_cosine_ndcg@10 = "
           f"{results['dim_128_cosine_ndcg@10']:.6f}, dim_32_dot_ndcg@10 = {results['dim_32_dot_ndcg@10']:.6f}")
 
