@@ -1,32 +1,83 @@
 """Makes every generated test input and oracle output, once per test run, before any test.
 
 Runs each tests/python/oracle_*.py as `python oracle_X.py OUTDIR/X` (X: the part after `oracle_`).
-A script is re-run only when it, or this file, changed since its last successful run.
+A script is re-run unless its last successful run had the same inputs. What counts as an input
+(the digest in OUTDIR/X/.done):
+  - the script itself and this file;
+  - every golden input under tests/data/;
+  - the default model folder ($EMBEDTUNE_DEFAULT_MODEL): every file's name and bytes;
+  - the oracle's pinned versions (scripts/requirements-oracle.txt) and the versions actually
+    installed (Python, torch, sentence-transformers, transformers, tokenizers, numpy, safetensors).
 """
 import hashlib
+import importlib.metadata
 import os
 import pathlib
+import platform
 import subprocess
 import sys
 
 here = pathlib.Path(__file__).resolve().parent
-out = pathlib.Path(sys.argv[1]).resolve()
-out.mkdir(parents=True, exist_ok=True)
-env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONHASHSEED="0")
-failed = []
-for script in sorted(here.glob("oracle_*.py")):
-    name = script.stem[len("oracle_"):]
-    target = out / name
-    digest = hashlib.sha256(script.read_bytes() + pathlib.Path(__file__).read_bytes()).hexdigest()
-    stamp = target / ".done"
-    if stamp.exists() and stamp.read_text() == digest:
-        continue
-    target.mkdir(parents=True, exist_ok=True)
-    print(f"make_testdata: {script.name} -> {target}", flush=True)
-    result = subprocess.run([sys.executable, str(script), str(target)], env=env)
-    if result.returncode != 0:
-        failed.append(script.name)
-        continue
-    stamp.write_text(digest)
-if failed:
-    sys.exit(f"make_testdata: failed: {', '.join(failed)}")
+ORACLE_PACKAGES = ["torch", "sentence-transformers", "transformers", "tokenizers", "numpy", "safetensors"]
+
+
+def hash_tree(digest, folder: pathlib.Path, label: str) -> None:
+    """Adds every file below `folder` (relative name and bytes, in sorted order) to `digest`."""
+    if not folder.is_dir():
+        digest.update(f"{label}: missing\n".encode())
+        return
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(f"{label}/{path.relative_to(folder).as_posix()}\n".encode())
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+
+
+def shared_inputs(source: pathlib.Path, model: str) -> bytes:
+    """The digest of everything every oracle depends on besides its own script: this file, the
+    golden inputs of the source tree `source`, the model folder `model` and the versions."""
+    digest = hashlib.sha256()
+    digest.update(pathlib.Path(__file__).read_bytes())
+    hash_tree(digest, source / "tests" / "data", "tests/data")
+    digest.update(f"default model: {model}\n".encode())
+    if model:
+        hash_tree(digest, pathlib.Path(model), "model")
+    requirements = source / "scripts" / "requirements-oracle.txt"
+    digest.update(requirements.read_bytes() if requirements.exists() else b"no requirements file")
+    digest.update(f"python {platform.python_version()}\n".encode())
+    for package in ORACLE_PACKAGES:
+        try:
+            version = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        digest.update(f"{package}=={version}\n".encode())
+    return digest.digest()
+
+
+def main() -> None:
+    out = pathlib.Path(sys.argv[1]).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONHASHSEED="0")
+    shared = shared_inputs(here.parent.parent, os.environ.get("EMBEDTUNE_DEFAULT_MODEL", ""))
+    failed = []
+    for script in sorted(here.glob("oracle_*.py")):
+        name = script.stem[len("oracle_"):]
+        target = out / name
+        digest = hashlib.sha256(shared + script.read_bytes()).hexdigest()
+        stamp = target / ".done"
+        if stamp.exists() and stamp.read_text() == digest:
+            continue
+        target.mkdir(parents=True, exist_ok=True)
+        stamp.unlink(missing_ok=True)  # a run that dies half-way must not look finished
+        print(f"make_testdata: {script.name} -> {target}", flush=True)
+        result = subprocess.run([sys.executable, str(script), str(target)], env=env)
+        if result.returncode != 0:
+            failed.append(script.name)
+            continue
+        stamp.write_text(digest)
+    if failed:
+        sys.exit(f"make_testdata: failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""make_testdata.py regenerates the oracle's outputs whenever anything they depend on changes:
+the golden inputs, the default model, the pinned and installed versions (not only the scripts)."""
+import importlib.util
+import pathlib
+import shutil
+
+import pytest
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def make_testdata():
+    spec = importlib.util.spec_from_file_location("make_testdata", HERE / "make_testdata.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # defines functions only; main() runs under __main__
+    return module
+
+
+@pytest.fixture
+def tree(tmp_path):
+    source = tmp_path / "src"
+    (source / "tests" / "data").mkdir(parents=True)
+    (source / "tests" / "data" / "golden.jsonl").write_text('{"text": "a"}\n')
+    (source / "scripts").mkdir()
+    (source / "scripts" / "requirements-oracle.txt").write_text("sentence-transformers==6.2.0\n")
+    model = tmp_path / "model"
+    (model / "1_Pooling").mkdir(parents=True)
+    (model / "model.safetensors").write_bytes(b"weights")
+    (model / "1_Pooling" / "config.json").write_text("{}")
+    return source, model
+
+
+def test_digest_is_stable(make_testdata, tree):
+    source, model = tree
+    assert make_testdata.shared_inputs(source, str(model)) == make_testdata.shared_inputs(source, str(model))
+
+
+@pytest.mark.parametrize("change", ["golden edited", "golden added", "model weights", "model file added",
+                                    "other model", "pins"])
+def test_digest_changes_with_every_input(make_testdata, tree, tmp_path, change):
+    source, model = tree
+    before = make_testdata.shared_inputs(source, str(model))
+    model_arg = str(model)
+    if change == "golden edited":
+        (source / "tests" / "data" / "golden.jsonl").write_text('{"text": "b"}\n')
+    elif change == "golden added":
+        (source / "tests" / "data" / "more.jsonl").write_text("{}\n")
+    elif change == "model weights":
+        (model / "model.safetensors").write_bytes(b"weightz")
+    elif change == "model file added":
+        (model / "tokenizer.json").write_text("{}")
+    elif change == "other model":
+        other = tmp_path / "other"
+        shutil.copytree(model, other)
+        model_arg = str(other)
+    elif change == "pins":
+        (source / "scripts" / "requirements-oracle.txt").write_text("sentence-transformers==6.3.0\n")
+    assert make_testdata.shared_inputs(source, model_arg) != before, change
+
+
+def test_installed_versions_are_part_of_the_digest(make_testdata, tree, monkeypatch):
+    source, model = tree
+    before = make_testdata.shared_inputs(source, str(model))
+    real = make_testdata.importlib.metadata.version
+    monkeypatch.setattr(make_testdata.importlib.metadata, "version",
+                        lambda name: "0.0.1" if name == "tokenizers" else real(name))
+    assert make_testdata.shared_inputs(source, str(model)) != before
