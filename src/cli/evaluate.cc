@@ -5,6 +5,7 @@
 
 #include "cli/command.h"
 #include "cli/model_options.h"
+#include "cli/settings_options.h"
 #include "data/retrieval_data.h"
 #include "evaluation/model_evaluation.h"
 #include "evaluation/results_io.h"
@@ -17,12 +18,8 @@ struct EvaluateArgs {
   ModelOptions model;
   std::string train, test, corpus, queries, qrels, output, csv_dir, save_embeddings,
       load_embeddings;
-  std::string query_prompt, corpus_prompt;
   std::vector<int64_t> dims;
-  std::vector<std::string> score_functions{"cosine"};
-  std::vector<int> mrr_at_k{10}, ndcg_at_k{10}, accuracy_at_k{1, 3, 5, 10},
-      precision_recall_at_k{1, 3, 5, 10}, map_at_k{100};
-  int64_t batch_size = 32, corpus_chunk_size = 50000;
+  evaluation::EvaluationSettings settings;  // the same list as a recipe's evaluation: section
 };
 
 data::RetrievalData load_data(const EvaluateArgs& args) {
@@ -44,19 +41,8 @@ data::RetrievalData load_data(const EvaluateArgs& args) {
 }
 
 void run_evaluate(const EvaluateArgs& args) {
-  evaluation::ModelEvaluationOptions options;
-  options.dims = args.dims;
-  options.config.score_functions = args.score_functions;
-  options.config.mrr_at_k = args.mrr_at_k;
-  options.config.ndcg_at_k = args.ndcg_at_k;
-  options.config.accuracy_at_k = args.accuracy_at_k;
-  options.config.precision_recall_at_k = args.precision_recall_at_k;
-  options.config.map_at_k = args.map_at_k;
-  options.config.corpus_chunk_size = args.corpus_chunk_size;
-  options.config.validate();
-  options.query_prompt = args.query_prompt;
-  options.corpus_prompt = args.corpus_prompt;
-  options.batch_size = args.batch_size;
+  evaluation::ModelEvaluationOptions options =
+      evaluation::ModelEvaluationOptions::from_settings(args.settings, args.dims, "evaluate", "--");
   options.save_embeddings = args.save_embeddings;
   options.load_embeddings = args.load_embeddings;
   if (auto printer = progress_printer("encode")) {
@@ -98,35 +84,10 @@ const Register kRegister("evaluate", [](CLI::App& app) {
   cmd->add_option("--corpus", args->corpus, "BEIR corpus.jsonl");
   cmd->add_option("--queries", args->queries, "BEIR queries.jsonl");
   cmd->add_option("--qrels", args->qrels, "BEIR qrels .tsv (score > 0 is relevant)");
-  cmd->add_option("--dims", args->dims,
-                  "Matryoshka dimensions, e.g. 384,256,128,64,32 (default: the model's dimension "
-                  "and halvings down to 64; 768,512,256,128,64 for 768-d models)")
-      ->delimiter(',');
-  cmd->add_option("--score-functions", args->score_functions, "cosine and/or dot")
-      ->delimiter(',')
-      ->capture_default_str();
-  cmd->add_option("--mrr-at-k", args->mrr_at_k, "k values for MRR@k")
-      ->delimiter(',')
-      ->capture_default_str();
-  cmd->add_option("--ndcg-at-k", args->ndcg_at_k, "k values for NDCG@k")
-      ->delimiter(',')
-      ->capture_default_str();
-  cmd->add_option("--accuracy-at-k", args->accuracy_at_k, "k values for accuracy@k")
-      ->delimiter(',')
-      ->capture_default_str();
-  cmd->add_option("--precision-recall-at-k", args->precision_recall_at_k,
-                  "k values for precision@k and recall@k")
-      ->delimiter(',')
-      ->capture_default_str();
-  cmd->add_option("--map-at-k", args->map_at_k, "k values for MAP@k")
-      ->delimiter(',')
-      ->capture_default_str();
-  cmd->add_option("--batch-size", args->batch_size, "Texts per encoding batch")
-      ->capture_default_str();
-  cmd->add_option("--corpus-chunk-size", args->corpus_chunk_size, "Corpus rows scored at a time")
-      ->capture_default_str();
-  cmd->add_option("--query-prompt", args->query_prompt, "Text prepended to every query");
-  cmd->add_option("--corpus-prompt", args->corpus_prompt, "Text prepended to every document");
+  add_setting_option(*cmd, "dims", args->dims,
+                     "Matryoshka dimensions, e.g. 384,256,128,64,32 (default: the model's "
+                     "dimension and halvings down to 64; 768,512,256,128,64 for 768-d models)");
+  add_setting_options(*cmd, args->settings);
   cmd->add_option("--output", args->output,
                   "results.json (the reference's keys); the evaluator CSV files go beside it");
   cmd->add_option("--csv-dir", args->csv_dir,

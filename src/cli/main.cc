@@ -40,7 +40,13 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // One line, like every other error, with where to look.
+    const auto parsed = app.get_subcommands();
+    const std::string help =
+        parsed.empty() ? "embedtune --help" : "embedtune " + parsed.front()->get_name() + " --help";
+    std::cerr << "embedtune: error: " << e.what() << "; see `" << help << "`\n";
+    return 2;
   } catch (const embedtune::Error& e) {
     std::cerr << "embedtune: error: " << e.what() << "\n";
     return 1;

@@ -9,6 +9,7 @@
 #include "data/text.h"
 #include "io/atomic_file.h"
 #include "io/error.h"
+#include "io/settings.h"
 
 namespace embedtune::data {
 namespace {
@@ -33,6 +34,41 @@ nlohmann::ordered_json stats_json(const LengthStats& stats) {
 }
 
 }  // namespace
+
+PrepareSettings::PrepareSettings() { io::reset_settings(*this); }
+
+PrepareOptions PrepareSettings::options(const std::filesystem::path& output_dir,
+                                        std::string_view origin,
+                                        std::string_view key_prefix) const {
+  const auto name = [&](std::string_view key) { return io::setting_display_name(key_prefix, key); };
+  PrepareOptions options;
+  if (input.empty()) {
+    fail("{}: {}: expected a dataset file, found nothing; name one", origin, name("input"));
+  }
+  options.input = input;
+  options.output_dir = output_dir;
+  if (!format.empty()) {
+    try {
+      options.format = parse_format(format);
+    } catch (const Error& e) {
+      fail("{}: {}: {}", origin, name("format"), e.what());
+    }
+  }
+  try {
+    options.test_size = TestSize::parse(test_size);
+  } catch (const Error& e) {
+    fail("{}: {}: {}", origin, name("test_size"), e.what());
+  }
+  options.columns.anchor_column = anchor_column;
+  options.columns.positive_column = positive_column;
+  if (!negative_column.empty()) options.columns.negative_column = negative_column;
+  if (seed < 0) {
+    fail("{}: {}: expected an integer >= 0, found {}; fix the value", origin, name("seed"), seed);
+  }
+  options.seed = static_cast<std::uint64_t>(seed);
+  options.skip_invalid = skip_invalid;
+  return options;
+}
 
 LengthStats length_stats(const std::vector<std::string>& texts) {
   LengthStats stats;

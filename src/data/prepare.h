@@ -18,6 +18,42 @@
 
 namespace embedtune::data {
 
+struct PrepareOptions;
+
+// prepare's settings as a user writes them: `embedtune prepare`'s flags and a run recipe's
+// `data:` section are both this one list.
+struct PrepareSettings {
+  std::string input, format, anchor_column, positive_column, negative_column, test_size;
+  int64_t seed;
+  bool skip_invalid;
+
+  PrepareSettings();  // every field at its default
+
+  template <class Self, class Visitor>
+  static void for_each(Self& self, Visitor&& visit) {
+    visit(self.input, "input", std::string(), "Dataset: .jsonl, .json (array of records) or .csv");
+    visit(self.format, "format", std::string(), "jsonl|json|csv (default: from the extension)");
+    visit(self.anchor_column, "anchor_column", std::string("question"),
+          "Column that becomes \"anchor\"");
+    visit(self.positive_column, "positive_column", std::string("context"),
+          "Column that becomes \"positive\"");
+    visit(self.negative_column, "negative_column", std::string(),
+          "Column that becomes \"negative\" (hard negatives; empty: none)");
+    visit(self.test_size, "test_size", std::string("0.1"),
+          "Test split: a fraction in (0, 1) or a row count; test = ceil(fraction * rows) as Hugging "
+          "Face datasets' train_test_split");
+    visit(self.seed, "seed", int64_t{42}, "Seed of the shuffle before the split");
+    visit(self.skip_invalid, "skip_invalid", false,
+          "Skip and count invalid rows instead of stopping at the first");
+  }
+
+  // The options that write into `output_dir`. Throws Error "ORIGIN: KEY: ..." for a missing
+  // input, an unknown format, a bad test size or a negative seed; keys are named with
+  // `key_prefix` ("--" for flags, "data." in a recipe; see io::setting_display_name).
+  PrepareOptions options(const std::filesystem::path& output_dir, std::string_view origin,
+                         std::string_view key_prefix) const;
+};
+
 struct PrepareOptions {
   std::filesystem::path input;
   std::filesystem::path output_dir;

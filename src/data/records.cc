@@ -225,7 +225,7 @@ DataFormat parse_format(std::string_view name) {
   if (name == "jsonl") return DataFormat::kJsonLines;
   if (name == "json") return DataFormat::kJson;
   if (name == "csv") return DataFormat::kCsv;
-  fail("--format: expected jsonl, json or csv, found \"{}\"", name);
+  fail("expected jsonl, json or csv, found \"{}\"", name);
 }
 
 DataFormat format_for_path(const std::filesystem::path& path) {

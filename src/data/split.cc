@@ -36,12 +36,12 @@ TestSize TestSize::parse(std::string_view text) {
     double value = 0;
     const auto [end, ec] = std::from_chars(first, last, value);
     if (ec != std::errc() || end != last || !std::isfinite(value)) {
-      fail("--test-size: expected a fraction such as 0.1 or a row count such as 700, found \"{}\"",
+      fail("expected a fraction such as 0.1 or a row count such as 700, found \"{}\"",
            text);
     }
     if (!(value > 0.0 && value < 1.0)) {
       fail(
-          "--test-size: expected a fraction in (0, 1) or a whole row count, found {}; write 0.2 "
+          "expected a fraction in (0, 1) or a whole row count, found {}; write 0.2 "
           "for 20% or 200 for 200 rows",
           text);
     }
@@ -50,11 +50,11 @@ TestSize TestSize::parse(std::string_view text) {
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(first, last, value);
   if (text.empty() || ec != std::errc() || end != last) {
-    fail("--test-size: expected a fraction such as 0.1 or a row count such as 700, found \"{}\"",
+    fail("expected a fraction such as 0.1 or a row count such as 700, found \"{}\"",
          text);
   }
   if (value < 1) {
-    fail("--test-size: expected a row count of at least 1 or a fraction in (0, 1), found {}", text);
+    fail("expected a row count of at least 1 or a fraction in (0, 1), found {}", text);
   }
   return of_count(value);
 }
@@ -76,7 +76,7 @@ SplitSizes train_test_split_sizes(std::size_t n_rows, const TestSize& test_size)
     sizes.test = static_cast<std::size_t>(test_size.count);
   } else {
     if (!(test_size.fraction > 0.0 && test_size.fraction < 1.0)) {
-      fail("--test-size: expected a fraction in (0, 1), found {}", test_size.fraction);
+      fail("expected a fraction in (0, 1), found {}", test_size.fraction);
     }
     // Python: ceil(test_size * n_samples) on floats; the product is the same IEEE double here.
     sizes.test =

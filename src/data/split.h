@@ -19,7 +19,7 @@ struct TestSize {
   static TestSize of_fraction(double fraction) { return {false, fraction, 0}; }
   static TestSize of_count(std::int64_t count) { return {true, 0.0, count}; }
 
-  // Parses a --test-size value: text with '.', 'e' or 'E' is a fraction ("0.1", "1e-1"), digits
+  // Parses a test size: text with '.', 'e' or 'E' is a fraction ("0.1", "1e-1"), digits
   // alone are a count ("700"), as Python tells 0.1 from 700. Throws Error on anything else or on
   // a fraction outside (0, 1) or a count below 1.
   static TestSize parse(std::string_view text);

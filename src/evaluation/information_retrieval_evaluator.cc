@@ -13,20 +13,21 @@
 
 #include "evaluation/metrics.h"
 #include "io/error.h"
+#include "io/settings.h"
 
 namespace embedtune::evaluation {
 namespace {
 
 constexpr int64_t kMaxTieKeys = int64_t{1} << 24;  // int64 keys per tie re-selection (128 MiB)
 
-void validate_ks(const std::vector<int>& ks, const char* field) {
+void validate_ks(const std::vector<int>& ks, const std::string& field) {
   if (ks.empty())
-    fail("IrEvaluatorConfig.{}: expected at least one k, found none; add e.g. 10", field);
+    fail("{}: expected at least one k, found none; add e.g. 10", field);
   std::set<int> seen;
   for (int k : ks) {
-    if (k < 1) fail("IrEvaluatorConfig.{}: expected every k >= 1, found {}; remove it", field, k);
+    if (k < 1) fail("{}: expected every k >= 1, found {}; remove it", field, k);
     if (!seen.insert(k).second) {
-      fail("IrEvaluatorConfig.{}: k = {} appears twice in [{}]; list each k once", field, k,
+      fail("{}: k = {} appears twice in [{}]; list each k once", field, k,
            fmt::join(ks, ", "));
     }
   }
@@ -164,40 +165,37 @@ int IrEvaluatorConfig::max_k() const {
   return k;
 }
 
-void IrEvaluatorConfig::validate() const {
-  validate_ks(mrr_at_k, "mrr_at_k");
-  validate_ks(ndcg_at_k, "ndcg_at_k");
-  validate_ks(accuracy_at_k, "accuracy_at_k");
-  validate_ks(precision_recall_at_k, "precision_recall_at_k");
-  validate_ks(map_at_k, "map_at_k");
+void IrEvaluatorConfig::validate(std::string_view key_prefix) const {
+  const auto name = [&](std::string_view key) { return io::setting_display_name(key_prefix, key); };
+  validate_ks(mrr_at_k, name("mrr_at_k"));
+  validate_ks(ndcg_at_k, name("ndcg_at_k"));
+  validate_ks(accuracy_at_k, name("accuracy_at_k"));
+  validate_ks(precision_recall_at_k, name("precision_recall_at_k"));
+  validate_ks(map_at_k, name("map_at_k"));
   if (score_functions.empty()) {
-    fail(
-        "IrEvaluatorConfig.score_functions: expected at least one of \"cosine\", \"dot\", found "
-        "none");
+    fail("{}: expected at least one of \"cosine\", \"dot\", found none",
+         name("score_functions"));
   }
   std::set<std::string> seen;
   for (const auto& s : score_functions) {
     if (s != "cosine" && s != "dot") {
-      fail(
-          "IrEvaluatorConfig.score_functions: unknown score function \"{}\"; use \"cosine\" or "
-          "\"dot\"",
-          s);
+      fail("{}: unknown score function \"{}\"; use \"cosine\" or \"dot\"",
+           name("score_functions"), s);
     }
     if (!seen.insert(s).second)
-      fail("IrEvaluatorConfig.score_functions: \"{}\" appears twice; list it once", s);
+      fail("{}: \"{}\" appears twice; list it once", name("score_functions"), s);
   }
   if (!main_score_function.empty() && seen.count(main_score_function) == 0) {
     fail(
-        "IrEvaluatorConfig.main_score_function: \"{}\" is not one of score_functions [{}]; add it "
-        "there or leave main_score_function empty",
-        main_score_function, fmt::join(score_functions, ", "));
+        "{}: \"{}\" is not one of score_functions [{}]; add it there or leave it empty",
+        name("main_score_function"), main_score_function, fmt::join(score_functions, ", "));
   }
   if (corpus_chunk_size < 1) {
-    fail("IrEvaluatorConfig.corpus_chunk_size: expected >= 1, found {}; the default is 50000",
+    fail("{}: expected >= 1, found {}; the default is 50000", name("corpus_chunk_size"),
          corpus_chunk_size);
   }
   if (query_chunk_size < 0) {
-    fail("IrEvaluatorConfig.query_chunk_size: expected >= 0 (0 = automatic), found {}",
+    fail("{}: expected >= 0 (0 = automatic), found {}", name("query_chunk_size"),
          query_chunk_size);
   }
 }

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -45,7 +46,8 @@ struct IrEvaluatorConfig {
   int max_k() const;
   // Throws Error naming the field when a list is empty, holds k < 1 or a repeat, a score
   // function is unknown or repeated, or a chunk size is not positive (query 0 = automatic).
-  void validate() const;
+  // Fields are named with `key_prefix` as io::setting_display_name does ("--" for flags).
+  void validate(std::string_view key_prefix = "") const;
 };
 
 struct IrResults {

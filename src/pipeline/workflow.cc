@@ -59,12 +59,11 @@ struct Paths {
       finetuned, finetuned_csv, comparison, report, timings;
 };
 
+// The one place the run's evaluation options come from: the recipe's evaluation section (the
+// list `embedtune evaluate` takes as flags) and its dims.
 evaluation::ModelEvaluationOptions evaluation_options(const Recipe& recipe, bool progress) {
-  evaluation::ModelEvaluationOptions options;
-  options.dims = recipe.dims;
-  options.batch_size = recipe.eval_batch_size;
-  options.query_prompt = recipe.query_prompt;
-  options.corpus_prompt = recipe.corpus_prompt;
+  evaluation::ModelEvaluationOptions options = evaluation::ModelEvaluationOptions::from_settings(
+      recipe.evaluation, recipe.dims, "recipe", "evaluation.");
   if (progress) {
     options.progress = [](const std::string& what, int64_t done, int64_t total) {
       std::fprintf(stderr, "\r  encoding %s: %lld/%lld", what.c_str(), static_cast<long long>(done),
@@ -78,7 +77,7 @@ evaluation::ModelEvaluationOptions evaluation_options(const Recipe& recipe, bool
 void write_evaluation(const evaluation::MetricList& metrics, const Recipe& recipe,
                       const fs::path& json, const fs::path& csv_dir) {
   fs::remove_all(csv_dir);
-  evaluation::append_matryoshka_csvs(csv_dir, recipe.dims, evaluation::IrEvaluatorConfig{},
+  evaluation::append_matryoshka_csvs(csv_dir, recipe.dims, evaluation_options(recipe, false).config,
                                      metrics);
   evaluation::write_results_json(json, metrics);
 }
@@ -158,25 +157,16 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
   if (!fs::exists(paths.summary)) {
     Timer timer;
     log("prepare: splitting the dataset");
-    if (!recipe.data_input.empty()) {
-      data::PrepareOptions prepare;
-      prepare.input = recipe.data_input;
-      prepare.output_dir = paths.data;
-      if (!recipe.data_format.empty()) prepare.format = data::parse_format(recipe.data_format);
-      prepare.columns.anchor_column = recipe.anchor_column;
-      prepare.columns.positive_column = recipe.positive_column;
-      if (!recipe.negative_column.empty()) prepare.columns.negative_column = recipe.negative_column;
-      prepare.test_size = data::TestSize::parse(recipe.test_size);
-      prepare.seed = static_cast<uint64_t>(recipe.data_seed);
-      prepare.skip_invalid = recipe.skip_invalid;
-      const auto summary = data::prepare_dataset(prepare);
+    if (!recipe.data.input.empty()) {
+      const auto summary =
+          data::prepare_dataset(recipe.data.options(paths.data, "recipe", "data."));
       log(data::format_summary(summary));
     } else {
       fs::create_directories(paths.data);
       fs::copy_file(recipe.data_train, paths.train, fs::copy_options::overwrite_existing);
       fs::copy_file(recipe.data_test, paths.test, fs::copy_options::overwrite_existing);
-      io::write_json_file_atomic(paths.summary, {{"train", recipe.data_train.string()},
-                                                 {"test", recipe.data_test.string()}});
+      io::write_json_file_atomic(paths.summary,
+                                 {{"train", recipe.data_train}, {"test", recipe.data_test}});
     }
     stage_done("prepare", timer);
   } else {
@@ -208,6 +198,8 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
     if (has_checkpoint) args.resume_from_checkpoint = "last";
     log(has_checkpoint ? "train: resuming from the newest checkpoint" : "train: fine-tuning");
     training::TrainerOptions trainer_options;
+    // The trainer evaluates as the baseline was evaluated: same settings, prompts included.
+    trainer_options.eval_config = evaluation_options(recipe, false).config;
     trainer_options.progress_bar = options.progress;
     trainer_options.log_lines = !options.progress;
     training::Trainer trainer(args, trainer_options);

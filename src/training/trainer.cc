@@ -19,6 +19,7 @@
 #include "data/records.h"
 #include "data/retrieval_data.h"
 #include "evaluation/information_retrieval_evaluator.h"
+#include "evaluation/model_evaluation.h"
 #include "io/atomic_file.h"
 #include "io/error.h"
 #include "losses/loss.h"
@@ -101,7 +102,6 @@ double now_seconds() {
 struct Trainer::Impl {
   TrainerOptions options;
   TrainerCallbacks callbacks;
-  std::shared_ptr<ParallelContext> parallel;
 
   std::optional<SentenceTransformer> model;
   c10::Device device = c10::Device(c10::kCPU);
@@ -117,17 +117,24 @@ struct Trainer::Impl {
   std::vector<at::Tensor> parameters;  // every trainable parameter, for clipping
   std::unique_ptr<AdamW> optimizer;
   std::mt19937_64 engine;
-  std::string main_score_function;
 };
 
-Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallbacks callbacks,
-                 std::shared_ptr<ParallelContext> parallel)
+Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallbacks callbacks)
     : impl_(std::make_unique<Impl>()), args_(std::move(args)) {
   args_.validate();
   Impl& m = *impl_;
   m.options = options;
+  m.options.eval_config.validate();
+  if (!args_.metric_for_best_model.empty()) {
+    const std::vector<std::string> valid = args_.eval_metric_keys(m.options.eval_config);
+    if (std::find(valid.begin(), valid.end(), args_.metric_for_best_model) == valid.end()) {
+      fail(
+          "training arguments: metric_for_best_model: expected a key the evaluation logs, found "
+          "'{}'; did you mean '{}'?",
+          args_.metric_for_best_model, io::nearest_key(args_.metric_for_best_model, valid));
+    }
+  }
   m.callbacks = std::move(callbacks);
-  m.parallel = parallel ? std::move(parallel) : std::make_shared<ParallelContext>();
   m.device = c10::Device(args_.device);
   if (m.device.is_cuda() && !at::hasCUDA()) {
     fail(
@@ -230,16 +237,13 @@ std::vector<std::pair<std::string, double>> Trainer::evaluate() {
   if (!m.eval_data)
     fail(
         "training arguments: eval: expected a test.jsonl to evaluate on, found nothing; set eval:");
-  EncodeOptions encode;
-  encode.batch_size = args_.per_device_eval_batch_size;
-  const at::Tensor queries = m.model->encode(m.eval_data->query_texts, encode);
-  const at::Tensor corpus = m.model->encode(m.eval_data->corpus_texts, encode);
-  evaluation::IrEvaluatorConfig config;
-  // ST keeps the score function its first call picked; with cosine only, it is always cosine.
-  config.main_score_function = "cosine";
-  const evaluation::IrResults results = evaluation::evaluate_matryoshka(
-      queries, corpus, m.eval_data->query_ids, m.eval_data->corpus_ids, m.eval_data->relevant,
-      args_.matryoshka_dims, config);
+  evaluation::ModelEvaluationOptions options;
+  options.config = m.options.eval_config;
+  options.dims = args_.matryoshka_dims;
+  options.batch_size = args_.per_device_eval_batch_size;
+  options.query_prompt = args_.query_prompt;
+  options.corpus_prompt = args_.corpus_prompt;
+  const evaluation::IrResults results = evaluation::evaluate_model(*m.model, *m.eval_data, options);
   std::vector<std::pair<std::string, double>> out;
   for (const auto& [key, value] : results.metrics) out.emplace_back("eval_" + key, value);
   return out;
@@ -442,7 +446,7 @@ TrainOutput Trainer::train() {
             for (int64_t r : rows) ids.push_back(&m.tokens[c][r]);
             embeddings.push_back(m.model->forward(PackedBatch::from_ids(ids, m.device)));
           }
-          loss = compute_loss(m.loss, m.parallel->gather_embeddings(embeddings), m.engine);
+          loss = compute_loss(m.loss, embeddings, m.engine);
         }
         if (m.callbacks.on_loss) m.callbacks.on_loss(loss, state_.global_step);
         // Trainer.training_step: loss / current_gradient_accumulation_steps (the group's own
@@ -461,7 +465,6 @@ TrainOutput Trainer::train() {
             last_saved_step >= 0 ? " (" + checkpoint_folder_name(last_saved_step) + ")" : "");
       }
       tr_loss += group_loss;
-      m.parallel->reduce_gradients(m.parameters);
       grad_norm.reset();
       if (args_.max_grad_norm > 0) {
         const at::Tensor norm = clip_grad_norm(m.parameters, args_.max_grad_norm);

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "evaluation/information_retrieval_evaluator.h"
 #include "training/checkpoint.h"
 #include "training/training_arguments.h"
 
@@ -27,24 +28,6 @@ class SentenceTransformer;
 }
 
 namespace embedtune::training {
-
-// Where data-parallel training (one process per device) plugs in; the default is one process.
-// The step calls gather_embeddings() on every column before the loss and reduce_gradients()
-// after the last backward of an accumulation group, before clipping.
-class ParallelContext {
- public:
-  virtual ~ParallelContext() = default;
-  virtual int64_t world_size() const { return 1; }
-  virtual int64_t rank() const { return 0; }
-  // Embeddings of all processes for cross-process negatives: (B_all, D) per column, gradients
-  // flowing back to this process's rows. A multi-process version must also tell the loss which
-  // rows are local (MNRL labels are offsets of this process's rows).
-  virtual std::vector<at::Tensor> gather_embeddings(const std::vector<at::Tensor>& columns) {
-    return columns;
-  }
-  // Averages parameters' gradients across processes (DDP's all-reduce).
-  virtual void reduce_gradients(const std::vector<at::Tensor>& parameters) {}
-};
 
 // Hooks for callers and tests, called on the training thread.
 struct TrainerCallbacks {
@@ -57,6 +40,9 @@ struct TrainerCallbacks {
 };
 
 struct TrainerOptions {
+  // The evaluator's k lists, score functions and chunk size (the batch size and prompts come
+  // from the arguments), as `embedtune evaluate` and a run's baseline use them.
+  evaluation::IrEvaluatorConfig eval_config;
   bool progress_bar = false;     // redraw a progress bar on stderr (a terminal)
   bool log_lines = true;         // one plain line per log entry on stderr
   bool handle_signals = true;    // SIGINT/SIGTERM: finish the step, checkpoint, return
@@ -79,8 +65,7 @@ class Trainer {
   // Validates `args`, loads the model (moved to args.device) and the data, tokenizes every
   // training text once, and checks that the loss settings fit the model (dims <= D). Throws
   // Error naming the file or key for anything wrong, before any training starts.
-  Trainer(TrainingArguments args, TrainerOptions options = {}, TrainerCallbacks callbacks = {},
-          std::shared_ptr<ParallelContext> parallel = nullptr);
+  Trainer(TrainingArguments args, TrainerOptions options = {}, TrainerCallbacks callbacks = {});
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -90,7 +75,8 @@ class Trainer {
   // (naming the step; checkpoints already written are left as they are).
   TrainOutput train();
 
-  // Evaluates the current model on the eval set: metrics with the "eval_" prefix, in ST's order.
+  // Evaluates the current model on the eval set as `embedtune evaluate` does (the same function,
+  // batch size, prompts and evaluator settings): metrics with the "eval_" prefix, in ST's order.
   // Throws Error when no eval file was given.
   std::vector<std::pair<std::string, double>> evaluate();
 

@@ -22,215 +22,20 @@
 namespace embedtune::training {
 namespace {
 
-// A value as found in YAML or on the command line, before it is given a type.
-struct RawValue {
-  bool is_null = false;
-  bool is_list = false;
-  std::string scalar;              // when !is_list
-  std::vector<std::string> items;  // when is_list
-};
-
-template <class T>
-struct IsOptional : std::false_type {};
-template <class T>
-struct IsOptional<std::optional<T>> : std::true_type {};
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string trim(std::string_view text) {
-  size_t b = 0, e = text.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
-  return std::string(text.substr(b, e - b));
-}
-
-std::optional<int64_t> parse_int(std::string_view text) {
-  int64_t value = 0;
-  const char* begin = text.data();
-  const char* end = text.data() + text.size();
-  if (begin != end && *begin == '+') ++begin;
-  auto [ptr, ec] = std::from_chars(begin, end, value);
-  if (ec != std::errc() || ptr != end || begin == end) return std::nullopt;
-  return value;
-}
-
-std::optional<double> parse_double(std::string_view text) {
-  const std::string s(text);
-  if (s.empty()) return std::nullopt;
-  char* end = nullptr;
-  const double value = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size() || !std::isfinite(value)) return std::nullopt;
-  return value;
-}
-
-std::optional<bool> parse_bool(std::string_view text) {
-  const std::string s = lower(text);
-  if (s == "true" || s == "yes" || s == "on" || s == "1") return true;
-  if (s == "false" || s == "no" || s == "off" || s == "0") return false;
-  return std::nullopt;
-}
-
-std::string type_name(const std::string&) { return "a string"; }
-std::string type_name(const int64_t&) { return "an integer"; }
-std::string type_name(const double&) { return "a number"; }
-std::string type_name(const bool&) { return "true or false"; }
-std::string type_name(const std::optional<bool>&) { return "true, false or null"; }
-std::string type_name(const std::vector<int64_t>&) { return "a list of integers"; }
-std::string type_name(const std::vector<double>&) { return "a list of numbers"; }
-
-std::string describe(const RawValue& raw) {
-  if (raw.is_null) return "null";
-  if (!raw.is_list) return fmt::format("'{}'", raw.scalar);
-  return fmt::format("[{}]", fmt::join(raw.items, ", "));
-}
-
-[[noreturn]] void bad_value(std::string_view where, std::string_view key,
-                            const std::string& expected, const RawValue& raw) {
-  fail("{}: {}: expected {}, found {}; fix the value", where, key, expected, describe(raw));
-}
-
-// Converts `raw` into `field`; throws Error naming `where` and `key` on a type mismatch.
-template <class T>
-void assign(T& field, const RawValue& raw, std::string_view where, std::string_view key) {
-  if constexpr (std::is_same_v<T, std::string>) {
-    if (raw.is_list) bad_value(where, key, type_name(field), raw);
-    field = raw.is_null ? std::string() : raw.scalar;
-  } else if constexpr (std::is_same_v<T, std::optional<bool>>) {
-    if (raw.is_list) bad_value(where, key, type_name(field), raw);
-    if (raw.is_null || lower(raw.scalar) == "null" || lower(raw.scalar) == "auto") {
-      field.reset();
-      return;
-    }
-    const auto value = parse_bool(raw.scalar);
-    if (!value) bad_value(where, key, type_name(field), raw);
-    field = *value;
-  } else if constexpr (std::is_same_v<T, std::vector<int64_t>> ||
-                       std::is_same_v<T, std::vector<double>> ||
-                       std::is_same_v<T, std::vector<std::string>>) {
-    std::vector<std::string> items = raw.items;
-    if (!raw.is_list && !raw.is_null) {
-      // "768,512,256" or "[768, 512]" on a command line.
-      std::string text = trim(raw.scalar);
-      if (text.size() >= 2 && text.front() == '[' && text.back() == ']')
-        text = text.substr(1, text.size() - 2);
-      std::stringstream stream(text);
-      std::string item;
-      while (std::getline(stream, item, ',')) {
-        if (!trim(item).empty()) items.push_back(trim(item));
-      }
-    }
-    T values;
-    for (const std::string& item : items) {
-      if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-        values.push_back(item);
-      } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
-        const auto value = parse_int(item);
-        if (!value) bad_value(where, key, type_name(field), raw);
-        values.push_back(*value);
-      } else {
-        const auto value = parse_double(item);
-        if (!value) bad_value(where, key, type_name(field), raw);
-        values.push_back(*value);
-      }
-    }
-    field = std::move(values);
-  } else {
-    if (raw.is_list || raw.is_null) bad_value(where, key, type_name(field), raw);
-    std::optional<T> value;
-    if constexpr (std::is_same_v<T, int64_t>) value = parse_int(trim(raw.scalar));
-    if constexpr (std::is_same_v<T, double>) value = parse_double(trim(raw.scalar));
-    if constexpr (std::is_same_v<T, bool>) value = parse_bool(trim(raw.scalar));
-    if (!value) bad_value(where, key, type_name(field), raw);
-    field = *value;
-  }
-}
-
-std::string format_double(double value) {
-  // Shortest text that reads back to the same double, in Python's style ("2e-05", "3.0").
-  std::string text = fmt::format("{}", value);
-  if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
-  return text;
-}
+using io::nearest_key;
 
 template <class T>
 std::string to_text(const T& value) {
-  if constexpr (std::is_same_v<T, std::string>) {
-    return value;
-  } else if constexpr (std::is_same_v<T, std::optional<bool>>) {
-    return value ? (*value ? "true" : "false") : "null";
-  } else if constexpr (std::is_same_v<T, bool>) {
-    return value ? "true" : "false";
-  } else if constexpr (std::is_same_v<T, double>) {
-    return format_double(value);
-  } else if constexpr (std::is_same_v<T, int64_t>) {
-    return std::to_string(value);
-  } else if constexpr (std::is_same_v<T, std::vector<double>>) {
-    std::vector<std::string> items;
-    for (double v : value) items.push_back(format_double(v));
-    return fmt::format("[{}]", fmt::join(items, ", "));
-  } else {
-    return fmt::format("[{}]", fmt::join(value, ", "));
-  }
-}
-
-std::string normalize_key(std::string_view key) {
-  std::string out(key);
-  std::replace(out.begin(), out.end(), '-', '_');
-  return out;
-}
-
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
+  return io::setting_text(value);
 }
 
 // Sets the field named `key` from `raw`; throws Error naming the nearest key when none is.
-void set_raw(TrainingArguments& args, const std::string& key, const RawValue& raw,
+void set_raw(TrainingArguments& args, const std::string& key, const io::RawSetting& raw,
              std::string_view where) {
-  bool found = false;
-  TrainingArguments::for_each(args, [&](auto& field, const char* name, const auto&, const char*) {
-    if (!found && key == name) {
-      assign(field, raw, where, key);
-      found = true;
-    }
-  });
-  if (!found) {
+  if (!io::set_setting(args, key, raw, where)) {
     fail("{}: unknown key '{}'; did you mean '{}'? (`embedtune train --help` lists every key)",
          where, key, nearest_key(key, TrainingArguments::keys()));
   }
-}
-
-RawValue raw_from_yaml(const YAML::Node& node, std::string_view where, std::string_view key) {
-  RawValue raw;
-  if (node.IsNull()) {
-    raw.is_null = true;
-  } else if (node.IsScalar()) {
-    raw.scalar = node.Scalar();
-  } else if (node.IsSequence()) {
-    raw.is_list = true;
-    for (const YAML::Node& item : node) {
-      if (!item.IsScalar())
-        fail("{}: {}: expected a flat list, found a nested value; fix the value", where, key);
-      raw.items.push_back(item.Scalar());
-    }
-  } else {
-    fail("{}: {}: expected a value, found a mapping; fix the indentation", where, key);
-  }
-  return raw;
 }
 
 void require(bool ok, std::string_view key, std::string_view expected, const std::string& found,
@@ -247,67 +52,22 @@ void require_choice(const std::string& value, std::string_view key,
 
 }  // namespace
 
-std::string nearest_key(std::string_view word, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_distance = SIZE_MAX;
-  for (const std::string& candidate : candidates) {
-    const size_t d = edit_distance(word, candidate);
-    if (d < best_distance) {
-      best_distance = d;
-      best = candidate;
-    }
-  }
-  return best;
-}
-
-TrainingArguments::TrainingArguments() {
-  for_each(*this, [](auto& field, const char*, const auto& default_value, const char*) {
-    field = default_value;
-  });
-}
+TrainingArguments::TrainingArguments() { io::reset_settings(*this); }
 
 const std::vector<std::string>& TrainingArguments::keys() {
-  static const std::vector<std::string> list = [] {
-    std::vector<std::string> names;
-    TrainingArguments args;
-    for_each(args,
-             [&](auto&, const char* name, const auto&, const char*) { names.emplace_back(name); });
-    return names;
-  }();
+  static const std::vector<std::string> list = io::setting_keys<TrainingArguments>();
   return list;
 }
 
 void TrainingArguments::set(std::string_view key, std::string_view text, std::string_view origin) {
-  RawValue raw;
-  raw.scalar = std::string(text);
-  set_raw(*this, normalize_key(key), raw, origin);
+  set_raw(*this, io::normalize_setting_key(key), io::raw_from_text(text), origin);
 }
 
 void TrainingArguments::load_yaml(const std::filesystem::path& path) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path.string());
-  } catch (const YAML::BadFile&) {
-    fail("{}: cannot read the file; check the path given to --config", path.string());
-  } catch (const YAML::ParserException& e) {
-    fail("{}:{}: invalid YAML: {}; fix the syntax", path.string(), e.mark.line + 1, e.msg);
-  }
-  if (root.IsNull()) return;  // an empty file sets nothing
-  if (!root.IsMap()) {
-    fail(
-        "{}:{}: expected a mapping of training arguments (key: value lines), found a {}; see "
-        "recipes/ for examples",
-        path.string(), root.Mark().line + 1, root.IsSequence() ? "list" : "single value");
-  }
-  std::set<std::string> seen;
-  for (const auto& entry : root) {
-    const std::string where = fmt::format("{}:{}", path.string(), entry.first.Mark().line + 1);
-    if (!entry.first.IsScalar())
-      fail("{}: expected a key name, found a complex key; fix the key", where);
-    const std::string key = normalize_key(entry.first.Scalar());
-    if (!seen.insert(key).second) fail("{}: key '{}' is given twice; keep one", where, key);
-    set_raw(*this, key, raw_from_yaml(entry.second, where, key), where);
-  }
+  io::read_yaml_settings(path, keys(), [&](const std::string& key, const io::RawSetting& raw,
+                                           const std::string& where) {
+    set_raw(*this, key, raw, where);
+  });
 }
 
 void TrainingArguments::apply_command_line(const std::vector<std::string>& tokens) {
@@ -325,14 +85,23 @@ void TrainingArguments::apply_command_line(const std::vector<std::string>& token
       value = key.substr(eq + 1);
       key = key.substr(0, eq);
     } else {
-      const std::string name = normalize_key(key);
+      const std::string name = io::normalize_setting_key(key);
       bool is_bool = false;
       TrainingArguments probe;
       for_each(probe, [&](auto& field, const char* n, const auto&, const char*) {
         if (name == n) is_bool = std::is_same_v<std::decay_t<decltype(field)>, bool>;
       });
       const bool next_is_value = i + 1 < tokens.size() && tokens[i + 1].rfind("--", 0) != 0;
-      if (is_bool && (!next_is_value || !parse_bool(tokens[i + 1]))) {
+      bool next_is_bool = false;
+      if (next_is_value) {
+        bool probe_value = false;
+        try {
+          io::assign_setting(probe_value, io::raw_from_text(tokens[i + 1]), "", "");
+          next_is_bool = true;
+        } catch (const Error&) {
+        }
+      }
+      if (is_bool && !next_is_bool) {
         value = "true";  // a bare --bf16
       } else if (next_is_value) {
         value = tokens[++i];
@@ -350,18 +119,26 @@ void TrainingArguments::apply_command_line(const std::vector<std::string>& token
 }
 
 std::vector<std::string> TrainingArguments::eval_metric_keys() const {
-  // The keys evaluate_matryoshka produces with the evaluator's defaults, as the trainer calls it.
-  const evaluation::IrEvaluatorConfig config;
+  return eval_metric_keys(evaluation::IrEvaluatorConfig());
+}
+
+std::vector<std::string> TrainingArguments::eval_metric_keys(
+    const evaluation::IrEvaluatorConfig& config) const {
+  // The keys evaluate_matryoshka produces, as the trainer calls it.
   std::vector<std::string> out;
   for (int64_t d : matryoshka_dims) {
-    const std::string prefix = "eval_" + evaluation::matryoshka_name(config, d) + "_cosine_";
-    for (int k : config.accuracy_at_k) out.push_back(fmt::format("{}accuracy@{}", prefix, k));
-    for (int k : config.precision_recall_at_k)
-      out.push_back(fmt::format("{}precision@{}", prefix, k));
-    for (int k : config.precision_recall_at_k) out.push_back(fmt::format("{}recall@{}", prefix, k));
-    for (int k : config.ndcg_at_k) out.push_back(fmt::format("{}ndcg@{}", prefix, k));
-    for (int k : config.mrr_at_k) out.push_back(fmt::format("{}mrr@{}", prefix, k));
-    for (int k : config.map_at_k) out.push_back(fmt::format("{}map@{}", prefix, k));
+    for (const std::string& score : config.score_functions) {
+      const std::string prefix =
+          "eval_" + evaluation::matryoshka_name(config, d) + "_" + score + "_";
+      for (int k : config.accuracy_at_k) out.push_back(fmt::format("{}accuracy@{}", prefix, k));
+      for (int k : config.precision_recall_at_k)
+        out.push_back(fmt::format("{}precision@{}", prefix, k));
+      for (int k : config.precision_recall_at_k)
+        out.push_back(fmt::format("{}recall@{}", prefix, k));
+      for (int k : config.ndcg_at_k) out.push_back(fmt::format("{}ndcg@{}", prefix, k));
+      for (int k : config.mrr_at_k) out.push_back(fmt::format("{}mrr@{}", prefix, k));
+      for (int k : config.map_at_k) out.push_back(fmt::format("{}map@{}", prefix, k));
+    }
   }
   out.push_back("eval_sequential_score");
   return out;
@@ -473,57 +250,14 @@ void TrainingArguments::validate() {
   }
 }
 
-std::string TrainingArguments::to_yaml() const {
-  YAML::Emitter out;
-  out << YAML::BeginMap;
-  for_each(*this, [&](const auto& field, const char* name, const auto&, const char*) {
-    using T = std::decay_t<decltype(field)>;
-    out << YAML::Key << name << YAML::Value;
-    if constexpr (std::is_same_v<T, std::vector<int64_t>> ||
-                  std::is_same_v<T, std::vector<double>> ||
-                  std::is_same_v<T, std::vector<std::string>>) {
-      out << YAML::Flow << YAML::BeginSeq;
-      for (const auto& v : field) {
-        if constexpr (std::is_same_v<T, std::vector<double>>) {
-          out << format_double(v);
-        } else {
-          out << v;
-        }
-      }
-      out << YAML::EndSeq;
-    } else if constexpr (std::is_same_v<T, std::optional<bool>>) {
-      if (field) {
-        out << *field;
-      } else {
-        out << YAML::Null;
-      }
-    } else if constexpr (std::is_same_v<T, bool>) {
-      out << field;
-    } else if constexpr (std::is_same_v<T, std::string>) {
-      out << YAML::DoubleQuoted << field;
-    } else {
-      out << to_text(field);
-    }
-  });
-  out << YAML::EndMap;
-  return std::string(out.c_str()) + "\n";
-}
+std::string TrainingArguments::to_yaml() const { return io::settings_to_yaml(*this); }
 
 std::vector<std::pair<std::string, std::string>> TrainingArguments::all_values() const {
-  std::vector<std::pair<std::string, std::string>> out;
-  for_each(*this, [&](const auto& field, const char* name, const auto&, const char*) {
-    out.emplace_back(name, to_text(field));
-  });
-  return out;
+  return io::setting_values(*this);
 }
 
 std::vector<std::pair<std::string, std::string>> TrainingArguments::non_defaults() const {
-  std::vector<std::pair<std::string, std::string>> out;
-  for_each(*this, [&](const auto& field, const char* name, const auto& default_value, const char*) {
-    using T = std::decay_t<decltype(field)>;
-    if (!(field == static_cast<T>(default_value))) out.emplace_back(name, to_text(field));
-  });
-  return out;
+  return io::setting_values(*this, /*only_changed=*/true);
 }
 
 std::string TrainingArguments::help_text() {

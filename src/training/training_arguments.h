@@ -1,6 +1,6 @@
 // TrainingArguments: every setting of a training run, listed once (name, default, help) in
 // for_each(); YAML loading, `--key value` parsing, --help, printing and validation all walk that
-// one list (the shape of gemma.cpp's ArgsBase). Names and defaults mirror transformers 5.24's
+// one list (the shape of gemma.cpp's ArgsBase), through io/settings.h. Names and defaults mirror transformers 5.24's
 // TrainingArguments and sentence-transformers 6.2's SentenceTransformerTrainingArguments.
 #pragma once
 
@@ -12,11 +12,17 @@
 #include <utility>
 #include <vector>
 
+#include "io/settings.h"
+
+namespace embedtune::evaluation {
+struct IrEvaluatorConfig;
+}
+
 namespace embedtune::training {
 
 struct TrainingArguments {
   // Inputs.
-  std::string model, train, eval, device;
+  std::string model, train, eval, query_prompt, corpus_prompt, device;
   int64_t max_seq_length;
   std::string output_dir;
   // Schedule.
@@ -65,6 +71,11 @@ struct TrainingArguments {
     visit(self.eval, "eval", std::string(),
           "Evaluation queries: prepare's test.jsonl (corpus = train + test positives); empty: no "
           "evaluation");
+    visit(self.query_prompt, "query_prompt", std::string(),
+          "Prepended to every evaluation query (InformationRetrievalEvaluator's query_prompt)");
+    visit(self.corpus_prompt, "corpus_prompt", std::string(),
+          "Prepended to every evaluation document (InformationRetrievalEvaluator's "
+          "corpus_prompt)");
     visit(self.device, "device", std::string("cpu"), "cpu, cuda or cuda:N");
     visit(self.max_seq_length, "max_seq_length", int64_t{0},
           "Cut texts at this many tokens (0: the model's own)");
@@ -173,11 +184,10 @@ struct TrainingArguments {
   // Option lines for --help: "  --key VALUE  help (default: d)".
   static std::string help_text();
 
-  // The evaluation keys the trainer will log (with "eval_"), for metric_for_best_model.
+  // The evaluation keys the trainer will log (with "eval_") with the evaluator's default
+  // settings, or with `config`'s k lists and score functions, for metric_for_best_model.
   std::vector<std::string> eval_metric_keys() const;
+  std::vector<std::string> eval_metric_keys(const evaluation::IrEvaluatorConfig& config) const;
 };
-
-// The entry of `candidates` closest to `word` by edit distance (first one on a tie).
-std::string nearest_key(std::string_view word, const std::vector<std::string>& candidates);
 
 }  // namespace embedtune::training

@@ -29,6 +29,11 @@ data:
   input: {data}
   test_size: 0.125
 dims: [64, 32, 16]
+evaluation:
+  batch_size: 24
+  query_prompt: "query: "
+  corpus_prompt: "passage: "
+  score_functions: [cosine, dot]
 training:
   num_train_epochs: 1
   per_device_train_batch_size: 16
@@ -78,6 +83,26 @@ def test_final_model_loads_in_sentence_transformers_with_the_same_embeddings(run
     run("encode", "--model", out / "model", "--input", inputs, "--output", tmp_path / "e.npy")
     expected = SentenceTransformer(str(out / "model"), device="cpu").encode(texts)
     assert float(np.abs(np.load(tmp_path / "e.npy") - expected).max()) <= 1e-5
+
+
+def evaluate_fresh(run, model, out, tmp_path, name, *prompts):
+    """`embedtune evaluate` of `model` on the run's own splits with the recipe's settings."""
+    result = tmp_path / f"{name}.json"
+    run("evaluate", "--model", model, "--train", out / "data" / "train.jsonl", "--test", out / "data" / "test.jsonl",
+        "--dims", "64,32,16", "--batch-size", "24", "--score-functions", "cosine,dot", *prompts, "--output", result)
+    return json.loads(result.read_text())
+
+
+def test_finetuned_and_baseline_are_measured_alike_with_prompts(run, finished_run, testdata, tmp_path):
+    """finetuned.json (the trainer's evaluation, reused by run) and baseline.json are what a fresh
+    `embedtune evaluate` with the recipe's prompts and settings gives, to the last bit."""
+    _, out, _ = finished_run
+    prompts = ("--query-prompt", "query: ", "--corpus-prompt", "passage: ")
+    assert json.loads((out / "finetuned.json").read_text()) == evaluate_fresh(run, out / "model", out, tmp_path, "ft", *prompts)
+    assert json.loads((out / "baseline.json").read_text()) == evaluate_fresh(
+        run, testdata / "models" / "mean", out, tmp_path, "base", *prompts)
+    # The prompts matter here, so a run that dropped them could not pass.
+    assert json.loads((out / "finetuned.json").read_text()) != evaluate_fresh(run, out / "model", out, tmp_path, "bare")
 
 
 def test_a_second_run_redoes_nothing(run, finished_run):

@@ -1,4 +1,4 @@
-// Helpers for the evaluation tests: the oracle's data folder, .npy -> tensor, scratch folders.
+// The evaluation tests' own helpers (the oracle's data, .npy -> tensor) on top of test_support.h.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -18,23 +18,15 @@
 
 #include "io/json.h"
 #include "io/npy.h"
+#include "test_support.h"
 
 namespace embedtune::evaluation::testing {
 
-// $EMBEDTUNE_TESTDATA/evaluation, written by tests/python/oracle_evaluation.py. Throws (failing
-// the test with the reason) when the variable or the oracle's output is missing.
+using embedtune::testing::ScratchDir;
+
+// $EMBEDTUNE_TESTDATA/evaluation, written by tests/python/oracle_evaluation.py.
 inline std::filesystem::path oracle_dir() {
-  const char* root = std::getenv("EMBEDTUNE_TESTDATA");
-  if (root == nullptr || *root == '\0') {
-    throw std::runtime_error("EMBEDTUNE_TESTDATA is not set; run the tests through ctest");
-  }
-  std::filesystem::path dir = std::filesystem::path(root) / "evaluation";
-  if (!std::filesystem::exists(dir / "results.json")) {
-    throw std::runtime_error(dir.string() +
-                             "/results.json is missing; the make_testdata fixture "
-                             "(tests/python/oracle_evaluation.py) must run first");
-  }
-  return dir;
+  return embedtune::testing::testdata_dir("evaluation", "results.json");
 }
 
 // A float32 .npy file as a (N, D) tensor, read with io::read_npy.
@@ -82,31 +74,7 @@ inline std::vector<std::pair<std::string, double>> load_expected(
 }
 
 inline std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path.string());
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return embedtune::testing::read_bytes(path);
 }
-
-// A fresh folder under the system temp folder, removed at scope exit.
-class ScratchDir {
- public:
-  ScratchDir() {
-    static int counter = 0;
-    path_ = std::filesystem::temp_directory_path() /
-            ("embedtune_eval_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace embedtune::evaluation::testing

@@ -10,7 +10,7 @@
 namespace embedtune::io {
 namespace {
 
-using testing::error_message;
+using testing::error_of;
 using ::testing::HasSubstr;
 using testing::read_bytes;
 using testing::ScratchDir;
@@ -52,7 +52,7 @@ TEST(AtomicFile, FailedRenameRemovesTempAndReportsPath) {
   ScratchDir dir;
   const auto target = dir / "occupied";
   std::filesystem::create_directories(target / "child");  // rename over a non-empty folder fails
-  const std::string message = error_message([&] { write_file_atomic(target, "data"); });
+  const std::string message = error_of([&] { write_file_atomic(target, "data"); });
   EXPECT_THAT(message, HasSubstr(target.string()));
   EXPECT_THAT(message, HasSubstr("cannot rename"));
   EXPECT_TRUE(std::filesystem::is_directory(target / "child"));
@@ -62,7 +62,7 @@ TEST(AtomicFile, FailedRenameRemovesTempAndReportsPath) {
 TEST(AtomicFile, MissingFolderIsAnError) {
   ScratchDir dir;
   const auto path = dir / "no" / "such" / "folder" / "f.json";
-  const std::string message = error_message([&] { write_file_atomic(path, "x"); });
+  const std::string message = error_of([&] { write_file_atomic(path, "x"); });
   EXPECT_THAT(message, HasSubstr(path.string()));
   EXPECT_THAT(message, HasSubstr("folder exists"));
 }
@@ -72,7 +72,7 @@ TEST(AtomicFile, RejectedSafetensorsWriteLeavesOldFile) {
   const auto path = dir / "m.safetensors";
   write_bytes(path, "previous model");
   const std::vector<uint8_t> bytes(3, 0);
-  EXPECT_THAT(error_message([&] {
+  EXPECT_THAT(error_of([&] {
                 write_safetensors(path, {{"w", DType::F32, {1}, std::as_bytes(std::span(bytes))}});
               }),
               HasSubstr("needs 4 bytes"));

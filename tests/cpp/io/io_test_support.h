@@ -1,4 +1,4 @@
-// Helpers shared by the io tests: test data location, scratch folders, file bytes, SHA-256.
+// The io tests' own helpers (the oracle's folder, byte spans, SHA-256) on top of test_support.h.
 #pragma once
 
 #include <unistd.h>
@@ -14,70 +14,18 @@
 #include <string>
 #include <string_view>
 
-#include "io/error.h"
+#include "test_support.h"
 
 namespace embedtune::io::testing {
 
-// $EMBEDTUNE_TESTDATA/io, where tests/python/oracle_io.py wrote its files. Throws (failing the
-// test with the reason) when the variable or the folder is missing.
+using embedtune::testing::error_of;
+using embedtune::testing::read_bytes;
+using embedtune::testing::ScratchDir;
+using embedtune::testing::write_bytes;
+
+// $EMBEDTUNE_TESTDATA/io, where tests/python/oracle_io.py wrote its files.
 inline std::filesystem::path oracle_dir() {
-  const char* root = std::getenv("EMBEDTUNE_TESTDATA");
-  if (root == nullptr || *root == '\0') {
-    throw std::runtime_error("EMBEDTUNE_TESTDATA is not set; run the tests through ctest");
-  }
-  std::filesystem::path dir = std::filesystem::path(root) / "io";
-  if (!std::filesystem::exists(dir / "safetensors.json")) {
-    throw std::runtime_error(dir.string() +
-                             "/safetensors.json is missing; the make_testdata "
-                             "fixture (tests/python/oracle_io.py) must run first");
-  }
-  return dir;
-}
-
-inline std::string read_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path.string());
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-inline void write_bytes(const std::filesystem::path& path, std::string_view bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw std::runtime_error("cannot write " + path.string());
-}
-
-// A fresh folder under the system temp folder, removed with everything in it at scope exit.
-class ScratchDir {
- public:
-  ScratchDir() {
-    static int counter = 0;
-    path_ = std::filesystem::temp_directory_path() /
-            ("embedtune_io_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
-
-// The message of the embedtune::Error `f` throws, or "<no error>" when it returns normally.
-template <typename F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const embedtune::Error& e) {
-    return e.what();
-  }
-  return "<no error>";
+  return embedtune::testing::testdata_dir("io", "safetensors.json");
 }
 
 inline std::span<const std::byte> as_bytes(std::string_view s) {

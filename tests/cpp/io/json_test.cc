@@ -9,7 +9,7 @@
 namespace embedtune::io {
 namespace {
 
-using testing::error_message;
+using testing::error_of;
 using ::testing::HasSubstr;
 using testing::read_bytes;
 using testing::ScratchDir;
@@ -27,9 +27,9 @@ TEST(Json, ReadsAFile) {
 TEST(Json, MissingFileSaysNotFound) {
   ScratchDir dir;
   const auto path = dir / "missing.json";
-  EXPECT_THAT(error_message([&] { read_json_file(path); }),
+  EXPECT_THAT(error_of([&] { read_json_file(path); }),
               StartsWith(path.string() + ": not found"));
-  EXPECT_THAT(error_message([&] { read_json_file(dir.path()); }), HasSubstr("is a folder"));
+  EXPECT_THAT(error_of([&] { read_json_file(dir.path()); }), HasSubstr("is a folder"));
 }
 
 // Line and column of the offending byte, counted by hand from the text.
@@ -37,25 +37,25 @@ TEST(Json, ParseErrorsGiveLineAndColumn) {
   ScratchDir dir;
   const auto path = dir / "bad.json";
   write_bytes(path, "{\n  \"a\": 1,\n  \"b\": ]\n}\n");
-  std::string message = error_message([&] { read_json_file(path); });
+  std::string message = error_of([&] { read_json_file(path); });
   EXPECT_THAT(message, StartsWith(path.string() + ": invalid JSON at line 3, column 8: "));
   EXPECT_THAT(message, HasSubstr("unexpected ']'"));
   EXPECT_EQ(message.find('\n'), std::string::npos);
 
   write_bytes(path, "[1, 2,\n3 4]");
-  EXPECT_THAT(error_message([&] { read_json_file(path); }),
+  EXPECT_THAT(error_of([&] { read_json_file(path); }),
               StartsWith(path.string() + ": invalid JSON at line 2, column 3: "));
 
   write_bytes(path, "{\"a\": tru}");
-  EXPECT_THAT(error_message([&] { read_json_file(path); }),
+  EXPECT_THAT(error_of([&] { read_json_file(path); }),
               StartsWith(path.string() + ": invalid JSON at line 1, column 10: "));
 
   write_bytes(path, "");
-  EXPECT_THAT(error_message([&] { read_json_file(path); }),
+  EXPECT_THAT(error_of([&] { read_json_file(path); }),
               StartsWith(path.string() + ": invalid JSON at line 1, column 1: "));
 
   write_bytes(path, "{\"a\": \"\xff\"}");
-  EXPECT_THAT(error_message([&] { read_json_file(path); }),
+  EXPECT_THAT(error_of([&] { read_json_file(path); }),
               StartsWith(path.string() + ": invalid JSON at line 1, column 8: "));
 }
 
@@ -70,7 +70,7 @@ TEST(Json, WriteIsAtomicWithTrailingNewline) {
   EXPECT_EQ(read_bytes(path), "{\"x\":1}\n");
   EXPECT_EQ(read_json_file(path), nlohmann::json({{"x", 1}}));
 
-  EXPECT_THAT(error_message([&] { write_json_file_atomic(path, {{"bad", "\xff"}}); }),
+  EXPECT_THAT(error_of([&] { write_json_file_atomic(path, {{"bad", "\xff"}}); }),
               HasSubstr("valid UTF-8"));
   EXPECT_EQ(read_bytes(path), "{\"x\":1}\n");
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()),

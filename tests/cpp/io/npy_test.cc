@@ -13,7 +13,7 @@ namespace embedtune::io {
 namespace {
 
 using ::testing::AllOf;
-using testing::error_message;
+using testing::error_of;
 using ::testing::HasSubstr;
 using testing::oracle_dir;
 using testing::read_bytes;
@@ -29,7 +29,7 @@ TEST(Npy, ReadsNumpyFilesAsTheManifestSays) {
     const auto path = dir / entry["file"].get<std::string>();
     SCOPED_TRACE(path.string());
     if (!entry["error"].is_null()) {
-      EXPECT_THAT(error_message([&] { read_npy(path); }),
+      EXPECT_THAT(error_of([&] { read_npy(path); }),
                   AllOf(HasSubstr(path.string()), HasSubstr(entry["error"].get<std::string>())));
       ++rejected;
       continue;
@@ -74,7 +74,7 @@ TEST(Npy, RoundTrip) {
   EXPECT_EQ(array.shape, (std::vector<int64_t>{2, 3}));
   ASSERT_EQ(array.bytes.size(), 24u);
   EXPECT_EQ(std::memcmp(array.bytes.data(), values.data(), 24), 0);
-  EXPECT_THAT(error_message([&] { write_npy_f32(dir / "b.npy", values.data(), {-1, 3}); }),
+  EXPECT_THAT(error_of([&] { write_npy_f32(dir / "b.npy", values.data(), {-1, 3}); }),
               HasSubstr("dimensions must be >= 0"));
   EXPECT_FALSE(std::filesystem::exists(dir / "b.npy"));
 }
@@ -84,7 +84,7 @@ class NpyCorrupt : public ::testing::Test {
   std::string read_error(const std::string& bytes) {
     const auto path = dir_ / "bad.npy";
     write_bytes(path, bytes);
-    std::string message = error_message([&] { read_npy(path); });
+    std::string message = error_of([&] { read_npy(path); });
     EXPECT_THAT(message, HasSubstr(path.string()));
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
     return message;
@@ -103,7 +103,7 @@ class NpyCorrupt : public ::testing::Test {
 };
 
 TEST_F(NpyCorrupt, MissingFile) {
-  EXPECT_THAT(error_message([&] { read_npy(dir_ / "absent.npy"); }),
+  EXPECT_THAT(error_of([&] { read_npy(dir_ / "absent.npy"); }),
               HasSubstr("absent.npy: not found"));
 }
 

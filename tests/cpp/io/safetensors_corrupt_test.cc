@@ -12,7 +12,7 @@ namespace embedtune::io {
 namespace {
 
 using ::testing::AllOf;
-using testing::error_message;
+using testing::error_of;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::read_bytes;
@@ -37,7 +37,7 @@ class SafetensorsCorrupt : public ::testing::Test {
   std::string open_error(const std::string& bytes) {
     const auto path = dir_ / "bad.safetensors";
     write_bytes(path, bytes);
-    std::string message = error_message([&] { SafetensorsFile::open(path); });
+    std::string message = error_of([&] { SafetensorsFile::open(path); });
     EXPECT_THAT(message, HasSubstr(path.string()));
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
     return message;
@@ -50,7 +50,7 @@ class SafetensorsCorrupt : public ::testing::Test {
 
 TEST_F(SafetensorsCorrupt, MissingFile) {
   const auto path = dir_ / "absent.safetensors";
-  EXPECT_THAT(error_message([&] { SafetensorsFile::open(path); }),
+  EXPECT_THAT(error_of([&] { SafetensorsFile::open(path); }),
               AllOf(HasSubstr(path.string()), HasSubstr("not found")));
 }
 

@@ -15,7 +15,7 @@ namespace embedtune::io {
 namespace {
 
 using testing::as_bytes;
-using testing::error_message;
+using testing::error_of;
 using ::testing::HasSubstr;
 using testing::oracle_dir;
 using testing::read_bytes;
@@ -220,21 +220,21 @@ TEST(Safetensors, WriteRejectsBadInput) {
   const std::vector<uint8_t> b8(8, 0);
   const auto bytes = std::as_bytes(std::span(b8));
   const auto path = dir / "bad.safetensors";
-  EXPECT_THAT(error_message([&] { write_safetensors(path, {{"x", DType::F32, {3}, bytes}}); }),
+  EXPECT_THAT(error_of([&] { write_safetensors(path, {{"x", DType::F32, {3}, bytes}}); }),
               HasSubstr("shape [3] of F32 needs 12 bytes but 8 were given"));
-  EXPECT_THAT(error_message([&] {
+  EXPECT_THAT(error_of([&] {
                 write_safetensors(path,
                                   {{"x", DType::U8, {8}, bytes}, {"x", DType::I64, {1}, bytes}});
               }),
               HasSubstr("two tensors named \"x\""));
   EXPECT_THAT(
-      error_message([&] { write_safetensors(path, {{"__metadata__", DType::U8, {8}, bytes}}); }),
+      error_of([&] { write_safetensors(path, {{"__metadata__", DType::U8, {8}, bytes}}); }),
       HasSubstr("reserved"));
-  EXPECT_THAT(error_message([&] { write_safetensors(path, {{"x", DType::U8, {-8}, bytes}}); }),
+  EXPECT_THAT(error_of([&] { write_safetensors(path, {{"x", DType::U8, {-8}, bytes}}); }),
               HasSubstr("dimensions must be >= 0"));
-  EXPECT_THAT(error_message([&] { write_safetensors(path, {{"\xff", DType::U8, {8}, bytes}}); }),
+  EXPECT_THAT(error_of([&] { write_safetensors(path, {{"\xff", DType::U8, {8}, bytes}}); }),
               HasSubstr("not valid UTF-8"));
-  EXPECT_THAT(error_message([&] { write_safetensors(path, {}, {{"k", "\xc3"}}); }),
+  EXPECT_THAT(error_of([&] { write_safetensors(path, {}, {{"k", "\xc3"}}); }),
               HasSubstr("valid UTF-8"));
   EXPECT_FALSE(std::filesystem::exists(path));
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()),

@@ -19,26 +19,14 @@
 #include "losses/loss.h"
 #include "model/packed_batch.h"
 #include "model/sentence_transformer.h"
+#include "test_support.h"
 
 namespace embedtune {
 namespace {
 namespace fs = std::filesystem;
+fs::path oracle_dir() { return testing::testdata_dir("losses", "cases.json"); }
 
 constexpr double kTolerance = 1e-5;
-
-fs::path oracle_dir() {
-  const char* root = std::getenv("EMBEDTUNE_TESTDATA");
-  if (root == nullptr || *root == '\0') {
-    throw std::runtime_error("EMBEDTUNE_TESTDATA is not set; run the tests through ctest");
-  }
-  const fs::path dir = fs::path(root) / "losses";
-  if (!fs::exists(dir / "cases.json")) {
-    throw std::runtime_error(dir.string() +
-                             "/cases.json is missing; the make_testdata fixture "
-                             "(tests/python/oracle_losses.py) must run first");
-  }
-  return dir;
-}
 
 // Every F32 tensor of a safetensors file, by name.
 std::map<std::string, at::Tensor> read_f32(const fs::path& path) {

@@ -11,18 +11,11 @@
 
 #include "io/error.h"
 #include "losses/loss.h"
+#include "test_support.h"
 
 namespace embedtune {
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 TEST(MultipleNegativesRankingLoss, HandComputedCosine) {
   const at::Tensor anchors = at::tensor({1.f, 0.f, 0.f, 2.f}).view({2, 2});

@@ -14,30 +14,14 @@
 #include "model/packed_batch.h"
 #include "model/pooling.h"
 #include "model/sentence_transformer.h"
+#include "test_support.h"
 
 namespace embedtune {
 namespace {
 namespace fs = std::filesystem;
 
-fs::path env_path(const char* name) {
-  const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') {
-    ADD_FAILURE() << name << " is not set: run the tests through ctest (make test)";
-    return {};
-  }
-  return value;
-}
-
-fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() /
-                 ("embedtune-model-test-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 TEST(BertModel, NamedParametersAndBuffersAreTheSafetensorsKeys) {
-  const fs::path dir = env_path("EMBEDTUNE_DEFAULT_MODEL");
+  const fs::path dir = testing::default_model_dir();
   auto st = SentenceTransformer::load(dir.string());
   std::set<std::string> ours;
   for (const auto& item : st.bert().named_parameters()) ours.insert(item.key());
@@ -122,12 +106,12 @@ TEST(TruncateAndNormalize, KeepsFirstValuesAndRenormalises) {
 }
 
 TEST(SentenceTransformer, SaveThenLoadGivesTheSameEmbeddings) {
-  const fs::path model_dir = env_path("EMBEDTUNE_TESTDATA") / "models" / "cls";
+  const fs::path model_dir = fs::path(testing::required_env("EMBEDTUNE_TESTDATA")) / "models" / "cls";
   auto st = SentenceTransformer::load(model_dir.string());
   const std::vector<std::string> texts{"a short text", "",
                                        "a somewhat longer text about retrieval"};
   at::Tensor before = st.encode(texts);
-  const fs::path out = temp_dir("save") / "saved";
+  const fs::path out = testing::lasting_scratch_dir() / "saved";
   st.save(out);
   auto reloaded = SentenceTransformer::load(out.string());
   EXPECT_TRUE(at::equal(before, reloaded.encode(texts)));
@@ -138,7 +122,7 @@ TEST(SentenceTransformer, SaveThenLoadGivesTheSameEmbeddings) {
 }
 
 TEST(SentenceTransformer, EncodeRestoresInputOrderAndNormalises) {
-  const fs::path model_dir = env_path("EMBEDTUNE_TESTDATA") / "models" / "mean";
+  const fs::path model_dir = fs::path(testing::required_env("EMBEDTUNE_TESTDATA")) / "models" / "mean";
   auto st = SentenceTransformer::load(model_dir.string());
   const std::vector<std::string> texts{"x", "a much longer text than the others in this list",
                                        "mid length"};
@@ -151,7 +135,7 @@ TEST(SentenceTransformer, EncodeRestoresInputOrderAndNormalises) {
 }
 
 TEST(ModelPath, ResolvesHuggingFaceCacheLayout) {
-  const fs::path hub = temp_dir("hub");
+  const fs::path hub = testing::lasting_scratch_dir();
   const fs::path snapshot = hub / "models--org--name" / "snapshots" / "rev1";
   fs::create_directories(snapshot);
   fs::create_directories(hub / "models--org--name" / "refs");

@@ -1,4 +1,4 @@
-// Helpers for the tokenizer tests: locating $EMBEDTUNE_TESTDATA/tokenizer and reading its files.
+// The tokenizer tests' own helpers (the oracle's folder, its id files) on top of test_support.h.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,32 +11,22 @@
 #include <string>
 #include <vector>
 
+#include "test_support.h"
+
 namespace embedtune::testing {
 
 // $EMBEDTUNE_TESTDATA/tokenizer (written by tests/python/oracle_tokenizer.py); "" with a failure
 // when it is not there.
 inline std::filesystem::path tokenizer_testdata() {
-  const char* root = std::getenv("EMBEDTUNE_TESTDATA");
-  if (root == nullptr) {
-    ADD_FAILURE()
-        << "EMBEDTUNE_TESTDATA is not set; run the tests through ctest (make_testdata runs first)";
+  try {
+    return testdata_dir("tokenizer", "manifest.json");
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
     return {};
   }
-  std::filesystem::path dir = std::filesystem::path(root) / "tokenizer";
-  if (!std::filesystem::exists(dir / "manifest.json")) {
-    ADD_FAILURE() << dir
-                  << "/manifest.json is missing; tests/python/oracle_tokenizer.py did not run";
-    return {};
-  }
-  return dir;
 }
 
-inline std::string read_all(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+inline std::string read_all(const std::filesystem::path& path) { return read_bytes(path); }
 
 // Lines split on '\n' only (a '\r' inside a line is part of the text), without the last empty one.
 inline std::vector<std::string> read_lines(const std::filesystem::path& path) {

@@ -19,27 +19,12 @@
 #include "io/safetensors.h"
 #include "training/checkpoint.h"
 #include "training/training_arguments.h"
+#include "test_support.h"
 
 namespace embedtune::training {
 namespace {
 namespace fs = std::filesystem;
-
-fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() /
-                 ("embedtune-trainer-test-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 void write(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
 
@@ -60,7 +45,7 @@ TEST(TrainingArguments, DefaultsMirrorTransformers) {
 }
 
 TEST(TrainingArguments, YamlAndCommandLineSetEveryKind) {
-  const fs::path dir = temp_dir("yaml");
+  const fs::path dir = testing::lasting_scratch_dir();
   write(
       dir / "r.yaml",
       "model: m\ntrain: t.jsonl\noutput_dir: out\nlearning_rate: 2.0e-5\nbf16: true\n"
@@ -85,7 +70,7 @@ TEST(TrainingArguments, YamlAndCommandLineSetEveryKind) {
 }
 
 TEST(TrainingArguments, UnknownKeyNamesTheNearestOne) {
-  const fs::path dir = temp_dir("unknown");
+  const fs::path dir = testing::lasting_scratch_dir();
   write(dir / "r.yaml", "model: m\nlearning_rat: 1e-5\n");
   TrainingArguments args;
   const std::string message = error_of([&] { args.load_yaml(dir / "r.yaml"); });
@@ -98,7 +83,7 @@ TEST(TrainingArguments, UnknownKeyNamesTheNearestOne) {
 }
 
 TEST(TrainingArguments, BadYamlAndBadValuesAreOneLineErrors) {
-  const fs::path dir = temp_dir("bad");
+  const fs::path dir = testing::lasting_scratch_dir();
   write(dir / "syntax.yaml", "model: [unclosed\n");
   write(dir / "list.yaml", "- a\n- b\n");
   write(dir / "type.yaml", "per_device_train_batch_size: many\n");
@@ -176,7 +161,7 @@ TEST(TrainingArguments, ValidateChecksValuesAndCombinations) {
 // Checkpoints ------------------------------------------------------------------------------------
 
 TEST(Checkpoint, RotationKeepsTheNewestAndTheBest) {
-  const fs::path dir = temp_dir("rotate");
+  const fs::path dir = testing::lasting_scratch_dir();
   for (int step : {10, 20, 30, 40, 50}) fs::create_directories(dir / checkpoint_folder_name(step));
   fs::create_directories(dir / "other");
   const auto deleted = rotate_checkpoints(dir, 2, (dir / "checkpoint-20").string());
@@ -220,12 +205,7 @@ TEST(Checkpoint, TrainerStateRoundTripsWithTransformersFields) {
 
 // Trainer ----------------------------------------------------------------------------------------
 
-fs::path testdata() {
-  const char* value = std::getenv("EMBEDTUNE_TESTDATA");
-  if (value == nullptr)
-    ADD_FAILURE() << "EMBEDTUNE_TESTDATA is not set: run the tests through ctest";
-  return value == nullptr ? fs::path() : fs::path(value);
-}
+fs::path testdata() { return testing::required_env("EMBEDTUNE_TESTDATA"); }
 
 // 48 train + 16 test pairs of made-up sentences with distinct words.
 fs::path make_data(const fs::path& dir) {
@@ -277,7 +257,7 @@ std::string file_bytes(const fs::path& path) {
 }
 
 TEST(Trainer, ResumeAfterEpochOneEqualsTheUninterruptedRunBitForBit) {
-  const fs::path dir = make_data(temp_dir("resume"));
+  const fs::path dir = make_data(testing::lasting_scratch_dir());
   // Dropout stays on (0.1 in the tiny model): the RNG state must be restored too.
   Trainer full(tiny_args(dir, "full"), quiet());
   full.train();
@@ -299,7 +279,7 @@ TEST(Trainer, ResumeAfterEpochOneEqualsTheUninterruptedRunBitForBit) {
 }
 
 TEST(Trainer, InterruptedMidEpochWritesACheckpointAndResumesExactly) {
-  const fs::path dir = make_data(temp_dir("interrupt"));
+  const fs::path dir = make_data(testing::lasting_scratch_dir());
   Trainer full(tiny_args(dir, "full"), quiet());
   full.train();
 
@@ -318,7 +298,7 @@ TEST(Trainer, InterruptedMidEpochWritesACheckpointAndResumesExactly) {
 }
 
 TEST(Trainer, LoadBestModelAtEndAndRotationKeepTheBestCheckpoint) {
-  const fs::path dir = make_data(temp_dir("best"));
+  const fs::path dir = make_data(testing::lasting_scratch_dir());
   TrainingArguments args = tiny_args(dir, "out");
   args.num_train_epochs = 3;
   args.save_total_limit = 1;
@@ -350,7 +330,7 @@ TEST(Trainer, LoadBestModelAtEndAndRotationKeepTheBestCheckpoint) {
 }
 
 TEST(Trainer, NanLossStopsNamingTheStepAndKeepsTheLastCheckpoint) {
-  const fs::path dir = make_data(temp_dir("nan"));
+  const fs::path dir = make_data(testing::lasting_scratch_dir());
   TrainerCallbacks poison;
   poison.on_loss = [](at::Tensor& loss, int64_t step) {
     if (step == 4) loss = loss * std::numeric_limits<double>::quiet_NaN();
@@ -364,7 +344,7 @@ TEST(Trainer, NanLossStopsNamingTheStepAndKeepsTheLastCheckpoint) {
 }
 
 TEST(Trainer, DimensionLargerThanTheModelIsRejectedBeforeTraining) {
-  const fs::path dir = make_data(temp_dir("dims"));
+  const fs::path dir = make_data(testing::lasting_scratch_dir());
   TrainingArguments args = tiny_args(dir, "out");
   args.matryoshka_dims = {128, 64};
   const std::string message = error_of([&] { Trainer trainer(args, quiet()); });

@@ -22,24 +22,13 @@
 #include "training/adamw.h"
 #include "training/batch_sampler.h"
 #include "training/lr_schedule.h"
+#include "test_support.h"
 
 namespace embedtune {
 namespace {
 namespace fs = std::filesystem;
-
-fs::path oracle_dir() {
-  const char* root = std::getenv("EMBEDTUNE_TESTDATA");
-  if (root == nullptr || *root == '\0') {
-    throw std::runtime_error("EMBEDTUNE_TESTDATA is not set; run the tests through ctest");
-  }
-  const fs::path dir = fs::path(root) / "training_parts";
-  if (!fs::exists(dir / "clip.safetensors")) {
-    throw std::runtime_error(dir.string() +
-                             " is incomplete; the make_testdata fixture "
-                             "(tests/python/oracle_training_parts.py) must run first");
-  }
-  return dir;
-}
+using testing::error_of;
+fs::path oracle_dir() { return testing::testdata_dir("training_parts", "clip.safetensors"); }
 
 // Every F32 / F64 tensor of a safetensors file, by name, with its own dtype.
 std::map<std::string, at::Tensor> read_tensors(const fs::path& path) {
@@ -56,15 +45,6 @@ std::map<std::string, at::Tensor> read_tensors(const fs::path& path) {
     out.emplace(info.name, t);
   }
   return out;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 // ------------------------------------------------------------------ samplers
