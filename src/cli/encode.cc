@@ -5,6 +5,9 @@
 
 #include "cli/command.h"
 #include "cli/model_options.h"
+#include "cli/settings_options.h"
+#include "io/atomic_file.h"
+#include "io/error.h"
 #include "data/text_input.h"
 #include "io/npy.h"
 
@@ -15,10 +18,18 @@ struct EncodeArgs {
   ModelOptions model;
   std::string input, field = "text", output, prompt;
   int64_t batch_size = 32, dim = 0;
+  bool dim_given = false;
 };
 
 void run_encode(const EncodeArgs& args) {
+  io::check_output_file(args.output, "--output");
+  if (args.batch_size < 1)
+    fail("--batch-size: expected an integer >= 1, found {}; fix the value", args.batch_size);
   SentenceTransformer st = args.model.load();
+  if (args.dim_given && (args.dim < 1 || args.dim > st.dimension())) {
+    fail("--dim {} is out of range; expected 1..{} (the model's embedding dimension)", args.dim,
+         st.dimension());
+  }
   const auto texts = data::read_texts(args.input, args.field);
   EncodeOptions options;
   options.batch_size = args.batch_size;
@@ -46,9 +57,10 @@ const Register kRegister("encode", [](CLI::App& app) {
       ->required();
   cmd->add_option("--field", args->field, "Record field holding the text")->capture_default_str();
   cmd->add_option("--output", args->output, "Output .npy file")->required();
-  cmd->add_option("--batch-size", args->batch_size, "Texts per batch")->capture_default_str();
-  cmd->add_option("--dim", args->dim,
-                  "Keep the first DIM values (Matryoshka truncation) and re-normalise");
+  add_setting_option(*cmd, "batch_size", args->batch_size, "Texts per batch");
+  add_setting_option(*cmd, "dim", args->dim,
+                     "Keep the first DIM values (Matryoshka truncation) and re-normalise")
+      ->each([args](const std::string&) { args->dim_given = true; });
   cmd->add_option("--prompt", args->prompt, "Text prepended to every input (e.g. 'query: ')");
   cmd->callback([args] { run_encode(*args); });
 });

@@ -9,6 +9,7 @@
 #include "data/retrieval_data.h"
 #include "evaluation/model_evaluation.h"
 #include "evaluation/results_io.h"
+#include "io/atomic_file.h"
 #include "io/error.h"
 
 namespace embedtune::cli {
@@ -19,6 +20,7 @@ struct EvaluateArgs {
   std::string train, test, corpus, queries, qrels, output, csv_dir, save_embeddings,
       load_embeddings;
   std::vector<int64_t> dims;
+  bool allow_missing_documents = false;
   evaluation::EvaluationSettings settings;  // the same list as a recipe's evaluation: section
 };
 
@@ -37,7 +39,8 @@ data::RetrievalData load_data(const EvaluateArgs& args) {
   if (args.corpus.empty() || args.queries.empty() || args.qrels.empty()) {
     fail("evaluate: the BEIR layout needs all of --corpus, --queries and --qrels");
   }
-  return data::load_beir_retrieval_data(args.corpus, args.queries, args.qrels);
+  return data::load_beir_retrieval_data(args.corpus, args.queries, args.qrels,
+                                        args.allow_missing_documents);
 }
 
 void run_evaluate(const EvaluateArgs& args) {
@@ -45,6 +48,10 @@ void run_evaluate(const EvaluateArgs& args) {
       evaluation::ModelEvaluationOptions::from_settings(args.settings, args.dims, "evaluate", "--");
   options.save_embeddings = args.save_embeddings;
   options.load_embeddings = args.load_embeddings;
+  // Where the results go is checked before the model is loaded and anything is encoded.
+  if (!args.output.empty()) io::check_output_file(args.output, "--output");
+  if (!args.csv_dir.empty()) io::check_output_dir(args.csv_dir, "--csv-dir");
+  if (!args.save_embeddings.empty()) io::check_output_dir(args.save_embeddings, "--save-embeddings");
   if (auto printer = progress_printer("encode")) {
     options.progress = [printer](const std::string&, int64_t done, int64_t total) {
       printer(done, total);
@@ -84,6 +91,9 @@ const Register kRegister("evaluate", [](CLI::App& app) {
   cmd->add_option("--corpus", args->corpus, "BEIR corpus.jsonl");
   cmd->add_option("--queries", args->queries, "BEIR queries.jsonl");
   cmd->add_option("--qrels", args->qrels, "BEIR qrels .tsv (score > 0 is relevant)");
+  cmd->add_flag("--allow-missing-documents", args->allow_missing_documents,
+                "Accept qrels that name documents the corpus lacks, counting them as relevant "
+                "but never retrieved (as BEIR does); without it they are an error");
   add_setting_option(*cmd, "dims", args->dims,
                      "Matryoshka dimensions, e.g. 384,256,128,64,32 (default: the model's "
                      "dimension and halvings down to 64; 768,512,256,128,64 for 768-d models)");

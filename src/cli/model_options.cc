@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/settings_options.h"
 #include "io/error.h"
 
 namespace embedtune::cli {
@@ -20,7 +21,7 @@ void ModelOptions::add_to(CLI::App& command, bool with_device) {
         ->check(CLI::IsMember({"cpu", "cuda"}))
         ->capture_default_str();
   }
-  command.add_option("--max-seq-length", max_seq_length,
+  add_setting_option(command, "max_seq_length", max_seq_length,
                      "Cut texts at this many tokens (default: the model's max_seq_length)");
 }
 

@@ -107,13 +107,17 @@ void read_prepared_split(const std::filesystem::path& path, bool is_test, IdRegi
 }
 
 void read_beir_qrels(const std::filesystem::path& path, const IdRegistry& query_ids,
-                     RetrievalData& data) {
+                     const IdRegistry& corpus_ids, const std::filesystem::path& corpus_path,
+                     bool allow_missing_documents, RetrievalData& data) {
   const std::string bytes = read_file_bytes(path);
   std::string_view text = bytes;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   const StrictRows invalid{path};
   // query id -> (corpus id -> score), in first-seen order of documents per query.
   std::map<std::string, std::map<std::string, long long>> scores;
+  // Relevant judgements of documents the corpus lacks: how many, and the first one's line.
+  std::size_t missing = 0, judged = 0, first_missing_line = 0;
+  std::string first_missing;
   std::size_t line = 0;
   std::size_t pos = 0;
   bool header_seen = false;
@@ -172,12 +176,29 @@ void read_beir_qrels(const std::filesystem::path& path, const IdRegistry& query_
                                        quote_for_message(query_id)));
     }
     scores[query_id][corpus_id] = score;
+    if (score > 0) {
+      ++judged;
+      if (!corpus_ids.contains(corpus_id)) {
+        if (missing++ == 0) first_missing = corpus_id, first_missing_line = line;
+      }
+    }
   }
   if (!header_seen) {
     fail(
         "{}: expected the header \"query-id<TAB>corpus-id<TAB>score\" and judgement rows, found "
         "an empty file; check the path",
         path.string());
+  }
+  if (missing > 0 && !allow_missing_documents) {
+    // BEIR keeps such judgements: they count in |relevant| but are never retrieved, which lowers
+    // recall and NDCG without a word. Ids of another form than the corpus's (integers there,
+    // "doc1" here) look exactly like that, so this is an error unless asked for.
+    fail(
+        "{}:{}: column \"corpus-id\": {} is not an _id in {} ({} of {} relevant judgements name "
+        "documents the corpus lacks); fix the ids, remove those rows, or pass "
+        "--allow-missing-documents to count them as BEIR does",
+        path.string(), first_missing_line, quote_for_message(first_missing), corpus_path.string(),
+        missing, judged);
   }
   for (const auto& [query_id, docs] : scores) {
     for (const auto& [corpus_id, score] : docs) {
@@ -203,11 +224,12 @@ RetrievalData load_prepared_retrieval_data(const std::filesystem::path& dir) {
 
 RetrievalData load_beir_retrieval_data(const std::filesystem::path& corpus_jsonl,
                                        const std::filesystem::path& queries_jsonl,
-                                       const std::filesystem::path& qrels_tsv) {
+                                       const std::filesystem::path& qrels_tsv,
+                                       bool allow_missing_documents) {
   RetrievalData data;
+  IdRegistry ids;
   {
     const StrictRows invalid{corpus_jsonl};
-    IdRegistry ids;
     for (const Record& record : read_jsonl_strict(corpus_jsonl)) {
       std::string problem;
       const auto id = id_text(record, "_id", problem);
@@ -223,6 +245,11 @@ RetrievalData load_beir_retrieval_data(const std::filesystem::path& corpus_jsonl
       data.corpus_ids.push_back(*id);
       // BEIR: (doc["title"] + " " + doc["text"]).strip()
       data.corpus_texts.emplace_back(python_strip(*title + " " + *body));
+    }
+    if (data.corpus_ids.empty()) {
+      fail("{}: expected documents ({{\"_id\", \"title\", \"text\"}} per line), found none; "
+           "check the path",
+           corpus_jsonl.string());
     }
   }
   IdRegistry query_ids;
@@ -242,16 +269,22 @@ RetrievalData load_beir_retrieval_data(const std::filesystem::path& corpus_jsonl
       data.query_ids.push_back(*id);
       data.query_texts.push_back(*body);
     }
+    if (data.query_ids.empty()) {
+      fail("{}: expected queries ({{\"_id\", \"text\"}} per line), found none; check the path",
+           queries_jsonl.string());
+    }
   }
-  read_beir_qrels(qrels_tsv, query_ids, data);
+  read_beir_qrels(qrels_tsv, query_ids, ids, corpus_jsonl, allow_missing_documents, data);
   return data;
 }
 
-RetrievalData load_beir_retrieval_data(const std::filesystem::path& dir, std::string_view split) {
+RetrievalData load_beir_retrieval_data(const std::filesystem::path& dir, std::string_view split,
+                                       bool allow_missing_documents) {
   std::filesystem::path qrels = dir / "qrels.tsv";
   std::error_code ec;
   if (!std::filesystem::exists(qrels, ec)) qrels = dir / "qrels" / (std::string(split) + ".tsv");
-  return load_beir_retrieval_data(dir / "corpus.jsonl", dir / "queries.jsonl", qrels);
+  return load_beir_retrieval_data(dir / "corpus.jsonl", dir / "queries.jsonl", qrels,
+                                  allow_missing_documents);
 }
 
 }  // namespace embedtune::data

@@ -40,16 +40,19 @@ RetrievalData load_prepared_retrieval_data(const std::filesystem::path& dir);
 //    document is relevant when its score is > 0, as pytrec_eval counts relevance. A repeated
 //    (query, document) pair keeps the last score, as BEIR's dict does.
 // _id values may be strings or integers. Throws Error naming FILE:LINE for a malformed row, a
-// repeated _id, or a qrels query id that queries.jsonl lacks (BEIR fails on it too). A qrels
-// document id missing from the corpus is kept: it counts as relevant and is never retrieved,
-// as in BEIR.
+// repeated _id, an empty corpus or query file, a qrels query id that queries.jsonl lacks (BEIR
+// fails on it too), or a relevant qrels document id that the corpus lacks. BEIR keeps such a
+// document (it counts as relevant and is never retrieved, lowering recall silently); with
+// `allow_missing_documents` so does this.
 RetrievalData load_beir_retrieval_data(const std::filesystem::path& corpus_jsonl,
                                        const std::filesystem::path& queries_jsonl,
-                                       const std::filesystem::path& qrels_tsv);
+                                       const std::filesystem::path& qrels_tsv,
+                                       bool allow_missing_documents = false);
 
 // The same for a BEIR folder: DIR/corpus.jsonl, DIR/queries.jsonl and DIR/qrels.tsv, or BEIR's
 // own DIR/qrels/<split>.tsv when DIR/qrels.tsv does not exist.
 RetrievalData load_beir_retrieval_data(const std::filesystem::path& dir,
-                                       std::string_view split = "test");
+                                       std::string_view split = "test",
+                                       bool allow_missing_documents = false);
 
 }  // namespace embedtune::data

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include <cstring>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "io/error.h"
@@ -84,6 +85,21 @@ ModelEvaluationOptions ModelEvaluationOptions::from_settings(const EvaluationSet
   return options;
 }
 
+void check_evaluable(const data::RetrievalData& data) {
+  if (data.corpus_ids.empty()) fail("evaluation data: the corpus is empty; nothing to retrieve");
+  size_t with_relevant = 0;
+  for (const std::string& id : data.query_ids) {
+    const auto it = data.relevant.find(id);
+    with_relevant += it != data.relevant.end() && !it->second.empty() ? 1 : 0;
+  }
+  if (with_relevant == 0) {
+    fail(
+        "evaluation data: none of the {} queries has a relevant document; check that the qrels' "
+        "query ids match the queries' ids",
+        data.query_ids.size());
+  }
+}
+
 std::vector<int64_t> default_dims(int64_t model_dimension) {
   if (model_dimension == 768) return {768, 512, 256, 128, 64};
   std::vector<int64_t> dims{model_dimension};
@@ -135,13 +151,18 @@ EncodedRetrieval encode_retrieval(SentenceTransformer& model, const data::Retrie
 
 IrResults evaluate_model(SentenceTransformer& model, const data::RetrievalData& data,
                          const ModelEvaluationOptions& options) {
+  // Everything that can fail is checked before the encoding, which is most of the work.
   std::vector<int64_t> dims = options.dims.empty() ? default_dims(model.dimension()) : options.dims;
+  std::set<int64_t> seen;
   for (int64_t d : dims) {
     if (d < 1 || d > model.dimension()) {
       fail("--dims: dimension {} is out of range; expected 1..{} (the model's embedding dimension)",
            d, model.dimension());
     }
+    if (!seen.insert(d).second) fail("--dims: dimension {} is listed twice; list it once", d);
   }
+  options.config.validate();
+  check_evaluable(data);
   EncodedRetrieval encoded = encode_retrieval(model, data, options);
   return evaluate_matryoshka(encoded.queries, encoded.corpus, data.query_ids, data.corpus_ids,
                              data.relevant, dims, options.config);

@@ -84,8 +84,12 @@ struct EncodedRetrieval {
 EncodedRetrieval encode_retrieval(SentenceTransformer& model, const data::RetrievalData& data,
                                   const ModelEvaluationOptions& options);
 
-// encode_retrieval, then evaluate_matryoshka over options.dims (validated against the model's
-// dimension: an Error names a dim that is too large).
+// Throws Error unless `data` has documents and at least one query with a relevant document
+// (the evaluator drops the others): checked before any encoding.
+void check_evaluable(const data::RetrievalData& data);
+
+// encode_retrieval, then evaluate_matryoshka over options.dims. Dims (in 1..D, no repeats), the
+// evaluator's settings and the data are checked before anything is encoded.
 IrResults evaluate_model(SentenceTransformer& model, const data::RetrievalData& data,
                          const ModelEvaluationOptions& options);
 

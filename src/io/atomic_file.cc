@@ -104,6 +104,43 @@ void AtomicWriter::commit() {
   fsync_path(parent.empty() ? std::filesystem::path(".") : parent, O_RDONLY | O_DIRECTORY);
 }
 
+void check_output_file(const std::filesystem::path& path, std::string_view what) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    fail("{}: {} names a folder; expected a file path", path.string(), what);
+  }
+  const std::filesystem::path parent =
+      path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  if (!std::filesystem::is_directory(parent, ec)) {
+    fail("{}: the folder {} does not exist; create it or choose another {}", path.string(),
+         parent.string(), what);
+  }
+  if (::access(parent.c_str(), W_OK) != 0) {
+    fail("{}: the folder {} is not writable; choose another {}", path.string(), parent.string(),
+         what);
+  }
+}
+
+void check_output_dir(const std::filesystem::path& dir, std::string_view what) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec)) {
+    fail("{}: {} names a file; expected a folder (choose another {})", dir.string(), what, what);
+  }
+  std::filesystem::path existing = std::filesystem::absolute(dir, ec);
+  while (!existing.empty() && !std::filesystem::exists(existing, ec)) {
+    if (existing == existing.parent_path()) break;
+    existing = existing.parent_path();
+  }
+  if (!std::filesystem::is_directory(existing, ec)) {
+    fail("{}: {} cannot be created: {} is not a folder; choose another {}", dir.string(), what,
+         existing.string(), what);
+  }
+  if (::access(existing.c_str(), W_OK) != 0) {
+    fail("{}: {} cannot be written: {} is not writable; choose another {}", dir.string(), what,
+         existing.string(), what);
+  }
+}
+
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
   AtomicWriter writer(path);
   writer.stream().write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

@@ -14,6 +14,16 @@ namespace embedtune::io {
 // temporary file remains. Thread-safe for distinct paths.
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 
+// Checks, before any work, that `path` can be written later: its folder exists and is writable
+// and `path` itself is not a folder. Throws Error "PATH: ..." (`what` names the setting, e.g.
+// "--output") with the fix.
+void check_output_file(const std::filesystem::path& path, std::string_view what);
+
+// Checks, before any work, that `dir` can become an output folder: it is a folder or can be
+// created (its nearest existing ancestor is a writable folder), and it is not a file. Throws
+// Error "DIR: ..." naming `what`.
+void check_output_dir(const std::filesystem::path& dir, std::string_view what);
+
 // Streams a file into a temporary beside `path`; commit() flushes, fsyncs and renames it over
 // `path`. If commit() is never reached (an exception, an early return) the destructor removes
 // the temporary and `path` keeps its old contents. Not copyable or movable: the temporary

@@ -46,9 +46,16 @@ fs::path resolve_model_path(const std::string& name_or_path) {
     const fs::path snapshots = repo / "snapshots";
     std::ifstream ref(repo / "refs" / "main");
     std::string revision;
-    if (ref && std::getline(ref, revision) && !revision.empty() &&
-        fs::is_directory(snapshots / revision, ec)) {
-      return snapshots / revision;
+    if (ref && std::getline(ref, revision) && !revision.empty()) {
+      // A revision is a commit hash: one folder name under snapshots/, never a path.
+      const bool plain = revision.find_first_of("/\\") == std::string::npos &&
+                         revision != "." && revision != "..";
+      if (!plain) {
+        fail("{}: names '{}', which is not a commit hash; a revision must name a folder in {} "
+             "(download the model again)",
+             (repo / "refs" / "main").string(), revision, snapshots.string());
+      }
+      if (fs::is_directory(snapshots / revision, ec)) return snapshots / revision;
     }
     if (fs::is_directory(snapshots, ec)) {
       // No refs/main: take the newest snapshot.

@@ -3,9 +3,11 @@
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 
 #include "io/atomic_file.h"
@@ -23,6 +25,60 @@ namespace {
 bool module_is(const std::string& type, std::string_view name) {
   const auto dot = type.rfind('.');
   return type.substr(dot == std::string::npos ? 0 : dot + 1) == name;
+}
+
+// Nothing is allocated from config.json's sizes before they agree with the weights file, so a
+// config.json claiming vocab_size 10^12 is an error naming it, not an attempt to allocate 10^12
+// rows: the embedding tables and the last layer's feed-forward weights must have the shapes the
+// sizes imply.
+void check_sizes_against_weights(const BertConfig& config,
+                                 const std::map<std::string, std::vector<int64_t>>& shapes,
+                                 const fs::path& config_path, const fs::path& weights_path) {
+  auto expect = [&](const std::string& name, std::vector<int64_t> shape, const char* keys) {
+    const auto it = shapes.find(name);
+    if (it == shapes.end()) {
+      fail("{}: tensor '{}' is missing, but {} says the model has it ({}); use the config.json "
+           "that came with these weights",
+           weights_path.string(), name, config_path.string(), keys);
+    }
+    if (it->second != shape) {
+      fail("{}: {} imply {} of shape [{}], but {} holds [{}]; use the config.json that came with "
+           "these weights",
+           config_path.string(), keys, name, fmt::join(shape, ", "), weights_path.string(),
+           fmt::join(it->second, ", "));
+    }
+  };
+  expect("embeddings.word_embeddings.weight", {config.vocab_size, config.hidden_size},
+         "vocab_size and hidden_size");
+  expect("embeddings.position_embeddings.weight",
+         {config.max_position_embeddings, config.hidden_size},
+         "max_position_embeddings and hidden_size");
+  expect("embeddings.token_type_embeddings.weight", {config.type_vocab_size, config.hidden_size},
+         "type_vocab_size and hidden_size");
+  expect(fmt::format("encoder.layer.{}.intermediate.dense.weight", config.num_hidden_layers - 1),
+         {config.intermediate_size, config.hidden_size},
+         "num_hidden_layers, intermediate_size and hidden_size");
+}
+
+// A module's folder inside the model folder, as modules.json names it. sentence-transformers
+// refuses absolute paths and ".." so that a downloaded model cannot read files outside its own
+// folder; so does this.
+fs::path module_path(const nlohmann::json& entry, const fs::path& modules_path) {
+  const auto it = entry.find("path");
+  if (it == entry.end() || it->is_null()) return {};
+  if (!it->is_string()) {
+    fail("{}: module \"path\" must be a string, found {}; fix modules.json",
+         modules_path.string(), it->dump());
+  }
+  const fs::path path = it->get<std::string>();
+  bool escapes = path.is_absolute() || path.has_root_name() || path.has_root_directory();
+  for (const auto& part : path) escapes |= part == "..";
+  if (escapes) {
+    fail("{}: module path '{}' leaves the model folder; a module's path must be a folder inside "
+         "it (e.g. \"1_Pooling\")",
+         modules_path.string(), path.string());
+  }
+  return path;
 }
 
 const char* const kTokenizerFiles[] = {"tokenizer.json", "tokenizer_config.json", "vocab.txt",
@@ -46,7 +102,7 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
              entry.dump());
       }
       const std::string type = entry["type"];
-      const fs::path path = root / entry.value("path", std::string());
+      const fs::path path = root / module_path(entry, modules_path);
       if (module_is(type, "Transformer")) {
         transformer_dir = path;
       } else if (module_is(type, "Pooling")) {
@@ -77,9 +133,10 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
         fs::exists(transformer_dir / "pytorch_model.bin") ? " (only pytorch_model.bin is there)"
                                                           : "");
   }
-  const auto names = weight_names(weights_path);
-  model.bert_ = std::make_shared<BertModel>(config, names.count("pooler.dense.weight") > 0,
-                                            names.count("embeddings.position_ids") > 0);
+  const auto shapes = weight_shapes(weights_path);
+  check_sizes_against_weights(config, shapes, config_path, weights_path);
+  model.bert_ = std::make_shared<BertModel>(config, shapes.count("pooler.dense.weight") > 0,
+                                            shapes.count("embeddings.position_ids") > 0);
   load_weights(*model.bert_, weights_path);
   model.bert_->eval();
 

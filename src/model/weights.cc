@@ -83,11 +83,11 @@ std::string shape_string(at::IntArrayRef shape) {
 
 }  // namespace
 
-std::set<std::string> weight_names(const std::filesystem::path& path) {
+std::map<std::string, std::vector<int64_t>> weight_shapes(const std::filesystem::path& path) {
   auto file = io::SafetensorsFile::open(path);
-  std::set<std::string> names;
-  for (const auto& info : file.tensors()) names.insert(strip_prefix(info.name));
-  return names;
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& info : file.tensors()) shapes[strip_prefix(info.name)] = info.shape;
+  return shapes;
 }
 
 void load_weights(torch::nn::Module& module, const std::filesystem::path& path) {

@@ -5,8 +5,9 @@
 #include <torch/nn/module.h>
 
 #include <filesystem>
-#include <set>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "io/safetensors.h"
 
@@ -25,8 +26,8 @@ io::DType to_dtype(at::ScalarType type);
 // that the module does not have (heads of pre-training checkpoints) are ignored.
 void load_weights(torch::nn::Module& module, const std::filesystem::path& path);
 
-// The tensor names stored in the file at `path`, with a "bert." prefix removed.
-std::set<std::string> weight_names(const std::filesystem::path& path);
+// The tensor names stored in the file at `path` (a "bert." prefix removed) with their shapes.
+std::map<std::string, std::vector<int64_t>> weight_shapes(const std::filesystem::path& path);
 
 // Writes every parameter and buffer of `module` (on any device, any dtype) to `path` atomically,
 // with metadata {"format": "pt"} as transformers writes it.

@@ -138,6 +138,31 @@ TEST_F(RetrievalDataTest, BeirBadRows) {
                                     "string, found null"));
 }
 
+TEST_F(RetrievalDataTest, BeirJudgedDocumentsMissingFromTheCorpusAreAnErrorUnlessAllowed) {
+  // Integer _ids in the corpus, "doc"-prefixed ids in the qrels: every judgement misses.
+  write("b/corpus.jsonl", "{\"_id\": 1, \"text\": \"t\"}\n{\"_id\": 2, \"text\": \"u\"}\n");
+  write("b/queries.jsonl", "{\"_id\": \"q1\", \"text\": \"q\"}\n");
+  const auto qrels =
+      write("b/qrels.tsv", "query-id\tcorpus-id\tscore\nq1\tdoc1\t1\nq1\tdoc2\t0\nq1\t2\t1\n");
+  EXPECT_THAT(error_of([&] { load_beir_retrieval_data(dir_ / "b"); }),
+              StartsWith(qrels.string() + ":2: column \"corpus-id\": \"doc1\" is not an _id in " +
+                         (dir_ / "b" / "corpus.jsonl").string() +
+                         " (1 of 2 relevant judgements name documents the corpus lacks)"));
+  const RetrievalData d = load_beir_retrieval_data(dir_ / "b", "test", true);
+  EXPECT_THAT(d.relevant.at("q1"), ElementsAre("2", "doc1"));  // BEIR's counting, when asked
+}
+
+TEST_F(RetrievalDataTest, BeirEmptyCorpusOrQueriesAreNamed) {
+  write("b/corpus.jsonl", "{\"_id\": \"d1\", \"text\": \"t\"}\n");
+  const auto queries = write("b/queries.jsonl", "\n");
+  write("b/qrels.tsv", "query-id\tcorpus-id\tscore\nq1\td1\t1\n");
+  EXPECT_THAT(error_of([&] { load_beir_retrieval_data(dir_ / "b"); }),
+              StartsWith(queries.string() + ": expected queries"));
+  const auto corpus = write("b/corpus.jsonl", "");
+  EXPECT_THAT(error_of([&] { load_beir_retrieval_data(dir_ / "b"); }),
+              StartsWith(corpus.string() + ": expected documents"));
+}
+
 TEST_F(RetrievalDataTest, BeirMissingQrelsFile) {
   write("b/corpus.jsonl", "{\"_id\": \"d1\", \"text\": \"t\"}\n");
   write("b/queries.jsonl", "{\"_id\": \"q1\", \"text\": \"q\"}\n");
