@@ -36,8 +36,14 @@ void run_train(const TrainCliArgs& cli, const std::vector<std::string>& override
     std::cout.flush();
     std::exit(128 + (output.stop_signal != 0 ? output.stop_signal : 2));
   }
-  fmt::print("train: {} steps, training loss {:.4f}; model written to {}\n", output.global_step,
-             output.training_loss, args.output_dir);
+  if (output.steps_run == 0) {
+    fmt::print("train: nothing left to train (the checkpoint is at the last step, {}); model "
+               "written to {}\n",
+               output.global_step, args.output_dir);
+  } else {
+    fmt::print("train: {} steps, training loss {:.4f}; model written to {}\n", output.global_step,
+               output.training_loss, args.output_dir);
+  }
   if (!output.final_eval.empty()) fmt::print("{}", evaluation::matryoshka_table(output.final_eval));
 }
 

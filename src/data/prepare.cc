@@ -160,17 +160,23 @@ PrepareSummary prepare_dataset(const PrepareOptions& options) {
         "--output",
         options.output_dir.string(), ec.message());
   }
-  // Both splits are written in full before either is renamed into place, so a failure while
-  // writing leaves the folder as it was.
+  // All three files are written and synced in full before any is renamed into place, so a
+  // failure while writing (a full disk) leaves the folder as it was. summary.json, which marks a
+  // finished folder, is removed before the renames and renamed last: a crash between renames
+  // leaves a folder without it, which `run` prepares again.
   io::AtomicWriter train(options.output_dir / "train.jsonl");
   io::AtomicWriter test(options.output_dir / "test.jsonl");
+  io::AtomicWriter summary_file(options.output_dir / "summary.json");
   write_rows(train.stream(), dataset, prepared.split.train);
   write_rows(test.stream(), dataset, prepared.split.test);
+  summary_file.stream() << summary_to_json(summary).dump(2) << "\n";  // keeps the key order
+  train.prepare();
+  test.prepare();
+  summary_file.prepare();
+  std::filesystem::remove(options.output_dir / "summary.json", ec);
   train.commit();
   test.commit();
-  // Written as text rather than with io::write_json_file_atomic to keep the key order above.
-  io::write_file_atomic(options.output_dir / "summary.json",
-                        summary_to_json(summary).dump(2) + "\n");
+  summary_file.commit();
   return summary;
 }
 

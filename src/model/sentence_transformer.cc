@@ -285,14 +285,36 @@ at::Tensor SentenceTransformer::encode(const std::vector<std::string>& texts,
 }
 
 void SentenceTransformer::save(const fs::path& dir) const {
-  const fs::path target = fs::absolute(dir);
+  fs::path target = fs::absolute(dir).lexically_normal();
+  if (!target.has_filename()) target = target.parent_path();  // "out/" -> "out"
+  std::error_code ec;
+  const fs::path cwd = fs::current_path(ec);
+  if (target == target.root_path() ||
+      (!ec && std::mismatch(target.begin(), target.end(), cwd.begin(), cwd.end()).first ==
+                  target.end())) {
+    fail("{}: the output folder would replace the current folder or one above it; name a new "
+         "folder (e.g. {}/my-model)",
+         dir.string(), dir.string());
+  }
+  if (fs::exists(target, ec)) {
+    if (!fs::is_directory(target, ec))
+      fail("{}: is a file; expected a folder to write the model into", dir.string());
+    const bool empty = fs::is_empty(target, ec);
+    const bool model_folder =
+        fs::exists(target / "modules.json", ec) || fs::exists(target / "config.json", ec);
+    if (!empty && !model_folder) {
+      fail("{}: exists and is not a model folder (no modules.json or config.json); writing the "
+           "model would replace what is in it, so choose a new or empty folder",
+           dir.string());
+    }
+  }
   const fs::path parent = target.parent_path();
-  fs::create_directories(parent);
-  const std::string suffix = fmt::format(".tmp-{}", ::getpid());
-  const fs::path staging = parent / (target.filename().string() + suffix);
-  fs::remove_all(staging);
-  fs::create_directories(staging / "1_Pooling");
+  const fs::path staging = io::staging_path(target, "tmp");
+  const fs::path old = io::staging_path(target, "old");
   try {
+    fs::create_directories(parent);
+    fs::remove_all(staging);
+    fs::create_directories(staging / "1_Pooling");
     save_weights(*bert_, staging / "model.safetensors");
     io::write_json_file_atomic(staging / "config.json", bert_config_json_);
     for (const char* name : kTokenizerFiles) {
@@ -326,16 +348,21 @@ void SentenceTransformer::save(const fs::path& dir) const {
     st_config["__version__"]["embedtune"] = "0.1.0";
     io::write_json_file_atomic(staging / "config_sentence_transformers.json", st_config);
     io::write_json_file_atomic(staging / "1_Pooling" / "config.json", pooling_.to_json());
-  } catch (...) {
-    std::error_code ec;
+    // Swap the finished folder into place; the old one is removed only after the rename (a
+    // crash in between leaves it as .NAME.old-PID, which io::clean_stale_staging puts back).
+    if (fs::exists(target)) fs::rename(target, old);
+    fs::rename(staging, target);
+  } catch (const fs::filesystem_error& e) {
     fs::remove_all(staging, ec);
+    if (!fs::exists(target, ec) && fs::exists(old, ec)) fs::rename(old, target, ec);
+    fail("{}: writing the model failed ({}); the previous contents, if any, are unchanged. Check "
+         "free disk space and permissions",
+         dir.string(), e.code().message());
+  } catch (...) {
+    fs::remove_all(staging, ec);
+    if (!fs::exists(target, ec) && fs::exists(old, ec)) fs::rename(old, target, ec);
     throw;
   }
-  // Swap the finished folder into place; the old one is removed only after the rename.
-  std::error_code ec;
-  const fs::path old = parent / (target.filename().string() + ".old" + suffix);
-  if (fs::exists(target)) fs::rename(target, old);
-  fs::rename(staging, target);
   fs::remove_all(old, ec);
 }
 

@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/Generator.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <sstream>
 
 #include "io/atomic_file.h"
+#include "io/checksum.h"
 #include "io/error.h"
 #include "io/json.h"
 #include "io/safetensors.h"
@@ -209,11 +211,19 @@ fs::path save_checkpoint(const fs::path& output_dir, const SentenceTransformer& 
                          const CheckpointContents& contents) {
   const fs::path target = output_dir / checkpoint_folder_name(contents.state.global_step);
   // The model writer builds its own folder and renames it into place; everything else is added
-  // to that folder under a temporary name, and only the whole is renamed to checkpoint-<step>.
-  const fs::path staging =
-      output_dir / fmt::format(".{}.tmp-{}", target.filename().string(), ::getpid());
+  // to that folder under a temporary name, the manifest last, and only the whole is renamed to
+  // checkpoint-<step>.
+  const fs::path staging = io::staging_path(target, "tmp");
+  const fs::path old = io::staging_path(target, "old");
   std::error_code ec;
   fs::remove_all(staging, ec);
+  auto failed = [&](const std::string& why) {
+    fs::remove_all(staging, ec);
+    if (!fs::exists(target, ec) && fs::exists(old, ec)) fs::rename(old, target, ec);
+    fail("{}: the checkpoint could not be written: {}; earlier checkpoints are intact, so free "
+         "disk space and run the same command again to resume",
+         target.string(), why);
+  };
   try {
     model.save(staging);
     write_tensors(staging / kOptimizerName, contents.optimizer);
@@ -226,22 +236,33 @@ fs::path save_checkpoint(const fs::path& output_dir, const SentenceTransformer& 
                           {"epoch", contents.rng.epoch},
                           {"micro_batch", contents.rng.micro_batch}};
     io::write_json_file_atomic(staging / kRngStateName, rng);
+    io::write_json_file_atomic(staging / kResumeName, contents.resume);
     io::write_json_file_atomic(staging / kTrainerStateName, contents.state.to_json());
-  } catch (...) {
-    fs::remove_all(staging, ec);
-    throw;
+    io::write_manifest(staging);
+    if (fs::exists(target)) fs::rename(target, old);
+    fs::rename(staging, target);
+  } catch (const fs::filesystem_error& e) {
+    failed(e.code().message());
+  } catch (const Error& e) {
+    failed(e.what());
   }
-  const fs::path old =
-      output_dir / fmt::format(".{}.old-{}", target.filename().string(), ::getpid());
-  if (fs::exists(target)) fs::rename(target, old);
-  fs::rename(staging, target);
   fs::remove_all(old, ec);
   return target;
+}
+
+std::string checkpoint_damage(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return fmt::format("{} is not a folder", dir.string());
+  return io::verify_manifest(dir);
 }
 
 CheckpointContents load_checkpoint(const fs::path& dir) {
   if (!fs::is_directory(dir))
     fail("{}: not a checkpoint folder; check resume_from_checkpoint", dir.string());
+  if (const std::string damage = checkpoint_damage(dir); !damage.empty()) {
+    fail("{}: the checkpoint is damaged: {}; resume from an earlier checkpoint or delete this one",
+         dir.string(), damage);
+  }
   CheckpointContents contents;
   const fs::path state_path = dir / kTrainerStateName;
   contents.state = TrainerState::from_json(io::read_json_file(state_path), state_path.string());
@@ -254,8 +275,27 @@ CheckpointContents load_checkpoint(const fs::path& dir) {
   if (rng.contains("torch_cuda") && !rng["torch_cuda"].is_null())
     contents.rng.torch_cuda = from_hex(get_field<std::string>(rng, "torch_cuda", origin), origin);
   contents.rng.mt19937_64 = get_field<std::string>(rng, "mt19937_64", origin);
+  // Both states are tried on throw-away generators here, so a garbled file is this error and
+  // not LibTorch's internal assertion when training resumes.
+  try {
+    at::Generator probe = at::make_generator<at::CPUGeneratorImpl>();
+    probe.set_state(contents.rng.torch_cpu);
+  } catch (const c10::Error&) {
+    fail("{}: torch_cpu is not a CPU generator state ({} bytes); pick another checkpoint", origin,
+         contents.rng.torch_cpu.numel());
+  }
+  {
+    std::istringstream text(contents.rng.mt19937_64);
+    std::mt19937_64 probe;
+    text >> probe;
+    if (text.fail())
+      fail("{}: mt19937_64 is not an engine state; pick another checkpoint", origin);
+  }
   contents.rng.epoch = get_field<int64_t>(rng, "epoch", origin);
   contents.rng.micro_batch = get_field<int64_t>(rng, "micro_batch", origin);
+  contents.resume = io::read_json_file(dir / kResumeName);
+  if (!contents.resume.is_object())
+    fail("{}: expected a JSON object; pick another checkpoint", (dir / kResumeName).string());
   return contents;
 }
 
@@ -281,6 +321,23 @@ fs::path last_checkpoint(const fs::path& output_dir) {
         output_dir.string());
   }
   return all.back();
+}
+
+fs::path last_intact_checkpoint(
+    const fs::path& output_dir,
+    const std::function<void(const fs::path&, const std::string&)>& skipped) {
+  const auto all = sorted_checkpoints(output_dir);
+  std::string newest_damage;
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    const std::string damage = checkpoint_damage(*it);
+    if (damage.empty()) return *it;
+    if (newest_damage.empty()) newest_damage = damage;
+    if (skipped) skipped(*it, damage);
+  }
+  if (all.empty()) return last_checkpoint(output_dir);  // throws: there is none
+  fail("{}: no intact checkpoint to resume from ({} damaged; the newest: {}); delete them and "
+       "train from the start",
+       output_dir.string(), all.size(), newest_damage);
 }
 
 std::vector<fs::path> rotate_checkpoints(const fs::path& output_dir, int64_t save_total_limit,

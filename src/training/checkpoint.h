@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
@@ -63,6 +64,9 @@ struct CheckpointContents {
   nlohmann::json scheduler;                                   // scheduler.json
   RngState rng;
   TrainerState state;
+  // resume.json: what a resumed run must share with the run that wrote the checkpoint for
+  // the result to be the same (the settings that change it, the training data's checksum).
+  nlohmann::json resume = nlohmann::json::object();
 };
 
 inline constexpr const char* kCheckpointPrefix = "checkpoint";
@@ -70,29 +74,42 @@ inline constexpr const char* kTrainerStateName = "trainer_state.json";
 inline constexpr const char* kOptimizerName = "optimizer.safetensors";
 inline constexpr const char* kSchedulerName = "scheduler.json";
 inline constexpr const char* kRngStateName = "rng_state.json";
+inline constexpr const char* kResumeName = "resume.json";
 
 // "checkpoint-<step>".
 std::string checkpoint_folder_name(int64_t global_step);
 
 // Writes output_dir/checkpoint-<step>/: the model folder (SentenceTransformer::save) plus
-// optimizer.safetensors, scheduler.json, rng_state.json and trainer_state.json. The folder is
-// built under a temporary name and renamed into place, so a crash leaves either no checkpoint or
-// a whole one. An existing folder of that name is replaced. Returns its path. Throws Error on a
-// failed write.
+// optimizer.safetensors, scheduler.json, rng_state.json, trainer_state.json, resume.json and,
+// last, manifest.json (every file's size and checksum). The folder is built under a temporary
+// name and renamed into place, so a crash leaves either no checkpoint or a whole one. An
+// existing folder of that name is replaced. Returns its path. Throws Error (one line: which
+// checkpoint, why, that the earlier ones are intact) on a failed write, leaving nothing behind.
 std::filesystem::path save_checkpoint(const std::filesystem::path& output_dir,
                                       const SentenceTransformer& model,
                                       const CheckpointContents& contents);
 
-// Reads what save_checkpoint wrote besides the model (tensors on the CPU). Throws Error naming
-// the file for anything missing or malformed, with the hint to pick another checkpoint.
+// Reads what save_checkpoint wrote besides the model (tensors on the CPU), after checking every
+// file against manifest.json. Throws Error naming the file for anything missing, damaged or
+// malformed, with the hint to pick another checkpoint.
 CheckpointContents load_checkpoint(const std::filesystem::path& checkpoint_dir);
+
+// "" when `checkpoint_dir` matches its manifest, else why not (one line naming the file).
+std::string checkpoint_damage(const std::filesystem::path& checkpoint_dir);
 
 // checkpoint-<N> folders of `output_dir`, oldest first by step number (transformers'
 // sort_checkpoints without mtime).
 std::vector<std::filesystem::path> sorted_checkpoints(const std::filesystem::path& output_dir);
 
-// The newest checkpoint of `output_dir`; throws Error when there is none.
+// The newest checkpoint of `output_dir` (damaged or not); throws Error when there is none.
 std::filesystem::path last_checkpoint(const std::filesystem::path& output_dir);
+
+// The newest checkpoint of `output_dir` that matches its manifest. Damaged ones are skipped,
+// each reported to `skipped` (its path and why). Throws Error when there is none, naming why
+// the newest was not usable.
+std::filesystem::path last_intact_checkpoint(
+    const std::filesystem::path& output_dir,
+    const std::function<void(const std::filesystem::path&, const std::string&)>& skipped);
 
 // Deletes the oldest checkpoints until at most `save_total_limit` remain, never the newest one
 // and never `best_model_checkpoint` (transformers' rotate_checkpoints). No-op for a limit <= 0.

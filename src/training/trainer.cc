@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <ctime>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -21,6 +23,7 @@
 #include "evaluation/information_retrieval_evaluator.h"
 #include "evaluation/model_evaluation.h"
 #include "io/atomic_file.h"
+#include "io/checksum.h"
 #include "io/error.h"
 #include "losses/loss.h"
 #include "model/autocast.h"
@@ -93,6 +96,123 @@ Parameters trainable_parameters(torch::nn::Module& bert) {
   return out;
 }
 
+// Settings that only decide what is evaluated, logged or kept on disk: a resumed run may change
+// them. Every other training argument changes what training computes.
+constexpr const char* kFreeOnResume[] = {
+    "train", "eval", "query_prompt", "corpus_prompt", "output_dir",
+    "per_device_eval_batch_size", "eval_strategy", "save_strategy", "eval_steps", "save_steps",
+    "logging_steps", "save_total_limit", "load_best_model_at_end", "eval_on_start",
+    "metric_for_best_model", "greater_is_better", "resume_from_checkpoint"};
+
+// What a resumed run must share with the run that wrote a checkpoint for the result to be the
+// one an uninterrupted run gives: every setting outside kFreeOnResume, and the training data
+// (its checksum: the file may move, its rows may not change).
+nlohmann::json resume_settings(const TrainingArguments& args, uint64_t train_checksum) {
+  nlohmann::json settings = nlohmann::json::object();
+  for (const auto& [key, value] : io::setting_values(args)) {
+    if (std::find(std::begin(kFreeOnResume), std::end(kFreeOnResume), key) ==
+        std::end(kFreeOnResume))
+      settings[key] = value;
+  }
+  return {{"settings", settings}, {"train_xxh64", fmt::format("{:016x}", train_checksum)}};
+}
+
+void check_resume_settings(const nlohmann::json& recorded, const nlohmann::json& now,
+                           const fs::path& checkpoint) {
+  const fs::path file = checkpoint / kResumeName;
+  if (!recorded.contains("settings") || !recorded["settings"].is_object() ||
+      !recorded.contains("train_xxh64")) {
+    fail("{}: expected {{\"settings\", \"train_xxh64\"}}; pick another checkpoint", file.string());
+  }
+  for (const auto& [key, value] : now["settings"].items()) {
+    const auto it = recorded["settings"].find(key);
+    const std::string then = it == recorded["settings"].end() ? "(not recorded)" : it->dump();
+    if (it == recorded["settings"].end() || *it != value) {
+      fail("{}: the checkpoint was trained with {} = {}, this run has {}; a resumed run must use "
+           "the settings that wrote the checkpoint (change only evaluation, logging and saving "
+           "settings), or start a new output_dir",
+           checkpoint.string(), key, then, value.dump());
+    }
+  }
+  if (recorded["train_xxh64"] != now["train_xxh64"]) {
+    fail("{}: the checkpoint was trained on other data (train.jsonl's checksum differs); resume "
+         "with the same training file, or start a new output_dir",
+         checkpoint.string());
+  }
+}
+
+// Keeps the lines of log.jsonl up to `step` (what the checkpoint's run had logged).
+void truncate_log(const fs::path& log, int64_t step) {
+  std::error_code ec;
+  if (!fs::exists(log, ec)) return;
+  std::ifstream in(log, std::ios::binary);
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    try {
+      const nlohmann::json entry = nlohmann::json::parse(line);
+      if (entry.value("step", int64_t{0}) > step) continue;
+    } catch (const nlohmann::json::exception&) {
+      continue;  // a line cut short by the kill that interrupted the run
+    }
+    kept += line + "\n";
+  }
+  io::write_file_atomic(log, kept);
+}
+
+// Writes the final model into output_dir beside the checkpoints (SentenceTransformer::save
+// replaces its folder whole, so it is built in a staging folder and moved in file by file). The
+// files a loader starts from (config.json, modules.json) are removed first and moved in last, so
+// a crash mid-way leaves a folder that refuses to load, never a mix of two models. If the write
+// fails (a full disk) and no checkpoint holds these weights, they are written to a rescue folder
+// in the system temp folder, so finished training is not lost; the Error says where.
+void write_final_model(const SentenceTransformer& model, const fs::path& output_dir,
+                       const std::optional<fs::path>& same_weights_checkpoint) {
+  const fs::path staging = io::staging_path(output_dir / "final-model", "tmp");
+  std::error_code ec;
+  std::string why;
+  try {
+    model.save(staging);
+    for (const char* entry_point : {"modules.json", "config.json"})
+      fs::remove(output_dir / entry_point);
+    std::vector<fs::path> last;
+    for (const auto& entry : fs::directory_iterator(staging)) {
+      const std::string name = entry.path().filename().string();
+      if (name == "modules.json" || name == "config.json") {
+        last.push_back(entry.path());
+        continue;
+      }
+      const fs::path target = output_dir / name;
+      if (fs::is_directory(target)) fs::remove_all(target);
+      fs::rename(entry.path(), target);
+    }
+    for (const fs::path& path : last) fs::rename(path, output_dir / path.filename());
+    fs::remove_all(staging);
+    return;
+  } catch (const fs::filesystem_error& e) {
+    why = e.code().message();
+  } catch (const Error& e) {
+    why = e.what();
+  }
+  fs::remove_all(staging, ec);
+  if (same_weights_checkpoint) {
+    fail("{}: the final model could not be written ({}); {} holds the same weights: free disk "
+         "space and run the same command with --resume_from_checkpoint last to write it",
+         output_dir.string(), why, same_weights_checkpoint->string());
+  }
+  const fs::path rescue = fs::temp_directory_path() /
+                          fmt::format("embedtune-rescued-model-{}-{}", ::getpid(), ::time(nullptr));
+  try {
+    model.save(rescue);
+  } catch (const std::exception& e) {
+    fail("{}: the final model could not be written ({}), nor rescued to {} ({}); the training "
+         "is lost: free disk space and train again",
+         output_dir.string(), why, rescue.string(), e.what());
+  }
+  fail("{}: the final model could not be written ({}); the trained model was saved to {} "
+       "instead: move that folder where you want it",
+       output_dir.string(), why, rescue.string());
+}
+
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -117,6 +237,7 @@ struct Trainer::Impl {
   std::vector<at::Tensor> parameters;  // every trainable parameter, for clipping
   std::unique_ptr<AdamW> optimizer;
   std::mt19937_64 engine;
+  uint64_t train_checksum = 0;  // XXH64 of the training file, recorded in checkpoints
 };
 
 Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallbacks callbacks)
@@ -145,6 +266,7 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
   }
   if (args_.tf32) at::globalContext().setFloat32MatmulPrecision("high");
 
+  io::check_output_dir(args_.output_dir, "output_dir");
   m.model.emplace(SentenceTransformer::load(args_.model, c10::Device(c10::kCPU)));
   // As transformers' Trainer.__init__: set_seed(args.seed), once the model exists (building the
   // modules draws from the generator before the weights are loaded over them).
@@ -176,6 +298,7 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
       data::read_records(args_.train, data::DataFormat::kJsonLines, invalid);
   if (records.empty())
     fail("{}: no training rows; run `embedtune prepare` to make train.jsonl", args_.train);
+  m.train_checksum = io::xxh64_file(args_.train);
   m.columns = args_.train_columns;
   if (m.columns.empty()) {
     m.columns = {"anchor", "positive"};
@@ -205,6 +328,21 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
 
   m.sampler = make_batch_sampler(args_.batch_sampler, m.rows, args_.per_device_train_batch_size,
                                  args_.dataloader_drop_last, static_cast<uint64_t>(args_.seed));
+  // MultipleNegativesRankingLoss learns from the other rows of a batch (and hard negatives). A
+  // batch of one row without negatives has loss 0 and gradient 0; when every batch is like that
+  // (one training row, batch size 1, or rows that are all duplicates under no_duplicates),
+  // training would change nothing while reporting success.
+  if (m.columns.size() < 3) {
+    const auto first_epoch = m.sampler->batches(0);
+    const bool any_learns = std::any_of(first_epoch.begin(), first_epoch.end(),
+                                        [](const auto& batch) { return batch.size() >= 2; });
+    if (!any_learns) {
+      fail("{}: every batch has a single row ({} rows, per_device_train_batch_size {}, "
+           "batch_sampler {}), so MultipleNegativesRankingLoss has no negatives and the loss is 0; "
+           "use more distinct pairs, a batch size of at least 2, or a negative column",
+           args_.train, m.rows.size(), args_.per_device_train_batch_size, args_.batch_sampler);
+    }
+  }
   if (m.sampler->num_batches() == 0) {
     fail(
         "training arguments: per_device_train_batch_size: expected at most {} (the training rows) "
@@ -278,19 +416,22 @@ TrainOutput Trainer::train() {
   state_.save_steps = args_.save_steps;
   state_.train_batch_size = args_.per_device_train_batch_size;
   int64_t epochs_trained = 0, update_steps_trained = 0;
+  // What a killed run left half-written (checkpoint or final-model staging folders) goes first.
+  for (const fs::path& stale : io::clean_stale_staging(output_dir)) {
+    if (m.options.log_lines)
+      fmt::print(stderr, "train: cleared {} left by an interrupted write\n", stale.string());
+  }
   if (!args_.resume_from_checkpoint.empty()) {
-    const fs::path dir = args_.resume_from_checkpoint == "last"
-                             ? last_checkpoint(output_dir)
-                             : fs::path(args_.resume_from_checkpoint);
+    const fs::path dir =
+        args_.resume_from_checkpoint == "last"
+            ? last_intact_checkpoint(output_dir,
+                                     [](const fs::path& path, const std::string& why) {
+                                       fmt::print(stderr, "train: skipping {}: {}\n",
+                                                  path.string(), why);
+                                     })
+            : fs::path(args_.resume_from_checkpoint);
     CheckpointContents contents = load_checkpoint(dir);
-    if (contents.state.train_batch_size != 0 &&
-        contents.state.train_batch_size != args_.per_device_train_batch_size) {
-      fail(
-          "{}: the checkpoint was trained with per_device_train_batch_size {}, found {}; resume "
-          "with the "
-          "recipe that wrote it",
-          dir.string(), contents.state.train_batch_size, args_.per_device_train_batch_size);
-    }
+    check_resume_settings(contents.resume, resume_settings(args_, m.train_checksum), dir);
     load_weights(m.model->bert(), dir / "model.safetensors");
     m.optimizer->load_state(contents.optimizer);
     contents.rng.restore(m.engine);
@@ -303,13 +444,24 @@ TrainOutput Trainer::train() {
     state_.best_model_checkpoint = loaded.best_model_checkpoint;
     state_.total_flos = loaded.total_flos;
     if (state_.best_model_checkpoint && !fs::is_directory(*state_.best_model_checkpoint)) {
-      state_.best_model_checkpoint
-          .reset();  // as transformers: ignore a best checkpoint that is gone
+      // As transformers: ignore a best checkpoint that is gone.
+      state_.best_model_checkpoint.reset();
     }
-    epochs_trained = state_.global_step / m.plan.steps_per_epoch;
-    update_steps_trained = state_.global_step % m.plan.steps_per_epoch;
+    // Where the sampler stands is what the checkpoint recorded; it must agree with the step.
+    epochs_trained = contents.rng.epoch;
+    update_steps_trained = contents.rng.micro_batch / args_.gradient_accumulation_steps;
+    if (contents.rng.micro_batch % args_.gradient_accumulation_steps != 0 ||
+        epochs_trained * m.plan.steps_per_epoch + update_steps_trained != state_.global_step) {
+      fail("{}: rng_state.json says epoch {}, micro-batch {}, which is not step {} of this "
+           "schedule; the checkpoint is inconsistent, resume from another one",
+           dir.string(), contents.rng.epoch, contents.rng.micro_batch, state_.global_step);
+    }
+    // The log keeps what happened up to the checkpoint; steps redone after it are logged anew.
+    truncate_log(output_dir / "log.jsonl", state_.global_step);
     fmt::print(stderr, "train: resuming from {} at step {} (epoch {}, step {} of the epoch)\n",
                dir.string(), state_.global_step, epochs_trained, update_steps_trained);
+  } else {
+    truncate_log(output_dir / "log.jsonl", -1);  // a fresh start logs from the start
   }
 
   SignalGuard signals(m.options.handle_signals);
@@ -380,6 +532,7 @@ TrainOutput Trainer::train() {
     contents.rng.micro_batch =
         (state_.global_step % m.plan.steps_per_epoch) * args_.gradient_accumulation_steps;
     contents.state = state_;
+    contents.resume = resume_settings(args_, m.train_checksum);
     const fs::path path = save_checkpoint(output_dir, *m.model, contents);
     last_saved_step = state_.global_step;
     for (const fs::path& removed :
@@ -542,6 +695,7 @@ TrainOutput Trainer::train() {
   output.metrics = summary;
   output.training_loss = summary["train_loss"].get<double>();
   output.global_step = state_.global_step;
+  output.steps_run = steps_done;
 
   std::optional<int64_t> saved_step;
   if (args_.load_best_model_at_end && state_.best_model_checkpoint) {
@@ -580,16 +734,11 @@ TrainOutput Trainer::train() {
     }
   }
   if (m.options.save_final_model) {
-    // SentenceTransformer::save replaces its folder whole; the final model shares output_dir with
-    // the checkpoints, so it is written beside it and moved in file by file.
-    const fs::path staging = output_dir / fmt::format(".final-model.tmp-{}", ::getpid());
-    m.model->save(staging);
-    for (const auto& entry : fs::directory_iterator(staging)) {
-      const fs::path target = output_dir / entry.path().filename();
-      if (fs::is_directory(target)) fs::remove_all(target);
-      fs::rename(entry.path(), target);
-    }
-    fs::remove_all(staging);
+    write_final_model(*m.model, output_dir,
+                      last_saved_step == state_.global_step
+                          ? std::optional<fs::path>(output_dir /
+                                                    checkpoint_folder_name(state_.global_step))
+                          : std::nullopt);
 
     ModelCardData card;
     card.model_name = fs::absolute(output_dir).lexically_normal().filename().string();

@@ -51,6 +51,7 @@ struct TrainerOptions {
 
 struct TrainOutput {
   int64_t global_step = 0;
+  int64_t steps_run = 0;     // optimizer steps this call ran (0: resumed at the last step)
   double training_loss = 0;  // mean of the logged losses over this call's steps
   nlohmann::json metrics;    // the closing summary entry
   std::vector<std::pair<std::string, double>> final_eval;  // last evaluation (eval_ keys), if any

@@ -62,3 +62,18 @@ def docs_texts(limit: int, min_chars: int = 1) -> list[str]:
             if len(texts) >= limit:
                 return texts
     return texts
+
+
+def make_pairs(folder: pathlib.Path, rows: int = 64, test_rows: int = 16) -> pathlib.Path:
+    """train.jsonl and test.jsonl of made-up (anchor, positive) pairs with distinct words, as
+    `embedtune prepare` writes them; returns the folder."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    words = ["river", "stone", "cloud", "lamp", "garden", "engine", "window", "forest"]
+    with open(folder / "train.jsonl", "w") as train, open(folder / "test.jsonl", "w") as test:
+        for i in range(rows):
+            a, b = words[i % 8], words[(i * 3 + 1) % 8]
+            row = {"id": i, "anchor": f"where is the {a} {b} {i}?", "positive": f"The {a} is by the {b}, item {i}."}
+            (train if i < rows - test_rows else test).write(json.dumps(row) + "\n")
+    return folder

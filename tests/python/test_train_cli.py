@@ -10,22 +10,12 @@ import sys
 import time
 
 import pytest
+from conftest import make_pairs
 import yaml
 from safetensors.torch import load_file
 
 SOURCE = pathlib.Path(os.environ.get("EMBEDTUNE_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[2]))
 DOCS = pathlib.Path("/usr/share/doc/python3.11/html/_sources")
-
-
-def tiny_data(folder: pathlib.Path, rows: int = 64) -> pathlib.Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    words = ["river", "stone", "cloud", "lamp", "garden", "engine", "window", "forest"]
-    with open(folder / "train.jsonl", "w") as train, open(folder / "test.jsonl", "w") as test:
-        for i in range(rows):
-            a, b = words[i % 8], words[(i * 3 + 1) % 8]
-            row = {"id": i, "anchor": f"where is the {a} {b} {i}?", "positive": f"The {a} is by the {b}, item {i}."}
-            (train if i < rows - 16 else test).write(json.dumps(row) + "\n")
-    return folder
 
 
 def test_bad_recipes_fail_with_one_line_naming_the_key(run, tmp_path, testdata):
@@ -70,7 +60,7 @@ def test_reference_run_recipe_parses_with_the_notebooks_settings(run):
 
 
 def test_sigint_writes_a_checkpoint_and_resume_matches_an_uninterrupted_run(embedtune_bin, run, tmp_path, testdata):
-    data = tiny_data(tmp_path / "data", rows=400)
+    data = make_pairs(tmp_path / "data", rows=400)
     common = ["--model", testdata / "models" / "mean", "--train", data / "train.jsonl",
               "--matryoshka_dims", "64,32", "--per_device_train_batch_size", "4", "--num_train_epochs", "1",
               "--logging_steps", "1", "--save_strategy", "no", "--learning_rate", "1e-4"]

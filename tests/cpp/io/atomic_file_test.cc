@@ -80,5 +80,62 @@ TEST(AtomicFile, RejectedSafetensorsWriteLeavesOldFile) {
   EXPECT_EQ(entries(dir.path()), 1u);
 }
 
+TEST(AtomicFile, PreparedWritersReplaceNothingUntilCommitted) {
+  ScratchDir dir;
+  write_bytes(dir / "a", "old a");
+  write_bytes(dir / "b", "old b");
+  {
+    AtomicWriter a(dir / "a"), b(dir / "b");
+    a.stream() << "new a";
+    b.stream() << "new b";
+    a.prepare();
+    b.prepare();
+    EXPECT_EQ(read_bytes(dir / "a"), "old a");  // prepared, not yet in place
+    a.commit();
+    // b goes out of scope uncommitted: its old version stays and its temporary is removed.
+  }
+  EXPECT_EQ(read_bytes(dir / "a"), "new a");
+  EXPECT_EQ(read_bytes(dir / "b"), "old b");
+  EXPECT_EQ(entries(dir.path()), 2u);
+}
+
+TEST(StagingCleanup, DeadWritersLeftoversAreClearedLiveOnesKept) {
+  ScratchDir dir;
+  // A pid that cannot be running: above the kernel's pid_max.
+  const std::string dead = "99999999";
+  std::filesystem::create_directories(dir / (".checkpoint-3.tmp-" + dead) / "1_Pooling");
+  std::filesystem::create_directories(dir / (".checkpoint-2.old-" + dead));  // target gone
+  write_bytes(dir / (".checkpoint-2.old-" + dead) / "marker", "the replaced checkpoint");
+  std::filesystem::create_directories(dir / "checkpoint-1");
+  std::filesystem::create_directories(dir / (".checkpoint-1.old-" + dead));  // target present
+  write_bytes(dir / (".log.jsonl.tmp." + dead + ".0"), "partial");
+  const auto live = staging_path(dir / "checkpoint-4", "tmp");  // this process: running
+  std::filesystem::create_directories(live);
+
+  const auto cleared = clean_stale_staging(dir.path());
+  EXPECT_EQ(cleared.size(), 4u);
+  EXPECT_FALSE(std::filesystem::exists(dir / (".checkpoint-3.tmp-" + dead)));
+  EXPECT_EQ(read_bytes(dir / "checkpoint-2" / "marker"), "the replaced checkpoint");
+  EXPECT_FALSE(std::filesystem::exists(dir / (".checkpoint-1.old-" + dead)));
+  EXPECT_TRUE(std::filesystem::exists(dir / "checkpoint-1"));
+  EXPECT_FALSE(std::filesystem::exists(dir / (".log.jsonl.tmp." + dead + ".0")));
+  EXPECT_TRUE(std::filesystem::exists(live));
+}
+
+TEST(OutputChecks, MissingFoldersFilesAndFoldersForFilesAreNamedBeforeWork) {
+  ScratchDir dir;
+  write_bytes(dir / "file", "x");
+  EXPECT_THAT(error_of([&] { check_output_file(dir / "nope" / "r.json", "--output"); }),
+              HasSubstr("does not exist; create it or choose another --output"));
+  EXPECT_THAT(error_of([&] { check_output_file(dir.path(), "--output"); }),
+              HasSubstr("--output names a folder"));
+  EXPECT_THAT(error_of([&] { check_output_dir(dir / "file", "output_dir"); }),
+              HasSubstr("output_dir names a file"));
+  EXPECT_THAT(error_of([&] { check_output_dir(dir / "file" / "sub", "output_dir"); }),
+              HasSubstr("is not a folder"));
+  check_output_file(dir / "r.json", "--output");
+  check_output_dir(dir / "new" / "deeper", "output_dir");
+}
+
 }  // namespace
 }  // namespace embedtune::io
