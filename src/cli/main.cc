@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
     const auto parsed = app.get_subcommands();
     const std::string help =
         parsed.empty() ? "embedtune --help" : "embedtune " + parsed.front()->get_name() + " --help";
-    std::cerr << "embedtune: error: " << e.what() << "; see `" << help << "`\n";
+    std::cerr << "embedtune: error: " << e.what() << "; see '" << help << "'\n";
     return 2;
   } catch (const embedtune::Error& e) {
     std::cerr << "embedtune: error: " << e.what() << "\n";

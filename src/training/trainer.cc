@@ -337,7 +337,7 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
     const bool any_learns = std::any_of(first_epoch.begin(), first_epoch.end(),
                                         [](const auto& batch) { return batch.size() >= 2; });
     if (!any_learns) {
-      fail("{}: every batch has a single row ({} rows, per_device_train_batch_size {}, "
+      fail("{}: every batch has a single row ({} training rows, per_device_train_batch_size {}, "
            "batch_sampler {}), so MultipleNegativesRankingLoss has no negatives and the loss is 0; "
            "use more distinct pairs, a batch size of at least 2, or a negative column",
            args_.train, m.rows.size(), args_.per_device_train_batch_size, args_.batch_sampler);

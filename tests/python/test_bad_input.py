@@ -1,127 +1,344 @@
-"""Bad input gives one clear line on stderr and a non-zero exit, never a crash.
+"""Bad input gives one line on stderr, `embedtune: error: ...`, naming the file, line or key, what
+was expected and what to do, with a non-zero exit and nothing half-written. Never a crash.
 
-Each case damages a copy of a tiny model (or passes an impossible flag) and checks that
-`embedtune encode` fails with `embedtune: error: ...` naming what is wrong."""
+Every row of the README's table "What bad input gives" is one case here: the test runs it in a
+fresh folder (relative paths, so the message is the same on every machine) and checks that the
+message is exactly the README's, besides the words each case must contain. After changing a
+message, `EMBEDTUNE_UPDATE_README=1 make test` (or running this file with the variable set)
+rewrites the table from what the program prints; review the diff.
+"""
 import json
 import os
+import pathlib
+import re
 import shutil
 import struct
+import subprocess
 
 import pytest
+from conftest import make_pairs
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+BEGIN, END = "<!-- bad-inputs:begin -->", "<!-- bad-inputs:end -->"
 
 
-@pytest.fixture
-def model(tmp_path, testdata):
-    folder = tmp_path / "model"
-    shutil.copytree(testdata / "models" / "mean", folder)
-    return folder
+# ---------------------------------------------------------------------------------------------
+# Set-ups: each prepares the folder a case runs in (cwd), with relative names.
 
-
-@pytest.fixture
-def texts(tmp_path):
-    path = tmp_path / "t.txt"
-    path.write_text("hello world\nsecond text\n", encoding="utf-8")
-    return path
-
-
-def fails_with(run, tmp_path, model_dir, texts, *needles, extra=()):
-    result = run("encode", "--model", model_dir, "--input", texts, "--output", tmp_path / "o.npy", *extra, check=False)
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode != 0, result.stderr
-    assert len(lines) == 1, f"expected one line, got:\n{result.stderr}"
-    assert lines[0].startswith("embedtune: error: "), lines[0]
-    for needle in needles:
-        assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
-    assert not (tmp_path / "o.npy").exists()
-    return lines[0]
+def edit_json(path: pathlib.Path, edit):
+    value = json.loads(path.read_text())
+    edit(value)
+    path.write_text(json.dumps(value))
 
 
 def rewrite_header(path, edit):
     data = path.read_bytes()
     (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + n])
+    header = json.loads(data[8: 8 + n])
     edit(header)
     raw = json.dumps(header).encode()
     raw += b" " * ((8 - len(raw) % 8) % 8)
-    path.write_bytes(struct.pack("<Q", len(raw)) + raw + data[8 + n :])
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + data[8 + n:])
 
 
-def test_truncated_safetensors(run, tmp_path, model, texts):
-    weights = model / "model.safetensors"
-    data = weights.read_bytes()
-    for cut in (4, 100, len(data) // 2, len(data) - 1):
-        weights.write_bytes(data[:cut])
-        fails_with(run, tmp_path, model, texts, "model.safetensors")
+def set_modules_path(path):
+    return lambda d: edit_json(d / "model" / "modules.json", lambda m: m[1].update(path=path))
 
 
-def test_corrupt_header(run, tmp_path, model, texts):
-    weights = model / "model.safetensors"
-    data = bytearray(weights.read_bytes())
-    data[8:20] = b"\x00garbage!!\xff\xfe"
-    weights.write_bytes(bytes(data))
-    fails_with(run, tmp_path, model, texts, "model.safetensors")
+def set_config(**values):
+    return lambda d: edit_json(d / "model" / "config.json", lambda c: c.update(values))
 
 
-def test_huge_header_length(run, tmp_path, model, texts):
-    weights = model / "model.safetensors"
-    data = weights.read_bytes()
-    weights.write_bytes(struct.pack("<Q", 1 << 62) + data[8:])
-    fails_with(run, tmp_path, model, texts, "model.safetensors")
+def write(name, text):
+    return lambda d: (d / name).parent.mkdir(parents=True, exist_ok=True) or (d / name).write_text(text)
 
 
-def test_missing_tensor(run, tmp_path, model, texts):
-    rewrite_header(model / "model.safetensors", lambda h: h.pop("encoder.layer.1.output.dense.weight"))
-    # Removing an entry leaves a hole in the data section: either message is a clear refusal.
-    fails_with(run, tmp_path, model, texts, "model.safetensors")
+def write_bytes(name, data):
+    return lambda d: (d / name).parent.mkdir(parents=True, exist_ok=True) or (d / name).write_bytes(data)
 
 
-def test_missing_tensor_in_valid_file(run, tmp_path, model, texts):
+def hub_cache_with_ref(ref):
+    def setup(d):
+        repo = d / "hub" / "models--acme--tiny"
+        shutil.copytree(d / "model", repo / "snapshots" / "abc123")
+        (repo / "refs").mkdir()
+        (repo / "refs" / "main").write_text(ref)
+    return setup
+
+
+def truncate_weights(d):
+    path = d / "model" / "model.safetensors"
+    path.write_bytes(path.read_bytes()[:1000])
+
+
+def drop_tensor(d):
     from safetensors.numpy import load_file, save_file
-
-    tensors = load_file(model / "model.safetensors")
+    tensors = load_file(d / "model" / "model.safetensors")
     del tensors["encoder.layer.1.output.dense.weight"]
-    save_file(tensors, model / "model.safetensors", metadata={"format": "pt"})
-    fails_with(run, tmp_path, model, texts, "encoder.layer.1.output.dense.weight", "missing")
+    save_file(tensors, d / "model" / "model.safetensors", metadata={"format": "pt"})
 
 
-def test_shape_disagrees_with_config(run, tmp_path, model, texts):
-    config = json.loads((model / "config.json").read_text())
-    config["intermediate_size"] = 96
-    (model / "config.json").write_text(json.dumps(config))
-    fails_with(run, tmp_path, model, texts, "intermediate.dense.weight", "config.json")
-
-
-def test_unsupported_dtype(run, tmp_path, model, texts):
-    def edit(header):
-        header["embeddings.LayerNorm.bias"]["dtype"] = "F8_E5M2"
-    rewrite_header(model / "model.safetensors", edit)
-    fails_with(run, tmp_path, model, texts, "F8_E5M2")
-
-
-def test_missing_tokenizer_files(run, tmp_path, model, texts):
+def no_tokenizer(d):
     for name in ["tokenizer.json", "vocab.txt"]:
-        if (model / name).exists():
-            os.remove(model / name)
-    fails_with(run, tmp_path, model, texts, "tokenizer.json")
+        (d / "model" / name).unlink(missing_ok=True)
 
 
-def test_malformed_config_json(run, tmp_path, model, texts):
-    (model / "config.json").write_text('{"hidden_size": 64,,}')
-    fails_with(run, tmp_path, model, texts, "config.json", "line 1")
+def short_bert_processing(d):
+    def edit(t):
+        t["post_processor"] = {"type": "BertProcessing", "sep": ["[SEP]", 102], "cls": ["[CLS]"]}
+    edit_json(d / "model" / "tokenizer.json", edit)
 
 
-def test_unknown_pooling_mode(run, tmp_path, model, texts):
-    (model / "1_Pooling" / "config.json").write_text(json.dumps({"embedding_dimension": 64, "pooling_mode": "median"}))
-    fails_with(run, tmp_path, model, texts, "median", "1_Pooling")
+def beir(corpus, queries, qrels):
+    def setup(d):
+        (d / "corpus.jsonl").write_text(corpus)
+        (d / "queries.jsonl").write_text(queries)
+        (d / "qrels.tsv").write_text(qrels)
+    return setup
 
 
-def test_dim_larger_than_model(run, tmp_path, model, texts):
-    fails_with(run, tmp_path, model, texts, "--dim", "1..64", extra=("--dim", 65))
+def pairs(d):
+    make_pairs(d / "splits", rows=24, test_rows=8)
 
 
-def test_missing_model_names_places_looked(run, tmp_path, texts, monkeypatch):
-    result = run("encode", "--model", "nobody/no-such-model", "--input", texts, "--output", tmp_path / "o.npy",
-                 check=False, env={**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub")})
+def saved_embeddings_for_other_data(d):
+    make_pairs(d / "splits", rows=24, test_rows=8)
+    (d / "emb").mkdir()
+    (d / "emb" / "ids.json").write_text(json.dumps({"query_ids": ["x"], "corpus_ids": ["y"]}))
+
+
+def one_pair(d):
+    (d / "one.jsonl").write_text(json.dumps({"id": 0, "anchor": "a question", "positive": "an answer"}) + "\n")
+
+
+def with_checkpoint(edit=None):
+    """A finished 2-step run in out/ (checkpoint-1, checkpoint-2), then `edit` applied to it."""
+    def setup(d):
+        make_pairs(d / "splits", rows=24, test_rows=8)
+        subprocess.run([os.environ["EMBEDTUNE_BIN"], "train", *TRAIN, "--max_steps", "2", "--save_steps", "1"],
+                       cwd=d, check=True, capture_output=True)
+        if edit:
+            edit(d)
+    return setup
+
+
+def flip_byte(path):
+    def edit(d):
+        data = bytearray((d / path).read_bytes())
+        data[len(data) // 2] ^= 1
+        (d / path).write_bytes(bytes(data))
+    return edit
+
+
+def recipe(extra):
+    text = ("model: model\noutput: runs/r\ndims: [64, 32]\ndata:\n  input: data.jsonl\n" + extra)
+    return lambda d: (d / "recipe.yaml").write_text(text) or make_pairs(d / "x")
+
+
+def non_model_folder(d):
+    (d / "mine").mkdir()
+    (d / "mine" / "notes.txt").write_text("my notes")
+
+
+TRAIN = ["--model", "model", "--train", "splits/train.jsonl", "--output_dir", "out", "--matryoshka_dims", "64,32",
+         "--per_device_train_batch_size", "4"]
+ENCODE = ["encode", "--model", "model", "--input", "t.txt", "--output", "o.npy"]
+EVAL = ["evaluate", "--model", "model", "--train", "splits/train.jsonl", "--test", "splits/test.jsonl"]
+BEIR = ["evaluate", "--model", "model", "--corpus", "corpus.jsonl", "--queries", "queries.jsonl", "--qrels", "qrels.tsv"]
+CORPUS = '{"_id": "d1", "text": "one"}\n{"_id": "d2", "text": "two"}\n'
+QUERIES = '{"_id": "q1", "text": "first"}\n'
+
+# (what is wrong, set-up, arguments, words the message must contain)
+CASES = [
+    # Model folders
+    ("modules.json path leaves the model folder", set_modules_path("../../etc"), ENCODE,
+     ["modules.json", "'../../etc'", "leaves the model folder"]),
+    ("modules.json path is absolute", set_modules_path("/etc"), ENCODE, ["modules.json", "'/etc'"]),
+    ("modules.json is not a list", write("model/modules.json", "{}"), ENCODE, ["modules.json", "list"]),
+    ("refs/main names a path", hub_cache_with_ref("../../../x"), ["info", "--model", "acme/tiny"],
+     ["refs/main", "not a commit hash"]),
+    ("config.json vocab_size 10^12", set_config(vocab_size=10**12), ENCODE,
+     ["config.json", "vocab_size", "model.safetensors"]),
+    ("config.json is not JSON", write("model/config.json", '{"hidden_size": 64,,}'), ENCODE,
+     ["config.json", "line 1"]),
+    ("config.json model_type unsupported", set_config(model_type="gpt2"), ENCODE, ["config.json", "gpt2"]),
+    ("intermediate_size disagrees with the weights", set_config(intermediate_size=96), ENCODE,
+     ["config.json", "intermediate.dense.weight"]),
+    ("model.safetensors truncated", truncate_weights, ENCODE, ["model.safetensors"]),
+    ("model.safetensors lacks a tensor", drop_tensor, ENCODE,
+     ["encoder.layer.1.output.dense.weight", "missing"]),
+    ("model.safetensors dtype F8_E5M2",
+     lambda d: rewrite_header(d / "model" / "model.safetensors",
+                              lambda h: h["embeddings.LayerNorm.bias"].update(dtype="F8_E5M2")), ENCODE, ["F8_E5M2"]),
+    ("no tokenizer files", no_tokenizer, ENCODE, ["tokenizer.json"]),
+    ("tokenizer.json BertProcessing cls without an id", short_bert_processing, ENCODE,
+     ["tokenizer.json", "post_processor.cls"]),
+    ("unknown pooling mode", write("model/1_Pooling/config.json", '{"embedding_dimension": 64, "pooling_mode": "median"}'),
+     ENCODE, ["median", "1_Pooling"]),
+    ("--model is a file", write("model.bin", "x"), ["info", "--model", "model.bin"], ["model.bin", "is a file"]),
+    # prepare
+    ("prepare: input file missing", None, ["prepare", "--input", "absent.jsonl", "--output", "p"], ["absent.jsonl"]),
+    ("prepare: a line is not JSON", write("d.jsonl", '{"question": "q", "context": "c"}\n{"question": \n'),
+     ["prepare", "--input", "d.jsonl", "--output", "p"], ["d.jsonl:2"]),
+    ("prepare: a column is missing", write("d.jsonl", '{"question": "q"}\n'),
+     ["prepare", "--input", "d.jsonl", "--output", "p"], ["d.jsonl:1", "context"]),
+    ("prepare: --test-size 2.5", write("d.jsonl", '{"question": "q", "context": "c"}\n'),
+     ["prepare", "--input", "d.jsonl", "--output", "p", "--test-size", "2.5"], ["--test-size", "2.5"]),
+    ("prepare: --test-size ten", write("d.jsonl", '{"question": "q", "context": "c"}\n'),
+     ["prepare", "--input", "d.jsonl", "--output", "p", "--test-size", "ten"], ["--test-size", "ten"]),
+    ("prepare: --format xml", write("d.jsonl", '{"question": "q", "context": "c"}\n'),
+     ["prepare", "--input", "d.jsonl", "--output", "p", "--format", "xml"], ["--format", "xml"]),
+    ("prepare: CSV with invalid UTF-8", write_bytes("d.csv", b"question,context\nq,\xff\xfe\n"),
+     ["prepare", "--input", "d.csv", "--output", "p"], ["d.csv:2", "UTF-8"]),
+    ("prepare: empty file", write("d.jsonl", ""), ["prepare", "--input", "d.jsonl", "--output", "p"], ["d.jsonl"]),
+    ("prepare: an id used twice",
+     write("d.jsonl", '{"id": 1, "question": "q", "context": "c"}\n{"id": 1, "question": "r", "context": "d"}\n'),
+     ["prepare", "--input", "d.jsonl", "--output", "p"], ["d.jsonl:2", "id"]),
+    ("prepare: --seed -1", write("d.jsonl", '{"question": "q", "context": "c"}\n'),
+     ["prepare", "--input", "d.jsonl", "--output", "p", "--seed", "-1"], ["--seed", "-1"]),
+    # evaluate
+    ("evaluate: --dims abc", pairs, [*EVAL, "--dims", "abc"], ["--dims", "abc"]),
+    ("evaluate: --dims larger than the model", pairs, [*EVAL, "--dims", "512"], ["--dims", "1..64"]),
+    ("evaluate: a dim listed twice", pairs, [*EVAL, "--dims", "64,64"], ["--dims", "twice"]),
+    ("evaluate: --output in a missing folder", pairs, [*EVAL, "--output", "nope/r.json"], ["nope", "--output"]),
+    ("evaluate: --score-functions manhattan", pairs, [*EVAL, "--score-functions", "manhattan"],
+     ["--score-functions", "manhattan"]),
+    ("evaluate: --ndcg-at-k 0", pairs, [*EVAL, "--ndcg-at-k", "0"], ["--ndcg-at-k"]),
+    ("evaluate: no data given", None, ["evaluate", "--model", "model"], ["--train", "--corpus"]),
+    ("evaluate: saved embeddings of other data", saved_embeddings_for_other_data,
+     [*EVAL, "--load-embeddings", "emb"], ["emb/ids.json", "other"]),
+    ("BEIR: qrels name documents the corpus lacks",
+     beir('{"_id": 1, "text": "one"}\n', QUERIES, "query-id\tcorpus-id\tscore\nq1\tdoc1\t1\n"), BEIR,
+     ["qrels.tsv:2", "doc1", "--allow-missing-documents"]),
+    ("BEIR: empty queries file", beir(CORPUS, "", "query-id\tcorpus-id\tscore\n"), BEIR, ["queries.jsonl"]),
+    ("BEIR: qrels without its header", beir(CORPUS, QUERIES, "q1\td1\t1\n"), BEIR, ["qrels.tsv:1", "header"]),
+    ("BEIR: no query has a relevant document", beir(CORPUS, QUERIES, "query-id\tcorpus-id\tscore\nq1\td1\t0\n"),
+     BEIR, ["none of the 1 queries"]),
+    # encode
+    ("encode: --dim 0", write("t.txt", "hello\n"), [*ENCODE, "--dim", "0"], ["--dim", "1..64"]),
+    ("encode: --batch-size 0", write("t.txt", "hello\n"), [*ENCODE, "--batch-size", "0"], ["--batch-size"]),
+    ("encode: input is not UTF-8", write_bytes("t.txt", b"fine\nbad \xff\xfe byte\n"), ENCODE,
+     ["t.txt", "UTF-8"]),
+    ("encode: --output in a missing folder", write("t.txt", "hello\n"),
+     ["encode", "--model", "model", "--input", "t.txt", "--output", "no/o.npy"], ["no", "--output"]),
+    # train
+    ("train: unknown key in the recipe", write("r.yaml", "lerning_rate: 1e-5\n"),
+     ["train", "--config", "r.yaml", *TRAIN], ["r.yaml:1", "learning_rate"]),
+    ("train: --per_device_train_batch_size 0", pairs, ["train", *TRAIN, "--per_device_train_batch_size", "0"],
+     ["per_device_train_batch_size", "0"]),
+    ("train: one training pair", one_pair,
+     ["train", "--model", "model", "--train", "one.jsonl", "--output_dir", "out", "--matryoshka_dims", "64"],
+     ["one.jsonl", "single row"]),
+    ("train: output_dir is a file", lambda d: pairs(d) or (d / "out").write_text("x"), ["train", *TRAIN],
+     ["out", "output_dir names a file"]),
+    ("train: a Matryoshka dim larger than the model", pairs,
+     ["train", *TRAIN, "--matryoshka_dims", "128,64"], ["matryoshka_dims", "128"]),
+    ("train: resume with another max_steps", with_checkpoint(),
+     ["train", *TRAIN, "--max_steps", "1", "--resume_from_checkpoint", "out/checkpoint-2"],
+     ["out/checkpoint-2", "max_steps"]),
+    ("train: resume from a damaged checkpoint", with_checkpoint(flip_byte("out/checkpoint-2/model.safetensors")),
+     ["train", *TRAIN, "--max_steps", "2", "--resume_from_checkpoint", "out/checkpoint-2"],
+     ["out/checkpoint-2", "damaged"]),
+    ("train: a checkpoint edited by hand",
+     with_checkpoint(lambda d: edit_json(d / "out" / "checkpoint-1" / "rng_state.json",
+                                         lambda r: r.update(torch_cpu="00ff"))),
+     ["train", *TRAIN, "--max_steps", "2", "--resume_from_checkpoint", "out/checkpoint-1"],
+     ["out/checkpoint-1/rng_state.json", "damaged"]),
+    # run
+    ("run: unknown key in the recipe", recipe("training:\n  learnng_rate: 1.0\n"), ["run", "recipe.yaml"],
+     ["recipe.yaml:7", "training.learning_rate"]),
+    ("run: a key the run sets itself", recipe("training:\n  per_device_eval_batch_size: 8\n"),
+     ["run", "recipe.yaml"], ["recipe.yaml:7", "evaluation.batch_size"]),
+    ("run: a section that is not a mapping", recipe("evaluation: 3\n"), ["run", "recipe.yaml"],
+     ["recipe.yaml:6", "evaluation"]),
+    ("run: --set without '='", recipe(""), ["run", "recipe.yaml", "--set", "dims"], ["--set", "key=value"]),
+    ("run: data file missing", recipe(""), ["run", "recipe.yaml"], ["data.input", "data.jsonl"]),
+    # convert, compare, the command line
+    ("convert: --output is a folder that is not a model", non_model_folder,
+     ["convert", "--model", "model", "--output", "mine"], ["mine", "not a model folder"]),
+    ("convert: --output .", None, ["convert", "--model", "model", "--output", "."], ["current folder"]),
+    ("compare: a results file is not JSON", write("a.json", "{"), ["compare", "a.json", "a.json"], ["a.json"]),
+    ("an unknown flag", None, [*ENCODE, "--bogus", "1"], ["--bogus", "embedtune encode --help"]),
+]
+
+
+@pytest.fixture
+def folder(tmp_path, testdata):
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copytree(testdata / "models" / "mean", work / "model")
+    return work
+
+
+def run_case(embedtune_bin, folder, setup, args):
+    if setup:
+        setup(folder)
+    env = {**os.environ, "HF_HUB_CACHE": "hub", "EMBEDTUNE_PROGRESS": "0"}
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    result = subprocess.run([str(embedtune_bin), *args], cwd=folder, capture_output=True, text=True, env=env)
+    after = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    return result, before, after
+
+
+def readme_rows() -> dict[str, str]:
+    text = README.read_text()
+    table = text[text.index(BEGIN) + len(BEGIN): text.index(END)]
+    rows = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        if len(cells) == 3 and cells[0] not in ("Bad input", "---"):
+            rows[cells[0]] = cells[2].strip("`").replace("\\|", "|")
+    return rows
+
+
+def markdown_row(name, args, message):
+    command = " ".join(["embedtune", *args]).replace("|", "\\|")
+    text = message.replace("|", "\\|")
+    return f"| {name} | `{command}` | `{text}` |"
+
+
+MESSAGES: dict[str, tuple[list, str]] = {}
+
+
+@pytest.mark.parametrize("name, setup, args, needles", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_gives_the_readme_message(embedtune_bin, folder, name, setup, args, needles):
+    result, before, after = run_case(embedtune_bin, folder, setup, args)
+    lines = [line for line in result.stderr.splitlines() if line.startswith("embedtune: error: ")]
+    assert result.returncode != 0, result.stderr
+    assert "Traceback" not in result.stderr and "INTERNAL ASSERT" not in result.stderr, result.stderr
+    assert len(lines) == 1, result.stderr
+    assert result.stderr.rstrip("\n").endswith(lines[0]), "the error is the last line"
+    message = lines[0][len("embedtune: error: "):]
+    for needle in needles:
+        assert needle in message, f"{needle!r} not in {message!r}"
+    # Nothing new is left half-written: no temporary or staging entries.
+    leftovers = [str(p) for p in set(after) - set(before) if re.search(r"\.tmp[-.]|\.old-", p.name)]
+    assert not leftovers, leftovers
+    MESSAGES[name] = (args, message)
+    if os.environ.get("EMBEDTUNE_UPDATE_README") != "1":
+        expected = readme_rows().get(name)
+        assert expected is not None, f"README's table has no row {name!r}: run with EMBEDTUNE_UPDATE_README=1"
+        assert message == expected
+
+
+def test_the_readme_table_has_every_case_and_no_other(embedtune_bin):
+    names = [c[0] for c in CASES]
+    assert len(names) >= 40 and len(set(names)) == len(names)
+    if os.environ.get("EMBEDTUNE_UPDATE_README") == "1":
+        missing = [n for n in names if n not in MESSAGES]
+        assert not missing, f"run the whole file to update the table; not run: {missing}"
+        rows = ["| Bad input | Command | Message (after `embedtune: error: `) |", "|---|---|---|"]
+        rows += [markdown_row(n, *MESSAGES[n]) for n in names]
+        text = README.read_text()
+        start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+        README.write_text(text[:start] + "\n" + "\n".join(rows) + "\n" + text[end:])
+    assert list(readme_rows()) == names
+
+
+def test_missing_model_names_places_looked(run, tmp_path):
+    result = run("encode", "--model", "nobody/no-such-model", "--input", tmp_path / "t.txt", "--output",
+                 tmp_path / "o.npy", check=False, env={**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub")})
     assert result.returncode != 0
     assert "nobody/no-such-model" in result.stderr and str(tmp_path / "hub") in result.stderr
 
@@ -133,13 +350,3 @@ def test_model_id_resolves_from_hf_cache(run, tmp_path, testdata):
     (repo / "refs" / "main").write_text("abc123")
     result = run("info", "--model", "acme/tiny", env={**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub")})
     assert "snapshots/abc123" in result.stdout and "cls" in result.stdout
-
-
-def test_missing_input_file(run, tmp_path, model):
-    fails_with(run, tmp_path, model, tmp_path / "absent.txt", "absent.txt")
-
-
-def test_invalid_utf8_input(run, tmp_path, model):
-    bad = tmp_path / "bad.txt"
-    bad.write_bytes(b"fine\nbad \xff\xfe byte\n")
-    fails_with(run, tmp_path, model, bad, "bad.txt", "UTF-8")

@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <limits>
 
 #include "io/error.h"
+#include "io/checksum.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "training/checkpoint.h"
@@ -295,6 +297,26 @@ TEST(Trainer, InterruptedMidEpochWritesACheckpointAndResumesExactly) {
   second.train();
   EXPECT_EQ(file_bytes(dir / "cut" / "model.safetensors"),
             file_bytes(dir / "full" / "model.safetensors"));
+}
+
+TEST(Trainer, GarbledGeneratorStatesBehindAValidManifestAreLocatedErrors) {
+  const fs::path dir = make_data(testing::lasting_scratch_dir());
+  TrainingArguments args = tiny_args(dir, "out");
+  args.max_steps = 1;
+  Trainer(args, quiet()).train();
+  const fs::path checkpoint = dir / "out" / "checkpoint-1";
+  const fs::path rng = checkpoint / kRngStateName;
+  nlohmann::json state = io::read_json_file(rng);
+  const nlohmann::json good = state;
+  for (const auto& [field, value] : {std::pair{"torch_cpu", "00ff"}, {"mt19937_64", "not numbers"}}) {
+    state = good;
+    state[field] = value;
+    io::write_json_file_atomic(rng, state);
+    io::write_manifest(checkpoint);  // as if it had been written like this
+    EXPECT_THAT(error_of([&] { load_checkpoint(checkpoint); }),
+                ::testing::HasSubstr(rng.string() + ": " + field + " is not"))
+        << field;
+  }
 }
 
 TEST(Trainer, LoadBestModelAtEndAndRotationKeepTheBestCheckpoint) {
