@@ -15,6 +15,7 @@
 #include "data/csv.h"
 #include "data/text.h"
 #include "io/error.h"
+#include "io/file.h"
 
 namespace embedtune::data {
 namespace {
@@ -256,26 +257,10 @@ std::vector<std::string> InvalidRows::messages() const {
   return messages;
 }
 
-std::string read_file_bytes(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    fail("{}: expected a file, found a directory; check the path", path.string());
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    fail("{}: expected a readable file, found none ({}); check the path", path.string(),
-         std::strerror(errno));
-  }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (in.bad())
-    fail("{}: expected a readable file, found a read error; check the file", path.string());
-  return std::move(bytes).str();
-}
 
 std::vector<Record> read_records(const std::filesystem::path& path, DataFormat format,
                                  InvalidRows& invalid) {
-  const std::string bytes = read_file_bytes(path);
+  const std::string bytes = io::read_file(path);
   const std::string_view text = without_bom(bytes);
   switch (format) {
     case DataFormat::kJsonLines:

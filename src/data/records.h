@@ -61,8 +61,6 @@ class InvalidRows {
   std::vector<InvalidRow> rows_;
 };
 
-// Reads the whole of `path` as bytes; throws Error naming the file when it cannot be read.
-std::string read_file_bytes(const std::filesystem::path& path);
 
 // Reads every record of `path` in file order. A UTF-8 byte order mark at the start is skipped;
 // all text must be valid UTF-8.

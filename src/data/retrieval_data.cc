@@ -10,6 +10,7 @@
 #include "data/records.h"
 #include "data/text.h"
 #include "io/error.h"
+#include "io/file.h"
 
 namespace embedtune::data {
 namespace {
@@ -109,7 +110,7 @@ void read_prepared_split(const std::filesystem::path& path, bool is_test, IdRegi
 void read_beir_qrels(const std::filesystem::path& path, const IdRegistry& query_ids,
                      const IdRegistry& corpus_ids, const std::filesystem::path& corpus_path,
                      bool allow_missing_documents, RetrievalData& data) {
-  const std::string bytes = read_file_bytes(path);
+  const std::string bytes = io::read_file(path);
   std::string_view text = bytes;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   const StrictRows invalid{path};

@@ -4,12 +4,13 @@
 #include "data/records.h"
 #include "data/text.h"
 #include "io/error.h"
+#include "io/file.h"
 
 namespace embedtune::data {
 
 std::vector<std::string> read_texts(const std::filesystem::path& path, const std::string& field) {
   if (path.extension() == ".txt") {
-    const std::string bytes = read_file_bytes(path);
+    const std::string bytes = io::read_file(path);
     if (auto bad = find_invalid_utf8(bytes)) {
       fail("{}:{}: invalid UTF-8 at byte {}; save the file as UTF-8", path.string(),
            line_of_offset(bytes, *bad), *bad);

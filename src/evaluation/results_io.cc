@@ -14,6 +14,7 @@
 
 #include "io/atomic_file.h"
 #include "io/error.h"
+#include "io/file.h"
 #include "io/json.h"
 
 namespace embedtune::evaluation {
@@ -158,15 +159,14 @@ void append_ir_csv(const std::filesystem::path& dir, const IrEvaluatorConfig& co
   const auto path = dir / ir_csv_file_name(config.name);
   std::string text;
   if (std::filesystem::exists(path)) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("{}: cannot open for reading; check its permissions", path.string());
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (!text.empty() && text.back() != '\n') text += '\n';
+    text = io::read_file(path);
+    if (!text.empty() && text.back() != '\n') text.push_back('\n');
   } else {
     const auto headers = ir_csv_headers(config);
     text = fmt::format("{}\n", fmt::join(headers, ","));
   }
-  io::write_file_atomic(path, text + row);
+  text.append(row);
+  io::write_file_atomic(path, text);
 }
 
 void append_matryoshka_csvs(const std::filesystem::path& dir, const std::vector<int64_t>& dims,

@@ -8,26 +8,11 @@
 
 #include "io/atomic_file.h"
 #include "io/error.h"
+#include "io/file.h"
 
 namespace embedtune::io {
 namespace {
 
-std::string read_whole_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (!std::filesystem::exists(status)) {
-    fail("{}: not found; check the path (relative paths are resolved from {})", path.string(),
-         std::filesystem::current_path(ec).string());
-  }
-  if (std::filesystem::is_directory(status)) {
-    fail("{}: is a folder, expected a JSON file; pass the file inside it", path.string());
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open for reading; check its permissions", path.string());
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail("{}: read error; check the disk and the file", path.string());
-  return text;
-}
 
 // nlohmann reports a byte count (the bytes read up to and including the offending one);
 // turn it into a 1-based line and column of that byte.
@@ -59,7 +44,7 @@ namespace {
 
 template <typename Json>
 Json parse_json_file(const std::filesystem::path& path) {
-  const std::string text = read_whole_file(path);
+  const std::string text = read_file(path);
   try {
     return Json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "io/error.h"
+#include "io/file.h"
 
 namespace embedtune {
 namespace fs = std::filesystem;
@@ -44,9 +45,11 @@ fs::path resolve_model_path(const std::string& name_or_path) {
     folder.replace(folder.find('/'), 1, "--");
     const fs::path repo = hub_cache() / folder;
     const fs::path snapshots = repo / "snapshots";
-    std::ifstream ref(repo / "refs" / "main");
     std::string revision;
-    if (ref && std::getline(ref, revision) && !revision.empty()) {
+    if (fs::is_regular_file(repo / "refs" / "main", ec))
+      revision = io::read_file(repo / "refs" / "main");
+    revision = revision.substr(0, revision.find_first_of("\r\n"));
+    if (!revision.empty()) {
       // A revision is a commit hash: one folder name under snapshots/, never a path.
       const bool plain = revision.find_first_of("/\\") == std::string::npos &&
                          revision != "." && revision != "..";

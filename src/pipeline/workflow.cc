@@ -17,6 +17,7 @@
 #include "evaluation/results_io.h"
 #include "io/atomic_file.h"
 #include "io/error.h"
+#include "io/file.h"
 #include "io/json.h"
 #include "model/sentence_transformer.h"
 #include "pipeline/report.h"
@@ -121,7 +122,7 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
   const std::string recipe_yaml = recipe.to_yaml();
 
   if (fs::exists(paths.recipe) && !options.force) {
-    if (data::read_file_bytes(paths.recipe) != recipe_yaml) {
+    if (io::read_file(paths.recipe) != recipe_yaml) {
       fail(
           "{}: this run folder holds a run of a different recipe; pass --force to redo it with "
           "this "

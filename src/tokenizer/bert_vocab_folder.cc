@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "io/error.h"
+#include "io/file.h"
 #include "io/json.h"
 #include "tokenizer/tokenizer_spec.h"
 
@@ -17,12 +18,7 @@ using nlohmann::json;
 // transformers' load_vocab: Python text-mode readlines() (universal newlines: \r\n and \r become
 // \n) then rstrip("\n"); the token's id is its line number.
 std::vector<std::pair<std::string, int32_t>> read_vocab_txt(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in)
-    fail("{}: cannot open the vocab file; check that it exists and is readable.", file.string());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  const std::string text = io::read_file(file);
   std::vector<std::pair<std::string, int32_t>> vocab;
   std::string line;
   size_t i = 0;

@@ -13,7 +13,7 @@
 #include <cmath>
 #include <csignal>
 #include <ctime>
-#include <fstream>
+#include <sstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -25,6 +25,7 @@
 #include "io/atomic_file.h"
 #include "io/checksum.h"
 #include "io/error.h"
+#include "io/file.h"
 #include "losses/loss.h"
 #include "model/autocast.h"
 #include "model/packed_batch.h"
@@ -145,7 +146,7 @@ void check_resume_settings(const nlohmann::json& recorded, const nlohmann::json&
 void truncate_log(const fs::path& log, int64_t step) {
   std::error_code ec;
   if (!fs::exists(log, ec)) return;
-  std::ifstream in(log, std::ios::binary);
+  std::istringstream in(io::read_file(log));
   std::string kept, line;
   while (std::getline(in, line)) {
     try {

@@ -142,7 +142,7 @@ TEST_F(RecordsTest, MissingFile) {
   EXPECT_THAT(error_of([&] { read(dir_ / "none.jsonl", DataFormat::kJsonLines); }),
               HasSubstr("none.jsonl: expected a readable file"));
   EXPECT_THAT(error_of([&] { read(dir_, DataFormat::kJsonLines); }),
-              HasSubstr("expected a file, found a directory"));
+              HasSubstr("expected a readable file, found a folder"));
 }
 
 TEST(Text, Utf8AndPythonWhitespace) {

@@ -24,12 +24,12 @@ TEST(Json, ReadsAFile) {
   EXPECT_EQ(value["dims"], nlohmann::json({768, 512}));
 }
 
-TEST(Json, MissingFileSaysNotFound) {
+TEST(Json, MissingFileOrFolderIsNamed) {
   ScratchDir dir;
   const auto path = dir / "missing.json";
   EXPECT_THAT(error_of([&] { read_json_file(path); }),
-              StartsWith(path.string() + ": not found"));
-  EXPECT_THAT(error_of([&] { read_json_file(dir.path()); }), HasSubstr("is a folder"));
+              StartsWith(path.string() + ": expected a readable file, found none (No such file"));
+  EXPECT_THAT(error_of([&] { read_json_file(dir.path()); }), HasSubstr("found a folder"));
 }
 
 // Line and column of the offending byte, counted by hand from the text.
