@@ -26,7 +26,4 @@ struct Register {
   }
 };
 
-// Progress lines go to stderr only when it is a terminal or EMBEDTUNE_PROGRESS=1.
-bool progress_enabled();
-
 }  // namespace embedtune::cli

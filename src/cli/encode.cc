@@ -6,9 +6,9 @@
 #include "cli/command.h"
 #include "cli/model_options.h"
 #include "cli/settings_options.h"
+#include "data/text_input.h"
 #include "io/atomic_file.h"
 #include "io/error.h"
-#include "data/text_input.h"
 #include "io/npy.h"
 
 namespace embedtune::cli {
@@ -35,7 +35,7 @@ void run_encode(const EncodeArgs& args) {
   options.batch_size = args.batch_size;
   options.dim = args.dim;
   options.prompt = args.prompt;
-  options.progress = progress_printer("encode");
+  options.progress = io::progress_printer("encode");
   const auto start = std::chrono::steady_clock::now();
   at::Tensor embeddings = st.encode(texts, options).contiguous();
   const double seconds =

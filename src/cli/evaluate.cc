@@ -51,8 +51,9 @@ void run_evaluate(const EvaluateArgs& args) {
   // Where the results go is checked before the model is loaded and anything is encoded.
   if (!args.output.empty()) io::check_output_file(args.output, "--output");
   if (!args.csv_dir.empty()) io::check_output_dir(args.csv_dir, "--csv-dir");
-  if (!args.save_embeddings.empty()) io::check_output_dir(args.save_embeddings, "--save-embeddings");
-  if (auto printer = progress_printer("encode")) {
+  if (!args.save_embeddings.empty())
+    io::check_output_dir(args.save_embeddings, "--save-embeddings");
+  if (auto printer = io::progress_printer("encode")) {
     options.progress = [printer](const std::string&, int64_t done, int64_t total) {
       printer(done, total);
     };

@@ -15,12 +15,6 @@ std::vector<Command>& commands() {
   return list;
 }
 
-bool progress_enabled() {
-  const char* env = std::getenv("EMBEDTUNE_PROGRESS");
-  if (env != nullptr) return std::string(env) == "1";
-  return isatty(STDERR_FILENO) != 0;
-}
-
 }  // namespace embedtune::cli
 
 #ifdef EMBEDTUNE_WITH_JEMALLOC

@@ -33,17 +33,4 @@ SentenceTransformer ModelOptions::load() const {
   return st;
 }
 
-std::function<void(int64_t, int64_t)> progress_printer(std::string label) {
-  if (!progress_enabled()) return {};
-  auto start = std::chrono::steady_clock::now();
-  return [label = std::move(label), start](int64_t done, int64_t total) {
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::fprintf(stderr, "\r%s: %lld/%lld (%.0f/s)%s", label.c_str(), static_cast<long long>(done),
-                 static_cast<long long>(total), seconds > 0 ? done / seconds : 0.0,
-                 done == total ? "\n" : "");
-    std::fflush(stderr);
-  };
-}
-
 }  // namespace embedtune::cli

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "io/progress.h"
 #include "model/sentence_transformer.h"
 
 namespace embedtune::cli {
@@ -19,9 +20,5 @@ struct ModelOptions {
   // Loads the model; throws embedtune::Error for a bad --device or --max-seq-length.
   SentenceTransformer load() const;
 };
-
-// A progress callback for SentenceTransformer::encode printing "label: done/total" on stderr
-// when progress is enabled (a terminal, or EMBEDTUNE_PROGRESS=1), else nothing.
-std::function<void(int64_t, int64_t)> progress_printer(std::string label);
 
 }  // namespace embedtune::cli

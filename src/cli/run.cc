@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.h"
+#include "io/progress.h"
 #include "pipeline/workflow.h"
 
 namespace embedtune::cli {
@@ -27,7 +28,7 @@ void run_run(const RunArgs& args) {
   }
   pipeline::RunOptions options;
   options.force = args.force;
-  options.progress = progress_enabled();
+  options.progress = io::progress_enabled();
   const pipeline::RunResult result = pipeline::run_workflow(std::move(recipe), options);
   fmt::print("\n{}\n", result.comparison_text);
   fmt::print("run folder: {}\nreport:     {}\n", result.run_dir.string(), result.report.string());

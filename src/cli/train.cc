@@ -8,6 +8,7 @@
 
 #include "cli/command.h"
 #include "evaluation/results_io.h"
+#include "io/progress.h"
 #include "training/trainer.h"
 #include "training/training_arguments.h"
 
@@ -29,7 +30,7 @@ void run_train(const TrainCliArgs& cli, const std::vector<std::string>& override
     return;
   }
   training::TrainerOptions options;
-  options.progress_bar = progress_enabled();
+  options.progress_bar = io::progress_enabled();
   training::Trainer trainer(args, options);
   const training::TrainOutput output = trainer.train();
   if (output.interrupted) {
@@ -37,9 +38,10 @@ void run_train(const TrainCliArgs& cli, const std::vector<std::string>& override
     std::exit(128 + (output.stop_signal != 0 ? output.stop_signal : 2));
   }
   if (output.steps_run == 0) {
-    fmt::print("train: nothing left to train (the checkpoint is at the last step, {}); model "
-               "written to {}\n",
-               output.global_step, args.output_dir);
+    fmt::print(
+        "train: nothing left to train (the checkpoint is at the last step, {}); model "
+        "written to {}\n",
+        output.global_step, args.output_dir);
   } else {
     fmt::print("train: {} steps, training loss {:.4f}; model written to {}\n", output.global_step,
                output.training_loss, args.output_dir);

@@ -39,9 +39,10 @@ struct PrepareSettings {
           "Column that becomes \"positive\"");
     visit(self.negative_column, "negative_column", std::string(),
           "Column that becomes \"negative\" (hard negatives; empty: none)");
-    visit(self.test_size, "test_size", std::string("0.1"),
-          "Test split: a fraction in (0, 1) or a row count; test = ceil(fraction * rows) as Hugging "
-          "Face datasets' train_test_split");
+    visit(
+        self.test_size, "test_size", std::string("0.1"),
+        "Test split: a fraction in (0, 1) or a row count; test = ceil(fraction * rows) as Hugging "
+        "Face datasets' train_test_split");
     visit(self.seed, "seed", int64_t{42}, "Seed of the shuffle before the split");
     visit(self.skip_invalid, "skip_invalid", false,
           "Skip and count invalid rows instead of stopping at the first");

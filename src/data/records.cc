@@ -257,7 +257,6 @@ std::vector<std::string> InvalidRows::messages() const {
   return messages;
 }
 
-
 std::vector<Record> read_records(const std::filesystem::path& path, DataFormat format,
                                  InvalidRows& invalid) {
   const std::string bytes = io::read_file(path);

@@ -61,7 +61,6 @@ class InvalidRows {
   std::vector<InvalidRow> rows_;
 };
 
-
 // Reads every record of `path` in file order. A UTF-8 byte order mark at the start is skipped;
 // all text must be valid UTF-8.
 //  - JSON Lines: one JSON object per line; blank lines are ignored.

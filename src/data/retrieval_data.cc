@@ -248,9 +248,10 @@ RetrievalData load_beir_retrieval_data(const std::filesystem::path& corpus_jsonl
       data.corpus_texts.emplace_back(python_strip(*title + " " + *body));
     }
     if (data.corpus_ids.empty()) {
-      fail("{}: expected documents ({{\"_id\", \"title\", \"text\"}} per line), found none; "
-           "check the path",
-           corpus_jsonl.string());
+      fail(
+          "{}: expected documents ({{\"_id\", \"title\", \"text\"}} per line), found none; "
+          "check the path",
+          corpus_jsonl.string());
     }
   }
   IdRegistry query_ids;

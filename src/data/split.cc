@@ -36,8 +36,7 @@ TestSize TestSize::parse(std::string_view text) {
     double value = 0;
     const auto [end, ec] = std::from_chars(first, last, value);
     if (ec != std::errc() || end != last || !std::isfinite(value)) {
-      fail("expected a fraction such as 0.1 or a row count such as 700, found \"{}\"",
-           text);
+      fail("expected a fraction such as 0.1 or a row count such as 700, found \"{}\"", text);
     }
     if (!(value > 0.0 && value < 1.0)) {
       fail(
@@ -50,8 +49,7 @@ TestSize TestSize::parse(std::string_view text) {
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(first, last, value);
   if (text.empty() || ec != std::errc() || end != last) {
-    fail("expected a fraction such as 0.1 or a row count such as 700, found \"{}\"",
-         text);
+    fail("expected a fraction such as 0.1 or a row count such as 700, found \"{}\"", text);
   }
   if (value < 1) {
     fail("expected a row count of at least 1 or a fraction in (0, 1), found {}", text);

@@ -4,8 +4,8 @@
 #include <ATen/ATen.h>
 
 #include <cstring>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "io/error.h"
 #include "io/json.h"

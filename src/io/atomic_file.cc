@@ -114,8 +114,8 @@ void AtomicWriter::prepare() {
   stream_.flush();
   if (!stream_ || !buffer_->drain()) {
     abandon(fmt::format("cannot write it ({})", buffer_->error() != 0
-                                                     ? errno_text(buffer_->error())
-                                                     : std::string("a write failed")));
+                                                    ? errno_text(buffer_->error())
+                                                    : std::string("a write failed")));
   }
   if (::fsync(fd_) != 0) abandon(fmt::format("cannot write it (fsync: {})", errno_text(errno)));
   ::close(fd_);

@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <ostream>
 #include <streambuf>
 #include <string>
-#include <ostream>
 #include <string_view>
 #include <vector>
 

@@ -13,7 +13,6 @@
 namespace embedtune::io {
 namespace {
 
-
 // nlohmann reports a byte count (the bytes read up to and including the offending one);
 // turn it into a 1-based line and column of that byte.
 void line_column(const std::string& text, size_t bytes_read, size_t* line, size_t* column) {

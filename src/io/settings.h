@@ -56,8 +56,8 @@ void assign_setting(std::vector<int64_t>& field, const RawSetting& raw, std::str
                     std::string_view key);
 void assign_setting(std::vector<double>& field, const RawSetting& raw, std::string_view where,
                     std::string_view key);
-void assign_setting(std::vector<std::string>& field, const RawSetting& raw,
-                    std::string_view where, std::string_view key);
+void assign_setting(std::vector<std::string>& field, const RawSetting& raw, std::string_view where,
+                    std::string_view key);
 
 // The value as text: strings as they are, numbers in their shortest exact form ("2e-05",
 // "3.0"), booleans true/false, optional null, lists "[a, b]".
@@ -149,8 +149,7 @@ std::vector<std::string> setting_keys() {
 
 // Sets the field `key` of `settings` from `raw`; returns false when S has no such key.
 template <class S>
-bool set_setting(S& settings, std::string_view key, const RawSetting& raw,
-                 std::string_view where) {
+bool set_setting(S& settings, std::string_view key, const RawSetting& raw, std::string_view where) {
   bool found = false;
   S::for_each(settings, [&](auto& field, std::string_view name, const auto&, std::string_view) {
     if (!found && name == key) {

@@ -51,12 +51,13 @@ fs::path resolve_model_path(const std::string& name_or_path) {
     revision = revision.substr(0, revision.find_first_of("\r\n"));
     if (!revision.empty()) {
       // A revision is a commit hash: one folder name under snapshots/, never a path.
-      const bool plain = revision.find_first_of("/\\") == std::string::npos &&
-                         revision != "." && revision != "..";
+      const bool plain =
+          revision.find_first_of("/\\") == std::string::npos && revision != "." && revision != "..";
       if (!plain) {
-        fail("{}: names '{}', which is not a commit hash; a revision must name a folder in {} "
-             "(download the model again)",
-             (repo / "refs" / "main").string(), revision, snapshots.string());
+        fail(
+            "{}: names '{}', which is not a commit hash; a revision must name a folder in {} "
+            "(download the model again)",
+            (repo / "refs" / "main").string(), revision, snapshots.string());
       }
       if (fs::is_directory(snapshots / revision, ec)) return snapshots / revision;
     }

@@ -37,15 +37,17 @@ void check_sizes_against_weights(const BertConfig& config,
   auto expect = [&](const std::string& name, std::vector<int64_t> shape, const char* keys) {
     const auto it = shapes.find(name);
     if (it == shapes.end()) {
-      fail("{}: tensor '{}' is missing, but {} says the model has it ({}); use the config.json "
-           "that came with these weights",
-           weights_path.string(), name, config_path.string(), keys);
+      fail(
+          "{}: tensor '{}' is missing, but {} says the model has it ({}); use the config.json "
+          "that came with these weights",
+          weights_path.string(), name, config_path.string(), keys);
     }
     if (it->second != shape) {
-      fail("{}: {} imply {} of shape [{}], but {} holds [{}]; use the config.json that came with "
-           "these weights",
-           config_path.string(), keys, name, fmt::join(shape, ", "), weights_path.string(),
-           fmt::join(it->second, ", "));
+      fail(
+          "{}: {} imply {} of shape [{}], but {} holds [{}]; use the config.json that came with "
+          "these weights",
+          config_path.string(), keys, name, fmt::join(shape, ", "), weights_path.string(),
+          fmt::join(it->second, ", "));
     }
   };
   expect("embeddings.word_embeddings.weight", {config.vocab_size, config.hidden_size},
@@ -67,16 +69,17 @@ fs::path module_path(const nlohmann::json& entry, const fs::path& modules_path) 
   const auto it = entry.find("path");
   if (it == entry.end() || it->is_null()) return {};
   if (!it->is_string()) {
-    fail("{}: module \"path\" must be a string, found {}; fix modules.json",
-         modules_path.string(), it->dump());
+    fail("{}: module \"path\" must be a string, found {}; fix modules.json", modules_path.string(),
+         it->dump());
   }
   const fs::path path = it->get<std::string>();
   bool escapes = path.is_absolute() || path.has_root_name() || path.has_root_directory();
   for (const auto& part : path) escapes |= part == "..";
   if (escapes) {
-    fail("{}: module path '{}' leaves the model folder; a module's path must be a folder inside "
-         "it (e.g. \"1_Pooling\")",
-         modules_path.string(), path.string());
+    fail(
+        "{}: module path '{}' leaves the model folder; a module's path must be a folder inside "
+        "it (e.g. \"1_Pooling\")",
+        modules_path.string(), path.string());
   }
   return path;
 }
@@ -290,11 +293,12 @@ void SentenceTransformer::save(const fs::path& dir) const {
   std::error_code ec;
   const fs::path cwd = fs::current_path(ec);
   if (target == target.root_path() ||
-      (!ec && std::mismatch(target.begin(), target.end(), cwd.begin(), cwd.end()).first ==
-                  target.end())) {
-    fail("{}: the output folder would replace the current folder or one above it; name a new "
-         "folder (e.g. {}/my-model)",
-         dir.string(), dir.string());
+      (!ec &&
+       std::mismatch(target.begin(), target.end(), cwd.begin(), cwd.end()).first == target.end())) {
+    fail(
+        "{}: the output folder would replace the current folder or one above it; name a new "
+        "folder (e.g. {}/my-model)",
+        dir.string(), dir.string());
   }
   if (fs::exists(target, ec)) {
     if (!fs::is_directory(target, ec))
@@ -303,9 +307,10 @@ void SentenceTransformer::save(const fs::path& dir) const {
     const bool model_folder =
         fs::exists(target / "modules.json", ec) || fs::exists(target / "config.json", ec);
     if (!empty && !model_folder) {
-      fail("{}: exists and is not a model folder (no modules.json or config.json); writing the "
-           "model would replace what is in it, so choose a new or empty folder",
-           dir.string());
+      fail(
+          "{}: exists and is not a model folder (no modules.json or config.json); writing the "
+          "model would replace what is in it, so choose a new or empty folder",
+          dir.string());
     }
   }
   const fs::path parent = target.parent_path();
@@ -355,9 +360,10 @@ void SentenceTransformer::save(const fs::path& dir) const {
   } catch (const fs::filesystem_error& e) {
     fs::remove_all(staging, ec);
     if (!fs::exists(target, ec) && fs::exists(old, ec)) fs::rename(old, target, ec);
-    fail("{}: writing the model failed ({}); the previous contents, if any, are unchanged. Check "
-         "free disk space and permissions",
-         dir.string(), e.code().message());
+    fail(
+        "{}: writing the model failed ({}); the previous contents, if any, are unchanged. Check "
+        "free disk space and permissions",
+        dir.string(), e.code().message());
   } catch (...) {
     fs::remove_all(staging, ec);
     if (!fs::exists(target, ec) && fs::exists(old, ec)) fs::rename(old, target, ec);

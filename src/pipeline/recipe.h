@@ -20,8 +20,8 @@ namespace embedtune::pipeline {
 
 struct Recipe {
   std::string name;
-  std::string model;   // folder or Hugging Face id (resolved from the local cache)
-  std::string output;  // the run folder
+  std::string model;          // folder or Hugging Face id (resolved from the local cache)
+  std::string output;         // the run folder
   std::vector<int64_t> dims;  // Matryoshka dims: evaluated and trained (largest first)
   // data: either data.input (prepared here with these settings) or data.train + data.test.
   data::PrepareSettings data;

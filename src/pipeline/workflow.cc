@@ -19,6 +19,7 @@
 #include "io/error.h"
 #include "io/file.h"
 #include "io/json.h"
+#include "io/progress.h"
 #include "model/sentence_transformer.h"
 #include "pipeline/report.h"
 #include "training/trainer.h"
@@ -66,10 +67,10 @@ evaluation::ModelEvaluationOptions evaluation_options(const Recipe& recipe, bool
   evaluation::ModelEvaluationOptions options = evaluation::ModelEvaluationOptions::from_settings(
       recipe.evaluation, recipe.dims, "recipe", "evaluation.");
   if (progress) {
-    options.progress = [](const std::string& what, int64_t done, int64_t total) {
-      std::fprintf(stderr, "\r  encoding %s: %lld/%lld", what.c_str(), static_cast<long long>(done),
-                   static_cast<long long>(total));
-      if (done == total) std::fprintf(stderr, "\n");
+    options.progress = [queries = io::progress_printer("  encoding queries"),
+                        corpus = io::progress_printer("  encoding corpus")](
+                           const std::string& what, int64_t done, int64_t total) {
+      (what == "queries" ? queries : corpus)(done, total);
     };
   }
   return options;

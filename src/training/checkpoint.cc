@@ -2,8 +2,8 @@
 #include "training/checkpoint.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Context.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <ATen/core/Generator.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -220,9 +220,10 @@ fs::path save_checkpoint(const fs::path& output_dir, const SentenceTransformer& 
   auto failed = [&](const std::string& why) {
     fs::remove_all(staging, ec);
     if (!fs::exists(target, ec) && fs::exists(old, ec)) fs::rename(old, target, ec);
-    fail("{}: the checkpoint could not be written: {}; earlier checkpoints are intact, so free "
-         "disk space and run the same command again to resume",
-         target.string(), why);
+    fail(
+        "{}: the checkpoint could not be written: {}; earlier checkpoints are intact, so free "
+        "disk space and run the same command again to resume",
+        target.string(), why);
   };
   try {
     model.save(staging);
@@ -288,8 +289,7 @@ CheckpointContents load_checkpoint(const fs::path& dir) {
     std::istringstream text(contents.rng.mt19937_64);
     std::mt19937_64 probe;
     text >> probe;
-    if (text.fail())
-      fail("{}: mt19937_64 is not an engine state; pick another checkpoint", origin);
+    if (text.fail()) fail("{}: mt19937_64 is not an engine state; pick another checkpoint", origin);
   }
   contents.rng.epoch = get_field<int64_t>(rng, "epoch", origin);
   contents.rng.micro_batch = get_field<int64_t>(rng, "micro_batch", origin);
@@ -335,9 +335,10 @@ fs::path last_intact_checkpoint(
     if (skipped) skipped(*it, damage);
   }
   if (all.empty()) return last_checkpoint(output_dir);  // throws: there is none
-  fail("{}: no intact checkpoint to resume from ({} damaged; the newest: {}); delete them and "
-       "train from the start",
-       output_dir.string(), all.size(), newest_damage);
+  fail(
+      "{}: no intact checkpoint to resume from ({} damaged; the newest: {}); delete them and "
+      "train from the start",
+      output_dir.string(), all.size(), newest_damage);
 }
 
 std::vector<fs::path> rotate_checkpoints(const fs::path& output_dir, int64_t save_total_limit,

@@ -24,20 +24,8 @@ ProgressReporter::ProgressReporter(bool bar, bool lines, int64_t total_steps, in
 
 ProgressReporter::~ProgressReporter() { finish(); }
 
-std::string ProgressReporter::format_duration(double seconds) {
-  const int64_t total = seconds < 0 ? 0 : static_cast<int64_t>(seconds + 0.5);
-  const int64_t h = total / 3600, m = (total / 60) % 60, s = total % 60;
-  return h > 0 ? fmt::format("{}:{:02d}:{:02d}", h, m, s) : fmt::format("{}:{:02d}", m, s);
-}
-
-void ProgressReporter::clear_bar() {
-  if (!bar_drawn_) return;
-  std::fputs("\r\033[2K", stderr);
-  bar_drawn_ = false;
-}
-
 void ProgressReporter::step(int64_t global_step, double epoch, double loss, double learning_rate) {
-  if (!bar_) return;
+  if (!bar_.enabled()) return;
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const int64_t done = global_step - start_step_;
@@ -47,13 +35,10 @@ void ProgressReporter::step(int64_t global_step, double epoch, double loss, doub
   const int filled = total_steps_ > 0 ? static_cast<int>(kWidth * global_step / total_steps_) : 0;
   std::string bar(filled, '#');
   bar.resize(kWidth, '.');
-  clear_bar();
-  std::fprintf(stderr, "train [%s] %lld/%lld epoch %.2f loss %.4f lr %.3g %.1f samples/s ETA %s",
-               bar.c_str(), static_cast<long long>(global_step),
-               static_cast<long long>(total_steps_), epoch, loss, learning_rate, samples_per_s,
-               format_duration(per_step * (total_steps_ - global_step)).c_str());
-  std::fflush(stderr);
-  bar_drawn_ = true;
+  bar_.draw(
+      fmt::format("train [{}] {}/{} epoch {:.2f} loss {:.4f} lr {:.3g} {:.1f} samples/s ETA {}",
+                  bar, global_step, total_steps_, epoch, loss, learning_rate, samples_per_s,
+                  io::format_duration(per_step * (total_steps_ - global_step))));
 }
 
 std::string ProgressReporter::format_line(const nlohmann::json& entry, int64_t total_steps) {
@@ -61,8 +46,8 @@ std::string ProgressReporter::format_line(const nlohmann::json& entry, int64_t t
   const int64_t step = entry.value("step", int64_t{0});
   if (entry.contains("train_runtime")) {
     return fmt::format("train: finished {} steps in {} ({:.1f} samples/s), mean loss {:.4f}", step,
-                       format_duration(number("train_runtime")), number("train_samples_per_second"),
-                       number("train_loss"));
+                       io::format_duration(number("train_runtime")),
+                       number("train_samples_per_second"), number("train_loss"));
   }
   if (entry.contains("loss")) {
     return fmt::format("step {}/{}  epoch {:.2f}  loss {:.4f}  lr {:.3g}  grad_norm {:.3g}", step,
@@ -90,7 +75,7 @@ std::string ProgressReporter::format_line(const nlohmann::json& entry, int64_t t
 
 void ProgressReporter::log(const nlohmann::json& entry) {
   if (lines_) {
-    clear_bar();
+    bar_.clear();
     std::fprintf(stderr, "%s\n", format_line(entry, total_steps_).c_str());
     std::fflush(stderr);
   }
@@ -105,12 +90,6 @@ void ProgressReporter::log(const nlohmann::json& entry) {
   }
 }
 
-void ProgressReporter::finish() {
-  if (bar_drawn_) {
-    std::fputs("\n", stderr);
-    std::fflush(stderr);
-    bar_drawn_ = false;
-  }
-}
+void ProgressReporter::finish() { bar_.finish(); }
 
 }  // namespace embedtune::training

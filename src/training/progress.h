@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "io/progress.h"
+
 namespace embedtune::training {
 
 class ProgressReporter {
@@ -25,20 +27,16 @@ class ProgressReporter {
   // Ends the bar's line.
   void finish();
 
-  // "1:02:03" or "2:03".
   // A training-log entry as one readable line: a training row (step/total, epoch, loss, lr,
   // grad norm), an evaluation (NDCG@10 per dimension) or the closing summary.
   static std::string format_line(const nlohmann::json& entry, int64_t total_steps);
-  static std::string format_duration(double seconds);
 
  private:
-  void clear_bar();
-
-  bool bar_, lines_;
+  io::StatusLine bar_;
+  bool lines_;
   int64_t total_steps_, start_step_, rows_per_step_;
   std::filesystem::path log_file_;
   std::chrono::steady_clock::time_point start_;
-  bool bar_drawn_ = false;
 };
 
 }  // namespace embedtune::training

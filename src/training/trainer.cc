@@ -13,10 +13,10 @@
 #include <cmath>
 #include <csignal>
 #include <ctime>
-#include <sstream>
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 
 #include "data/records.h"
 #include "data/retrieval_data.h"
@@ -99,11 +99,23 @@ Parameters trainable_parameters(torch::nn::Module& bert) {
 
 // Settings that only decide what is evaluated, logged or kept on disk: a resumed run may change
 // them. Every other training argument changes what training computes.
-constexpr const char* kFreeOnResume[] = {
-    "train", "eval", "query_prompt", "corpus_prompt", "output_dir",
-    "per_device_eval_batch_size", "eval_strategy", "save_strategy", "eval_steps", "save_steps",
-    "logging_steps", "save_total_limit", "load_best_model_at_end", "eval_on_start",
-    "metric_for_best_model", "greater_is_better", "resume_from_checkpoint"};
+constexpr const char* kFreeOnResume[] = {"train",
+                                         "eval",
+                                         "query_prompt",
+                                         "corpus_prompt",
+                                         "output_dir",
+                                         "per_device_eval_batch_size",
+                                         "eval_strategy",
+                                         "save_strategy",
+                                         "eval_steps",
+                                         "save_steps",
+                                         "logging_steps",
+                                         "save_total_limit",
+                                         "load_best_model_at_end",
+                                         "eval_on_start",
+                                         "metric_for_best_model",
+                                         "greater_is_better",
+                                         "resume_from_checkpoint"};
 
 // What a resumed run must share with the run that wrote a checkpoint for the result to be the
 // one an uninterrupted run gives: every setting outside kFreeOnResume, and the training data
@@ -129,16 +141,18 @@ void check_resume_settings(const nlohmann::json& recorded, const nlohmann::json&
     const auto it = recorded["settings"].find(key);
     const std::string then = it == recorded["settings"].end() ? "(not recorded)" : it->dump();
     if (it == recorded["settings"].end() || *it != value) {
-      fail("{}: the checkpoint was trained with {} = {}, this run has {}; a resumed run must use "
-           "the settings that wrote the checkpoint (change only evaluation, logging and saving "
-           "settings), or start a new output_dir",
-           checkpoint.string(), key, then, value.dump());
+      fail(
+          "{}: the checkpoint was trained with {} = {}, this run has {}; a resumed run must use "
+          "the settings that wrote the checkpoint (change only evaluation, logging and saving "
+          "settings), or start a new output_dir",
+          checkpoint.string(), key, then, value.dump());
     }
   }
   if (recorded["train_xxh64"] != now["train_xxh64"]) {
-    fail("{}: the checkpoint was trained on other data (train.jsonl's checksum differs); resume "
-         "with the same training file, or start a new output_dir",
-         checkpoint.string());
+    fail(
+        "{}: the checkpoint was trained on other data (train.jsonl's checksum differs); resume "
+        "with the same training file, or start a new output_dir",
+        checkpoint.string());
   }
 }
 
@@ -196,22 +210,25 @@ void write_final_model(const SentenceTransformer& model, const fs::path& output_
   }
   fs::remove_all(staging, ec);
   if (same_weights_checkpoint) {
-    fail("{}: the final model could not be written ({}); {} holds the same weights: free disk "
-         "space and run the same command with --resume_from_checkpoint last to write it",
-         output_dir.string(), why, same_weights_checkpoint->string());
+    fail(
+        "{}: the final model could not be written ({}); {} holds the same weights: free disk "
+        "space and run the same command with --resume_from_checkpoint last to write it",
+        output_dir.string(), why, same_weights_checkpoint->string());
   }
   const fs::path rescue = fs::temp_directory_path() /
                           fmt::format("embedtune-rescued-model-{}-{}", ::getpid(), ::time(nullptr));
   try {
     model.save(rescue);
   } catch (const std::exception& e) {
-    fail("{}: the final model could not be written ({}), nor rescued to {} ({}); the training "
-         "is lost: free disk space and train again",
-         output_dir.string(), why, rescue.string(), e.what());
+    fail(
+        "{}: the final model could not be written ({}), nor rescued to {} ({}); the training "
+        "is lost: free disk space and train again",
+        output_dir.string(), why, rescue.string(), e.what());
   }
-  fail("{}: the final model could not be written ({}); the trained model was saved to {} "
-       "instead: move that folder where you want it",
-       output_dir.string(), why, rescue.string());
+  fail(
+      "{}: the final model could not be written ({}); the trained model was saved to {} "
+      "instead: move that folder where you want it",
+      output_dir.string(), why, rescue.string());
 }
 
 double now_seconds() {
@@ -338,10 +355,11 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
     const bool any_learns = std::any_of(first_epoch.begin(), first_epoch.end(),
                                         [](const auto& batch) { return batch.size() >= 2; });
     if (!any_learns) {
-      fail("{}: every batch has a single row ({} training rows, per_device_train_batch_size {}, "
-           "batch_sampler {}), so MultipleNegativesRankingLoss has no negatives and the loss is 0; "
-           "use more distinct pairs, a batch size of at least 2, or a negative column",
-           args_.train, m.rows.size(), args_.per_device_train_batch_size, args_.batch_sampler);
+      fail(
+          "{}: every batch has a single row ({} training rows, per_device_train_batch_size {}, "
+          "batch_sampler {}), so MultipleNegativesRankingLoss has no negatives and the loss is 0; "
+          "use more distinct pairs, a batch size of at least 2, or a negative column",
+          args_.train, m.rows.size(), args_.per_device_train_batch_size, args_.batch_sampler);
     }
   }
   if (m.sampler->num_batches() == 0) {
@@ -427,8 +445,8 @@ TrainOutput Trainer::train() {
         args_.resume_from_checkpoint == "last"
             ? last_intact_checkpoint(output_dir,
                                      [](const fs::path& path, const std::string& why) {
-                                       fmt::print(stderr, "train: skipping {}: {}\n",
-                                                  path.string(), why);
+                                       fmt::print(stderr, "train: skipping {}: {}\n", path.string(),
+                                                  why);
                                      })
             : fs::path(args_.resume_from_checkpoint);
     CheckpointContents contents = load_checkpoint(dir);
@@ -453,9 +471,10 @@ TrainOutput Trainer::train() {
     update_steps_trained = contents.rng.micro_batch / args_.gradient_accumulation_steps;
     if (contents.rng.micro_batch % args_.gradient_accumulation_steps != 0 ||
         epochs_trained * m.plan.steps_per_epoch + update_steps_trained != state_.global_step) {
-      fail("{}: rng_state.json says epoch {}, micro-batch {}, which is not step {} of this "
-           "schedule; the checkpoint is inconsistent, resume from another one",
-           dir.string(), contents.rng.epoch, contents.rng.micro_batch, state_.global_step);
+      fail(
+          "{}: rng_state.json says epoch {}, micro-batch {}, which is not step {} of this "
+          "schedule; the checkpoint is inconsistent, resume from another one",
+          dir.string(), contents.rng.epoch, contents.rng.micro_batch, state_.global_step);
     }
     // The log keeps what happened up to the checkpoint; steps redone after it are logged anew.
     truncate_log(output_dir / "log.jsonl", state_.global_step);
@@ -735,11 +754,11 @@ TrainOutput Trainer::train() {
     }
   }
   if (m.options.save_final_model) {
-    write_final_model(*m.model, output_dir,
-                      last_saved_step == state_.global_step
-                          ? std::optional<fs::path>(output_dir /
-                                                    checkpoint_folder_name(state_.global_step))
-                          : std::nullopt);
+    write_final_model(
+        *m.model, output_dir,
+        last_saved_step == state_.global_step
+            ? std::optional<fs::path>(output_dir / checkpoint_folder_name(state_.global_step))
+            : std::nullopt);
 
     ModelCardData card;
     card.model_name = fs::absolute(output_dir).lexically_normal().filename().string();

@@ -64,10 +64,9 @@ void TrainingArguments::set(std::string_view key, std::string_view text, std::st
 }
 
 void TrainingArguments::load_yaml(const std::filesystem::path& path) {
-  io::read_yaml_settings(path, keys(), [&](const std::string& key, const io::RawSetting& raw,
-                                           const std::string& where) {
-    set_raw(*this, key, raw, where);
-  });
+  io::read_yaml_settings(path, keys(),
+                         [&](const std::string& key, const io::RawSetting& raw,
+                             const std::string& where) { set_raw(*this, key, raw, where); });
 }
 
 void TrainingArguments::apply_command_line(const std::vector<std::string>& tokens) {

@@ -1,7 +1,8 @@
 // TrainingArguments: every setting of a training run, listed once (name, default, help) in
 // for_each(); YAML loading, `--key value` parsing, --help, printing and validation all walk that
-// one list (the shape of gemma.cpp's ArgsBase), through io/settings.h. Names and defaults mirror transformers 5.24's
-// TrainingArguments and sentence-transformers 6.2's SentenceTransformerTrainingArguments.
+// one list (the shape of gemma.cpp's ArgsBase), through io/settings.h. Names and defaults mirror
+// transformers 5.24's TrainingArguments and sentence-transformers 6.2's
+// SentenceTransformerTrainingArguments.
 #pragma once
 
 #include <cstdint>

@@ -11,9 +11,8 @@
 //   scores are equal or nearly equal in exact arithmetic can swap places. There we assert that
 //   every rank where our list differs from ST's holds a near-tie: documents whose exact (float64)
 //   scores differ by at most kNearTie.
-#include <gtest/gtest.h>
-
 #include <ATen/ATen.h>
+#include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
@@ -87,8 +86,8 @@ Ranked our_ranking(const testing::OracleData& data, int64_t dim, const std::stri
   Ranked r;
   r.queries = data.queries.narrow(1, 0, dim).index_select(0, at::tensor(kept, at::kLong));
   r.corpus = data.corpus.narrow(1, 0, dim);
-  const auto hits = top_k_hits(r.queries, r.corpus, data.corpus_ids, score, 100, corpus_chunk,
-                               query_chunk);
+  const auto hits =
+      top_k_hits(r.queries, r.corpus, data.corpus_ids, score, 100, corpus_chunk, query_chunk);
   for (const auto& list : hits) {
     std::vector<std::string> ids;
     for (int64_t row : list) ids.push_back(data.corpus_ids[row]);
@@ -106,8 +105,8 @@ TEST(Parity, RankingsAreSentenceTransformersOwnWhereTheBlocksHaveItsShapes) {
         const Ranked ours = our_ranking(data, dim, score, chunk, /*query_chunk=*/0);
         ASSERT_EQ(ours.ids.size(), st.size());
         for (size_t q = 0; q < st.size(); ++q) {
-          EXPECT_EQ(ours.ids[q], st[q]) << "chunk " << chunk << " dim " << dim << " " << score
-                                        << " query " << q;
+          EXPECT_EQ(ours.ids[q], st[q])
+              << "chunk " << chunk << " dim " << dim << " " << score << " query " << q;
         }
       }
     }
@@ -144,19 +143,18 @@ TEST(Parity, OtherChunkingsDifferFromSentenceTransformersOnlyAtNearTies) {
             ++differing_ranks;
             const double a = exact(q, ours.ids[q][rank]), b = exact(q, st[q][rank]);
             EXPECT_LE(std::abs(a - b), kNearTie * std::max(1.0, std::abs(b)))
-                << "chunk " << corpus_chunk << "x" << query_chunk << " dim " << dim << " "
-                << score << " query " << q << " rank " << rank << ": ours "
-                << ours.ids[q][rank] << " (" << a << ") vs ST " << st[q][rank] << " (" << b
-                << ")";
+                << "chunk " << corpus_chunk << "x" << query_chunk << " dim " << dim << " " << score
+                << " query " << q << " rank " << rank << ": ours " << ours.ids[q][rank] << " (" << a
+                << ") vs ST " << st[q][rank] << " (" << b << ")";
           }
           differing_queries += differs ? 1 : 0;
         }
-        std::printf("chunk %lld x %lld, dim %lld, %s: %lld ranks in %lld queries differ, all "
-                    "near-ties\n",
-                    static_cast<long long>(corpus_chunk), static_cast<long long>(query_chunk),
-                    static_cast<long long>(dim), score.c_str(),
-                    static_cast<long long>(differing_ranks),
-                    static_cast<long long>(differing_queries));
+        std::printf(
+            "chunk %lld x %lld, dim %lld, %s: %lld ranks in %lld queries differ, all "
+            "near-ties\n",
+            static_cast<long long>(corpus_chunk), static_cast<long long>(query_chunk),
+            static_cast<long long>(dim), score.c_str(), static_cast<long long>(differing_ranks),
+            static_cast<long long>(differing_queries));
       }
     }
   }

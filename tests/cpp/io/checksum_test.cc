@@ -51,7 +51,8 @@ TEST(Manifest, AFinishedFolderVerifiesAndDamageIsNamed) {
   EXPECT_THAT(verify_manifest(dir.path()),
               HasSubstr("model.safetensors is damaged (its checksum differs)"));
   dir.write("model.safetensors", std::string(999, 'w'));
-  EXPECT_THAT(verify_manifest(dir.path()), HasSubstr("model.safetensors has 999 bytes, expected 1000"));
+  EXPECT_THAT(verify_manifest(dir.path()),
+              HasSubstr("model.safetensors has 999 bytes, expected 1000"));
   std::filesystem::remove(dir / "model.safetensors");
   EXPECT_THAT(verify_manifest(dir.path()), HasSubstr("model.safetensors is missing"));
   dir.write("manifest.json", "{\"files\": [");

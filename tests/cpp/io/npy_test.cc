@@ -103,8 +103,7 @@ class NpyCorrupt : public ::testing::Test {
 };
 
 TEST_F(NpyCorrupt, MissingFile) {
-  EXPECT_THAT(error_of([&] { read_npy(dir_ / "absent.npy"); }),
-              HasSubstr("absent.npy: not found"));
+  EXPECT_THAT(error_of([&] { read_npy(dir_ / "absent.npy"); }), HasSubstr("absent.npy: not found"));
 }
 
 TEST_F(NpyCorrupt, BadMagic) {

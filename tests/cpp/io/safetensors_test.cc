@@ -227,9 +227,8 @@ TEST(Safetensors, WriteRejectsBadInput) {
                                   {{"x", DType::U8, {8}, bytes}, {"x", DType::I64, {1}, bytes}});
               }),
               HasSubstr("two tensors named \"x\""));
-  EXPECT_THAT(
-      error_of([&] { write_safetensors(path, {{"__metadata__", DType::U8, {8}, bytes}}); }),
-      HasSubstr("reserved"));
+  EXPECT_THAT(error_of([&] { write_safetensors(path, {{"__metadata__", DType::U8, {8}, bytes}}); }),
+              HasSubstr("reserved"));
   EXPECT_THAT(error_of([&] { write_safetensors(path, {{"x", DType::U8, {-8}, bytes}}); }),
               HasSubstr("dimensions must be >= 0"));
   EXPECT_THAT(error_of([&] { write_safetensors(path, {{"\xff", DType::U8, {8}, bytes}}); }),

@@ -106,7 +106,8 @@ TEST(TruncateAndNormalize, KeepsFirstValuesAndRenormalises) {
 }
 
 TEST(SentenceTransformer, SaveThenLoadGivesTheSameEmbeddings) {
-  const fs::path model_dir = fs::path(testing::required_env("EMBEDTUNE_TESTDATA")) / "models" / "cls";
+  const fs::path model_dir =
+      fs::path(testing::required_env("EMBEDTUNE_TESTDATA")) / "models" / "cls";
   auto st = SentenceTransformer::load(model_dir.string());
   const std::vector<std::string> texts{"a short text", "",
                                        "a somewhat longer text about retrieval"};
@@ -122,7 +123,8 @@ TEST(SentenceTransformer, SaveThenLoadGivesTheSameEmbeddings) {
 }
 
 TEST(SentenceTransformer, EncodeRestoresInputOrderAndNormalises) {
-  const fs::path model_dir = fs::path(testing::required_env("EMBEDTUNE_TESTDATA")) / "models" / "mean";
+  const fs::path model_dir =
+      fs::path(testing::required_env("EMBEDTUNE_TESTDATA")) / "models" / "mean";
   auto st = SentenceTransformer::load(model_dir.string());
   const std::vector<std::string> texts{"x", "a much longer text than the others in this list",
                                        "mid length"};

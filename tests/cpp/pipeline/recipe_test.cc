@@ -15,8 +15,8 @@
 namespace embedtune::pipeline {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::error_of;
+using ::testing::HasSubstr;
 using testing::ScratchDir;
 
 // A value of the field's type that differs from `default_value`.
@@ -44,11 +44,11 @@ T other_value(const T& default_value, size_t salt) {
 Recipe every_key_changed() {
   Recipe recipe;
   size_t salt = 0;
-  Recipe::for_each(recipe, [&](auto& field, std::string_view, const auto& default_value,
-                               std::string_view) {
-    using T = std::decay_t<decltype(field)>;
-    field = other_value(static_cast<T>(default_value), ++salt);
-  });
+  Recipe::for_each(recipe,
+                   [&](auto& field, std::string_view, const auto& default_value, std::string_view) {
+                     using T = std::decay_t<decltype(field)>;
+                     field = other_value(static_cast<T>(default_value), ++salt);
+                   });
   return recipe;
 }
 
@@ -99,8 +99,7 @@ TEST(Recipe, ListItemsKeepTheirCommas) {
   ScratchDir dir;
   const Recipe recipe = load_text(
       dir, "training:\n  train_columns: [\"question, long\", answer]\ndims: [384, 128]\n");
-  EXPECT_EQ(recipe.training.train_columns,
-            (std::vector<std::string>{"question, long", "answer"}));
+  EXPECT_EQ(recipe.training.train_columns, (std::vector<std::string>{"question, long", "answer"}));
   EXPECT_EQ(recipe.dims, (std::vector<int64_t>{384, 128}));
 }
 

@@ -15,13 +15,13 @@
 #include <functional>
 #include <limits>
 
-#include "io/error.h"
 #include "io/checksum.h"
+#include "io/error.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "test_support.h"
 #include "training/checkpoint.h"
 #include "training/training_arguments.h"
-#include "test_support.h"
 
 namespace embedtune::training {
 namespace {
@@ -308,7 +308,8 @@ TEST(Trainer, GarbledGeneratorStatesBehindAValidManifestAreLocatedErrors) {
   const fs::path rng = checkpoint / kRngStateName;
   nlohmann::json state = io::read_json_file(rng);
   const nlohmann::json good = state;
-  for (const auto& [field, value] : {std::pair{"torch_cpu", "00ff"}, {"mt19937_64", "not numbers"}}) {
+  for (const auto& [field, value] :
+       {std::pair{"torch_cpu", "00ff"}, {"mt19937_64", "not numbers"}}) {
     state = good;
     state[field] = value;
     io::write_json_file_atomic(rng, state);

@@ -19,10 +19,10 @@
 #include "io/error.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "test_support.h"
 #include "training/adamw.h"
 #include "training/batch_sampler.h"
 #include "training/lr_schedule.h"
-#include "test_support.h"
 
 namespace embedtune {
 namespace {
