@@ -112,6 +112,11 @@ def one_pair(d):
     (d / "one.jsonl").write_text(json.dumps({"id": 0, "anchor": "a question", "positive": "an answer"}) + "\n")
 
 
+def duplicate_pairs(d):
+    row = json.dumps({"anchor": "the same question", "positive": "the same answer"})
+    (d / "dups.jsonl").write_text("".join(json.dumps({"id": i, **json.loads(row)}) + "\n" for i in range(16)))
+
+
 def with_checkpoint(edit=None):
     """A finished 2-step run in out/ (checkpoint-1, checkpoint-2), then `edit` applied to it."""
     def setup(d):
@@ -230,6 +235,9 @@ CASES = [
     ("train: one training pair", one_pair,
      ["train", "--model", "model", "--train", "one.jsonl", "--output_dir", "out", "--matryoshka_dims", "64"],
      ["one.jsonl", "single row"]),
+    ("train: every pair the same, with no_duplicates", duplicate_pairs,
+     ["train", "--model", "model", "--train", "dups.jsonl", "--output_dir", "out", "--matryoshka_dims", "64",
+      "--batch_sampler", "no_duplicates"], ["dups.jsonl", "single row", "no_duplicates"]),
     ("train: output_dir is a file", lambda d: pairs(d) or (d / "out").write_text("x"), ["train", *TRAIN],
      ["out", "output_dir names a file"]),
     ("train: a Matryoshka dim larger than the model", pairs,

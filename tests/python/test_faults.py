@@ -8,6 +8,7 @@ so they need no root and leave no mount behind."""
 import os
 import pathlib
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -185,6 +186,32 @@ cp -a disk/out final
     assert f"resuming from {tmp_path}/disk/out/{checkpoints[-1].name}" in (tmp_path / "second.err").read_text()
     final = tmp_path / "final"
     assert (final / "model.safetensors").read_bytes() == (reference / "model.safetensors").read_bytes()
+
+
+def test_a_failed_final_write_without_checkpoints_rescues_the_model(embedtune_bin, testdata, data, tmp_path):
+    """save_strategy no: the finished training exists only in memory when the final write fails,
+    so it is written to the system temp folder instead and the error says where."""
+    reference = tmp_path / "reference"
+    common = ["--save_strategy", "no"]
+    subprocess.run(train_args(embedtune_bin, testdata, data, reference, *common), check=True, capture_output=True)
+    args = " ".join(f"'{a}'" for a in train_args(embedtune_bin, testdata, data, tmp_path / "disk" / "out", *common))
+    (tmp_path / "disk").mkdir()
+    script = f"""
+mount -t tmpfs -o size=4m tmpfs disk
+set +e
+{args} >run.out 2>run.err; echo $? >run.rc
+"""
+    result = in_namespace(script, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "run.rc").read_text().strip() != "0"
+    line = (tmp_path / "run.err").read_text().strip().splitlines()[-1]
+    match = re.search(r"the trained model was saved to (\S+) instead", line)
+    assert line.startswith("embedtune: error: ") and "No space left on device" in line and match, line
+    rescued = pathlib.Path(match.group(1))
+    try:
+        assert (rescued / "model.safetensors").read_bytes() == (reference / "model.safetensors").read_bytes()
+    finally:
+        shutil.rmtree(rescued, ignore_errors=True)
 
 
 def test_full_disk_while_preparing_again_leaves_the_old_splits_whole(embedtune_bin, tmp_path):
