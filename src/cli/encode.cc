@@ -19,6 +19,7 @@ struct EncodeArgs {
   std::string input, field = "text", output, prompt;
   int64_t batch_size = 32, dim = 0;
   bool dim_given = false;
+  bool bf16 = false;
 };
 
 void run_encode(const EncodeArgs& args) {
@@ -35,6 +36,7 @@ void run_encode(const EncodeArgs& args) {
   options.batch_size = args.batch_size;
   options.dim = args.dim;
   options.prompt = args.prompt;
+  options.bf16 = args.bf16;
   options.progress = io::progress_printer("encode");
   const auto start = std::chrono::steady_clock::now();
   at::Tensor embeddings = st.encode(texts, options).contiguous();
@@ -62,6 +64,7 @@ const Register kRegister("encode", [](CLI::App& app) {
                      "Keep the first DIM values (Matryoshka truncation) and re-normalise")
       ->each([args](const std::string&) { args->dim_given = true; });
   cmd->add_option("--prompt", args->prompt, "Text prepended to every input (e.g. 'query: ')");
+  cmd->add_flag("--bf16", args->bf16, "Encode in bf16 autocast (CUDA only; fp32 otherwise)");
   cmd->callback([args] { run_encode(*args); });
 });
 

@@ -1,4 +1,7 @@
 // The `embedtune` executable: one subcommand per src/cli/<command>.cc, errors as one line.
+#include <ATen/Context.h>
+#include <fmt/format.h>
+#include "model/libtorch_version.h"
 #include <unistd.h>
 
 #include <cstdlib>
@@ -29,7 +32,12 @@ int main(int argc, char** argv) {
       "embedtune: fine-tune text-embedding models for retrieval with Matryoshka representation "
       "learning, natively on LibTorch."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("embedtune 0.1.0"));
+  app.set_version_flag("--version", [] {
+    // What this build runs on: the LibTorch it links and whether it can reach a CUDA device.
+    return fmt::format("embedtune 0.1.0 (LibTorch {}; {})", TORCH_VERSION,
+                       at::hasCUDA() ? fmt::format("CUDA, {} device(s)", at::getNumGPUs())
+                                     : std::string("no CUDA device"));
+  });
   for (auto& command : embedtune::cli::commands()) command.add(app);
   try {
     app.parse(argc, argv);

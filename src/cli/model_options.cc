@@ -17,7 +17,7 @@ void ModelOptions::add_to(CLI::App& command, bool with_device) {
                   "id in the local cache")
       ->required();
   if (with_device) {
-    command.add_option("--device", device, "cpu, or cuda (bf16 autocast)")
+    command.add_option("--device", device, "cpu or cuda")
         ->check(CLI::IsMember({"cpu", "cuda"}))
         ->capture_default_str();
   }

@@ -82,6 +82,7 @@ ModelEvaluationOptions ModelEvaluationOptions::from_settings(const EvaluationSet
   options.query_prompt = settings.query_prompt;
   options.corpus_prompt = settings.corpus_prompt;
   options.batch_size = settings.batch_size;
+  options.bf16 = settings.bf16;
   return options;
 }
 
@@ -130,6 +131,7 @@ EncodedRetrieval encode_retrieval(SentenceTransformer& model, const data::Retrie
     EncodeOptions encode_options;
     encode_options.batch_size = options.batch_size;
     encode_options.prompt = prompt;
+    encode_options.bf16 = options.bf16;
     if (options.progress) {
       encode_options.progress = [&](int64_t done, int64_t total) {
         options.progress(label, done, total);

@@ -26,6 +26,7 @@ struct EvaluationSettings {
   std::vector<std::string> score_functions;
   std::vector<int64_t> mrr_at_k, ndcg_at_k, accuracy_at_k, precision_recall_at_k, map_at_k;
   int64_t corpus_chunk_size;
+  bool bf16;
 
   EvaluationSettings();  // every field at its default
 
@@ -46,6 +47,8 @@ struct EvaluationSettings {
     visit(self.map_at_k, "map_at_k", std::vector<int64_t>{100}, "k values for MAP@k");
     visit(self.corpus_chunk_size, "corpus_chunk_size", int64_t{50000},
           "Corpus rows scored at a time");
+    visit(self.bf16, "bf16", false,
+          "Encode in bf16 autocast (CUDA only; otherwise fp32, as the reference evaluates)");
   }
 
   // The evaluator's configuration (k lists, score functions, chunk size). Throws Error
@@ -64,6 +67,7 @@ struct ModelEvaluationOptions {
   IrEvaluatorConfig config;   // k lists, score functions, chunk sizes
   std::string query_prompt, corpus_prompt;
   int64_t batch_size = 32;                // per_device_eval_batch_size
+  bool bf16 = false;                      // bf16 autocast on CUDA (fp32 otherwise)
   std::filesystem::path save_embeddings;  // when set: write queries.npy, corpus.npy, ids.json here
   std::filesystem::path load_embeddings;  // when set: read them from here instead of encoding
   // Called with ("queries"|"corpus", done, total) while encoding; may be empty.

@@ -276,7 +276,7 @@ at::Tensor SentenceTransformer::encode(const std::vector<std::string>& texts,
     }
     at::Tensor embeddings;
     {
-      AutocastGuard autocast(device_);
+      AutocastGuard autocast(device_, options.bf16);
       embeddings = forward(PackedBatch::from_ids(batch_ids, device_));
     }
     out.index_copy_(0, at::tensor(rows, at::kLong), embeddings.to(at::kCPU, at::kFloat));

@@ -27,6 +27,9 @@ struct EncodeOptions {
   int64_t batch_size = 32;
   int64_t dim = 0;     // keep the first `dim` values and re-normalise them; 0 keeps all
   std::string prompt;  // prepended to every text, as sentence-transformers' prompt=
+  // bf16 autocast on CUDA (ignored on the CPU). Off by default: encoding and evaluation run in
+  // fp32, as the reference evaluates.
+  bool bf16 = false;
   // Called after each batch with (texts done, texts in all); may be empty.
   std::function<void(int64_t, int64_t)> progress;
 };
@@ -47,7 +50,7 @@ class SentenceTransformer {
   void save(const std::filesystem::path& dir) const;
 
   // Texts -> (N, D) float32 on the CPU in input order, D = dim or dimension(). Batches are
-  // formed from length-sorted texts; runs in inference mode (bf16 autocast on CUDA).
+  // formed from length-sorted texts; runs in inference mode, in fp32 unless options.bf16.
   at::Tensor encode(const std::vector<std::string>& texts, const EncodeOptions& options = {});
 
   // Token ids as the model sees them: prompt + text, [CLS] ... [SEP], cut at max_seq_length().

@@ -202,6 +202,7 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
     training::TrainerOptions trainer_options;
     // The trainer evaluates as the baseline was evaluated: same settings, prompts included.
     trainer_options.eval_config = evaluation_options(recipe, false).config;
+    trainer_options.eval_bf16 = recipe.evaluation.bf16;
     trainer_options.progress_bar = options.progress;
     trainer_options.log_lines = !options.progress;
     training::Trainer trainer(args, trainer_options);

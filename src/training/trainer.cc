@@ -5,7 +5,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
 #include <fmt/format.h>
-#include <torch/headeronly/version.h>
+#include "model/libtorch_version.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -231,6 +231,32 @@ void write_final_model(const SentenceTransformer& model, const fs::path& output_
       output_dir.string(), why, rescue.string());
 }
 
+// tf32: TF32 matrix multiplications on CUDA (cuBLAS and cuDNN, as transformers sets
+// torch.backends.{cuda.matmul,cudnn}.allow_tf32) while training runs, then the previous settings.
+// Never on the CPU, where the same setting would change oneDNN's fp32 GEMMs.
+class Tf32Guard {
+ public:
+  explicit Tf32Guard(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    auto& context = at::globalContext();
+    cublas_ = context.allowTF32CuBLAS();
+    cudnn_ = context.allowTF32CuDNN();
+    context.setAllowTF32CuBLAS(true);
+    context.setAllowTF32CuDNN(true);
+  }
+  ~Tf32Guard() {
+    if (!enabled_) return;
+    at::globalContext().setAllowTF32CuBLAS(cublas_);
+    at::globalContext().setAllowTF32CuDNN(cudnn_);
+  }
+  Tf32Guard(const Tf32Guard&) = delete;
+  Tf32Guard& operator=(const Tf32Guard&) = delete;
+
+ private:
+  bool enabled_;
+  bool cublas_ = false, cudnn_ = false;
+};
+
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -282,7 +308,6 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
         "no CUDA; use device: cpu",
         args_.device);
   }
-  if (args_.tf32) at::globalContext().setFloat32MatmulPrecision("high");
 
   io::check_output_dir(args_.output_dir, "output_dir");
   m.model.emplace(SentenceTransformer::load(args_.model, c10::Device(c10::kCPU)));
@@ -400,6 +425,7 @@ std::vector<std::pair<std::string, double>> Trainer::evaluate() {
   options.batch_size = args_.per_device_eval_batch_size;
   options.query_prompt = args_.query_prompt;
   options.corpus_prompt = args_.corpus_prompt;
+  options.bf16 = m.options.eval_bf16;
   const evaluation::IrResults results = evaluation::evaluate_model(*m.model, *m.eval_data, options);
   std::vector<std::pair<std::string, double>> out;
   for (const auto& [key, value] : results.metrics) out.emplace_back("eval_" + key, value);
@@ -485,6 +511,7 @@ TrainOutput Trainer::train() {
   }
 
   SignalGuard signals(m.options.handle_signals);
+  Tf32Guard tf32(args_.tf32 && m.device.is_cuda());
   g_stop_signal.store(0);
   TrainOutput output;
   ProgressReporter progress(m.options.progress_bar, m.options.log_lines, m.plan.total_steps,
