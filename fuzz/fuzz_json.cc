@@ -1,0 +1,13 @@
+// Fuzz target: io::read_json_file and io::read_ordered_json_file on arbitrary bytes.
+#include "fuzz_support.h"
+#include "io/json.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace embedtune;
+  const auto path = fuzz::write_input("file.json", fuzz::as_text(data, size));
+  const bool parsed = fuzz::run_reader([&] { (void)io::read_json_file(path); }, {path});
+  const bool parsed_ordered =
+      fuzz::run_reader([&] { (void)io::read_ordered_json_file(path); }, {path});
+  fuzz::require(parsed == parsed_ordered, "both readers accept the same files");
+  return 0;
+}
