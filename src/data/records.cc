@@ -15,6 +15,7 @@
 #include "data/csv.h"
 #include "data/text.h"
 #include "io/error.h"
+#include "io/json.h"
 
 namespace embedtune::data {
 namespace {
@@ -30,15 +31,6 @@ std::string_view without_bom(std::string_view text) {
 std::string describe_bad_utf8(std::string_view line_text, std::size_t offset) {
   return fmt::format("expected UTF-8 text, found byte 0x{:02X} at column {}",
                      static_cast<unsigned char>(line_text[offset]), offset + 1);
-}
-
-// nlohmann's parse_error text without its "[json.exception.parse_error.101] parse error at
-// line 1, column 5: " prefix, since we name the place ourselves.
-std::string parse_error_reason(const nlohmann::json::parse_error& e) {
-  std::string_view what = e.what();
-  const std::size_t colon = what.find(": ");
-  if (colon != std::string_view::npos) what.remove_prefix(colon + 2);
-  return std::string(what);
 }
 
 std::vector<Record> read_json_lines(std::string_view text, InvalidRows& invalid) {
@@ -57,21 +49,20 @@ std::vector<Record> read_json_lines(std::string_view text, InvalidRows& invalid)
       continue;
     }
     if (is_blank(row)) continue;
-    nlohmann::json value;
-    try {
-      value = nlohmann::json::parse(row);
-    } catch (const nlohmann::json::parse_error& e) {
+    io::JsonParseError error;
+    std::optional<nlohmann::json> value = io::parse_json_text(row, error);
+    if (!value) {
       invalid.report(line, fmt::format("expected one JSON object per line, found malformed JSON "
                                        "at column {}: {}",
-                                       e.byte, parse_error_reason(e)));
+                                       error.offset + 1, error.reason));
       continue;
     }
-    if (!value.is_object()) {
+    if (!value->is_object()) {
       invalid.report(line,
-                     "expected one JSON object per line, found " + describe_json_value(value));
+                     "expected one JSON object per line, found " + describe_json_value(*value));
       continue;
     }
-    records.push_back({std::move(value), line});
+    records.push_back({std::move(*value), line});
   }
   return records;
 }
@@ -122,14 +113,13 @@ std::vector<Record> read_json_array(const std::filesystem::path& path, std::stri
     fail("{}:{}: expected UTF-8 text, found byte 0x{:02X}; save the file as UTF-8", path.string(),
          line_of_offset(text, *bad), static_cast<unsigned char>(text[*bad]));
   }
-  nlohmann::json value;
-  try {
-    value = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    const std::size_t offset = e.byte == 0 ? 0 : e.byte - 1;
+  io::JsonParseError error;
+  std::optional<nlohmann::json> parsed = io::parse_json_text(text, error);
+  if (!parsed) {
     fail("{}:{}: expected a JSON array of records, found malformed JSON: {}; fix the file",
-         path.string(), line_of_offset(text, offset), parse_error_reason(e));
+         path.string(), line_of_offset(text, error.offset), error.reason);
   }
+  nlohmann::json& value = *parsed;
   if (!value.is_array()) {
     fail(
         "{}: expected a JSON array of records ([{{...}}, ...]), found {}; for one record per "

@@ -187,6 +187,9 @@ nlohmann::json parse_header(const std::filesystem::path& path, std::string_view 
   } catch (const nlohmann::json::parse_error& e) {
     fail("{}: invalid safetensors header: not valid UTF-8 JSON (at header byte {}: {}); {}",
          path.string(), e.byte, e.what(), kCorruptHint);
+  } catch (const nlohmann::json::out_of_range& e) {  // a number too large for a double: 1e999
+    fail("{}: invalid safetensors header: not valid JSON ({}); {}", path.string(), e.what(),
+         kCorruptHint);
   }
 }
 

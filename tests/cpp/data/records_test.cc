@@ -112,6 +112,24 @@ TEST_F(RecordsTest, CsvWithBomHeaderQuotesAndCrlf) {
   EXPECT_EQ(records[1].columns["context"], "");
 }
 
+// Found by fuzz/fuzz_dataset_jsonl and fuzz_dataset_json (fuzz/regressions/dataset_json*/):
+// nlohmann throws a number too large for a double as out_of_range, not parse_error, so it escaped
+// read_records as a non-embedtune exception.
+TEST_F(RecordsTest, NumberTooLargeForADoubleIsMalformedJson) {
+  auto path = write("d.jsonl", "{\"question\": \"q\"}\n{\"question\": \"q\", \"score\": 1e999}\n");
+  EXPECT_EQ(error_of([&] { read(path, DataFormat::kJsonLines); }),
+            path.string() +
+                ":2: expected one JSON object per line, found malformed JSON at column 32: number "
+                "overflow parsing '1e999'; fix the row or pass --skip-invalid");
+  EXPECT_EQ(read(path, DataFormat::kJsonLines, /*skip=*/true).size(), 1u);
+  EXPECT_EQ(invalid_->count(), 1u);
+  path = write("d.json", "[\n {\"q\": 1},\n {\"q\": -1e999}\n]\n");
+  EXPECT_EQ(error_of([&] { read(path, DataFormat::kJson); }),
+            path.string() +
+                ":3: expected a JSON array of records, found malformed JSON: number overflow "
+                "parsing '-1e999'; fix the file");
+}
+
 TEST_F(RecordsTest, CsvWrongFieldCountAndUnterminatedQuote) {
   auto path = write("d.csv", "a,b\n1,2\n1,2,3\n");
   EXPECT_THAT(error_of([&] { read(path, DataFormat::kCsv); }),

@@ -110,6 +110,14 @@ TEST_F(SafetensorsCorrupt, BadShapes) {
               HasSubstr("byte count overflows"));
 }
 
+// fuzz/regressions/safetensors/: nlohmann throws a number too large for a double (1e999) as
+// out_of_range, not parse_error, so it escaped as a non-embedtune exception.
+TEST_F(SafetensorsCorrupt, NumberTooLargeForADouble) {
+  EXPECT_THAT(header_error(R"({"w":{"dtype":"U8","shape":[1e999],"data_offsets":[0,4]}})", 4),
+              HasSubstr("not valid JSON ([json.exception.out_of_range.406] number overflow "
+                        "parsing '1e999')"));
+}
+
 TEST_F(SafetensorsCorrupt, BadOffsets) {
   EXPECT_THAT(header_error(R"({"w":{"dtype":"U8","shape":[4],"data_offsets":[0]}})", 4),
               HasSubstr("expected [begin, end]"));
