@@ -82,6 +82,33 @@ class LocatingDomParser : public nlohmann::detail::json_sax_dom_parser<Json> {
   JsonParseError& error_;
 };
 
+constexpr int kPreviewDepth = 4;
+
+std::string dump_scalar(const nlohmann::json& value) {
+  return value.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
+}
+
+void append_preview(const nlohmann::json& value, int depth, size_t max_chars, std::string& out) {
+  if (!value.is_structured()) {
+    out += dump_scalar(value);
+    return;
+  }
+  const bool array = value.is_array();
+  if (depth == kPreviewDepth && !value.empty()) {
+    out += array ? "[...]" : "{...}";
+    return;
+  }
+  out += array ? '[' : '{';
+  bool first = true;
+  for (auto it = value.begin(); it != value.end() && out.size() <= max_chars; ++it) {
+    if (!first) out += ',';
+    first = false;
+    if (!array) out += dump_scalar(it.key()) + ':';
+    append_preview(it.value(), depth + 1, max_chars, out);
+  }
+  out += array ? ']' : '}';
+}
+
 template <typename Json>
 Json parse_json_file(const std::filesystem::path& path) {
   const std::string text = read_whole_file(path);
@@ -108,6 +135,16 @@ std::optional<Json> parse_json_text(std::string_view text, JsonParseError& error
 
 template std::optional<nlohmann::json> parse_json_text(std::string_view, JsonParseError&);
 template std::optional<nlohmann::ordered_json> parse_json_text(std::string_view, JsonParseError&);
+
+std::string json_preview(const nlohmann::json& value, size_t max_chars) {
+  std::string out;
+  append_preview(value, 0, max_chars, out);
+  if (out.size() <= max_chars) return out;
+  size_t cut = max_chars;  // back to the start of a UTF-8 sequence
+  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+  out.resize(cut);
+  return out + "...";
+}
 
 nlohmann::json read_json_file(const std::filesystem::path& path) {
   return parse_json_file<nlohmann::json>(path);

@@ -32,6 +32,12 @@ std::optional<Json> parse_json_text(std::string_view text, JsonParseError& error
 // 1-based; C counts bytes). Duplicate keys keep the last value, as Python's json does.
 nlohmann::json read_json_file(const std::filesystem::path& path);
 
+// `value` as compact JSON for an error message: one line, cut after about `max_chars` characters
+// with "...", arrays and objects nested deeper than 4 levels shown as [...] and {...}. Unlike
+// dump(), it takes time and stack bounded by max_chars, however large or deep `value` is, and
+// never throws (invalid UTF-8 becomes U+FFFD).
+std::string json_preview(const nlohmann::json& value, std::size_t max_chars = 80);
+
 // read_json_file keeping the keys in file order.
 nlohmann::ordered_json read_ordered_json_file(const std::filesystem::path& path);
 

@@ -50,7 +50,7 @@ std::string token_text(const json& config, const char* key, const char* fallback
     return v.at("content").get<std::string>();
   }
   fail("{}: key '{}' is {}; expected a token string. Fix the tokenizer config.", file.string(), key,
-       v.dump().substr(0, 80));
+       io::json_preview(v));
 }
 
 bool flag(const json& v, const char* key, bool fallback, const std::filesystem::path& file,
@@ -58,7 +58,7 @@ bool flag(const json& v, const char* key, bool fallback, const std::filesystem::
   if (!v.contains(key) || v.at(key).is_null()) return fallback;
   if (!v.at(key).is_boolean()) {
     fail("{}: key '{}{}' is {}; expected true or false. Fix the tokenizer config.", file.string(),
-         where, key, v.at(key).dump().substr(0, 80));
+         where, key, io::json_preview(v.at(key)));
   }
   return v.at(key).get<bool>();
 }

@@ -35,7 +35,7 @@ class Node {
 
   [[noreturn]] void wrong(const char* expected) const {
     fail("{}: key '{}' is {}; expected {}. Fix the file or re-save the tokenizer.", file_, path_,
-         value_.dump().substr(0, 80), expected);
+         io::json_preview(value_), expected);
   }
   bool as_bool() const {
     if (!value_.is_boolean()) wrong("true or false");

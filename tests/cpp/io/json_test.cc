@@ -85,6 +85,23 @@ TEST(Json, ParseJsonTextGivesTheOffsetOfTheOffendingByte) {
   EXPECT_THAT(error.reason, StartsWith("syntax error while parsing value - invalid literal"));
 }
 
+TEST(Json, PreviewIsShortOneLineAndBoundedInDepth) {
+  EXPECT_EQ(json_preview(nlohmann::json::parse(R"({"a": [1, 2.5, null], "b": "x"})")),
+            R"({"a":[1,2.5,null],"b":"x"})");
+  EXPECT_EQ(json_preview("line\nbreak"), R"("line\nbreak")");
+  EXPECT_EQ(json_preview(std::string(100, 'x')), "\"" + std::string(79, 'x') + "...");
+  // Cut before a two-byte character rather than inside it.
+  std::string accents;
+  for (int i = 0; i < 50; ++i) accents += "\xC3\xA9";
+  EXPECT_EQ(json_preview(accents, 4), "\"\xC3\xA9...");
+  // Found in review, reproduced by the fuzz harness's small stack: messages showed values with
+  // dump(), which recurses once per level, so a value nested 300,000 deep overflowed the stack.
+  const nlohmann::json deep =
+      nlohmann::json::parse(std::string(300'000, '[') + std::string(300'000, ']'));
+  EXPECT_EQ(json_preview(deep), "[[[[[...]]]]]");
+  EXPECT_EQ(json_preview(nlohmann::json::parse(R"([[[[[]]]]])")), "[[[[[]]]]]");
+}
+
 TEST(Json, WriteIsAtomicWithTrailingNewline) {
   ScratchDir dir;
   const auto path = dir / "out.json";

@@ -128,6 +128,17 @@ TEST(Tokenizer, UnsupportedModelTypeNamesFileAndKey) {
   std::filesystem::remove_all(dir);
 }
 
+// fuzz/regressions/tokenizer_json/: the message showed the bad value with dump(), which recurses
+// once per nesting level, so a value nested 300,000 deep overflowed the stack.
+TEST(Tokenizer, DeeplyNestedValueIsAnErrorNotAStackOverflow) {
+  const auto dir = temp_folder("deep");
+  write(dir / "tokenizer.json", R"({"model": {"type": "WordPiece", "vocab": )" +
+                                    std::string(300'000, '[') + std::string(300'000, ']') + "}}");
+  EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }),
+              HasSubstr(R"(key "model.vocab" is [[[[[...]]]]]; expected an object {token: id})"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Tokenizer, VocabFolderWithoutConfigUsesBertDefaults) {
   const auto dir = temp_folder("vocab");
   write(dir / "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n##s\n,\n");
