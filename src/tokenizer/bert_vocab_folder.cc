@@ -57,8 +57,8 @@ bool flag(const json& v, const char* key, bool fallback, const std::filesystem::
           const std::string& where) {
   if (!v.contains(key) || v.at(key).is_null()) return fallback;
   if (!v.at(key).is_boolean()) {
-    fail("{}: key '{}{}' is {}; expected true or false. Fix the tokenizer config.", file.string(),
-         where, key, io::json_preview(v.at(key)));
+    fail("{}: key {:?} is {}; expected true or false. Fix the tokenizer config.", file.string(),
+         where + key, io::json_preview(v.at(key)));
   }
   return v.at(key).get<bool>();
 }
@@ -109,8 +109,8 @@ TokenizerSpec read_bert_vocab_folder(const std::filesystem::path& dir) {
               ? value.at("content").get<std::string>()
               : std::string();
       if (token.content.empty()) {
-        fail("{}: key '{}content' is missing or not a string; expected the token text.",
-             config_file.string(), where);
+        fail("{}: key {:?} is missing or not a string; expected the token text.",
+             config_file.string(), where + "content");
       }
       token.id = id_of(token.content);
       token.special = flag(value, "special", false, config_file, where);

@@ -13,7 +13,7 @@ WordPiece::WordPiece(const std::vector<std::pair<std::string, int32_t>>& vocab,
   const std::string& prefix = options_.continuing_subword_prefix;
   for (const auto& [token, id] : vocab) {
     if (id < 0) {
-      fail("{}: vocab token '{}' has id {}; expected ids >= 0. Fix the vocab.", source, token, id);
+      fail("{}: vocab token {:?} has id {}; expected ids >= 0. Fix the vocab.", source, token, id);
     }
     vocab_.insert(token, id);
     if (!prefix.empty() && token.size() >= prefix.size() && token.starts_with(prefix)) {
@@ -28,7 +28,7 @@ WordPiece::WordPiece(const std::vector<std::pair<std::string, int32_t>>& vocab,
   unk_id_ = vocab_.find(options_.unk_token);
   if (unk_id_ < 0) {
     fail(
-        "{}: the WordPiece unk_token '{}' is not in the vocab ({} tokens); add it to the vocab "
+        "{}: the WordPiece unk_token {:?} is not in the vocab ({} tokens); add it to the vocab "
         "or set unk_token to a token that is.",
         source, options_.unk_token, vocab_.size());
   }

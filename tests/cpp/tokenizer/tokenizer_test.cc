@@ -128,6 +128,32 @@ TEST(Tokenizer, UnsupportedModelTypeNamesFileAndKey) {
   std::filesystem::remove_all(dir);
 }
 
+// Found by fuzz/fuzz_tokenizer_json (fuzz/regressions/tokenizer_json/line-break-*): text from the
+// file (a component type) went into messages as it is, so a line break in it broke the one-line
+// error; review found the same for vocab tokens in key paths, unk_token and config keys.
+TEST(Tokenizer, BadFileMessagesStayOnOneLine) {
+  const auto dir = temp_folder("one_line");
+  const auto file = dir / "tokenizer.json";
+  write(file, R"({"normalizer": {"type": "Bert\nNormalizer"},
+                  "model": {"type": "WordPiece", "vocab": {}}})");
+  std::string message = error_of([&] { Tokenizer::from_folder(dir); });
+  EXPECT_THAT(message, AllOf(HasSubstr(file.string()),
+                             HasSubstr(R"(key 'normalizer.type' is "Bert\nNormalizer";)")));
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+  write(file, R"({"model": {"type": "WordPiece", "vocab": {"a\nb": "x"}}})");
+  message = error_of([&] { Tokenizer::from_folder(dir); });
+  EXPECT_THAT(message, HasSubstr(R"(key "model.vocab.a\nb" is "x"; expected an integer)"));
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+  std::filesystem::remove(file);
+  write(dir / "vocab.txt", "[UNK]\n");
+  write(dir / "tokenizer_config.json",
+        R"({"added_tokens_decoder": {"1\n2": {"content": "x", "lstrip": 3}}})");
+  message = error_of([&] { Tokenizer::from_folder(dir); });
+  EXPECT_THAT(message, HasSubstr(R"(key "added_tokens_decoder.1\n2.lstrip" is 3; expected true)"));
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
 // fuzz/regressions/tokenizer_json/: the message showed the bad value with dump(), which recurses
 // once per nesting level, so a value nested 300,000 deep overflowed the stack.
 TEST(Tokenizer, DeeplyNestedValueIsAnErrorNotAStackOverflow) {
