@@ -8,6 +8,7 @@
 #include "io/error.h"
 #include "io/json.h"
 #include "tokenizer/tokenizer_spec.h"
+#include "tokenizer/unicode_classes.h"
 
 namespace embedtune {
 namespace {
@@ -24,19 +25,27 @@ std::vector<std::pair<std::string, int32_t>> read_vocab_txt(const std::filesyste
   buffer << in.rdbuf();
   const std::string text = buffer.str();
   std::vector<std::pair<std::string, int32_t>> vocab;
+  // transformers opens vocab.txt with encoding="utf-8", so ill-formed bytes fail there too.
+  auto add = [&](std::string&& token) {
+    if (const size_t bad = unicode::find_invalid_utf8(token); bad != std::string::npos) {
+      fail("{}:{}: expected UTF-8 text, found byte 0x{:02X}; save the vocab file as UTF-8.",
+           file.string(), vocab.size() + 1, static_cast<unsigned char>(token[bad]));
+    }
+    vocab.emplace_back(std::move(token), static_cast<int32_t>(vocab.size()));
+  };
   std::string line;
   size_t i = 0;
   while (i < text.size()) {
     const char c = text[i++];
     if (c == '\n' || c == '\r') {
       if (c == '\r' && i < text.size() && text[i] == '\n') ++i;
-      vocab.emplace_back(std::move(line), static_cast<int32_t>(vocab.size()));
+      add(std::move(line));
       line.clear();
     } else {
       line.push_back(c);
     }
   }
-  if (!line.empty()) vocab.emplace_back(std::move(line), static_cast<int32_t>(vocab.size()));
+  if (!line.empty()) add(std::move(line));
   return vocab;
 }
 

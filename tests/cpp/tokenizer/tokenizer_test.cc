@@ -154,6 +154,17 @@ TEST(Tokenizer, BadFileMessagesStayOnOneLine) {
   std::filesystem::remove_all(dir);
 }
 
+// Found by fuzz/fuzz_bert_vocab (fuzz/regressions/bert_vocab/): vocab.txt was not checked for
+// UTF-8, which transformers requires (it opens the file with encoding="utf-8").
+TEST(Tokenizer, VocabTxtMustBeUtf8) {
+  const auto dir = temp_folder("vocab_utf8");
+  write(dir / "vocab.txt", "[UNK]\r\nok\rab\xFF\n");
+  EXPECT_EQ(error_of([&] { Tokenizer::from_folder(dir); }),
+            (dir / "vocab.txt").string() +
+                ":3: expected UTF-8 text, found byte 0xFF; save the vocab file as UTF-8.");
+  std::filesystem::remove_all(dir);
+}
+
 // fuzz/regressions/tokenizer_json/: the message showed the bad value with dump(), which recurses
 // once per nesting level, so a value nested 300,000 deep overflowed the stack.
 TEST(Tokenizer, DeeplyNestedValueIsAnErrorNotAStackOverflow) {
