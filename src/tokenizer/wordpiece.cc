@@ -20,7 +20,6 @@ WordPiece::WordPiece(const std::vector<std::pair<std::string, int32_t>>& vocab,
       continuation_.insert(std::string_view(token).substr(prefix.size()), id);
     }
     max_token_bytes_ = std::max(max_token_bytes_, token.size());
-    if (static_cast<size_t>(id) >= id_to_token_.size()) id_to_token_.resize(id + 1);
     id_to_token_[id] = token;
   }
   // With an empty prefix every token can continue a word.
@@ -35,8 +34,8 @@ WordPiece::WordPiece(const std::vector<std::pair<std::string, int32_t>>& vocab,
 }
 
 std::string_view WordPiece::id_to_token(int32_t id) const {
-  if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size()) return {};
-  return id_to_token_[id];
+  const auto it = id_to_token_.find(id);
+  return it == id_to_token_.end() ? std::string_view() : std::string_view(it->second);
 }
 
 namespace {

@@ -165,6 +165,23 @@ TEST(Tokenizer, VocabTxtMustBeUtf8) {
   std::filesystem::remove_all(dir);
 }
 
+// fuzz/regressions/tokenizer_json/: a vocab id of 2^31 - 1 overflowed `id + 1` (undefined
+// behaviour) and sized a table of 2^31 strings, and an id of 10^8 allocated 3.2 GB. Ids need not
+// be dense (tokenizers accepts any u32).
+TEST(Tokenizer, LargeSparseIdsTakeNoMemoryPerId) {
+  const auto dir = temp_folder("sparse_ids");
+  write(dir / "tokenizer.json",
+        R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 2147483647, "a": 100000000}}})");
+  const Tokenizer t = Tokenizer::from_folder(dir);
+  EXPECT_EQ(t.vocab_size(), 2147483648u);
+  EXPECT_EQ(t.id_to_token(2147483647), "[UNK]");
+  EXPECT_EQ(t.id_to_token(100000000), "a");
+  EXPECT_EQ(t.id_to_token(5), "");
+  EXPECT_THAT(t.encode("a"), ElementsAre(100000000));
+  EXPECT_THAT(t.encode("b"), ElementsAre(2147483647));
+  std::filesystem::remove_all(dir);
+}
+
 // fuzz/regressions/tokenizer_json/: the message showed the bad value with dump(), which recurses
 // once per nesting level, so a value nested 300,000 deep overflowed the stack.
 TEST(Tokenizer, DeeplyNestedValueIsAnErrorNotAStackOverflow) {
