@@ -30,6 +30,9 @@ class Node {
     return Node(value_.at(key), join(key), file_);
   }
   Node at(size_t index) const {
+    if (!value_.is_array() || index >= value_.size()) {
+      wrong(fmt::format("a list with at least {} items", index + 1).c_str());
+    }
     return Node(value_.at(index), fmt::format("{}[{}]", path_, index), file_);
   }
 

@@ -182,6 +182,25 @@ TEST(Tokenizer, LargeSparseIdsTakeNoMemoryPerId) {
   std::filesystem::remove_all(dir);
 }
 
+// fuzz/regressions/tokenizer_json/: a BertProcessing "cls" or "sep" that is not a [token, id]
+// pair made nlohmann throw type_error or out_of_range instead of an embedtune::Error.
+TEST(Tokenizer, BertProcessingPairsAreChecked) {
+  const auto dir = temp_folder("bert_processing");
+  const auto file = dir / "tokenizer.json";
+  const std::string model = R"("model": {"type": "WordPiece", "vocab": {"[UNK]": 0}})";
+  write(file, "{" + model + R"(, "post_processor": {"type": "BertProcessing", "cls": "[CLS]",
+                                                       "sep": ["[SEP]", 1]}})");
+  EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }),
+              AllOf(HasSubstr(file.string()),
+                    HasSubstr(R"(key "post_processor.cls" is "[CLS]"; expected a list with at )"
+                              R"(least 2 items)")));
+  write(file, "{" + model + R"(, "post_processor": {"type": "BertProcessing", "cls": ["[CLS]", 2],
+                                                       "sep": ["[SEP]"]}})");
+  EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }),
+              HasSubstr(R"(key "post_processor.sep" is ["[SEP]"]; expected a list with at least)"));
+  std::filesystem::remove_all(dir);
+}
+
 // fuzz/regressions/tokenizer_json/: the message showed the bad value with dump(), which recurses
 // once per nesting level, so a value nested 300,000 deep overflowed the stack.
 TEST(Tokenizer, DeeplyNestedValueIsAnErrorNotAStackOverflow) {
