@@ -2,7 +2,6 @@
 #include "data/records.h"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cctype>
@@ -177,7 +176,7 @@ std::vector<Record> read_csv(const std::filesystem::path& path, std::string_view
       invalid.report(row.line,
                      fmt::format("expected {} fields as in the header ({}), found {}; quote "
                                  "fields that contain commas",
-                                 header.size(), fmt::join(header, ", "), row.fields.size()));
+                                 header.size(), quote_list_for_message(header), row.fields.size()));
       continue;
     }
     nlohmann::json columns = nlohmann::json::object();

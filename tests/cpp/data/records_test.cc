@@ -130,10 +130,22 @@ TEST_F(RecordsTest, NumberTooLargeForADoubleIsMalformedJson) {
                 "parsing '-1e999'; fix the file");
 }
 
+// Found by fuzz/fuzz_dataset_csv (fuzz/regressions/dataset_csv/): the header's column names went
+// into the message as they are, so a quoted name with a line break broke the one-line error.
+TEST_F(RecordsTest, CsvFieldCountMessageQuotesColumnNames) {
+  const auto path = write("d.csv", "\"a\nb\",c\n1,2,3\n");
+  const std::string message = error_of([&] { read(path, DataFormat::kCsv); });
+  EXPECT_THAT(message,
+              StartsWith(path.string() +
+                         R"(:3: expected 2 fields as in the header ("a\nb", "c"), found 3)"));
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+}
+
 TEST_F(RecordsTest, CsvWrongFieldCountAndUnterminatedQuote) {
   auto path = write("d.csv", "a,b\n1,2\n1,2,3\n");
-  EXPECT_THAT(error_of([&] { read(path, DataFormat::kCsv); }),
-              StartsWith(path.string() + ":3: expected 2 fields as in the header (a, b), found 3"));
+  EXPECT_THAT(
+      error_of([&] { read(path, DataFormat::kCsv); }),
+      StartsWith(path.string() + R"(:3: expected 2 fields as in the header ("a", "b"), found 3)"));
   path = write("e.csv", "a,b\n1,2\n3,\"open\n4,5\n");
   EXPECT_THAT(error_of([&] { read(path, DataFormat::kCsv); }),
               StartsWith(path.string() + ":3: expected a closing double quote"));
