@@ -66,11 +66,13 @@ std::vector<Record> read_json_lines(std::string_view text, InvalidRows& invalid)
   return records;
 }
 
-// Byte offsets where the elements of the top-level array in `text` begin; `text` must be valid
-// JSON whose top level is an array. nlohmann's parser does not report positions, so this small
-// scanner finds them to give each record a line number.
-std::vector<std::size_t> array_element_offsets(std::string_view text) {
-  std::vector<std::size_t> offsets;
+// The 1-based lines (as line_of_offset counts them) where the elements of the top-level array in
+// `text` begin; `text` must be valid JSON whose top level is an array. nlohmann's parser does not
+// report positions, so this small scanner finds them, in one pass: line_of_offset per element
+// would take time quadratic in the file size.
+std::vector<std::size_t> array_element_lines(std::string_view text) {
+  std::vector<std::size_t> lines;
+  std::size_t line = 1;
   int depth = 0;
   bool in_string = false;
   bool escaped = false;
@@ -87,9 +89,10 @@ std::vector<std::size_t> array_element_offsets(std::string_view text) {
       }
       continue;
     }
+    if (c == '\n' || (c == '\r' && (i + 1 >= text.size() || text[i + 1] != '\n'))) ++line;
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
     if (depth == 1 && expecting_element && c != ']') {
-      offsets.push_back(i);
+      lines.push_back(line);
       expecting_element = false;
     }
     if (c == '"') {
@@ -103,7 +106,7 @@ std::vector<std::size_t> array_element_offsets(std::string_view text) {
       expecting_element = true;
     }
   }
-  return offsets;
+  return lines;
 }
 
 std::vector<Record> read_json_array(const std::filesystem::path& path, std::string_view text,
@@ -125,10 +128,10 @@ std::vector<Record> read_json_array(const std::filesystem::path& path, std::stri
         "line use a .jsonl file or --format jsonl",
         path.string(), describe_json_value(value));
   }
-  const std::vector<std::size_t> offsets = array_element_offsets(text);
+  const std::vector<std::size_t> lines = array_element_lines(text);
   std::vector<Record> records;
   for (std::size_t i = 0; i < value.size(); ++i) {
-    const std::size_t line = i < offsets.size() ? line_of_offset(text, offsets[i]) : 0;
+    const std::size_t line = i < lines.size() ? lines[i] : 0;
     if (!value[i].is_object()) {
       invalid.report(
           line, "expected a JSON object for each record, found " + describe_json_value(value[i]));
