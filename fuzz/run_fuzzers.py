@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,7 +52,11 @@ def run_target(target: dict, build: Path, seconds: int, rss_limit_mb: int, timeo
     env = dict(os.environ, UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
     start = time.monotonic()
     with open(log_path, "w") as log:
-        rc = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        rc = process.wait()
+    # A target that aborts on a finding skips its exit handler, which removes its scratch folder.
+    for scratch in (Path("/dev/shm"), Path(tempfile.gettempdir())):
+        shutil.rmtree(scratch / f"embedtune-fuzz-{process.pid}", ignore_errors=True)
     elapsed = time.monotonic() - start
     text = log_path.read_text(errors="replace")
     stats = dict(re.findall(r"^stat::(\w+):\s+(\d+)", text, re.M))
