@@ -4,11 +4,15 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+FUZZ_CXX ?= clang++-14
 PY := .venv/bin/python
 export CCACHE_DIR ?= $(CURDIR)/.ccache
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: setup build build-asan test test-fast bench demo clean format
+.PHONY: setup fuzz-setup build build-asan build-fuzz fuzz test test-fast bench demo clean format
 
 setup:
 	@bash scripts/setup.sh
@@ -31,6 +35,23 @@ $(ASAN_BUILD)/build.ninja: CMakeLists.txt tests/CMakeLists.txt | setup
 build-asan: setup $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
+# libFuzzer targets (fuzz/) under clang with ASan + UBSan; setup --fuzz installs clang and libFuzzer.
+fuzz-setup:
+	@bash scripts/setup.sh --fuzz
+
+$(FUZZ_BUILD)/build.ninja: CMakeLists.txt fuzz/CMakeLists.txt | fuzz-setup
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=$(FUZZ_CXX) -DEMBEDTUNE_SANITIZE=ON -DEMBEDTUNE_FUZZ=ON -DEMBEDTUNE_TESTS=OFF
+
+build-fuzz: fuzz-setup $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+# Each fuzz target for FUZZ_SECONDS (default 60) on a copy of its seed corpus, one at a time; prints
+# executions, corpus size and findings per target and writes $(FUZZ_BUILD)/fuzz-summary.json.
+# FUZZ_TARGETS="npy json" runs only those.
+fuzz: build-fuzz
+	$(PY) fuzz/run_fuzzers.py --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # All tests: the C++ and Python parity tests, then the plain C++ layers again under ASan + UBSan.
 test: build build-asan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -48,4 +69,4 @@ format: setup
 	.venv/bin/clang-format -i $$(git ls-files "*.h" "*.cc")
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Brings a fresh Debian 12 machine up to build, test and demo embedtune; idempotent and quick
 # when everything is already in place. Prints the default model folder at the end.
+# --fuzz: also clang and libFuzzer, for `make fuzz` (left out otherwise, so `make test` needs neither).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 debs=(build-essential cmake ninja-build ccache pkg-config nlohmann-json3-dev libutf8proc-dev chromium fonts-dejavu-core
       libcli11-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev libjemalloc-dev python3.11-doc)
+for arg in "$@"; do
+  case "$arg" in
+    # clang-14 with libFuzzer (libclang-rt-14-dev) and llvm-symbolizer for the sanitizers' stacks.
+    --fuzz) debs+=(clang-14 libclang-rt-14-dev llvm-14) ;;
+    *) echo "setup: unknown option $arg (known: --fuzz)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,7 +2,6 @@
 #include "data/pair_dataset.h"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <charconv>
@@ -17,9 +16,9 @@ namespace {
 // "\"q\", \"context\"": the columns a record has, for "found columns ..." in messages.
 std::string column_list(const nlohmann::json& columns) {
   std::vector<std::string> names;
-  for (const auto& item : columns.items()) names.push_back(quote_for_message(item.key()));
+  for (const auto& item : columns.items()) names.push_back(item.key());
   if (names.empty()) return "no columns";
-  return fmt::format("columns {}", fmt::join(names, ", "));
+  return "columns " + quote_list_for_message(names);
 }
 
 // CSV has no types; pandas reads an all-integer column as int64, and so do we for ids.

@@ -2,7 +2,6 @@
 #include "data/records.h"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cctype>
@@ -16,6 +15,7 @@
 #include "data/text.h"
 #include "io/error.h"
 #include "io/file.h"
+#include "io/json.h"
 
 namespace embedtune::data {
 namespace {
@@ -31,15 +31,6 @@ std::string_view without_bom(std::string_view text) {
 std::string describe_bad_utf8(std::string_view line_text, std::size_t offset) {
   return fmt::format("expected UTF-8 text, found byte 0x{:02X} at column {}",
                      static_cast<unsigned char>(line_text[offset]), offset + 1);
-}
-
-// nlohmann's parse_error text without its "[json.exception.parse_error.101] parse error at
-// line 1, column 5: " prefix, since we name the place ourselves.
-std::string parse_error_reason(const nlohmann::json::parse_error& e) {
-  std::string_view what = e.what();
-  const std::size_t colon = what.find(": ");
-  if (colon != std::string_view::npos) what.remove_prefix(colon + 2);
-  return std::string(what);
 }
 
 std::vector<Record> read_json_lines(std::string_view text, InvalidRows& invalid) {
@@ -58,30 +49,31 @@ std::vector<Record> read_json_lines(std::string_view text, InvalidRows& invalid)
       continue;
     }
     if (is_blank(row)) continue;
-    nlohmann::json value;
-    try {
-      value = nlohmann::json::parse(row);
-    } catch (const nlohmann::json::parse_error& e) {
+    io::JsonParseError error;
+    std::optional<nlohmann::json> value = io::parse_json_text(row, error);
+    if (!value) {
       invalid.report(line, fmt::format("expected one JSON object per line, found malformed JSON "
                                        "at column {}: {}",
-                                       e.byte, parse_error_reason(e)));
+                                       error.offset + 1, error.reason));
       continue;
     }
-    if (!value.is_object()) {
+    if (!value->is_object()) {
       invalid.report(line,
-                     "expected one JSON object per line, found " + describe_json_value(value));
+                     "expected one JSON object per line, found " + describe_json_value(*value));
       continue;
     }
-    records.push_back({std::move(value), line});
+    records.push_back({std::move(*value), line});
   }
   return records;
 }
 
-// Byte offsets where the elements of the top-level array in `text` begin; `text` must be valid
-// JSON whose top level is an array. nlohmann's parser does not report positions, so this small
-// scanner finds them to give each record a line number.
-std::vector<std::size_t> array_element_offsets(std::string_view text) {
-  std::vector<std::size_t> offsets;
+// The 1-based lines (as line_of_offset counts them) where the elements of the top-level array in
+// `text` begin; `text` must be valid JSON whose top level is an array. nlohmann's parser does not
+// report positions, so this small scanner finds them, in one pass: line_of_offset per element
+// would take time quadratic in the file size.
+std::vector<std::size_t> array_element_lines(std::string_view text) {
+  std::vector<std::size_t> lines;
+  std::size_t line = 1;
   int depth = 0;
   bool in_string = false;
   bool escaped = false;
@@ -98,9 +90,10 @@ std::vector<std::size_t> array_element_offsets(std::string_view text) {
       }
       continue;
     }
+    if (c == '\n' || (c == '\r' && (i + 1 >= text.size() || text[i + 1] != '\n'))) ++line;
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
     if (depth == 1 && expecting_element && c != ']') {
-      offsets.push_back(i);
+      lines.push_back(line);
       expecting_element = false;
     }
     if (c == '"') {
@@ -114,7 +107,7 @@ std::vector<std::size_t> array_element_offsets(std::string_view text) {
       expecting_element = true;
     }
   }
-  return offsets;
+  return lines;
 }
 
 std::vector<Record> read_json_array(const std::filesystem::path& path, std::string_view text,
@@ -123,24 +116,23 @@ std::vector<Record> read_json_array(const std::filesystem::path& path, std::stri
     fail("{}:{}: expected UTF-8 text, found byte 0x{:02X}; save the file as UTF-8", path.string(),
          line_of_offset(text, *bad), static_cast<unsigned char>(text[*bad]));
   }
-  nlohmann::json value;
-  try {
-    value = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    const std::size_t offset = e.byte == 0 ? 0 : e.byte - 1;
+  io::JsonParseError error;
+  std::optional<nlohmann::json> parsed = io::parse_json_text(text, error);
+  if (!parsed) {
     fail("{}:{}: expected a JSON array of records, found malformed JSON: {}; fix the file",
-         path.string(), line_of_offset(text, offset), parse_error_reason(e));
+         path.string(), line_of_offset(text, error.offset), error.reason);
   }
+  nlohmann::json& value = *parsed;
   if (!value.is_array()) {
     fail(
         "{}: expected a JSON array of records ([{{...}}, ...]), found {}; for one record per "
         "line use a .jsonl file or --format jsonl",
         path.string(), describe_json_value(value));
   }
-  const std::vector<std::size_t> offsets = array_element_offsets(text);
+  const std::vector<std::size_t> lines = array_element_lines(text);
   std::vector<Record> records;
   for (std::size_t i = 0; i < value.size(); ++i) {
-    const std::size_t line = i < offsets.size() ? line_of_offset(text, offsets[i]) : 0;
+    const std::size_t line = i < lines.size() ? lines[i] : 0;
     if (!value[i].is_object()) {
       invalid.report(
           line, "expected a JSON object for each record, found " + describe_json_value(value[i]));
@@ -188,7 +180,7 @@ std::vector<Record> read_csv(const std::filesystem::path& path, std::string_view
       invalid.report(row.line,
                      fmt::format("expected {} fields as in the header ({}), found {}; quote "
                                  "fields that contain commas",
-                                 header.size(), fmt::join(header, ", "), row.fields.size()));
+                                 header.size(), quote_list_for_message(header), row.fields.size()));
       continue;
     }
     nlohmann::json columns = nlohmann::json::object();

@@ -94,8 +94,8 @@ void read_prepared_split(const std::filesystem::path& path, bool is_test, IdRegi
     if (!positive) invalid.report(record.line, problem);
     if (const auto first = ids.add(*id, path, record.line)) {
       invalid.report(record.line, fmt::format("column \"id\": expected a unique id across train "
-                                              "and test, found \"{}\" already used at {}",
-                                              *id, *first));
+                                              "and test, found {} already used at {}",
+                                              quote_for_message(*id), *first));
     }
     data.corpus_ids.push_back(*id);
     data.corpus_texts.push_back(*positive);
@@ -239,9 +239,9 @@ RetrievalData load_beir_retrieval_data(const std::filesystem::path& corpus_jsonl
       if (!body) invalid.report(record.line, problem);
       if (const auto first = ids.add(*id, corpus_jsonl, record.line)) {
         invalid.report(record.line,
-                       fmt::format("column \"_id\": expected a unique id, found \"{}\" "
-                                   "already used at {}",
-                                   *id, *first));
+                       fmt::format("column \"_id\": expected a unique id, found {} already "
+                                   "used at {}",
+                                   quote_for_message(*id), *first));
       }
       data.corpus_ids.push_back(*id);
       // BEIR: (doc["title"] + " " + doc["text"]).strip()
@@ -264,9 +264,9 @@ RetrievalData load_beir_retrieval_data(const std::filesystem::path& corpus_jsonl
       if (!body) invalid.report(record.line, problem);
       if (const auto first = query_ids.add(*id, queries_jsonl, record.line)) {
         invalid.report(record.line,
-                       fmt::format("column \"_id\": expected a unique id, found \"{}\" "
-                                   "already used at {}",
-                                   *id, *first));
+                       fmt::format("column \"_id\": expected a unique id, found {} already "
+                                   "used at {}",
+                                   quote_for_message(*id), *first));
       }
       data.query_ids.push_back(*id);
       data.query_texts.push_back(*body);

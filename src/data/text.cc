@@ -152,6 +152,15 @@ std::string quote_for_message(std::string_view text, std::size_t max_chars) {
   return quoted;
 }
 
+std::string quote_list_for_message(std::span<const std::string> items) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += ", ";
+    out += quote_for_message(item);
+  }
+  return out;
+}
+
 std::string describe_json_value(const nlohmann::json& value) {
   switch (value.type()) {
     case nlohmann::json::value_t::null:

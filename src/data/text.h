@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -35,5 +36,8 @@ std::string describe_json_value(const nlohmann::json& value);
 
 // `text` quoted and cut to `max_chars` code points with "..." appended, for messages.
 std::string quote_for_message(std::string_view text, std::size_t max_chars = 40);
+
+// Each of `items` as quote_for_message writes it, joined with ", ": "\"q\", \"context\"".
+std::string quote_list_for_message(std::span<const std::string> items);
 
 }  // namespace embedtune::data

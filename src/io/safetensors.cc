@@ -21,6 +21,7 @@
 
 #include "io/atomic_file.h"
 #include "io/error.h"
+#include "io/json.h"
 
 namespace embedtune::io {
 namespace {
@@ -187,6 +188,9 @@ nlohmann::json parse_header(const std::filesystem::path& path, std::string_view 
   } catch (const nlohmann::json::parse_error& e) {
     fail("{}: invalid safetensors header: not valid UTF-8 JSON (at header byte {}: {}); {}",
          path.string(), e.byte, e.what(), kCorruptHint);
+  } catch (const nlohmann::json::out_of_range& e) {  // a number too large for a double: 1e999
+    fail("{}: invalid safetensors header: not valid JSON ({}); {}", path.string(), e.what(),
+         kCorruptHint);
   }
 }
 
@@ -227,14 +231,14 @@ TensorInfo parse_tensor(const std::filesystem::path& path, const std::string& na
     fail(
         "{}: invalid safetensors header: tensor {:?} has shape {}, expected a list of "
         "non-negative integers; {}",
-        path.string(), name, shape.dump().substr(0, 80), kCorruptHint);
+        path.string(), name, json_preview(shape), kCorruptHint);
   }
   for (const auto& dim : shape) {
     if (!dim.is_number_unsigned() || dim.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
       fail(
           "{}: invalid safetensors header: tensor {:?} has shape {}, expected a list of "
           "non-negative integers; {}",
-          path.string(), name, shape.dump().substr(0, 80), kCorruptHint);
+          path.string(), name, json_preview(shape), kCorruptHint);
     }
     info.shape.push_back(dim.get<int64_t>());
   }
@@ -244,7 +248,7 @@ TensorInfo parse_tensor(const std::filesystem::path& path, const std::string& na
     fail(
         "{}: invalid safetensors header: tensor {:?} has data_offsets {}, expected [begin, end] "
         "with non-negative integers; {}",
-        path.string(), name, offsets.dump().substr(0, 80), kCorruptHint);
+        path.string(), name, json_preview(offsets), kCorruptHint);
   }
   info.begin = offsets[0].get<uint64_t>();
   info.end = offsets[1].get<uint64_t>();

@@ -9,6 +9,7 @@
 #include "io/file.h"
 #include "io/json.h"
 #include "tokenizer/tokenizer_spec.h"
+#include "tokenizer/unicode_classes.h"
 
 namespace embedtune {
 namespace {
@@ -20,19 +21,27 @@ using nlohmann::json;
 std::vector<std::pair<std::string, int32_t>> read_vocab_txt(const std::filesystem::path& file) {
   const std::string text = io::read_file(file);
   std::vector<std::pair<std::string, int32_t>> vocab;
+  // transformers opens vocab.txt with encoding="utf-8", so ill-formed bytes fail there too.
+  auto add = [&](std::string&& token) {
+    if (const size_t bad = unicode::find_invalid_utf8(token); bad != std::string::npos) {
+      fail("{}:{}: expected UTF-8 text, found byte 0x{:02X}; save the vocab file as UTF-8.",
+           file.string(), vocab.size() + 1, static_cast<unsigned char>(token[bad]));
+    }
+    vocab.emplace_back(std::move(token), static_cast<int32_t>(vocab.size()));
+  };
   std::string line;
   size_t i = 0;
   while (i < text.size()) {
     const char c = text[i++];
     if (c == '\n' || c == '\r') {
       if (c == '\r' && i < text.size() && text[i] == '\n') ++i;
-      vocab.emplace_back(std::move(line), static_cast<int32_t>(vocab.size()));
+      add(std::move(line));
       line.clear();
     } else {
       line.push_back(c);
     }
   }
-  if (!line.empty()) vocab.emplace_back(std::move(line), static_cast<int32_t>(vocab.size()));
+  if (!line.empty()) add(std::move(line));
   return vocab;
 }
 
@@ -46,15 +55,15 @@ std::string token_text(const json& config, const char* key, const char* fallback
     return v.at("content").get<std::string>();
   }
   fail("{}: key '{}' is {}; expected a token string. Fix the tokenizer config.", file.string(), key,
-       v.dump().substr(0, 80));
+       io::json_preview(v));
 }
 
 bool flag(const json& v, const char* key, bool fallback, const std::filesystem::path& file,
           const std::string& where) {
   if (!v.contains(key) || v.at(key).is_null()) return fallback;
   if (!v.at(key).is_boolean()) {
-    fail("{}: key '{}{}' is {}; expected true or false. Fix the tokenizer config.", file.string(),
-         where, key, v.at(key).dump().substr(0, 80));
+    fail("{}: key {:?} is {}; expected true or false. Fix the tokenizer config.", file.string(),
+         where + key, io::json_preview(v.at(key)));
   }
   return v.at(key).get<bool>();
 }
@@ -105,8 +114,8 @@ TokenizerSpec read_bert_vocab_folder(const std::filesystem::path& dir) {
               ? value.at("content").get<std::string>()
               : std::string();
       if (token.content.empty()) {
-        fail("{}: key '{}content' is missing or not a string; expected the token text.",
-             config_file.string(), where);
+        fail("{}: key {:?} is missing or not a string; expected the token text.",
+             config_file.string(), where + "content");
       }
       token.id = id_of(token.content);
       token.special = flag(value, "special", false, config_file, where);

@@ -80,7 +80,8 @@ Tokenizer::Tokenizer(const TokenizerSpec& spec)
   int32_t max_id = -1;
   for (const auto& entry : spec.vocab) max_id = std::max(max_id, entry.second);
   for (const AddedToken& t : added_tokens_) max_id = std::max(max_id, t.id);
-  vocab_size_ = static_cast<size_t>(max_id + 1);
+  // In size_t: max_id may be INT32_MAX.
+  vocab_size_ = max_id < 0 ? 0 : static_cast<size_t>(max_id) + 1;
 }
 
 std::string_view Tokenizer::id_to_token(int32_t id) const {

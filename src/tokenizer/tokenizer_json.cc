@@ -23,7 +23,7 @@ class Node {
   Node at(const char* key) const {
     if (!value_.is_object() || !value_.contains(key)) {
       fail(
-          "{}: key '{}' is missing; expected it in a Hugging Face tokenizer.json. Re-save the "
+          "{}: key {:?} is missing; expected it in a Hugging Face tokenizer.json. Re-save the "
           "tokenizer with tokenizers or transformers.",
           file_, join(key));
     }
@@ -31,14 +31,14 @@ class Node {
   }
   Node at(size_t index) const {
     if (!value_.is_array() || index >= value_.size()) {
-      wrong(fmt::format("a list with an item [{}]", index).c_str());
+      wrong(fmt::format("a list with at least {} items", index + 1).c_str());
     }
     return Node(value_.at(index), fmt::format("{}[{}]", path_, index), file_);
   }
 
   [[noreturn]] void wrong(const char* expected) const {
-    fail("{}: key '{}' is {}; expected {}. Fix the file or re-save the tokenizer.", file_, path_,
-         value_.dump().substr(0, 80), expected);
+    fail("{}: key {:?} is {}; expected {}. Fix the file or re-save the tokenizer.", file_, path_,
+         io::json_preview(value_), expected);
   }
   bool as_bool() const {
     if (!value_.is_boolean()) wrong("true or false");
@@ -76,7 +76,7 @@ std::optional<BertNormalizerOptions> read_normalizer(const Node& root) {
   const std::string type = n.at("type").as_string();
   if (type != "BertNormalizer") {
     fail(
-        "{}: key 'normalizer.type' is '{}'; embedtune supports only 'BertNormalizer' (or null). "
+        "{}: key 'normalizer.type' is {:?}; embedtune supports only 'BertNormalizer' (or null). "
         "Use a BERT tokenizer.",
         root.file(), type);
   }
@@ -96,7 +96,7 @@ bool read_pre_tokenizer(const Node& root) {
   const std::string type = p.at("type").as_string();
   if (type != "BertPreTokenizer") {
     fail(
-        "{}: key 'pre_tokenizer.type' is '{}'; embedtune supports only 'BertPreTokenizer' (or "
+        "{}: key 'pre_tokenizer.type' is {:?}; embedtune supports only 'BertPreTokenizer' (or "
         "null). Use a BERT tokenizer.",
         root.file(), type);
   }
@@ -108,7 +108,7 @@ void read_model(const Node& root, TokenizerSpec& spec) {
   const std::string type = m.has("type") ? m.at("type").as_string() : std::string("(none)");
   if (type != "WordPiece") {
     fail(
-        "{}: key 'model.type' is '{}'; embedtune supports only 'WordPiece' (BERT) models. Use a "
+        "{}: key 'model.type' is {:?}; embedtune supports only 'WordPiece' (BERT) models. Use a "
         "BERT-family model.",
         root.file(), type);
   }
@@ -150,7 +150,7 @@ std::vector<int32_t> special_ids(const Node& processor, const std::string& name)
   const Node specials = processor.at("special_tokens");
   if (!specials.value().contains(name)) {
     fail(
-        "{}: key 'post_processor.special_tokens' has no '{}', which the template uses. Fix the "
+        "{}: key 'post_processor.special_tokens' has no {:?}, which the template uses. Fix the "
         "post_processor.",
         processor.file(), name);
   }
@@ -173,7 +173,7 @@ void read_post_processor(const Node& root, TokenizerSpec& spec) {
   }
   if (type != "TemplateProcessing") {
     fail(
-        "{}: key 'post_processor.type' is '{}'; embedtune supports 'TemplateProcessing', "
+        "{}: key 'post_processor.type' is {:?}; embedtune supports 'TemplateProcessing', "
         "'BertProcessing' or null. Use a BERT tokenizer.",
         root.file(), type);
   }

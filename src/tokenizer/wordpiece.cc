@@ -13,14 +13,13 @@ WordPiece::WordPiece(const std::vector<std::pair<std::string, int32_t>>& vocab,
   const std::string& prefix = options_.continuing_subword_prefix;
   for (const auto& [token, id] : vocab) {
     if (id < 0) {
-      fail("{}: vocab token '{}' has id {}; expected ids >= 0. Fix the vocab.", source, token, id);
+      fail("{}: vocab token {:?} has id {}; expected ids >= 0. Fix the vocab.", source, token, id);
     }
     vocab_.insert(token, id);
     if (!prefix.empty() && token.size() >= prefix.size() && token.starts_with(prefix)) {
       continuation_.insert(std::string_view(token).substr(prefix.size()), id);
     }
     max_token_bytes_ = std::max(max_token_bytes_, token.size());
-    if (static_cast<size_t>(id) >= id_to_token_.size()) id_to_token_.resize(id + 1);
     id_to_token_[id] = token;
   }
   // With an empty prefix every token can continue a word.
@@ -28,15 +27,15 @@ WordPiece::WordPiece(const std::vector<std::pair<std::string, int32_t>>& vocab,
   unk_id_ = vocab_.find(options_.unk_token);
   if (unk_id_ < 0) {
     fail(
-        "{}: the WordPiece unk_token '{}' is not in the vocab ({} tokens); add it to the vocab "
+        "{}: the WordPiece unk_token {:?} is not in the vocab ({} tokens); add it to the vocab "
         "or set unk_token to a token that is.",
         source, options_.unk_token, vocab_.size());
   }
 }
 
 std::string_view WordPiece::id_to_token(int32_t id) const {
-  if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size()) return {};
-  return id_to_token_[id];
+  const auto it = id_to_token_.find(id);
+  return it == id_to_token_.end() ? std::string_view() : std::string_view(it->second);
 }
 
 namespace {

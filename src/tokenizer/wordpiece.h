@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -42,7 +43,9 @@ class WordPiece {
   WordPieceOptions options_;
   TokenTable vocab_;         // every token, as written
   TokenTable continuation_;  // tokens that start with the prefix, keyed without it
-  std::vector<std::string> id_to_token_;
+  // A map, not a vector indexed by id: ids need not be dense (tokenizers accepts any u32), and a
+  // vocab with one id near 2^31 must not allocate 2^31 strings.
+  std::unordered_map<int32_t, std::string> id_to_token_;
   int32_t unk_id_ = -1;
   size_t max_token_bytes_ = 0;  // no match can be longer, so the search starts there
 };

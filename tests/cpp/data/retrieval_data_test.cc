@@ -163,6 +163,29 @@ TEST_F(RetrievalDataTest, BeirEmptyCorpusOrQueriesAreNamed) {
               StartsWith(corpus.string() + ": expected documents"));
 }
 
+// Found by fuzz/fuzz_beir (fuzz/regressions/beir/): a repeated id went into the message as it
+// is, so an id with a line break broke the one-line error. Prepared splits had the same message.
+TEST_F(RetrievalDataTest, RepeatedIdIsQuotedInTheMessage) {
+  const auto corpus = write("b/corpus.jsonl",
+                            "{\"_id\": \"a\\nb\", \"text\": \"x\"}\n"
+                            "{\"_id\": \"a\\nb\", \"text\": \"y\"}\n");
+  write("b/queries.jsonl", "{\"_id\": \"q\", \"text\": \"q\"}\n");
+  write("b/qrels.tsv", "query-id\tcorpus-id\tscore\n");
+  std::string message = error_of([&] { load_beir_retrieval_data(dir_ / "b"); });
+  EXPECT_THAT(message, StartsWith(corpus.string() + R"(:2: column "_id": expected a unique id, )"
+                                                    R"(found "a\nb" already used at )"));
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+
+  write("p/train.jsonl", "{\"id\": \"1\\r\", \"anchor\": \"a\", \"positive\": \"b\"}\n");
+  const auto test =
+      write("p/test.jsonl", "{\"id\": \"1\\r\", \"anchor\": \"a\", \"positive\": \"b\"}\n");
+  message = error_of([&] { load_prepared_retrieval_data(dir_ / "p"); });
+  EXPECT_THAT(message,
+              StartsWith(test.string() + R"(:1: column "id": expected a unique id across )"
+                                         R"(train and test, found "1\r" already used at )"));
+  EXPECT_EQ(message.find('\r'), std::string::npos);
+}
+
 TEST_F(RetrievalDataTest, BeirMissingQrelsFile) {
   write("b/corpus.jsonl", "{\"_id\": \"d1\", \"text\": \"t\"}\n");
   write("b/queries.jsonl", "{\"_id\": \"q1\", \"text\": \"q\"}\n");

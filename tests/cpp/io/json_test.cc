@@ -59,6 +59,49 @@ TEST(Json, ParseErrorsGiveLineAndColumn) {
               StartsWith(path.string() + ": invalid JSON at line 1, column 8: "));
 }
 
+// Found by fuzz/fuzz_json (fuzz/regressions/json/): nlohmann throws a number too large for a
+// double as out_of_range, not parse_error, so it escaped as a non-embedtune exception.
+TEST(Json, NumberTooLargeForADoubleIsAnErrorWithLineAndColumn) {
+  ScratchDir dir;
+  const auto path = dir / "big.json";
+  write_bytes(path, "{\n  \"eps\": 1e999\n}\n");
+  EXPECT_EQ(
+      error_of([&] { read_json_file(path); }),
+      path.string() +
+          ": invalid JSON at line 2, column 14: number overflow parsing '1e999'; fix the file "
+          "or re-create it");
+  EXPECT_THAT(error_of([&] { read_ordered_json_file(path); }),
+              HasSubstr("line 2, column 14: number overflow parsing '1e999'"));
+}
+
+TEST(Json, ParseJsonTextGivesTheOffsetOfTheOffendingByte) {
+  JsonParseError error;
+  EXPECT_EQ(parse_json_text("[1, 2]", error), nlohmann::json({1, 2}));
+  EXPECT_FALSE(parse_json_text("[1, -1e400]", error));
+  EXPECT_EQ(error.offset, 9u);
+  EXPECT_EQ(error.reason, "number overflow parsing '-1e400'");
+  EXPECT_FALSE(parse_json_text("[1] x", error));
+  EXPECT_EQ(error.offset, 4u);
+  EXPECT_THAT(error.reason, StartsWith("syntax error while parsing value - invalid literal"));
+}
+
+TEST(Json, PreviewIsShortOneLineAndBoundedInDepth) {
+  EXPECT_EQ(json_preview(nlohmann::json::parse(R"({"a": [1, 2.5, null], "b": "x"})")),
+            R"({"a":[1,2.5,null],"b":"x"})");
+  EXPECT_EQ(json_preview("line\nbreak"), R"("line\nbreak")");
+  EXPECT_EQ(json_preview(std::string(100, 'x')), "\"" + std::string(79, 'x') + "...");
+  // Cut before a two-byte character rather than inside it.
+  std::string accents;
+  for (int i = 0; i < 50; ++i) accents += "\xC3\xA9";
+  EXPECT_EQ(json_preview(accents, 4), "\"\xC3\xA9...");
+  // Found in review, reproduced by the fuzz harness's small stack: messages showed values with
+  // dump(), which recurses once per level, so a value nested 300,000 deep overflowed the stack.
+  const nlohmann::json deep =
+      nlohmann::json::parse(std::string(300'000, '[') + std::string(300'000, ']'));
+  EXPECT_EQ(json_preview(deep), "[[[[[...]]]]]");
+  EXPECT_EQ(json_preview(nlohmann::json::parse(R"([[[[[]]]]])")), "[[[[[]]]]]");
+}
+
 TEST(Json, WriteIsAtomicWithTrailingNewline) {
   ScratchDir dir;
   const auto path = dir / "out.json";

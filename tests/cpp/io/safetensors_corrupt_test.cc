@@ -110,6 +110,23 @@ TEST_F(SafetensorsCorrupt, BadShapes) {
               HasSubstr("byte count overflows"));
 }
 
+// fuzz/regressions/safetensors/: nlohmann throws a number too large for a double (1e999) as
+// out_of_range, not parse_error, so it escaped as a non-embedtune exception.
+TEST_F(SafetensorsCorrupt, NumberTooLargeForADouble) {
+  EXPECT_THAT(header_error(R"({"w":{"dtype":"U8","shape":[1e999],"data_offsets":[0,4]}})", 4),
+              HasSubstr("not valid JSON ([json.exception.out_of_range.406] number overflow "
+                        "parsing '1e999')"));
+}
+
+// fuzz/regressions/safetensors/: the shape went into the message through dump(), which recurses
+// once per level, so a shape nested 300,000 deep overflowed the stack.
+TEST_F(SafetensorsCorrupt, DeeplyNestedShapeIsAnErrorNotAStackOverflow) {
+  const std::string deep = std::string(300'000, '[') + std::string(300'000, ']');
+  EXPECT_THAT(
+      header_error(R"({"w":{"dtype":"U8","shape":)" + deep + R"(,"data_offsets":[0,0]}})", 0),
+      HasSubstr("has shape [[[[[...]]]]], expected a list of non-negative integers"));
+}
+
 TEST_F(SafetensorsCorrupt, BadOffsets) {
   EXPECT_THAT(header_error(R"({"w":{"dtype":"U8","shape":[4],"data_offsets":[0]}})", 4),
               HasSubstr("expected [begin, end]"));

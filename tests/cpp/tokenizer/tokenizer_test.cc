@@ -128,6 +128,90 @@ TEST(Tokenizer, UnsupportedModelTypeNamesFileAndKey) {
   std::filesystem::remove_all(dir);
 }
 
+// Found by fuzz/fuzz_tokenizer_json (fuzz/regressions/tokenizer_json/line-break-*): text from the
+// file (a component type) went into messages as it is, so a line break in it broke the one-line
+// error; review found the same for vocab tokens in key paths, unk_token and config keys.
+TEST(Tokenizer, BadFileMessagesStayOnOneLine) {
+  const auto dir = temp_folder("one_line");
+  const auto file = dir / "tokenizer.json";
+  write(file, R"({"normalizer": {"type": "Bert\nNormalizer"},
+                  "model": {"type": "WordPiece", "vocab": {}}})");
+  std::string message = error_of([&] { Tokenizer::from_folder(dir); });
+  EXPECT_THAT(message, AllOf(HasSubstr(file.string()),
+                             HasSubstr(R"(key 'normalizer.type' is "Bert\nNormalizer";)")));
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+  write(file, R"({"model": {"type": "WordPiece", "vocab": {"a\nb": "x"}}})");
+  message = error_of([&] { Tokenizer::from_folder(dir); });
+  EXPECT_THAT(message, HasSubstr(R"(key "model.vocab.a\nb" is "x"; expected an integer)"));
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+  std::filesystem::remove(file);
+  write(dir / "vocab.txt", "[UNK]\n");
+  write(dir / "tokenizer_config.json",
+        R"({"added_tokens_decoder": {"1\n2": {"content": "x", "lstrip": 3}}})");
+  message = error_of([&] { Tokenizer::from_folder(dir); });
+  EXPECT_THAT(message, HasSubstr(R"(key "added_tokens_decoder.1\n2.lstrip" is 3; expected true)"));
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+// Found by fuzz/fuzz_bert_vocab (fuzz/regressions/bert_vocab/): vocab.txt was not checked for
+// UTF-8, which transformers requires (it opens the file with encoding="utf-8").
+TEST(Tokenizer, VocabTxtMustBeUtf8) {
+  const auto dir = temp_folder("vocab_utf8");
+  write(dir / "vocab.txt", "[UNK]\r\nok\rab\xFF\n");
+  EXPECT_EQ(error_of([&] { Tokenizer::from_folder(dir); }),
+            (dir / "vocab.txt").string() +
+                ":3: expected UTF-8 text, found byte 0xFF; save the vocab file as UTF-8.");
+  std::filesystem::remove_all(dir);
+}
+
+// fuzz/regressions/tokenizer_json/: a vocab id of 2^31 - 1 overflowed `id + 1` (undefined
+// behaviour) and sized a table of 2^31 strings, and an id of 10^8 allocated 3.2 GB. Ids need not
+// be dense (tokenizers accepts any u32).
+TEST(Tokenizer, LargeSparseIdsTakeNoMemoryPerId) {
+  const auto dir = temp_folder("sparse_ids");
+  write(dir / "tokenizer.json",
+        R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 2147483647, "a": 100000000}}})");
+  const Tokenizer t = Tokenizer::from_folder(dir);
+  EXPECT_EQ(t.vocab_size(), 2147483648u);
+  EXPECT_EQ(t.id_to_token(2147483647), "[UNK]");
+  EXPECT_EQ(t.id_to_token(100000000), "a");
+  EXPECT_EQ(t.id_to_token(5), "");
+  EXPECT_THAT(t.encode("a"), ElementsAre(100000000));
+  EXPECT_THAT(t.encode("b"), ElementsAre(2147483647));
+  std::filesystem::remove_all(dir);
+}
+
+// fuzz/regressions/tokenizer_json/: a BertProcessing "cls" or "sep" that is not a [token, id]
+// pair made nlohmann throw type_error or out_of_range instead of an embedtune::Error.
+TEST(Tokenizer, BertProcessingPairsAreChecked) {
+  const auto dir = temp_folder("bert_processing");
+  const auto file = dir / "tokenizer.json";
+  const std::string model = R"("model": {"type": "WordPiece", "vocab": {"[UNK]": 0}})";
+  write(file, "{" + model + R"(, "post_processor": {"type": "BertProcessing", "cls": "[CLS]",
+                                                       "sep": ["[SEP]", 1]}})");
+  EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }),
+              AllOf(HasSubstr(file.string()),
+                    HasSubstr(R"(key "post_processor.cls" is "[CLS]"; expected a list with at )"
+                              R"(least 2 items)")));
+  write(file, "{" + model + R"(, "post_processor": {"type": "BertProcessing", "cls": ["[CLS]", 2],
+                                                       "sep": ["[SEP]"]}})");
+  EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }),
+              HasSubstr(R"(key "post_processor.sep" is ["[SEP]"]; expected a list with at least)"));
+  std::filesystem::remove_all(dir);
+}
+
+// fuzz/regressions/tokenizer_json/: the message showed the bad value with dump(), which recurses
+// once per nesting level, so a value nested 300,000 deep overflowed the stack.
+TEST(Tokenizer, DeeplyNestedValueIsAnErrorNotAStackOverflow) {
+  const auto dir = temp_folder("deep");
+  write(dir / "tokenizer.json", R"({"model": {"type": "WordPiece", "vocab": )" +
+                                    std::string(300'000, '[') + std::string(300'000, ']') + "}}");
+  EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }),
+              HasSubstr(R"(key "model.vocab" is [[[[[...]]]]]; expected an object {token: id})"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Tokenizer, VocabFolderWithoutConfigUsesBertDefaults) {
   const auto dir = temp_folder("vocab");
   write(dir / "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n##s\n,\n");
