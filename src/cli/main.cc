@@ -1,7 +1,6 @@
 // The `embedtune` executable: one subcommand per src/cli/<command>.cc, errors as one line.
 #include <ATen/Context.h>
 #include <fmt/format.h>
-#include "model/libtorch_version.h"
 #include <unistd.h>
 
 #include <cstdlib>
@@ -10,6 +9,7 @@
 
 #include "cli/command.h"
 #include "io/error.h"
+#include "model/libtorch_version.h"
 
 namespace embedtune::cli {
 

@@ -20,17 +20,6 @@ namespace {
 
 constexpr int64_t kMaxTieKeys = int64_t{1} << 24;  // int64 keys per tie re-selection (128 MiB)
 
-void validate_ks(const std::vector<int>& ks, const std::string& field) {
-  if (ks.empty()) fail("{}: expected at least one k, found none; add e.g. 10", field);
-  std::set<int> seen;
-  for (int k : ks) {
-    if (k < 1) fail("{}: expected every k >= 1, found {}; remove it", field, k);
-    if (!seen.insert(k).second) {
-      fail("{}: k = {} appears twice in [{}]; list each k once", field, k, fmt::join(ks, ", "));
-    }
-  }
-}
-
 // F.normalize(x, p=2, dim=-1): x / max(||x||, 1e-12), the norm taken as torch.linalg.vector_norm,
 // which Tensor.norm dispatches to, so the bits match ST's cos_sim.
 at::Tensor normalize_rows(const at::Tensor& x) {
@@ -154,47 +143,6 @@ void append_metrics(const std::vector<std::vector<std::string>>& hits,
 
 }  // namespace
 
-int IrEvaluatorConfig::max_k() const {
-  int k = 0;
-  for (const auto* ks :
-       {&mrr_at_k, &ndcg_at_k, &accuracy_at_k, &precision_recall_at_k, &map_at_k}) {
-    for (int v : *ks) k = std::max(k, v);
-  }
-  return k;
-}
-
-void IrEvaluatorConfig::validate(std::string_view key_prefix) const {
-  const auto name = [&](std::string_view key) { return io::setting_display_name(key_prefix, key); };
-  validate_ks(mrr_at_k, name("mrr_at_k"));
-  validate_ks(ndcg_at_k, name("ndcg_at_k"));
-  validate_ks(accuracy_at_k, name("accuracy_at_k"));
-  validate_ks(precision_recall_at_k, name("precision_recall_at_k"));
-  validate_ks(map_at_k, name("map_at_k"));
-  if (score_functions.empty()) {
-    fail("{}: expected at least one of \"cosine\", \"dot\", found none", name("score_functions"));
-  }
-  std::set<std::string> seen;
-  for (const auto& s : score_functions) {
-    if (s != "cosine" && s != "dot") {
-      fail("{}: unknown score function \"{}\"; use \"cosine\" or \"dot\"", name("score_functions"),
-           s);
-    }
-    if (!seen.insert(s).second)
-      fail("{}: \"{}\" appears twice; list it once", name("score_functions"), s);
-  }
-  if (!main_score_function.empty() && seen.count(main_score_function) == 0) {
-    fail("{}: \"{}\" is not one of score_functions [{}]; add it there or leave it empty",
-         name("main_score_function"), main_score_function, fmt::join(score_functions, ", "));
-  }
-  if (corpus_chunk_size < 1) {
-    fail("{}: expected >= 1, found {}; the default is 50000", name("corpus_chunk_size"),
-         corpus_chunk_size);
-  }
-  if (query_chunk_size < 0) {
-    fail("{}: expected >= 0 (0 = automatic), found {}", name("query_chunk_size"), query_chunk_size);
-  }
-}
-
 double IrResults::at(const std::string& key) const {
   for (const auto& [k, v] : metrics) {
     if (k == key) return v;
@@ -210,7 +158,8 @@ double IrResults::at(const std::string& key) const {
 std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::Tensor& corpus,
                                              const std::vector<std::string>& corpus_ids,
                                              const std::string& score_function, int max_k,
-                                             int64_t corpus_chunk_size, int64_t query_chunk_size) {
+                                             int64_t corpus_chunk_size, int64_t query_chunk_size,
+                                             bool check_corpus) {
   c10::InferenceMode guard;
   const int64_t n_query = query.size(0);
   const int64_t n_corpus = corpus.size(0);
@@ -236,6 +185,19 @@ std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::
                                  std::min(corpus_chunk_size, std::max<int64_t>(1, n_corpus)));
   }
 
+  // One buffer each for a chunk's normalised rows, their norms and its score block, reused by
+  // every chunk: fresh allocations of this size are fresh pages, and faulting them in costs more
+  // than the GEMM. Results are written as at::div / at::mm would write them (same kernels).
+  const int64_t max_c_len = std::min(corpus_chunk_size, n_corpus);
+  const int64_t max_q_len = std::min(query_chunk_size, n_query);
+  const at::TensorOptions f32 = corpus.options().dtype(at::kFloat);
+  at::Tensor docs_buffer = cosine ? at::empty({max_c_len * corpus.size(1)}, f32) : at::Tensor();
+  at::Tensor norm_buffer = at::empty({max_c_len}, f32);
+  at::Tensor score_buffer = at::empty({max_q_len * max_c_len}, f32);
+  auto view = [](const at::Tensor& buffer, int64_t rows, int64_t cols) {
+    return buffer.narrow(0, 0, rows * cols).view({rows, cols});
+  };
+
   std::vector<std::vector<Hit>> hits(n_query);
   for (int64_t q_start = 0; q_start < n_query; q_start += query_chunk_size) {
     const int64_t q_len = std::min(query_chunk_size, n_query - q_start);
@@ -244,8 +206,27 @@ std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::
     for (int64_t c_start = 0; c_start < n_corpus; c_start += corpus_chunk_size) {
       const int64_t c_len = std::min(corpus_chunk_size, n_corpus - c_start);
       at::Tensor docs = corpus.narrow(0, c_start, c_len).contiguous();
-      if (cosine) docs = normalize_rows(docs);
-      const at::Tensor scores = at::mm(queries, docs.t());  // (q_len, c_len), as ST's torch.mm
+      // A row whose norm (cosine) or sum (dot) is finite holds only finite values, so the exact
+      // check runs only on a chunk where one is not (which may also be finite values too large
+      // to square or add).
+      at::Tensor summary = view(norm_buffer, c_len, 1);
+      if (cosine) {
+        at::linalg_vector_norm_out(summary, docs, 2, {-1}, true);
+      } else {
+        at::sum_out(summary, docs, {-1}, true);
+      }
+      if (check_corpus && q_start == 0 && !at::isfinite(summary).all().item<bool>()) {
+        check_finite(docs, c_start, "corpus_embeddings");
+      }
+      if (cosine) {
+        // normalize_rows, written into the buffer: x / max(||x||, 1e-12).
+        summary.clamp_min_(1e-12);
+        at::Tensor normalised = view(docs_buffer, c_len, docs.size(1));
+        at::div_out(normalised, docs, summary.expand_as(docs));
+        docs = normalised;
+      }
+      at::Tensor scores = view(score_buffer, q_len, c_len);
+      at::mm_out(scores, queries, docs.t());  // (q_len, c_len), as ST's torch.mm
       const int64_t top_k = std::min<int64_t>(max_k, c_len);
       auto [values, indices] = chunk_top_k(scores, top_k, c_start, ranks, n_corpus);
       values = values.to(at::kCPU).contiguous();
@@ -318,10 +299,7 @@ IrResults evaluate_retrieval(const at::Tensor& query_embeddings,
                .to(query_embeddings.device()));
   }
   check_finite(queries, 0, "query_embeddings (after dropping queries without relevant documents)");
-  for (int64_t start = 0; start < corpus_embeddings.size(0); start += config.corpus_chunk_size) {
-    const int64_t len = std::min(config.corpus_chunk_size, corpus_embeddings.size(0) - start);
-    check_finite(corpus_embeddings.narrow(0, start, len), start, "corpus_embeddings");
-  }
+  // The corpus is checked for NaN and infinity chunk by chunk in top_k_hits, which reads it anyway.
 
   const std::string prefix = config.name.empty() ? "" : config.name + "_";
   IrResults results;
@@ -329,7 +307,8 @@ IrResults evaluate_retrieval(const at::Tensor& query_embeddings,
   const int ndcg_k = *std::max_element(config.ndcg_at_k.begin(), config.ndcg_at_k.end());
   for (const auto& score : config.score_functions) {
     const auto indices = top_k_hits(queries, corpus_embeddings, corpus_ids, score, config.max_k(),
-                                    config.corpus_chunk_size, config.query_chunk_size);
+                                    config.corpus_chunk_size, config.query_chunk_size,
+                                    /*check_corpus=*/true);
     std::vector<std::vector<std::string>> hits(indices.size());
     for (size_t q = 0; q < indices.size(); ++q) {
       for (int64_t row : indices[q]) hits[q].push_back(corpus_ids[row]);
@@ -354,10 +333,6 @@ IrResults evaluate_retrieval(const at::Tensor& query_embeddings,
   }
   results.primary_metric = fmt::format("{}{}_ndcg@{}", prefix, primary, ndcg_k);
   return results;
-}
-
-std::string matryoshka_name(const IrEvaluatorConfig& base, int64_t dim) {
-  return base.name.empty() ? fmt::format("dim_{}", dim) : fmt::format("{}_dim_{}", base.name, dim);
 }
 
 IrResults evaluate_matryoshka(const at::Tensor& query_full, const at::Tensor& corpus_full,

@@ -15,40 +15,9 @@
 #include <utility>
 #include <vector>
 
+#include "evaluation/ir_evaluator_config.h"
+
 namespace embedtune::evaluation {
-
-struct IrEvaluatorConfig {
-  // Cut-offs, as InformationRetrievalEvaluator's arguments (each list non-empty, k >= 1, no
-  // repeats).
-  std::vector<int> mrr_at_k{10};
-  std::vector<int> ndcg_at_k{10};
-  std::vector<int> accuracy_at_k{1, 3, 5, 10};
-  std::vector<int> precision_recall_at_k{1, 3, 5, 10};
-  std::vector<int> map_at_k{100};
-  // "cosine" (rows L2-normalised, then dot) and/or "dot"; results follow this order, the CSV
-  // columns the sorted order, as in ST.
-  std::vector<std::string> score_functions{"cosine"};
-  // The score function of the primary metric; empty: the one with the best ndcg@max(ndcg_at_k)
-  // (first in sorted order on a tie), as ST picks it on its first call. A trainer that calls the
-  // evaluator repeatedly should pin the first call's choice here, as ST keeps it.
-  std::string main_score_function;
-  // Corpus entries scored at once (ST's corpus_chunk_size).
-  int64_t corpus_chunk_size = 50000;
-  // Queries scored at once; 0: as many as keep one score block under kMaxScoreBlock values
-  // (all of them for up to 1342 queries at the default chunk, which is the shape ST multiplies).
-  int64_t query_chunk_size = 0;
-  // Prefix of every key: "{name}_{score}_{metric}@{k}", or "{score}_{metric}@{k}" when empty.
-  std::string name;
-
-  static constexpr int64_t kMaxScoreBlock = int64_t{1} << 26;  // 256 MiB of float32 scores
-
-  // The largest k of all lists: how many hits are kept per query.
-  int max_k() const;
-  // Throws Error naming the field when a list is empty, holds k < 1 or a repeat, a score
-  // function is unknown or repeated, or a chunk size is not positive (query 0 = automatic).
-  // Fields are named with `key_prefix` as io::setting_display_name does ("--" for flags).
-  void validate(std::string_view key_prefix = "") const;
-};
 
 struct IrResults {
   // (key, value) in ST's order: per score function accuracy@k, precision@k, recall@k, ndcg@k,
@@ -73,11 +42,14 @@ struct IrResults {
 // equal in exact arithmetic can differ in the last bit across chunkings; exactly representable
 // scores never do.
 // query (Q, D) and corpus (C, D) float32 CPU; returns Q lists of at most min(max_k, C) indices.
-// `score_function` is "cosine" or "dot". Memory: O(Q * max_k + query_chunk * corpus_chunk).
+// `score_function` is "cosine" or "dot". Memory: O(Q * max_k + query_chunk * corpus_chunk +
+// corpus_chunk * D): one score block and one normalised chunk, reused. With `check_corpus`, a
+// corpus row holding NaN or infinity is an Error naming the row.
 std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::Tensor& corpus,
                                              const std::vector<std::string>& corpus_ids,
                                              const std::string& score_function, int max_k,
-                                             int64_t corpus_chunk_size, int64_t query_chunk_size);
+                                             int64_t corpus_chunk_size, int64_t query_chunk_size,
+                                             bool check_corpus = true);
 
 // Evaluates retrieval of `corpus_ids` for `query_ids`, as InformationRetrievalEvaluator called on
 // a model whose encode returns these embeddings.
@@ -108,8 +80,5 @@ IrResults evaluate_matryoshka(const at::Tensor& query_full, const at::Tensor& co
                               const std::vector<std::string>& corpus_ids,
                               const std::map<std::string, std::set<std::string>>& relevant,
                               const std::vector<int64_t>& dims, const IrEvaluatorConfig& base);
-
-// The name evaluate_matryoshka gives dimension `dim`'s evaluator.
-std::string matryoshka_name(const IrEvaluatorConfig& base, int64_t dim);
 
 }  // namespace embedtune::evaluation

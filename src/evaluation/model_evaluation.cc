@@ -3,7 +3,6 @@
 
 #include <ATen/ATen.h>
 
-#include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -16,16 +15,17 @@ namespace embedtune::evaluation {
 namespace fs = std::filesystem;
 namespace {
 
+// The data is read straight into the tensor, so a stored corpus is held once, not twice.
 at::Tensor load_matrix(const fs::path& path, int64_t rows) {
-  io::NpyArray array = io::read_npy(path);
-  if (array.descr != "<f4" || array.shape.size() != 2 || array.shape[0] != rows) {
+  const io::NpyHeader header = io::read_npy_header(path);
+  if (header.descr != "<f4" || header.shape.size() != 2 || header.shape[0] != rows) {
     fail(
         "{}: expected float32 (<f4) embeddings of shape ({}, D), found {} with {} dims; save "
         "them again with --save-embeddings",
-        path.string(), rows, array.descr, array.shape.size());
+        path.string(), rows, header.descr, header.shape.size());
   }
-  at::Tensor out = at::empty({array.shape[0], array.shape[1]}, at::kFloat);
-  std::memcpy(out.data_ptr<float>(), array.bytes.data(), array.bytes.size());
+  at::Tensor out = at::empty({header.shape[0], header.shape[1]}, at::kFloat);
+  io::read_npy_data(path, header, out.data_ptr<float>());
   return out;
 }
 
@@ -35,42 +35,6 @@ void save_matrix(const fs::path& path, const at::Tensor& matrix) {
 }
 
 }  // namespace
-
-EvaluationSettings::EvaluationSettings() { io::reset_settings(*this); }
-
-IrEvaluatorConfig EvaluationSettings::config(std::string_view origin,
-                                             std::string_view key_prefix) const {
-  const auto name = [&](std::string_view key) { return io::setting_display_name(key_prefix, key); };
-  IrEvaluatorConfig config;
-  auto ks = [&](const std::vector<int64_t>& values, std::string_view key) {
-    std::vector<int> out;
-    for (int64_t k : values) {
-      if (k < 1 || k > 1'000'000) {
-        fail("{}: {}: expected k values in 1..1000000, found {}; fix the value", origin, name(key),
-             k);
-      }
-      out.push_back(static_cast<int>(k));
-    }
-    return out;
-  };
-  config.mrr_at_k = ks(mrr_at_k, "mrr_at_k");
-  config.ndcg_at_k = ks(ndcg_at_k, "ndcg_at_k");
-  config.accuracy_at_k = ks(accuracy_at_k, "accuracy_at_k");
-  config.precision_recall_at_k = ks(precision_recall_at_k, "precision_recall_at_k");
-  config.map_at_k = ks(map_at_k, "map_at_k");
-  config.score_functions = score_functions;
-  config.corpus_chunk_size = corpus_chunk_size;
-  try {
-    config.validate(key_prefix);
-  } catch (const Error& e) {
-    fail("{}: {}", origin, e.what());
-  }
-  if (batch_size < 1) {
-    fail("{}: {}: expected an integer >= 1, found {}; fix the value", origin, name("batch_size"),
-         batch_size);
-  }
-  return config;
-}
 
 ModelEvaluationOptions ModelEvaluationOptions::from_settings(const EvaluationSettings& settings,
                                                              std::vector<int64_t> dims,

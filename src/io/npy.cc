@@ -6,7 +6,6 @@
 #include <array>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <limits>
 #include <map>
 #include <optional>
@@ -137,16 +136,6 @@ class HeaderParser {
   size_t pos_ = 0;
 };
 
-std::string read_all(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) fail("{}: not found; check the path", path.string());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open for reading; check its permissions", path.string());
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail("{}: read error; check the disk and the file", path.string());
-  return bytes;
-}
-
 uint32_t read_le(std::string_view bytes, size_t offset, size_t width) {
   uint32_t value = 0;
   for (size_t i = 0; i < width; ++i) {
@@ -157,9 +146,18 @@ uint32_t read_le(std::string_view bytes, size_t offset, size_t width) {
 
 }  // namespace
 
-NpyArray read_npy(const std::filesystem::path& path) {
-  const std::string file = read_all(path);
-  const std::string_view bytes(file);
+NpyHeader read_npy_header(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) fail("{}: not found; check the path", path.string());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("{}: cannot open for reading; check its permissions", path.string());
+  const uint64_t file_size = std::filesystem::file_size(path, ec);
+  if (ec) fail("{}: cannot read its size ({}); check the file", path.string(), ec.message());
+  // The preamble: magic, version, header length (2 bytes in 1.0, 4 in 2.0).
+  std::string preamble(12, '\0');
+  in.read(preamble.data(), static_cast<std::streamsize>(preamble.size()));
+  preamble.resize(static_cast<size_t>(in.gcount()));
+  const std::string_view bytes(preamble);
   if (bytes.size() < 10 || bytes.substr(0, kMagic.size()) != kMagic) {
     fail(
         "{}: not a .npy file (it does not start with the magic bytes \\x93NUMPY); pass a file "
@@ -177,32 +175,36 @@ NpyArray read_npy(const std::filesystem::path& path) {
   const size_t length_width = major == 1 ? 2 : 4;
   if (bytes.size() < 8 + length_width) {
     fail("{}: truncated .npy file ({} bytes, the header length is cut off); re-create the file",
-         path.string(), bytes.size());
+         path.string(), file_size);
   }
   const size_t header_len = read_le(bytes, 8, length_width);
   const size_t data_start = 8 + length_width + header_len;
-  if (data_start > bytes.size()) {
+  if (data_start > file_size) {
     fail("{}: truncated .npy file: the header says {} bytes but only {} follow; re-create the file",
-         path.string(), header_len, bytes.size() - 8 - length_width);
+         path.string(), header_len, file_size - 8 - length_width);
   }
+  std::string header_text(header_len, '\0');
+  in.seekg(static_cast<std::streamoff>(8 + length_width));
+  in.read(header_text.data(), static_cast<std::streamsize>(header_len));
+  if (static_cast<size_t>(in.gcount()) != header_len)
+    fail("{}: read error in the header; check the disk and the file", path.string());
 
-  NpyArray array;
+  NpyHeader header;
   bool fortran_order = false;
-  HeaderParser(path, bytes.substr(8 + length_width, header_len))
-      .parse(&array.descr, &fortran_order, &array.shape);
+  HeaderParser(path, header_text).parse(&header.descr, &fortran_order, &header.shape);
 
-  if (!array.descr.empty() && array.descr[0] == '>') {
+  if (!header.descr.empty() && header.descr[0] == '>') {
     fail(
         "{}: dtype {:?} is big-endian; only little-endian is supported: re-save it with "
         "numpy.save(path, a.astype(a.dtype.newbyteorder('<')))",
-        path.string(), array.descr);
+        path.string(), header.descr);
   }
-  const size_t itemsize = item_size(array.descr);
+  const size_t itemsize = item_size(header.descr);
   if (itemsize == 0) {
     fail(
         "{}: dtype {:?} is not supported; expected one of {}; convert with a.astype(...) and "
         "re-save",
-        path.string(), array.descr, kSupported);
+        path.string(), header.descr, kSupported);
   }
   if (fortran_order) {
     fail(
@@ -211,24 +213,46 @@ NpyArray read_npy(const std::filesystem::path& path) {
         path.string());
   }
   uint64_t count = 1;
-  for (int64_t dim : array.shape) {
+  for (int64_t dim : header.shape) {
     if (dim != 0 && count > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(dim)) {
       fail("{}: shape {} overflows; the header is corrupt, re-create the file", path.string(),
-           fmt::join(array.shape, "x"));
+           fmt::join(header.shape, "x"));
     }
     count *= static_cast<uint64_t>(dim);
   }
-  const size_t available = bytes.size() - data_start;
+  const uint64_t available = file_size - data_start;
   if (count > available / itemsize || count * itemsize != available) {
     fail(
         "{}: the header says shape ({}) of {} = {} data bytes but the file holds {}; the file is "
         "truncated or corrupt, re-create it",
-        path.string(), fmt::join(array.shape, ", "), array.descr,
+        path.string(), fmt::join(header.shape, ", "), header.descr,
         count > std::numeric_limits<uint64_t>::max() / itemsize ? std::string("too many")
                                                                 : std::to_string(count * itemsize),
         available);
   }
-  array.bytes.assign(bytes.begin() + static_cast<ptrdiff_t>(data_start), bytes.end());
+  header.data_offset = data_start;
+  header.data_bytes = static_cast<size_t>(available);
+  return header;
+}
+
+void read_npy_data(const std::filesystem::path& path, const NpyHeader& header, void* destination) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("{}: cannot open for reading; check its permissions", path.string());
+  in.seekg(static_cast<std::streamoff>(header.data_offset));
+  in.read(static_cast<char*>(destination), static_cast<std::streamsize>(header.data_bytes));
+  if (static_cast<size_t>(in.gcount()) != header.data_bytes) {
+    fail("{}: read {} of {} data bytes; the file changed while it was read or the disk failed",
+         path.string(), in.gcount(), header.data_bytes);
+  }
+}
+
+NpyArray read_npy(const std::filesystem::path& path) {
+  NpyHeader header = read_npy_header(path);
+  NpyArray array;
+  array.bytes.resize(header.data_bytes);
+  read_npy_data(path, header, array.bytes.data());
+  array.descr = std::move(header.descr);
+  array.shape = std::move(header.shape);
   return array;
 }
 

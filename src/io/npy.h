@@ -17,6 +17,23 @@ struct NpyArray {
   std::vector<char> bytes;
 };
 
+// A .npy file's header, checked against the file's size: the data is `data_bytes` bytes at
+// `data_offset`.
+struct NpyHeader {
+  std::string descr;
+  std::vector<int64_t> shape;
+  size_t data_offset = 0;
+  size_t data_bytes = 0;
+};
+
+// Reads and checks only the header (the errors of read_npy below); the data stays on disk, so a
+// caller can read it straight into memory it owns (a tensor) with read_npy_data.
+NpyHeader read_npy_header(const std::filesystem::path& path);
+
+// Reads the header's `data_bytes` data bytes into `destination`. Throws Error naming `path` when
+// fewer can be read (the file changed since read_npy_header, or a read error).
+void read_npy_data(const std::filesystem::path& path, const NpyHeader& header, void* destination);
+
 // Reads a .npy file of format version 1.0 or 2.0 with one of the dtypes above.
 // Throws Error naming `path` and the problem when the file is missing, not .npy (bad magic),
 // truncated or longer than its header says, has a malformed header, is Fortran-ordered or

@@ -1,8 +1,7 @@
-// Recipe: reading, overriding, validating and writing a run's YAML recipe, all through
-// Recipe::for_each and io/settings.h.
+// Recipe: reading, overriding and writing a run's YAML recipe, all through Recipe::for_each and
+// io/settings.h. Plain C++ (validate(), which loads the model, is in recipe_validate.cc).
 #include "pipeline/recipe.h"
 
-#include <ATen/Context.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -11,7 +10,6 @@
 
 #include "io/error.h"
 #include "io/settings.h"
-#include "model/sentence_transformer.h"
 
 namespace embedtune::pipeline {
 namespace fs = std::filesystem;
@@ -94,58 +92,6 @@ Recipe Recipe::load(const fs::path& path) {
                          [&](const std::string& key, const io::RawSetting& raw,
                              const std::string& where) { set_key(recipe, key, raw, where); });
   return recipe;
-}
-
-void Recipe::validate() {
-  if (model.empty()) fail("recipe: 'model' is missing; name a model folder or a Hugging Face id");
-  if (output.empty()) fail("recipe: 'output' is missing; name the run folder (e.g. runs/demo)");
-  const bool raw = !data.input.empty();
-  const bool prepared = !data_train.empty() || !data_test.empty();
-  if (raw == prepared) {
-    fail(
-        "recipe: give either data.input (a raw dataset) or data.train and data.test (prepare's "
-        "splits)");
-  }
-  if (prepared && (data_train.empty() || data_test.empty()))
-    fail("recipe: data.train and data.test go together");
-  for (const auto& [key, path] : {std::pair{"data.input", data.input},
-                                  {"data.train", data_train},
-                                  {"data.test", data_test}}) {
-    if (!path.empty() && !fs::is_regular_file(path)) {
-      fail(
-          "recipe: {} '{}' is not a file; check the path (relative paths start from the current "
-          "folder)",
-          key, path);
-    }
-  }
-  if (raw) data.options(fs::path(output) / "data", "recipe", "data.");  // checks the values
-  if (dims.empty())
-    fail("recipe: 'dims' is missing; list the Matryoshka dimensions, e.g. [384, 256, 128, 64, 32]");
-  std::sort(dims.begin(), dims.end(), std::greater<>());
-  if (std::adjacent_find(dims.begin(), dims.end()) != dims.end())
-    fail("recipe: dims: {} is listed twice; list each dimension once",
-         *std::adjacent_find(dims.begin(), dims.end()));
-  evaluation.config("recipe", "evaluation.");  // checks the values
-  const SentenceTransformer st = SentenceTransformer::load(model);
-  if (dims.front() > st.dimension() || dims.back() < 1) {
-    fail("recipe: dims {} do not fit the model: its embedding dimension is {}; use dims in 1..{}",
-         fmt::join(dims, ","), st.dimension(), st.dimension());
-  }
-  training.model = model;
-  training.output_dir = (fs::path(output) / "model").string();
-  training.train = (fs::path(output) / "data" / "train.jsonl").string();
-  training.eval = (fs::path(output) / "data" / "test.jsonl").string();
-  training.matryoshka_dims = dims;
-  training.per_device_eval_batch_size = evaluation.batch_size;
-  training.query_prompt = evaluation.query_prompt;
-  training.corpus_prompt = evaluation.corpus_prompt;
-  training.validate();
-  if (c10::Device(training.device).is_cuda() && !at::hasCUDA()) {
-    fail(
-        "recipe: training.device is '{}' but this build or machine has no CUDA; run on a GPU "
-        "machine or use --set training.device=cpu",
-        training.device);
-  }
 }
 
 std::string Recipe::to_yaml() const { return io::settings_to_yaml(*this); }

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "data/prepare.h"
-#include "evaluation/model_evaluation.h"
+#include "evaluation/evaluation_settings.h"
 #include "training/training_arguments.h"
 
 namespace embedtune::pipeline {

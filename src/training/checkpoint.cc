@@ -26,42 +26,15 @@ namespace embedtune::training {
 namespace fs = std::filesystem;
 namespace {
 
-template <class T>
-T get_field(const nlohmann::json& json, const char* key, const std::string& origin) {
-  if (!json.contains(key)) fail("{}: missing field '{}'; pick another checkpoint", origin, key);
-  try {
-    return json.at(key).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    fail("{}: field '{}' has the wrong type ({}); pick another checkpoint", origin, key,
-         json.at(key).dump());
-  }
-}
-
-std::string to_hex(const at::Tensor& bytes) {
-  static const char* kDigits = "0123456789abcdef";
+std::vector<uint8_t> tensor_bytes(const at::Tensor& bytes) {
   const at::Tensor cpu = bytes.to(at::kCPU).contiguous();
   const uint8_t* data = cpu.data_ptr<uint8_t>();
-  std::string out;
-  out.reserve(cpu.numel() * 2);
-  for (int64_t i = 0; i < cpu.numel(); ++i) {
-    out += kDigits[data[i] >> 4];
-    out += kDigits[data[i] & 15];
-  }
-  return out;
+  return std::vector<uint8_t>(data, data + cpu.numel());
 }
 
-at::Tensor from_hex(const std::string& hex, const std::string& origin) {
-  auto digit = [&](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    fail("{}: generator state is not hexadecimal; pick another checkpoint", origin);
-  };
-  if (hex.size() % 2 != 0)
-    fail("{}: generator state has an odd length; pick another checkpoint", origin);
-  at::Tensor out = at::empty({static_cast<int64_t>(hex.size() / 2)}, at::kByte);
-  uint8_t* data = out.data_ptr<uint8_t>();
-  for (size_t i = 0; i < hex.size(); i += 2)
-    data[i / 2] = static_cast<uint8_t>(digit(hex[i]) * 16 + digit(hex[i + 1]));
+at::Tensor bytes_tensor(const std::vector<uint8_t>& bytes) {
+  at::Tensor out = at::empty({static_cast<int64_t>(bytes.size())}, at::kByte);
+  if (!bytes.empty()) std::memcpy(out.data_ptr<uint8_t>(), bytes.data(), bytes.size());
   return out;
 }
 
@@ -114,60 +87,6 @@ std::optional<int64_t> checkpoint_step(const fs::path& path) {
 }
 
 }  // namespace
-
-nlohmann::json TrainerState::to_json() const {
-  nlohmann::json json;
-  json["epoch"] = epoch;
-  json["global_step"] = global_step;
-  json["max_steps"] = max_steps;
-  json["logging_steps"] = logging_steps;
-  json["eval_steps"] = eval_steps;
-  json["save_steps"] = save_steps;
-  json["train_batch_size"] = train_batch_size;
-  json["num_train_epochs"] = num_train_epochs;
-  json["num_input_tokens_seen"] = num_input_tokens_seen;
-  json["total_flos"] = total_flos;
-  json["log_history"] = log_history;
-  json["best_metric"] = best_metric ? nlohmann::json(*best_metric) : nlohmann::json(nullptr);
-  json["best_global_step"] =
-      best_global_step ? nlohmann::json(*best_global_step) : nlohmann::json(nullptr);
-  json["best_model_checkpoint"] =
-      best_model_checkpoint ? nlohmann::json(*best_model_checkpoint) : nlohmann::json(nullptr);
-  json["is_local_process_zero"] = true;
-  json["is_world_process_zero"] = true;
-  json["is_hyper_param_search"] = false;
-  json["trial_name"] = nullptr;
-  json["trial_params"] = nullptr;
-  json["stateful_callbacks"] = nlohmann::json::object();
-  return json;
-}
-
-TrainerState TrainerState::from_json(const nlohmann::json& json, const std::string& origin) {
-  if (!json.is_object()) fail("{}: expected a JSON object; pick another checkpoint", origin);
-  TrainerState state;
-  state.epoch = get_field<double>(json, "epoch", origin);
-  state.global_step = get_field<int64_t>(json, "global_step", origin);
-  state.max_steps = get_field<int64_t>(json, "max_steps", origin);
-  state.logging_steps = get_field<int64_t>(json, "logging_steps", origin);
-  state.eval_steps = get_field<int64_t>(json, "eval_steps", origin);
-  state.save_steps = get_field<int64_t>(json, "save_steps", origin);
-  if (json.contains("train_batch_size") && !json["train_batch_size"].is_null())
-    state.train_batch_size = get_field<int64_t>(json, "train_batch_size", origin);
-  state.num_train_epochs = get_field<int64_t>(json, "num_train_epochs", origin);
-  if (json.contains("num_input_tokens_seen"))
-    state.num_input_tokens_seen = get_field<int64_t>(json, "num_input_tokens_seen", origin);
-  if (json.contains("total_flos")) state.total_flos = get_field<double>(json, "total_flos", origin);
-  state.log_history = get_field<nlohmann::json>(json, "log_history", origin);
-  if (!state.log_history.is_array())
-    fail("{}: log_history is not a list; pick another checkpoint", origin);
-  if (json.contains("best_metric") && !json["best_metric"].is_null())
-    state.best_metric = get_field<double>(json, "best_metric", origin);
-  if (json.contains("best_global_step") && !json["best_global_step"].is_null())
-    state.best_global_step = get_field<int64_t>(json, "best_global_step", origin);
-  if (json.contains("best_model_checkpoint") && !json["best_model_checkpoint"].is_null())
-    state.best_model_checkpoint = get_field<std::string>(json, "best_model_checkpoint", origin);
-  return state;
-}
 
 RngState RngState::capture(const std::mt19937_64& engine, bool cuda) {
   RngState state;
@@ -229,14 +148,13 @@ fs::path save_checkpoint(const fs::path& output_dir, const SentenceTransformer& 
     model.save(staging);
     write_tensors(staging / kOptimizerName, contents.optimizer);
     io::write_json_file_atomic(staging / kSchedulerName, contents.scheduler);
-    nlohmann::json rng = {{"torch_cpu", to_hex(contents.rng.torch_cpu)},
-                          {"torch_cuda", contents.rng.torch_cuda.defined()
-                                             ? nlohmann::json(to_hex(contents.rng.torch_cuda))
-                                             : nlohmann::json(nullptr)},
-                          {"mt19937_64", contents.rng.mt19937_64},
-                          {"epoch", contents.rng.epoch},
-                          {"micro_batch", contents.rng.micro_batch}};
-    io::write_json_file_atomic(staging / kRngStateName, rng);
+    RngStateFile rng;
+    rng.torch_cpu = tensor_bytes(contents.rng.torch_cpu);
+    if (contents.rng.torch_cuda.defined()) rng.torch_cuda = tensor_bytes(contents.rng.torch_cuda);
+    rng.mt19937_64 = contents.rng.mt19937_64;
+    rng.epoch = contents.rng.epoch;
+    rng.micro_batch = contents.rng.micro_batch;
+    io::write_json_file_atomic(staging / kRngStateName, rng.to_json());
     io::write_json_file_atomic(staging / kResumeName, contents.resume);
     io::write_json_file_atomic(staging / kTrainerStateName, contents.state.to_json());
     io::write_manifest(staging);
@@ -264,20 +182,20 @@ CheckpointContents load_checkpoint(const fs::path& dir) {
     fail("{}: the checkpoint is damaged: {}; resume from an earlier checkpoint or delete this one",
          dir.string(), damage);
   }
+  CheckpointState plain = read_checkpoint_state(dir);
   CheckpointContents contents;
-  const fs::path state_path = dir / kTrainerStateName;
-  contents.state = TrainerState::from_json(io::read_json_file(state_path), state_path.string());
+  contents.state = std::move(plain.state);
+  contents.scheduler = std::move(plain.scheduler);
+  contents.resume = std::move(plain.resume);
   contents.optimizer = read_tensors(dir / kOptimizerName);
-  contents.scheduler = io::read_json_file(dir / kSchedulerName);
-  const fs::path rng_path = dir / kRngStateName;
-  const nlohmann::json rng = io::read_json_file(rng_path);
-  const std::string origin = rng_path.string();
-  contents.rng.torch_cpu = from_hex(get_field<std::string>(rng, "torch_cpu", origin), origin);
-  if (rng.contains("torch_cuda") && !rng["torch_cuda"].is_null())
-    contents.rng.torch_cuda = from_hex(get_field<std::string>(rng, "torch_cuda", origin), origin);
-  contents.rng.mt19937_64 = get_field<std::string>(rng, "mt19937_64", origin);
-  // Both states are tried on throw-away generators here, so a garbled file is this error and
+  contents.rng.torch_cpu = bytes_tensor(plain.rng.torch_cpu);
+  if (plain.rng.torch_cuda) contents.rng.torch_cuda = bytes_tensor(*plain.rng.torch_cuda);
+  contents.rng.mt19937_64 = plain.rng.mt19937_64;
+  contents.rng.epoch = plain.rng.epoch;
+  contents.rng.micro_batch = plain.rng.micro_batch;
+  // The CPU state is tried on a throw-away generator here, so a garbled file is this error and
   // not LibTorch's internal assertion when training resumes.
+  const std::string origin = (dir / kRngStateName).string();
   try {
     at::Generator probe = at::make_generator<at::CPUGeneratorImpl>();
     probe.set_state(contents.rng.torch_cpu);
@@ -285,17 +203,6 @@ CheckpointContents load_checkpoint(const fs::path& dir) {
     fail("{}: torch_cpu is not a CPU generator state ({} bytes); pick another checkpoint", origin,
          contents.rng.torch_cpu.numel());
   }
-  {
-    std::istringstream text(contents.rng.mt19937_64);
-    std::mt19937_64 probe;
-    text >> probe;
-    if (text.fail()) fail("{}: mt19937_64 is not an engine state; pick another checkpoint", origin);
-  }
-  contents.rng.epoch = get_field<int64_t>(rng, "epoch", origin);
-  contents.rng.micro_batch = get_field<int64_t>(rng, "micro_batch", origin);
-  contents.resume = io::read_json_file(dir / kResumeName);
-  if (!contents.resume.is_object())
-    fail("{}: expected a JSON object; pick another checkpoint", (dir / kResumeName).string());
   return contents;
 }
 

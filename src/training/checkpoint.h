@@ -19,28 +19,9 @@ namespace embedtune {
 class SentenceTransformer;
 }
 
+#include "training/checkpoint_state.h"
+
 namespace embedtune::training {
-
-// transformers.TrainerState, the fields a run needs to continue and to report. Written with
-// sorted keys and 2-space indent, as TrainerState.save_to_json.
-struct TrainerState {
-  double epoch = 0;  // epochs done, fractional: epoch + (micro-batch + 1) / micro-batches per epoch
-  int64_t global_step = 0;
-  int64_t max_steps = 0;
-  int64_t logging_steps = 500, eval_steps = 500, save_steps = 500;
-  int64_t train_batch_size = 0;
-  int64_t num_train_epochs = 0;
-  int64_t num_input_tokens_seen = 0;
-  double total_flos = 0;
-  nlohmann::json log_history = nlohmann::json::array();  // objects, each with "step"
-  std::optional<double> best_metric;
-  std::optional<int64_t> best_global_step;
-  std::optional<std::string> best_model_checkpoint;
-
-  nlohmann::json to_json() const;
-  // Throws Error naming `origin` and the field when a required field is missing or mistyped.
-  static TrainerState from_json(const nlohmann::json& json, const std::string& origin);
-};
 
 // Everything random that decides what comes next: LibTorch's generators (dropout), the trainer's
 // own mt19937_64 (Matryoshka dimension sampling), and where the sampler stands.

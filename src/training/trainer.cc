@@ -5,7 +5,6 @@
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
 #include <fmt/format.h>
-#include "model/libtorch_version.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +27,7 @@
 #include "io/file.h"
 #include "losses/loss.h"
 #include "model/autocast.h"
+#include "model/libtorch_version.h"
 #include "model/packed_batch.h"
 #include "model/sentence_transformer.h"
 #include "model/weights.h"

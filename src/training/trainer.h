@@ -43,7 +43,7 @@ struct TrainerOptions {
   // The evaluator's k lists, score functions and chunk size (the batch size and prompts come
   // from the arguments), as `embedtune evaluate` and a run's baseline use them.
   evaluation::IrEvaluatorConfig eval_config;
-  bool eval_bf16 = false;  // encode for evaluation in bf16 autocast (CUDA); fp32 otherwise
+  bool eval_bf16 = false;        // encode for evaluation in bf16 autocast (CUDA); fp32 otherwise
   bool progress_bar = false;     // redraw a progress bar on stderr (a terminal)
   bool log_lines = true;         // one plain line per log entry on stderr
   bool handle_signals = true;    // SIGINT/SIGTERM: finish the step, checkpoint, return

@@ -16,7 +16,7 @@
 #include <sstream>
 #include <type_traits>
 
-#include "evaluation/information_retrieval_evaluator.h"
+#include "evaluation/ir_evaluator_config.h"
 #include "io/error.h"
 
 namespace embedtune::training {

@@ -110,7 +110,8 @@ struct TrainingArguments {
           "adamw_torch_fused or adamw_torch (the same AdamW here)");
     visit(self.bf16, "bf16", false,
           "bf16 autocast for forward passes (CUDA only; ignored on the CPU)");
-    visit(self.tf32, "tf32", false, "TF32 matrix multiplications while training on CUDA (never on the CPU)");
+    visit(self.tf32, "tf32", false,
+          "TF32 matrix multiplications while training on CUDA (never on the CPU)");
     visit(self.batch_sampler, "batch_sampler", std::string("batch_sampler"),
           "batch_sampler (random batches) or no_duplicates (no repeated text within a batch)");
     visit(self.dataloader_drop_last, "dataloader_drop_last", false,

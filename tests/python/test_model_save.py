@@ -48,10 +48,17 @@ def test_plain_hf_folder_converts_with_mean_pooling(run, tmp_path, testdata):
     assert float(np.abs(got - expected).max()) <= TOLERANCE
 
 
-def test_convert_replaces_existing_folder_whole(run, tmp_path, testdata):
+def test_convert_replaces_an_existing_model_folder_whole(run, tmp_path, testdata):
     saved = tmp_path / "st"
-    saved.mkdir()
+    run("convert", "--model", testdata / "models" / "mean", "--output", saved)
     (saved / "stale.txt").write_text("old")
     run("convert", "--model", testdata / "models" / "cls", "--output", saved)
     assert not (saved / "stale.txt").exists()
-    assert not list(tmp_path.glob("st.*"))  # no staging or backup folders left behind
+    assert json.loads((saved / "1_Pooling" / "config.json").read_text())["pooling_mode_cls_token"]
+    assert [p.name for p in tmp_path.iterdir()] == ["st"]  # no staging or backup folders left
+    # A folder that is not a model is refused instead (test_bad_input.py's table has the message).
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "mine.txt").write_text("keep")
+    assert run("convert", "--model", testdata / "models" / "cls", "--output", other, check=False).returncode != 0
+    assert (other / "mine.txt").read_text() == "keep"

@@ -1,4 +1,7 @@
-// Exact top-k over a 1,000,000 x 64 corpus for 100 queries within 4 GiB of peak memory.
+// Exact top-k over a 1,000,000 x 64 corpus for 100 queries: the memory it adds to the data is a
+// bounded working set (one corpus chunk and its score block), not a copy of the corpus or a score
+// row per corpus entry. Without chunking the growth is over 600 MiB (a normalised corpus copy,
+// 256 MB, and 100 x 1M scores, 400 MB); with ST's 50000-entry chunks it is about 100 MiB (with the thread pools' buffers).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -17,7 +20,7 @@ double peak_rss_mib() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
-TEST(TopKMemory, OneMillionCorpusHundredQueriesUnderFourGiB) {
+TEST(TopKMemory, OneMillionCorpusAddsOnlyABoundedWorkingSet) {
   const int64_t n_corpus = 1'000'000, n_query = 100, dim = 64;
   at::manual_seed(0);
   const at::Tensor corpus = at::randn({n_corpus, dim});
@@ -41,7 +44,8 @@ TEST(TopKMemory, OneMillionCorpusHundredQueriesUnderFourGiB) {
     ASSERT_EQ(hits[i].size(), 100u);
     EXPECT_EQ(hits[i][0], i * 10007);
   }
-  EXPECT_LT(peak, 4096.0);
+  // A chunk's working set: its normalised rows (12.8 MB), scores (20 MB), top-k and tie keys.
+  EXPECT_LT(peak - before, 256.0) << "top-k grew peak memory by more than a chunk's working set";
   EXPECT_LT(seconds, 60.0);
 }
 
