@@ -22,11 +22,11 @@ parser.add_argument("--bin", required=True)
 parser.add_argument("--model", default=None)
 parser.add_argument("--texts", type=int, default=2000)
 parser.add_argument("--batch-size", type=int, default=32)
-parser.add_argument("--threads", type=int, default=os.cpu_count())
+parser.add_argument("--threads", type=int, default=benchlib.threads())
 args = parser.parse_args()
 model = args.model or str(benchlib.default_model())
 
-env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), HF_HUB_OFFLINE="1", EMBEDTUNE_PROGRESS="0")
+env = dict(benchlib.env(), OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
 texts = benchlib.docs_paragraphs(args.texts)
 with tempfile.TemporaryDirectory() as tmp:
     tmp = pathlib.Path(tmp)

@@ -25,7 +25,7 @@ parser.add_argument("--dims", default="384,256,128,64,32")
 parser.add_argument("--batch-size", type=int, default=32)
 args = parser.parse_args()
 model = args.model or str(benchlib.default_model())
-env = dict(os.environ, HF_HUB_OFFLINE="1", EMBEDTUNE_PROGRESS="0")
+env = benchlib.env()
 
 with tempfile.TemporaryDirectory() as tmp:
     tmp = pathlib.Path(tmp)
@@ -49,7 +49,7 @@ with tempfile.TemporaryDirectory() as tmp:
 diff = max(abs(ours_results[k] - v) for k, v in st_out["results"].items() if k in ours_results)
 print(json.dumps({
     "benchmark": "evaluate",
-    "machine": benchlib.machine(),
+    "machine": benchlib.machine(), "threads": benchlib.threads(),
     "model": model, "queries": queries, "corpus": corpus, "dims": args.dims, "batch_size": args.batch_size,
     "sentence_transformers": {"evaluate_s": st_out["evaluate_s"], "process_wall_s": st["wall_s"],
                               "peak_rss_mib": st["peak_rss_mib"]},

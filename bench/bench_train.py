@@ -25,7 +25,7 @@ parser.add_argument("--rows", type=int, default=1200)
 parser.add_argument("--dims", default="384,256,128,64,32")
 args = parser.parse_args()
 model = args.model or str(benchlib.default_model())
-env = dict(os.environ, HF_HUB_OFFLINE="1", EMBEDTUNE_PROGRESS="0")
+env = benchlib.env()
 
 with tempfile.TemporaryDirectory() as tmp:
     tmp = pathlib.Path(tmp)
@@ -49,7 +49,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
 print(json.dumps({
     "benchmark": "train",
-    "machine": benchlib.machine(),
+    "machine": benchlib.machine(), "threads": benchlib.threads(),
     "model": model, "steps": args.steps, "batch_size": args.batch_size, "max_seq_length": args.max_seq_length,
     "dims": args.dims,
     "sentence_transformers": {"samples_per_s": st_out["train_samples_per_second"], "train_s": st_out["train_runtime"],

@@ -69,7 +69,7 @@ def report(args, model: str, r: dict) -> dict:
     st_total = st_out["total_s"]
     return {
         "benchmark": "workflow",
-        "machine": benchlib.machine(),
+        "machine": benchlib.machine(), "threads": benchlib.threads(),
         "recipe": args.recipe, "sets": args.set, "model": model, "rows": r["rows"], "dims": dims,
         "ndcg@10": {
             "baseline": {"embedtune": r["baseline"], "sentence_transformers": st_out["baseline_ndcg@10"],
@@ -97,7 +97,7 @@ def report(args, model: str, r: dict) -> dict:
 def main(argv=None) -> None:
     args = parse_args(argv)
     model = args.model or str(benchlib.default_model())
-    env = dict(os.environ, HF_HUB_OFFLINE="1", EMBEDTUNE_PROGRESS="0", TOKENIZERS_PARALLELISM="false")
+    env = benchlib.env()
     if args.keep:
         run_dir = pathlib.Path(args.keep).resolve()
         result = report(args, model, run_both(args, run_dir, model, env))

@@ -11,6 +11,20 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python")
 DOCS = pathlib.Path("/usr/share/doc/python3.11/html/_sources")
 
 
+def threads() -> int:
+    """The one thread count every side-by-side benchmark gives both sides: EMBEDTUNE_BENCH_THREADS,
+    else every core. The tokenizer benchmark is single-threaded on both sides by definition."""
+    return int(os.environ.get("EMBEDTUNE_BENCH_THREADS", os.cpu_count()))
+
+
+def env(**extra: str) -> dict:
+    """The environment for both sides of a benchmark: the same OpenMP/MKL thread count (LibTorch's
+    and PyTorch's intra-op pools read OMP_NUM_THREADS), Hub offline, no progress output."""
+    n = str(threads())
+    return dict(os.environ, OMP_NUM_THREADS=n, MKL_NUM_THREADS=n, HF_HUB_OFFLINE="1",
+                EMBEDTUNE_PROGRESS="0", TOKENIZERS_PARALLELISM="false", **extra)
+
+
 def default_model() -> pathlib.Path:
     out = subprocess.run([PYTHON, str(ROOT / "scripts" / "default_model.py")], capture_output=True, text=True, check=True)
     return pathlib.Path(out.stdout.strip())

@@ -24,12 +24,13 @@ double peak_rss_mib() {
 }
 
 at::Tensor load(const char* path) {
-  auto a = embedtune::io::read_npy(path);
-  if (a.descr != "<f4" || a.shape.size() != 2)
+  const auto header = embedtune::io::read_npy_header(path);
+  if (header.descr != "<f4" || header.shape.size() != 2)
     throw std::runtime_error(std::string(path) + ": expected 2-D <f4");
-  // The tensor takes over the bytes rather than copying them, so a 1.5 GB corpus is held once.
-  auto* bytes = new std::vector<char>(std::move(a.bytes));
-  return at::from_blob(bytes->data(), a.shape, [bytes](void*) { delete bytes; }, at::kFloat);
+  // Read straight into the tensor, as evaluate --load-embeddings does: the corpus is held once.
+  at::Tensor out = at::empty(header.shape, at::kFloat);
+  embedtune::io::read_npy_data(path, header, out.data_ptr<float>());
+  return out;
 }
 
 }  // namespace
