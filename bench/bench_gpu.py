@@ -1,0 +1,289 @@
+"""The GPU proof: embedtune and sentence-transformers side by side on one CUDA device, on the same
+model and data, with the reference's training settings (batch 32, bf16 autocast, Matryoshka
+768..64, MNRL). Needs only the built tree (a CUDA build: make build-cuda), torch and
+sentence-transformers; rehearse it on the CPU with --rehearse.
+
+Usage: bench_gpu.py --bin build-cuda/embedtune [--steps 100] [--rows N] [--output FILE]
+       bench_gpu.py --bin build/embedtune --rehearse       (CPU, tiny model, a few steps)
+
+Reports, for both sides:
+- training samples/s, peak device memory, and the share of the chip's measured bf16 matmul peak,
+  counting the FLOPs of real tokens only (6 x non-embedding parameters x tokens, plus attention's
+  12 x layers x hidden x length^2 per sequence, for forward and backward);
+- encode texts/s over the corpus (fp32, as the reference evaluates; bf16 too with --encode-bf16);
+- NDCG@10 per dim after the same short run on a model with real weights (--quality-model, default
+  the default model), and embedtune's difference to sentence-transformers'.
+Goals it checks: training >= 2x sentence-transformers and >= 40% of peak; encode >= 2x; NDCG@10
+within 0.005 at every dim. The model is bge-base-shaped (12 x 768, 12 heads) with random weights
+and the default model's WordPiece tokenizer, unless --model names one.
+"""
+import argparse
+import json
+import re
+import pathlib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import benchlib  # noqa: E402
+
+TRAIN_SPEEDUP_GOAL, PEAK_SHARE_GOAL, ENCODE_SPEEDUP_GOAL, NDCG_TOLERANCE = 2.0, 0.40, 2.0, 0.005
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bin", required=True, help="embedtune built against a CUDA LibTorch (make build-cuda)")
+    p.add_argument("--model", help="an existing sentence-transformers folder (default: bge-base-shaped, random)")
+    p.add_argument("--tokenizer", help="folder whose WordPiece tokenizer the random model gets (default: the default model)")
+    p.add_argument("--data", help="JSONL dataset with question/context (default: data/python-docs-qa.jsonl, else built)")
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--rows", type=int, default=0, help="dataset rows (0: the whole demo dataset)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--max-seq-length", type=int, default=512)
+    p.add_argument("--dims", default="768,512,256,128,64")
+    p.add_argument("--quality-model", help="model with real weights for the NDCG check (default: the default model)")
+    p.add_argument("--quality-dims", default="384,256,128,64,32", help="its Matryoshka dims")
+    p.add_argument("--encode-bf16", action="store_true", help="also time encoding in bf16 on both sides")
+    p.add_argument("--rehearse", action="store_true", help="CPU, a tiny model, a few steps: checks the script")
+    p.add_argument("--output", help="also write the JSON report here")
+    return p.parse_args(argv)
+
+
+def make_model(folder: pathlib.Path, tokenizer: pathlib.Path, tiny: bool) -> None:
+    """A bge-base-shaped BERT (random weights, seed 0) with CLS pooling and Normalize, as
+    BAAI/bge-base-en-v1.5 is laid out, and the default model's WordPiece tokenizer."""
+    code = f"""
+import shutil, pathlib, torch
+from transformers import BertConfig, BertModel, AutoTokenizer
+from sentence_transformers import SentenceTransformer, models
+torch.manual_seed(0)
+src = {str(tokenizer)!r}
+tok = AutoTokenizer.from_pretrained(src)
+tiny = {tiny}
+config = BertConfig(vocab_size=tok.vocab_size, hidden_size=64 if tiny else 768, num_hidden_layers=2 if tiny else 12,
+                    num_attention_heads=4 if tiny else 12, intermediate_size=128 if tiny else 3072,
+                    max_position_embeddings=512)
+hf = pathlib.Path({str(folder)!r}) / "hf"
+BertModel(config).save_pretrained(hf)
+tok.save_pretrained(hf)
+transformer = models.Transformer(str(hf), max_seq_length=512)
+pooling = models.Pooling(config.hidden_size, pooling_mode="cls")
+SentenceTransformer(modules=[transformer, pooling, models.Normalize()]).save({str(folder / "st")!r})
+"""
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class MemoryPoll:
+    """Peak device memory of one process as nvidia-smi reports it (MiB), polled every 0.2 s: one
+    measure for both sides, whatever their allocators."""
+
+    def __init__(self, proc: subprocess.Popen, enabled: bool):
+        self.proc, self.peak, self.enabled = proc, 0.0, enabled
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while self.enabled and self.proc.poll() is None:
+            try:
+                out = subprocess.run(["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
+                                     capture_output=True, text=True, timeout=5).stdout
+                for line in out.splitlines():
+                    pid, used = (x.strip() for x in line.split(","))
+                    if int(pid) == self.proc.pid:
+                        self.peak = max(self.peak, float(used))
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                pass
+            time.sleep(0.2)
+
+
+def run(cmd, env, poll_memory):
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    poll = MemoryPoll(proc, poll_memory)
+    out, err = proc.communicate()
+    poll.enabled = False
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{err[-3000:]}")
+    return {"stdout": out, "stderr": err, "wall_s": time.perf_counter() - start, "peak_device_mib": poll.peak}
+
+
+def measured_peak_tflops(device: str) -> float:
+    """The chip's bf16 matmul peak as measured here (8192^3 GEMMs), the denominator of the share."""
+    code = f"""
+import time, torch
+dev = {device!r}
+n = 8192 if dev.startswith("cuda") else 1024
+dt = torch.bfloat16 if dev.startswith("cuda") else torch.float32
+a, b = torch.randn(n, n, device=dev, dtype=dt), torch.randn(n, n, device=dev, dtype=dt)
+for _ in range(3): a @ b
+if dev.startswith("cuda"): torch.cuda.synchronize()
+reps = 20 if dev.startswith("cuda") else 3
+start = time.perf_counter()
+for _ in range(reps): a @ b
+if dev.startswith("cuda"): torch.cuda.synchronize()
+print(2 * n**3 * reps / (time.perf_counter() - start) / 1e12)
+"""
+    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+
+
+def flops_per_sample(model_dir: pathlib.Path, train: pathlib.Path, max_len: int) -> dict:
+    """Training FLOPs per (anchor, positive) pair on real tokens, averaged over the training set."""
+    code = f"""
+import json, sys
+from transformers import AutoConfig, AutoTokenizer
+from safetensors import safe_open
+cfg = AutoConfig.from_pretrained({str(model_dir)!r})
+tok = AutoTokenizer.from_pretrained({str(model_dir)!r})
+params = 0
+with safe_open({str(model_dir / "model.safetensors")!r}, "pt") as f:
+    for k in f.keys():
+        if "embeddings" not in k:
+            params += f.get_tensor(k).numel()
+rows = [json.loads(l) for l in open({str(train)!r}, encoding="utf-8")]
+total = 0.0
+tokens = 0
+for r in rows:
+    for text in (r["anchor"], r["positive"]):
+        n = len(tok(text, truncation=True, max_length={max_len})["input_ids"])
+        tokens += n
+        total += 6 * params * n + 12 * cfg.num_hidden_layers * cfg.hidden_size * n * n
+print(json.dumps({{"flops": total / len(rows), "tokens": tokens / len(rows), "params": params}}))
+"""
+    return json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                                     text=True).stdout)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    device = "cpu" if args.rehearse else "cuda"
+    if args.rehearse:
+        args.steps, args.rows, args.max_seq_length, args.dims = 4, 300, 128, "64,32,16"
+        args.batch_size = 16
+    cuda = device == "cuda"
+    env = benchlib.env()
+    dims = [int(d) for d in args.dims.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        if args.model:
+            model = pathlib.Path(args.model)
+        else:
+            tokenizer = args.tokenizer or subprocess.run(
+                [sys.executable, str(benchlib.ROOT / "scripts" / "default_model.py")], check=True, capture_output=True,
+                text=True).stdout.strip()
+            make_model(tmp / "model", pathlib.Path(tokenizer), tiny=args.rehearse)
+            model = tmp / "model" / "st"
+        data = pathlib.Path(args.data or benchlib.ROOT / "data" / "python-docs-qa.jsonl")
+        if not data.exists():
+            data = tmp / "d.jsonl"
+            subprocess.run([sys.executable, str(benchlib.ROOT / "tools" / "build_docs_dataset.py"), "--output",
+                            str(data)], check=True, capture_output=True)
+        lines = data.read_text(encoding="utf-8").splitlines(keepends=True)
+        (tmp / "d.jsonl").write_text("".join(lines[: args.rows] if args.rows else lines), encoding="utf-8")
+        subprocess.run([args.bin, "prepare", "--input", str(tmp / "d.jsonl"), "--output", str(tmp / "s")], check=True,
+                       capture_output=True)
+        train, test = tmp / "s" / "train.jsonl", tmp / "s" / "test.jsonl"
+        bf16 = ["--bf16", "true"] if cuda else []
+        st_script = str(pathlib.Path(__file__).with_name("st_gpu.py"))
+
+        def train_both(name, model_dir, dims_text, evaluate):
+            ours = run([args.bin, "train", "--model", str(model_dir), "--train", str(train), "--output_dir",
+                        str(tmp / f"ours_{name}"), "--device", device, *bf16, "--max_steps", str(args.steps),
+                        "--per_device_train_batch_size", str(args.batch_size), "--max_seq_length",
+                        str(args.max_seq_length), "--matryoshka_dims", dims_text, "--learning_rate", "2e-5",
+                        "--warmup_ratio", "0.1", "--lr_scheduler_type", "cosine", "--batch_sampler",
+                        "no_duplicates", "--eval_strategy", "no", "--save_strategy", "no", "--logging_steps",
+                        "10", "--seed", "42"], env, cuda)
+            log = (tmp / f"ours_{name}" / "log.jsonl").read_text().splitlines()
+            out = {"ours": ours, "ours_summary": json.loads(log[-1])}
+            if evaluate:
+                run([args.bin, "evaluate", "--model", str(tmp / f"ours_{name}"), "--train", str(train), "--test",
+                     str(test), "--dims", dims_text, "--device", device, "--batch-size", "64", "--output",
+                     str(tmp / f"ours_{name}.json")], env, False)
+                out["ours_results"] = json.loads((tmp / f"ours_{name}.json").read_text())
+            st = run([sys.executable, st_script, "--model", str(model_dir), "--train", str(train), "--test", str(test),
+                      "--output-dir", str(tmp / f"st_{name}"), "--device", device, "--dims", dims_text,
+                      "--max-steps", str(args.steps), "--batch-size", str(args.batch_size), "--max-seq-length",
+                      str(args.max_seq_length), *(["--bf16"] if cuda else []), *([] if evaluate else ["--no-eval"])],
+                     env, cuda)
+            out["st"], out["st_out"] = st, json.loads(st["stdout"].strip().splitlines()[-1])
+            return out
+
+        # Speed: the bge-base-shaped model. Quality: the same short run on a model with real weights
+        # (random weights rank by noise, so their NDCG would compare rounding, not training).
+        speed = train_both("speed", model, args.dims, evaluate=False)
+        quality_model = args.quality_model or subprocess.run(
+            [sys.executable, str(benchlib.ROOT / "scripts" / "default_model.py")], check=True, capture_output=True,
+            text=True).stdout.strip()
+        quality = train_both("quality", quality_model, args.quality_dims, evaluate=True)
+        summary, ours_train = speed["ours_summary"], speed["ours"]
+        st, st_out = speed["st"], speed["st_out"]
+        corpus = list(dict.fromkeys([json.loads(l)["positive"] for l in test.read_text().splitlines()] +
+                                    [json.loads(l)["positive"] for l in train.read_text().splitlines()]))
+        (tmp / "corpus.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in corpus))
+        encode = {}
+        for precision in (["fp32", "bf16"] if args.encode_bf16 and cuda else ["fp32"]):
+            extra = ["--bf16"] if precision == "bf16" else []
+            cmd = [args.bin, "encode", "--model", str(model), "--input", str(tmp / "corpus.jsonl"), "--field", "text",
+                   "--output", str(tmp / "corpus.npy"), "--device", device, "--batch-size", "64",
+                   "--max-seq-length", str(args.max_seq_length), *extra]
+            timed = run(cmd, env, False)
+            # The encode step alone, as embedtune reports it ("... in S s"), model loading excluded.
+            seconds = float(re.search(r"in ([0-9.]+) s", timed["stderr"]).group(1))
+            encode[precision] = {"embedtune_texts_per_s": len(corpus) / seconds}
+            st_cmd = [sys.executable, str(pathlib.Path(__file__).with_name("st_gpu.py")), "--model", str(model),
+                      "--train", str(train), "--test", str(test), "--output-dir", str(tmp / "st_enc"), "--device",
+                      device, "--dims", args.dims, "--max-steps", "0", "--max-seq-length", str(args.max_seq_length),
+                      "--encode-only", *(["--bf16"] if precision == "bf16" else [])]
+            st_enc = json.loads(run(st_cmd, env, False)["stdout"].strip().splitlines()[-1])
+            encode[precision]["sentence_transformers_texts_per_s"] = st_enc["encode_texts_per_second"]
+            encode[precision]["speedup"] = encode[precision]["embedtune_texts_per_s"] / st_enc["encode_texts_per_second"]
+        st = run([sys.executable, str(pathlib.Path(__file__).with_name("st_gpu.py")), "--model", str(model), "--train",
+                  str(train), "--test", str(test), "--output-dir", str(tmp / "st"), "--device", device, "--dims",
+                  args.dims, "--max-steps", str(args.steps), "--batch-size", str(args.batch_size),
+                  "--max-seq-length", str(args.max_seq_length), *(["--bf16"] if cuda else [])], env, cuda)
+        st_out = json.loads(st["stdout"].strip().splitlines()[-1])
+        work = flops_per_sample(model, train, args.max_seq_length)
+    peak = measured_peak_tflops(device)
+
+    def share(samples_per_s):
+        return samples_per_s * work["flops"] / 1e12 / peak
+
+    quality_dims = [int(d) for d in args.quality_dims.split(",")]
+    ndcg_ours = {str(d): float(quality["ours_results"][f"dim_{d}_cosine_ndcg@10"]) for d in quality_dims}
+    ndcg_st = quality["st_out"]["ndcg@10"]
+    report = {
+        "benchmark": "gpu", "device": device, "machine": benchlib.machine(), "model": str(args.model or "bge-base-shaped random"),
+        "steps": args.steps, "batch_size": args.batch_size, "max_seq_length": args.max_seq_length, "dims": dims,
+        "measured_peak_tflops": peak, "flops_per_sample": work["flops"], "real_tokens_per_sample": work["tokens"],
+        "train": {
+            "embedtune": {"samples_per_s": summary["train_samples_per_second"], "peak_device_mib": ours_train["peak_device_mib"],
+                          "peak_share": share(summary["train_samples_per_second"]), "loss": summary["train_loss"]},
+            "sentence_transformers": {"samples_per_s": st_out["train_samples_per_second"],
+                                      "peak_device_mib": st["peak_device_mib"],
+                                      "peak_share": share(st_out["train_samples_per_second"]),
+                                      "loss": st_out["train_loss"]},
+        },
+        "encode": encode,
+        "ndcg@10": {"model": str(quality_model), "embedtune": ndcg_ours, "sentence_transformers": ndcg_st,
+                    "train_loss": {"embedtune": quality["ours_summary"]["train_loss"],
+                                   "sentence_transformers": quality["st_out"]["train_loss"]},
+                    "max_abs_diff": max(abs(ndcg_ours[k] - ndcg_st[k]) for k in ndcg_ours)},
+    }
+    report["train"]["speedup"] = summary["train_samples_per_second"] / st_out["train_samples_per_second"]
+    report["goals"] = {
+        "train_speedup >= 2": report["train"]["speedup"] >= TRAIN_SPEEDUP_GOAL,
+        "train_peak_share >= 0.40": report["train"]["embedtune"]["peak_share"] >= PEAK_SHARE_GOAL,
+        "encode_speedup >= 2": encode["fp32"]["speedup"] >= ENCODE_SPEEDUP_GOAL,
+        "ndcg_within_0.005": report["ndcg@10"]["max_abs_diff"] <= NDCG_TOLERANCE,
+    }
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.output:
+        pathlib.Path(args.output).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
