@@ -271,6 +271,8 @@ void read_yaml_settings(const std::filesystem::path& path, const std::vector<std
   } catch (const YAML::BadFile&) {
     fail("{}: cannot read the file; check the path", path.string());
   } catch (const YAML::Exception& e) {
+    // yaml-cpp quotes the offending character raw ("unknown escape character: " + c); Error
+    // writes a control character there as \xNN, so the message stays one line.
     fail("{}:{}: invalid YAML: {}; fix the syntax", path.string(), e.mark.line + 1, e.msg);
   }
   if (root.IsNull()) return;

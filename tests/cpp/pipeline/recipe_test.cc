@@ -15,8 +15,10 @@
 namespace embedtune::pipeline {
 namespace {
 
+using ::testing::AllOf;
 using testing::error_of;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::ScratchDir;
 
 // A value of the field's type that differs from `default_value`.
@@ -134,6 +136,15 @@ TEST(Recipe, UnknownDerivedAndMistypedKeysAreNamed) {
   EXPECT_THAT(error_of([&] { load_text(dir, "dims: [1, [2]]\n"); }),
               HasSubstr("dims: expected a flat list"));
   EXPECT_THAT(error_of([&] { load_text(dir, "model: [unclosed\n"); }), HasSubstr("invalid YAML"));
+  // yaml-cpp puts the bad escape's raw character in its message (found by fuzz_recipe:
+  // fuzz/regressions/recipe/yaml-escape-newline.yaml); it is written as \xNN.
+  EXPECT_THAT(error_of([&] { load_text(dir, "model: \"a\\\x01\"\n"); }),
+              HasSubstr("unknown escape character: \\x01; fix the syntax"));
+  EXPECT_THAT(error_of([&] { load_text(dir, "model: \"a\\\x1f\"\n"); }), Not(HasSubstr("\x1f")));
+  // A quoted key may hold a newline (fuzz/regressions/recipe/key-with-newline.yaml); every Error
+  // writes control characters as \xNN.
+  EXPECT_THAT(error_of([&] { load_text(dir, "\"lr\\nx\": 1\n"); }),
+              AllOf(HasSubstr("unknown key 'lr\\x0ax'"), Not(HasSubstr("\n"))));
   Recipe recipe;
   EXPECT_THAT(error_of([&] { recipe.set("training.model=x"); }),
               HasSubstr("training.model is set by the run itself"));
