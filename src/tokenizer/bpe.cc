@@ -85,7 +85,7 @@ void Bpe::merge_word(std::string_view word, std::vector<int32_t>& ids) const {
     const auto n = static_cast<int32_t>(symbols.size());
     symbols.push_back({id, n - 1, n + 1, false});
   };
-  std::optional<int32_t> unk;  // a pending unknown token (its id)
+  int32_t unk = -1;  // a pending unknown token (its id), or -1
   std::string s;
   for (size_t i = 0; i < word.size();) {
     const size_t len = utf8_length(static_cast<unsigned char>(word[i]));
@@ -97,8 +97,8 @@ void Bpe::merge_word(std::string_view word, std::vector<int32_t>& ids) const {
     if (is_last && options_.end_of_word_suffix) s += *options_.end_of_word_suffix;
     i += len;
     if (const int32_t id = vocab_.find(s); id >= 0) {
-      if (unk) add(*unk);
-      unk.reset();
+      if (unk >= 0) add(unk);
+      unk = -1;
       add(id);
       continue;
     }
@@ -123,11 +123,11 @@ void Bpe::merge_word(std::string_view word, std::vector<int32_t>& ids) const {
             "of the vocab. Fix the file.",
             source_, *options_.unk_token);
       }
-      if (unk && !options_.fuse_unk) add(*unk);
-      if (!unk || !options_.fuse_unk) unk = unk_id;
+      if (unk >= 0 && !options_.fuse_unk) add(unk);
+      if (unk < 0 || !options_.fuse_unk) unk = unk_id;
     }
   }
-  if (unk) add(*unk);
+  if (unk >= 0) add(unk);
   if (symbols.empty()) return;
   symbols.back().next = -1;
 
@@ -181,18 +181,32 @@ void Bpe::tokenize(std::string_view word, std::vector<int32_t>& ids) const {
     merge_word(word, ids);
     return;
   }
-  // Cached per thread and per model, as tokenizers' BPE_LOCAL_CACHE.
-  thread_local std::unordered_map<uint64_t, std::unordered_map<std::string, std::vector<int32_t>>>
-      caches;
-  auto& cache = caches[serial_];
-  if (const auto it = cache.find(std::string(word)); it != cache.end()) {
-    ids.insert(ids.end(), it->second.begin(), it->second.end());
+  // Cached per thread and per model, as tokenizers' BPE_LOCAL_CACHE: word -> index k, whose ids
+  // are ids[start[k], start[k + 1]).
+  struct WordCache {
+    TokenTable words;
+    std::vector<uint32_t> start{0};
+    std::vector<int32_t> ids;
+  };
+  thread_local std::unordered_map<uint64_t, WordCache> caches;
+  thread_local uint64_t last_serial = ~uint64_t{0};
+  thread_local WordCache* last = nullptr;
+  if (last_serial != serial_) {
+    last = &caches[serial_];
+    last_serial = serial_;
+  }
+  WordCache& cache = *last;
+  if (const int32_t k = cache.words.find(word); k >= 0) {
+    ids.insert(ids.end(), cache.ids.begin() + cache.start[k],
+               cache.ids.begin() + cache.start[k + 1]);
     return;
   }
   const size_t mark = ids.size();
   merge_word(word, ids);
-  if (cache.size() < kCacheCapacity) {
-    cache.emplace(std::string(word), std::vector<int32_t>(ids.begin() + mark, ids.end()));
+  if (cache.words.size() < kCacheCapacity) {
+    cache.words.insert(word, static_cast<int32_t>(cache.start.size() - 1));
+    cache.ids.insert(cache.ids.end(), ids.begin() + mark, ids.end());
+    cache.start.push_back(static_cast<uint32_t>(cache.ids.size()));
   }
 }
 

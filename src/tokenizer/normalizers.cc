@@ -87,20 +87,14 @@ class Lowercase final : public Normalizer {
   std::string describe() const override { return "Lowercase"; }
 };
 
-// normalizers/strip.rs StripAccents: drops every combining mark (Mn, Mc, Me).
+// normalizers/strip.rs StripAccents: drops every combining mark.
 class StripAccents final : public Normalizer {
  public:
   void normalize(std::string_view text, std::string& out) const override {
     for (size_t i = 0; i < text.size();) {
       const size_t start = i;
       const char32_t cp = unicode::decode_utf8(text, i);
-      if (cp >= 0x300) {
-        const auto category = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
-        if (category == UTF8PROC_CATEGORY_MN || category == UTF8PROC_CATEGORY_MC ||
-            category == UTF8PROC_CATEGORY_ME) {
-          continue;
-        }
-      }
+      if (unicode::is_combining_mark(cp)) continue;
       out.append(text.substr(start, i - start));
     }
   }

@@ -87,6 +87,18 @@ void OnigRegex::find_all(std::string_view text, std::vector<std::pair<size_t, si
   }
 }
 
+int OnigRegex::matched_group(std::string_view text) const {
+  auto* regex = static_cast<regex_t*>(regex_);
+  OnigRegion* region = thread_region();
+  const auto* begin = reinterpret_cast<const OnigUChar*>(text.data());
+  const auto* end = begin + text.size();
+  if (onig_search(regex, begin, end, begin, end, region, ONIG_OPTION_NONE) < 0) return -1;
+  for (int g = 1; g < region->num_regs; ++g) {
+    if (region->beg[g] >= 0) return g;
+  }
+  return 0;
+}
+
 std::string OnigRegex::replace_all(std::string_view text, std::string_view content) const {
   std::vector<std::pair<size_t, size_t>> matches;
   find_all(text, matches);

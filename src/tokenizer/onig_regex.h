@@ -24,6 +24,10 @@ class OnigRegex {
   // skipped by one char). Thread-safe.
   void find_all(std::string_view text, std::vector<std::pair<size_t, size_t>>& out) const;
 
+  // The index of the first capture group that took part in the leftmost match in `text` (0 when
+  // none did), or -1 when nothing matches. Thread-safe.
+  int matched_group(std::string_view text) const;
+
   // `text` with every match replaced by `content`.
   std::string replace_all(std::string_view text, std::string_view content) const;
 

@@ -3,7 +3,8 @@
 #include "tokenizer/pre_tokenizers.h"
 
 #include <fmt/format.h>
-#include <utf8proc.h>
+
+#include <atomic>
 
 #include "tokenizer/bert_pre_tokenizer.h"
 #include "tokenizer/onig_regex.h"
@@ -140,31 +141,6 @@ class BertPreTokenizerComponent final : public PreTokenizer {
   std::string describe() const override { return "BertPreTokenizer"; }
 };
 
-// Rust regex's Unicode \w: alphabetic, marks, decimal digits, connector punctuation (approximated
-// by general category: L*, Nl, M*, Nd, Pc).
-bool is_word_char(char32_t cp) {
-  if (cp < 0x80) {
-    return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
-           cp == '_';
-  }
-  switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
-    case UTF8PROC_CATEGORY_LU:
-    case UTF8PROC_CATEGORY_LL:
-    case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO:
-    case UTF8PROC_CATEGORY_NL:
-    case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC:
-    case UTF8PROC_CATEGORY_ME:
-    case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_PC:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // pre_tokenizers/whitespace.rs Whitespace: the runs of \w+ and of [^\w\s]+; whitespace dropped.
 class Whitespace final : public PreTokenizer {
  public:
@@ -178,7 +154,7 @@ class Whitespace final : public PreTokenizer {
         size_t next = i;
         if (i < text.size()) {
           const char32_t cp = unicode::decode_utf8(text, next);
-          kind = is_word_char(cp) ? 0 : is_whitespace(cp) ? 2 : 1;
+          kind = unicode::is_regex_word_char(cp) ? 0 : is_whitespace(cp) ? 2 : 1;
         } else {
           next = i + 1;
         }
@@ -283,15 +259,127 @@ class Metaspace final : public PreTokenizer {
   bool split_;
 };
 
-const char* kGpt2Pattern =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+// ByteLevel's GPT-2 pattern, 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+|
+// ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ matched by hand: one Oniguruma search per token costs more than
+// the rest of byte-level BPE (its per-search set-up), so ByteLevel walks the text once instead. The
+// char classes still come from Oniguruma (each non-ASCII code point is classified once by the
+// same engine and remembered), so \p{L}, \p{N} and \s are the engine's own, Unicode version
+// included. The parity tests run the hand matcher against tokenizers on every test text.
+class Gpt2Splitter {
+ public:
+  enum Class : uint8_t { kUnknown = 0, kLetter, kNumber, kSpace, kOther };
+
+  Gpt2Splitter() : classify_(R"(\A(?:(\p{L})|(\p{N})|(\s)))", "ByteLevel char classes") {
+    for (int c = 0; c < 128; ++c) {
+      const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      const bool digit = c >= '0' && c <= '9';
+      const bool space = c == ' ' || (c >= 0x09 && c <= 0x0D);
+      ascii_[c] = letter ? kLetter : digit ? kNumber : space ? kSpace : kOther;
+    }
+  }
+
+  // Appends the matches of the pattern in `text` as find_regex_matches would.
+  void find_all(std::string_view text, std::vector<Match>& out) const {
+    if (text.empty()) {
+      out.push_back({0, 0, false});
+      return;
+    }
+    size_t i = 0;
+    while (i < text.size()) {
+      const size_t end = match_at(text, i);
+      out.push_back({i, end, true});
+      i = end;
+    }
+  }
+
+ private:
+  Class class_at(std::string_view text, size_t i, size_t& next) const {
+    const auto b = static_cast<unsigned char>(text[i]);
+    if (b < 0x80) {
+      next = i + 1;
+      return static_cast<Class>(ascii_[b]);
+    }
+    next = i;
+    const char32_t cp = unicode::decode_utf8(text, next);
+    return classify(cp, text.substr(i, next - i));
+  }
+
+  Class classify(char32_t cp, std::string_view utf8) const {
+    std::atomic<uint8_t>& slot = memo_[cp];
+    uint8_t c = slot.load(std::memory_order_relaxed);
+    if (c != kUnknown) return static_cast<Class>(c);
+    const int group = classify_.matched_group(utf8);  // 1: \p{L}, 2: \p{N}, 3: \s
+    c = static_cast<uint8_t>(group >= 1 && group <= 3 ? group : kOther);
+    slot.store(c, std::memory_order_relaxed);
+    return static_cast<Class>(c);
+  }
+
+  // The end of the match starting at `i` (every position starts one: each char is in a class).
+  size_t match_at(std::string_view text, size_t i) const {
+    const size_t n = text.size();
+    // 's|'t|'re|'ve|'m|'ll|'d
+    if (text[i] == '\'' && i + 1 < n) {
+      const char a = text[i + 1];
+      if (a == 's' || a == 't' || a == 'm' || a == 'd') return i + 2;
+      if (i + 2 < n) {
+        const char b = text[i + 2];
+        if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) {
+          return i + 3;
+        }
+      }
+    }
+    size_t next;
+    const Class first = class_at(text, i, next);
+    // " ?" before a letter, number or other run: the space joins the run when one follows.
+    size_t run_start = i;
+    Class run = first;
+    if (text[i] == ' ' && next < n) {
+      size_t after;
+      const Class c = class_at(text, next, after);
+      if (c != kSpace) {
+        run_start = next;
+        run = c;
+      }
+    }
+    if (run != kSpace) {
+      size_t j = run_start;
+      while (j < n) {
+        size_t k;
+        if (class_at(text, j, k) != run) break;
+        j = k;
+      }
+      return j;
+    }
+    // \s+(?!\S) then \s+: a whitespace run, less its last char when a non-space follows it (and
+    // the run is longer than one char).
+    size_t j = i, last = i;
+    while (j < n) {
+      size_t k;
+      if (class_at(text, j, k) != kSpace) break;
+      last = j;
+      j = k;
+    }
+    if (j < n && last > i) return last;
+    return j;
+  }
+
+  OnigRegex classify_;
+  uint8_t ascii_[128];
+  // Per code point: its Class once classified (relaxed atomics: every writer stores the same).
+  mutable std::unique_ptr<std::atomic<uint8_t>[]> memo_{new std::atomic<uint8_t>[0x110000]()};
+};
+
+const Gpt2Splitter& gpt2_splitter() {
+  static const Gpt2Splitter splitter;
+  return splitter;
+}
 
 // pre_tokenizers/byte_level.rs
 class ByteLevel final : public PreTokenizer {
  public:
   ByteLevel(bool add_prefix_space, bool use_regex)
       : add_prefix_space_(add_prefix_space), use_regex_(use_regex) {
-    if (use_regex_) regex_ = std::make_unique<OnigRegex>(kGpt2Pattern, "ByteLevel");
+    if (use_regex_) splitter_ = &gpt2_splitter();
   }
   void pre_tokenize(std::vector<PreToken>& pieces) const override {
     const std::string* alphabet = byte_level_alphabet();
@@ -305,7 +393,7 @@ class ByteLevel final : public PreTokenizer {
       const size_t first = out.size();
       if (use_regex_) {
         matches.clear();
-        find_regex_matches(*regex_, piece.text, matches);
+        splitter_->find_all(piece.text, matches);
         emit_split(piece, matches, SplitBehavior::kIsolated, out);
       } else if (!piece.text.empty()) {
         out.push_back(std::move(piece));
@@ -327,7 +415,7 @@ class ByteLevel final : public PreTokenizer {
  private:
   bool add_prefix_space_;
   bool use_regex_;
-  std::unique_ptr<OnigRegex> regex_;
+  const Gpt2Splitter* splitter_ = nullptr;
 };
 
 const char* behavior_name(SplitBehavior b) {
@@ -379,22 +467,14 @@ class Split final : public PreTokenizer {
   OnigRegex regex_;
 };
 
-// pre_tokenizers/digits.rs: char::is_numeric (general category N*).
+// pre_tokenizers/digits.rs: char::is_numeric.
 class Digits final : public PreTokenizer {
  public:
   explicit Digits(bool individual) : individual_(individual) {}
   void pre_tokenize(std::vector<PreToken>& pieces) const override {
     split_all(pieces, [this](const PreToken& piece, std::vector<PreToken>& out) {
       std::vector<Match> matches;
-      find_char_matches(
-          piece.text,
-          [](char32_t cp) {
-            if (cp < 0x80) return cp >= '0' && cp <= '9';
-            const auto c = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
-            return c == UTF8PROC_CATEGORY_ND || c == UTF8PROC_CATEGORY_NL ||
-                   c == UTF8PROC_CATEGORY_NO;
-          },
-          matches);
+      find_char_matches(piece.text, [](char32_t cp) { return unicode::is_numeric(cp); }, matches);
       emit_split(piece, matches,
                  individual_ ? SplitBehavior::kIsolated : SplitBehavior::kContiguous, out);
     });

@@ -38,6 +38,14 @@ Precompiled::Precompiled(std::string charsmap, std::string_view where) {
     trie_[k] = uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
   }
   normalized_ = charsmap.substr(4 + trie_bytes);
+  for (int b = 1; b < 128; ++b) {
+    const char c = static_cast<char>(b);
+    std::string_view replacement;
+    if (transform(std::string_view(&c, 1), replacement)) {
+      ascii_mapped_[b] = true;
+      ascii_[b] = std::string(replacement);
+    }
+  }
 }
 
 bool Precompiled::transform(std::string_view chunk, std::string_view& replacement) const {
@@ -71,6 +79,20 @@ void Precompiled::normalize(std::string_view text, std::string& out) const {
   utf8proc_int32_t state = 0;
   size_t i = 0;
   while (i < text.size()) {
+    // An ASCII char followed by ASCII (or the end) is a grapheme of its own, except CR LF; a
+    // single byte has no longer trie match.
+    const auto b = static_cast<unsigned char>(text[i]);
+    if (b < 0x80 && b != '\r' &&
+        (i + 1 == text.size() || static_cast<unsigned char>(text[i + 1]) < 0x80)) {
+      if (ascii_mapped_[b]) {
+        out.append(ascii_[b]);
+      } else {
+        out.push_back(static_cast<char>(b));
+      }
+      ++i;
+      state = 0;
+      continue;
+    }
     // One extended grapheme cluster [i, j), as the unicode-segmentation crate's graphemes(true).
     size_t j = i;
     char32_t previous = unicode::decode_utf8(text, j);

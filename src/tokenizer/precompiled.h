@@ -27,6 +27,10 @@ class Precompiled {
 
   std::vector<uint32_t> trie_;
   std::string normalized_;
+  // Per ASCII byte: its replacement (ascii_[b]), when ascii_mapped_[b]; a run of ASCII text needs
+  // neither graphemes nor trie walks.
+  std::string ascii_[128];
+  bool ascii_mapped_[128] = {};
 };
 
 }  // namespace embedtune
