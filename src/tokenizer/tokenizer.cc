@@ -184,6 +184,9 @@ void Tokenizer::encode_segment(std::string_view text, bool at_start,
       continue;
     }
     if (piece.text.empty()) continue;
+    // at_start (Metaspace prepend_scheme "first"): the piece begins the input. tokenizers asks
+    // the original offset of the piece's first char, so it differs when a normalizer removed the
+    // input's first chars (Strip, Replace): there it says "not at the start", here "at the start".
     s.pieces.clear();
     s.pieces.push_back(
         {std::string(piece.text), at_start && piece.text.data() == normalized.data()});
