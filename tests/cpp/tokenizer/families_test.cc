@@ -19,6 +19,14 @@ std::string show(const std::vector<int32_t>& ids) {
   return s + "]";
 }
 
+// Under ASan + UBSan (an unoptimised build, make test runs it after the main one) the generic
+// pipeline is some 50x slower: there every 16th docs line is compared; the main build compares all.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr size_t kDocsStride = 16;
+#else
+constexpr size_t kDocsStride = 1;
+#endif
+
 std::filesystem::path families_testdata() {
   try {
     return testing::testdata_dir("tokenizer_families", "manifest.json");
@@ -38,16 +46,19 @@ void check_family(const std::string& variant, const std::string& set) {
   for (const auto& entry : manifest) {
     if (entry.at("variant") != variant || entry.at("set") != set) continue;
     ++cases;
-    std::vector<std::string> texts;
+    const size_t stride = entry.at("set") == "docs" ? kDocsStride : 1;
+    std::vector<std::string> texts;  // only the compared ones are parsed
     for (const std::string& line :
          testing::read_lines(dir / entry.at("texts").get<std::string>())) {
-      texts.push_back(nlohmann::json::parse(line).get<std::string>());
+      texts.push_back(texts.size() % stride == 0 ? nlohmann::json::parse(line).get<std::string>()
+                                                 : std::string());
     }
     const auto expected = testing::read_expected_ids(dir / entry.at("expected").get<std::string>());
     ASSERT_EQ(expected.size(), texts.size()) << entry.at("expected");
     const auto max_length = entry.at("max_length").get<size_t>();
-    size_t mismatches = 0;
-    for (size_t i = 0; i < texts.size(); ++i) {
+    size_t mismatches = 0, compared = 0;
+    for (size_t i = 0; i < texts.size(); i += stride) {
+      ++compared;
       const std::vector<int32_t> ids = tokenizer.encode(texts[i], max_length);
       if (ids != expected[i] && ++mismatches <= 5) {
         ADD_FAILURE() << variant << "/" << set << " max_length=" << max_length << " text #" << i
@@ -56,7 +67,7 @@ void check_family(const std::string& variant, const std::string& set) {
       }
     }
     std::printf("[parity] %s/%s max_length=%zu: %zu sequences compared, %zu mismatching\n",
-                variant.c_str(), set.c_str(), max_length, texts.size(), mismatches);
+                variant.c_str(), set.c_str(), max_length, compared, mismatches);
     EXPECT_EQ(mismatches, 0u);
   }
   EXPECT_GT(cases, 0u) << "the oracle wrote no case for " << variant << "/" << set;
