@@ -12,6 +12,11 @@ args = parser.parse_args()
 build = pathlib.Path(args.bin).resolve().parent
 runs = {
     "tokenizer": [str(here / "bench_tokenizer.py"), "--bench", str(build / "bench" / "embedtune_tokenizer_bench")],
+    # The tokenizer families the test oracle trains (make test writes them).
+    "tokenizer_families": [str(here / "bench_tokenizer.py"), "--bench",
+                           str(build / "bench" / "embedtune_tokenizer_bench"), "--tokenizer",
+                           *[str(build / "testdata" / "tokenizer_families" / "variants" / v)
+                             for v in ("xlmr", "roberta", "qwen2", "mpnet")]],
     "encode": [str(here / "bench_encode.py"), "--bin", args.bin],
     "evaluate": [str(here / "bench_evaluate.py"), "--bin", args.bin],
     "train": [str(here / "bench_train.py"), "--bin", args.bin],

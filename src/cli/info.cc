@@ -1,4 +1,5 @@
-// `embedtune info`: what a model is (architecture, dimension, pooling, lengths, size).
+// `embedtune info`: what a model is (architecture, dimension, pooling, lengths, tokenizer
+// pipeline, size).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -20,6 +21,8 @@ void run_info(const ModelOptions& options) {
   fmt::print("max_seq_length:   {}\n", st.max_seq_length());
   fmt::print("vocabulary:       {} tokens (lowercase: {})\n", st.tokenizer().vocab_size(),
              st.tokenizer().lowercase() ? "yes" : "no");
+  fmt::print("tokenizer:\n");
+  for (const std::string& line : st.tokenizer().describe()) fmt::print("  {}\n", line);
   fmt::print("parameters:       {} ({:.1f} M)\n", st.parameter_count(), st.parameter_count() / 1e6);
 }
 

@@ -51,6 +51,21 @@ const CharMapping* find_mapping(std::span<const CharMapping> table, char32_t cp)
 
 }  // namespace
 
+bool is_regex_word_char(char32_t cp) {
+  if (cp < 0x80) {
+    return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
+           cp == '_';
+  }
+  return in_ranges(kWordCharRanges, cp);
+}
+
+bool is_numeric(char32_t cp) {
+  if (cp < 0x80) return cp >= '0' && cp <= '9';
+  return in_ranges(kNumericRanges, cp);
+}
+
+bool is_combining_mark(char32_t cp) { return cp >= 0x80 && in_ranges(kCombiningMarkRanges, cp); }
+
 uint8_t char_flags(char32_t cp) {
   if (cp < 0x10000) return bmp_flags()[cp];
   return flags_from_tables(cp);

@@ -22,6 +22,13 @@ enum CharFlag : uint8_t {
 // The CharFlag bits of `cp` (any value <= 0x10FFFF). O(1) in the BMP.
 uint8_t char_flags(char32_t cp);
 
+// The classes of the generic components, as `tokenizers` decides them (generated tables):
+// the Whitespace pre-tokenizer's \w (ASCII: alphanumerics and '_'), Digits' char::is_numeric,
+// and StripAccents' combining marks.
+bool is_regex_word_char(char32_t cp);
+bool is_numeric(char32_t cp);
+bool is_combining_mark(char32_t cp);
+
 // Rust's char::to_lowercase (full, context-free mapping): writes 1..3 code points, returns the
 // count.
 int to_lowercase(char32_t cp, char32_t out[3]);

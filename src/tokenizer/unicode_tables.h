@@ -32,6 +32,12 @@ extern const std::span<const CodepointRange> kPunctuationRanges;
 extern const std::span<const CodepointRange> kChineseCharRanges;
 // Mn marks as `unicode_categories` knows them (removed after NFD by strip_accents).
 extern const std::span<const CodepointRange> kNonspacingMarkRanges;
+// Non-ASCII word chars of the Whitespace pre-tokenizer (Rust regex \w).
+extern const std::span<const CodepointRange> kWordCharRanges;
+// Non-ASCII numeric chars of the Digits pre-tokenizer (Rust char::is_numeric).
+extern const std::span<const CodepointRange> kNumericRanges;
+// Non-ASCII chars removed by the StripAccents normalizer (is_combining_mark).
+extern const std::span<const CodepointRange> kCombiningMarkRanges;
 // Where Rust's char::to_lowercase differs from utf8proc_tolower (full mappings, newer Unicode).
 extern const std::span<const CharMapping> kLowercaseExceptions;
 // Where the `unicode-normalization` crate's NFD of one char differs from utf8proc's.

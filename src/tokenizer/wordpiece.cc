@@ -1,6 +1,8 @@
 // WordPiece tokenize(): same splits as tokenizers, without building "##" strings per probe.
 #include "tokenizer/wordpiece.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "io/error.h"
@@ -21,6 +23,7 @@ WordPiece::WordPiece(const std::vector<std::pair<std::string, int32_t>>& vocab,
     }
     max_token_bytes_ = std::max(max_token_bytes_, token.size());
     id_to_token_[id] = token;
+    max_id_ = std::max(max_id_, id);
   }
   // With an empty prefix every token can continue a word.
   if (prefix.empty()) continuation_ = vocab_;
@@ -31,6 +34,11 @@ WordPiece::WordPiece(const std::vector<std::pair<std::string, int32_t>>& vocab,
         "or set unk_token to a token that is.",
         source, options_.unk_token, vocab_.size());
   }
+}
+
+std::string WordPiece::describe() const {
+  return fmt::format("WordPiece({} tokens, unk_token={:?}, continuing_subword_prefix={:?})",
+                     vocab_.size(), options_.unk_token, options_.continuing_subword_prefix);
 }
 
 std::string_view WordPiece::id_to_token(int32_t id) const {

@@ -7,7 +7,11 @@ A script is re-run unless its last successful run had the same inputs. What coun
   - every golden input under tests/data/;
   - the default model folder ($EMBEDTUNE_DEFAULT_MODEL): every file's name and bytes;
   - the oracle's pinned versions (scripts/requirements-oracle.txt) and the versions actually
-    installed (Python, torch, sentence-transformers, transformers, tokenizers, numpy, safetensors).
+    installed (Python, torch, sentence-transformers, transformers, tokenizers, numpy, safetensors,
+    sentencepiece);
+  - the files outside the repository an oracle reads (ORACLE_INPUTS): the python3.11-doc sources
+    (the tokenizer test text) and the standard library modules the tokenizer families are
+    trained on.
 """
 import hashlib
 import importlib.metadata
@@ -18,7 +22,24 @@ import subprocess
 import sys
 
 here = pathlib.Path(__file__).resolve().parent
-ORACLE_PACKAGES = ["torch", "sentence-transformers", "transformers", "tokenizers", "numpy", "safetensors"]
+ORACLE_PACKAGES = ["torch", "sentence-transformers", "transformers", "tokenizers", "numpy", "safetensors",
+                   "sentencepiece"]
+DOCS = pathlib.Path("/usr/share/doc/python3.11/html/_sources")
+STDLIB = pathlib.Path("/usr/lib/python3.11")
+# Per oracle: (label, folder, glob) of the outside files it reads.
+ORACLE_INPUTS = {
+    "tokenizer": [("docs", DOCS, "**/*.txt")],
+    "tokenizer_families": [("docs", DOCS, "**/*.txt"), ("stdlib", STDLIB, "*.py")],
+}
+
+
+def hash_files(digest, folder: pathlib.Path, pattern: str, label: str) -> None:
+    """Adds the files of `folder` matching `pattern` (relative name and bytes, sorted)."""
+    files = sorted(p for p in folder.glob(pattern) if p.is_file()) if folder.is_dir() else []
+    digest.update(f"{label}: {len(files)} files\n".encode())
+    for path in files:
+        digest.update(f"{label}/{path.relative_to(folder).as_posix()}\n".encode())
+        digest.update(path.read_bytes())
 
 
 def hash_tree(digest, folder: pathlib.Path, label: str) -> None:
@@ -54,6 +75,15 @@ def shared_inputs(source: pathlib.Path, model: str) -> bytes:
     return digest.digest()
 
 
+def oracle_digest(shared: bytes, script: bytes, inputs) -> str:
+    """The digest of one oracle: the shared inputs, its script and its outside files `inputs`
+    ((label, folder, glob) triples, as in ORACLE_INPUTS)."""
+    digest = hashlib.sha256(shared + script)
+    for label, folder, pattern in inputs:
+        hash_files(digest, folder, pattern, label)
+    return digest.hexdigest()
+
+
 def main() -> None:
     out = pathlib.Path(sys.argv[1]).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -63,7 +93,7 @@ def main() -> None:
     for script in sorted(here.glob("oracle_*.py")):
         name = script.stem[len("oracle_"):]
         target = out / name
-        digest = hashlib.sha256(shared + script.read_bytes()).hexdigest()
+        digest = oracle_digest(shared, script.read_bytes(), ORACLE_INPUTS.get(name, []))
         stamp = target / ".done"
         if stamp.exists() and stamp.read_text() == digest:
             continue

@@ -66,3 +66,20 @@ def test_installed_versions_are_part_of_the_digest(make_testdata, tree, monkeypa
     monkeypatch.setattr(make_testdata.importlib.metadata, "version",
                         lambda name: "0.0.1" if name == "tokenizers" else real(name))
     assert make_testdata.shared_inputs(source, str(model)) != before
+
+
+def test_oracle_digest_follows_its_outside_files(make_testdata, tmp_path):
+    docs = tmp_path / "docs"
+    (docs / "library").mkdir(parents=True)
+    (docs / "library" / "os.txt").write_text("one\n")
+    inputs = [("docs", docs, "**/*.txt")]
+    before = make_testdata.oracle_digest(b"shared", b"script", inputs)
+    assert before == make_testdata.oracle_digest(b"shared", b"script", inputs)
+    (docs / "library" / "os.txt").write_text("two\n")
+    edited = make_testdata.oracle_digest(b"shared", b"script", inputs)
+    assert edited != before
+    (docs / "new.txt").write_text("x\n")
+    assert make_testdata.oracle_digest(b"shared", b"script", inputs) != edited
+    (docs / "ignored.rst").write_text("not matched\n")
+    assert make_testdata.oracle_digest(b"shared", b"script", inputs) == \
+        make_testdata.oracle_digest(b"shared", b"script", inputs)

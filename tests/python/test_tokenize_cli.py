@@ -2,6 +2,8 @@
 truncation at max_seq_length (and --max-seq-length), prompts."""
 import json
 
+import pytest
+
 from sentence_transformers import SentenceTransformer
 from test_encode_parity import varied_texts, write_jsonl
 
@@ -37,3 +39,46 @@ def test_tokenize_with_max_seq_length_and_prompt(run, tmp_path, default_model):
     texts = varied_texts(40)
     got = ours(run, tmp_path, default_model, texts, "--max-seq-length", 20, "--prompt", "query: ")
     assert got == expected_ids(default_model, texts, max_seq_length=20, prompt="query: ")
+
+
+FAMILIES = ["xlmr", "roberta", "qwen2", "mpnet"]
+
+
+def model_with_tokenizer(folder, tokenizer_dir):
+    """A tiny random BertModel folder (a plain Hugging Face folder: mean pooling) whose tokenizer is
+    one of the non-BERT families the tokenizer oracle trained: the tokenizer plugs into the model
+    loading path whatever the architecture (non-BERT architectures are a separate issue)."""
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in tokenizer_dir.iterdir():
+        shutil.copyfile(f, folder / f.name)
+    vocab = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    model = vocab["model"]
+    ids = list(model["vocab"].values()) if isinstance(model["vocab"], dict) else [len(model["vocab"]) - 1]
+    size = max(ids + [t["id"] for t in vocab["added_tokens"]]) + 1
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=48)
+    BertModel(config).save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_tokenize_non_bert_tokenizers_as_sentence_transformers(run, tmp_path, testdata, family):
+    tokenizer_dir = testdata / "tokenizer_families" / "variants" / family
+    assert (tokenizer_dir / "tokenizer_config.json").exists(), "make_testdata must run first"
+    model_dir = model_with_tokenizer(tmp_path / family, tokenizer_dir)
+    texts = varied_texts(60) + ["<s> hello </s> <mask> <|endoftext|> [UNK] x", "  spaced \t out  "]
+    got, want = ours(run, tmp_path, model_dir, texts), expected_ids(model_dir, texts)
+    mismatches = [i for i, (a, b) in enumerate(zip(got, want)) if a != b]
+    print(f"tokenize {family}: {len(texts)} texts, {len(mismatches)} mismatching")
+    assert len(got) == len(want) and not mismatches
+    assert max(len(ids) for ids in got) == 48  # cut at max_position_embeddings, as ST does
+
+    info = run("info", "--model", model_dir).stdout
+    assert "tokenizer:" in info and "model:" in info
+    assert {"xlmr": "Unigram", "roberta": "BPE", "qwen2": "BPE", "mpnet": "WordPiece"}[family] in info

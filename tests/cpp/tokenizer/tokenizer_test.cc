@@ -111,16 +111,22 @@ TEST(Tokenizer, MalformedJsonNamesTheFile) {
 }
 
 TEST(Tokenizer, UnsupportedModelTypeNamesFileAndKey) {
-  const auto dir = temp_folder("bpe");
+  const auto dir = temp_folder("wordlevel");
   write(dir / "tokenizer.json", R"({"normalizer": null, "pre_tokenizer": null,
-      "model": {"type": "BPE", "vocab": {}, "merges": []}})");
+      "model": {"type": "WordLevel", "vocab": {}, "unk_token": "x"}})");
   EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }),
               AllOf(HasSubstr((dir / "tokenizer.json").string()), HasSubstr("model.type"),
-                    HasSubstr("BPE")));
+                    HasSubstr("WordLevel"), HasSubstr("WordPiece, Unigram or BPE")));
   write(dir / "tokenizer.json",
-        R"({"normalizer": {"type": "NFKC"}, "model": {"type": "WordPiece", "vocab": {}}})");
+        R"({"normalizer": {"type": "NMT"}, "model": {"type": "WordPiece", "vocab": {}}})");
   EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }),
-              AllOf(HasSubstr("normalizer.type"), HasSubstr("NFKC")));
+              AllOf(HasSubstr("normalizer.type"), HasSubstr("NMT")));
+  write(dir / "tokenizer.json", R"({"pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+      {"type": "CharDelimiterSplit", "delimiter": " "}]}, "model": {"type": "WordPiece",
+      "vocab": {"[UNK]": 0}}})");
+  EXPECT_THAT(
+      error_of([&] { Tokenizer::from_folder(dir); }),
+      AllOf(HasSubstr("pre_tokenizer.pretokenizers[0].type"), HasSubstr("CharDelimiterSplit")));
   write(dir / "tokenizer.json", R"({"model": {"type": "WordPiece", "vocab": {"a": "x"}}})");
   EXPECT_THAT(error_of([&] { Tokenizer::from_folder(dir); }), HasSubstr("model.vocab.a"));
   write(dir / "tokenizer.json", R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})");
@@ -138,7 +144,7 @@ TEST(Tokenizer, BadFileMessagesStayOnOneLine) {
                   "model": {"type": "WordPiece", "vocab": {}}})");
   std::string message = error_of([&] { Tokenizer::from_folder(dir); });
   EXPECT_THAT(message, AllOf(HasSubstr(file.string()),
-                             HasSubstr(R"(key 'normalizer.type' is "Bert\nNormalizer";)")));
+                             HasSubstr(R"(key "normalizer.type" is "Bert\nNormalizer";)")));
   EXPECT_EQ(message.find('\n'), std::string::npos);
   write(file, R"({"model": {"type": "WordPiece", "vocab": {"a\nb": "x"}}})");
   message = error_of([&] { Tokenizer::from_folder(dir); });

@@ -1,0 +1,139 @@
+// Parity of the non-BERT tokenizer families (XLM-R Unigram, RoBERTa and Qwen2 byte-level BPE,
+// MPNet WordPiece) with transformers / tokenizers: every text of every set, at every truncation
+// length the oracle (tests/python/oracle_tokenizer_families.py) wrote.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tokenizer/tokenizer.h"
+#include "tokenizer_testdata.h"
+
+namespace embedtune {
+namespace {
+
+std::string show(const std::vector<int32_t>& ids) {
+  std::string s = "[";
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? " " : "") + std::to_string(ids[i]);
+  return s + "]";
+}
+
+// Under ASan + UBSan (an unoptimised build, make test runs it after the main one) the generic
+// pipeline is some 50x slower: there every 16th docs line is compared; the main build compares all.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr size_t kDocsStride = 16;
+#else
+constexpr size_t kDocsStride = 1;
+#endif
+
+std::filesystem::path families_testdata() {
+  try {
+    return testing::testdata_dir("tokenizer_families", "manifest.json");
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
+    return {};
+  }
+}
+
+// Compares every manifest case of `variant` on `set`; fails when the oracle wrote none.
+void check_family(const std::string& variant, const std::string& set) {
+  const auto dir = families_testdata();
+  if (dir.empty()) return;
+  const auto manifest = nlohmann::json::parse(testing::read_all(dir / "manifest.json"));
+  const Tokenizer tokenizer = Tokenizer::from_folder(dir / "variants" / variant);
+  size_t cases = 0;
+  for (const auto& entry : manifest) {
+    if (entry.at("variant") != variant || entry.at("set") != set) continue;
+    ++cases;
+    const size_t stride = entry.at("set") == "docs" ? kDocsStride : 1;
+    std::vector<std::string> texts;  // only the compared ones are parsed
+    for (const std::string& line :
+         testing::read_lines(dir / entry.at("texts").get<std::string>())) {
+      texts.push_back(texts.size() % stride == 0 ? nlohmann::json::parse(line).get<std::string>()
+                                                 : std::string());
+    }
+    const auto expected = testing::read_expected_ids(dir / entry.at("expected").get<std::string>());
+    ASSERT_EQ(expected.size(), texts.size()) << entry.at("expected");
+    const auto max_length = entry.at("max_length").get<size_t>();
+    size_t mismatches = 0, compared = 0;
+    for (size_t i = 0; i < texts.size(); i += stride) {
+      ++compared;
+      const std::vector<int32_t> ids = tokenizer.encode(texts[i], max_length);
+      if (ids != expected[i] && ++mismatches <= 5) {
+        ADD_FAILURE() << variant << "/" << set << " max_length=" << max_length << " text #" << i
+                      << ": " << nlohmann::json(texts[i]).dump() << "\n  ours: " << show(ids)
+                      << "\n  HF:   " << show(expected[i]);
+      }
+    }
+    std::printf("[parity] %s/%s max_length=%zu: %zu sequences compared, %zu mismatching\n",
+                variant.c_str(), set.c_str(), max_length, compared, mismatches);
+    EXPECT_EQ(mismatches, 0u);
+  }
+  EXPECT_GT(cases, 0u) << "the oracle wrote no case for " << variant << "/" << set;
+}
+
+// XLM-R: SentencePiece Unigram + Precompiled charsmap, as transformers' XLMRobertaTokenizer
+// rebuilds it (WhitespaceSplit + Metaspace) and as the file says (tokenizers alone).
+TEST(TokenizerFamilies, XlmrDocs) { check_family("xlmr", "docs"); }
+TEST(TokenizerFamilies, XlmrGolden) { check_family("xlmr", "golden"); }
+TEST(TokenizerFamilies, XlmrFuzz) { check_family("xlmr", "fuzz"); }
+TEST(TokenizerFamilies, XlmrAddedTokens) { check_family("xlmr", "added_xlmr"); }
+TEST(TokenizerFamilies, XlmrFileDocs) { check_family("xlmr_file", "docs"); }
+TEST(TokenizerFamilies, XlmrFileGolden) { check_family("xlmr_file", "golden"); }
+TEST(TokenizerFamilies, XlmrFileFuzz) { check_family("xlmr_file", "fuzz"); }
+TEST(TokenizerFamilies, XlmrFileAddedTokens) { check_family("xlmr_file", "added_xlmr"); }
+
+// RoBERTa: byte-level BPE, RobertaProcessing.
+TEST(TokenizerFamilies, RobertaDocs) { check_family("roberta", "docs"); }
+TEST(TokenizerFamilies, RobertaGolden) { check_family("roberta", "golden"); }
+TEST(TokenizerFamilies, RobertaFuzz) { check_family("roberta", "fuzz"); }
+TEST(TokenizerFamilies, RobertaAddedTokens) { check_family("roberta", "added_roberta"); }
+TEST(TokenizerFamilies, RobertaFileDocs) { check_family("roberta_file", "docs"); }
+TEST(TokenizerFamilies, RobertaFileGolden) { check_family("roberta_file", "golden"); }
+TEST(TokenizerFamilies, RobertaFileFuzz) { check_family("roberta_file", "fuzz"); }
+TEST(TokenizerFamilies, RobertaFileAddedTokens) { check_family("roberta_file", "added_roberta"); }
+
+// Qwen2 / Qwen3: NFC, Split with the Unicode-class regex (Oniguruma), byte-level BPE.
+TEST(TokenizerFamilies, Qwen2Docs) { check_family("qwen2", "docs"); }
+TEST(TokenizerFamilies, Qwen2Golden) { check_family("qwen2", "golden"); }
+TEST(TokenizerFamilies, Qwen2Fuzz) { check_family("qwen2", "fuzz"); }
+TEST(TokenizerFamilies, Qwen2AddedTokens) { check_family("qwen2", "added_qwen2"); }
+TEST(TokenizerFamilies, Qwen2FileDocs) { check_family("qwen2_file", "docs"); }
+TEST(TokenizerFamilies, Qwen2FileGolden) { check_family("qwen2_file", "golden"); }
+TEST(TokenizerFamilies, Qwen2FileFuzz) { check_family("qwen2_file", "fuzz"); }
+TEST(TokenizerFamilies, Qwen2FileAddedTokens) { check_family("qwen2_file", "added_qwen2"); }
+
+// MPNet: WordPiece with <s> $A </s> (all-mpnet-base-v2 style).
+TEST(TokenizerFamilies, MpnetDocs) { check_family("mpnet", "docs"); }
+TEST(TokenizerFamilies, MpnetGolden) { check_family("mpnet", "golden"); }
+TEST(TokenizerFamilies, MpnetFuzz) { check_family("mpnet", "fuzz"); }
+TEST(TokenizerFamilies, MpnetAddedTokens) { check_family("mpnet", "added_mpnet"); }
+
+// The components and options the families above do not use, combined into four tokenizer.json
+// files (see the oracle's docstring); the reference is `tokenizers` itself.
+TEST(TokenizerComponents, MixBpeDocs) { check_family("mix_bpe", "docs"); }
+TEST(TokenizerComponents, MixBpeGolden) { check_family("mix_bpe", "golden"); }
+TEST(TokenizerComponents, MixBpeFuzz) { check_family("mix_bpe", "fuzz"); }
+TEST(TokenizerComponents, MixBpeAddedTokens) { check_family("mix_bpe", "added_mix_bpe"); }
+TEST(TokenizerComponents, MixBpeBytesDocs) { check_family("mix_bpe_bytes", "docs"); }
+TEST(TokenizerComponents, MixBpeBytesGolden) { check_family("mix_bpe_bytes", "golden"); }
+TEST(TokenizerComponents, MixBpeBytesFuzz) { check_family("mix_bpe_bytes", "fuzz"); }
+TEST(TokenizerComponents, MixBpeBytesAddedTokens) {
+  check_family("mix_bpe_bytes", "added_mix_bpe_bytes");
+}
+TEST(TokenizerComponents, MixUnigramDocs) { check_family("mix_unigram", "docs"); }
+TEST(TokenizerComponents, MixUnigramGolden) { check_family("mix_unigram", "golden"); }
+TEST(TokenizerComponents, MixUnigramFuzz) { check_family("mix_unigram", "fuzz"); }
+TEST(TokenizerComponents, MixUnigramAddedTokens) {
+  check_family("mix_unigram", "added_mix_unigram");
+}
+TEST(TokenizerComponents, MixWordPieceDocs) { check_family("mix_wordpiece", "docs"); }
+TEST(TokenizerComponents, MixWordPieceGolden) { check_family("mix_wordpiece", "golden"); }
+TEST(TokenizerComponents, MixWordPieceFuzz) { check_family("mix_wordpiece", "fuzz"); }
+TEST(TokenizerComponents, MixWordPieceAddedTokens) {
+  check_family("mix_wordpiece", "added_mix_wordpiece");
+}
+
+}  // namespace
+}  // namespace embedtune
