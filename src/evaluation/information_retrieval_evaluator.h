@@ -53,15 +53,17 @@ std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::
                                              bool check_corpus = true);
 
 // One block of scores for top_k_hits_scored: queries [q_start, q_start + q_len) against corpus
-// rows [c_start, c_start + c_len), returned as a (q_len, c_len) float32 tensor (it may be a
-// reused buffer: it is read before the next call).
+// rows [c_start, c_start + c_len), returned as a (q_len, c_len) float32 or int32 tensor (it may
+// be a reused buffer: it is read before the next call).
 using ScoreBlockFn =
     std::function<at::Tensor(int64_t q_start, int64_t q_len, int64_t c_start, int64_t c_len)>;
 
 // top_k_hits' chunked selection (per-chunk top-k with ST's tie re-selection, then the merge in
 // (-score, id) order) over scores from `score_block`, called once per (query chunk, corpus
-// chunk) in order. Integer scores (quantized vectors) converted to float32 exactly (|s| < 2^24)
-// tie exactly as ST's evaluator would tie them. Returns n_query lists of at most
+// chunk) in order. int32 scores (quantized vectors) are selected with one (score, id rank) key
+// per entry, which picks the same entries in the same (-score, id) order as the float path's tie
+// re-selection (and as ST's evaluator on the same integers), only faster; merged scores must
+// stay exact in float32 (|s| < 2^24). Returns n_query lists of at most
 // min(max_k, C) corpus rows, C = corpus_ids.size().
 std::vector<std::vector<int64_t>> top_k_hits_scored(int64_t n_query,
                                                     const std::vector<std::string>& corpus_ids,

@@ -135,6 +135,28 @@ TEST(Quantization, HammingKernelsAgreeWithSignDotProducts) {
   }
 }
 
+TEST(Quantization, IntegerTopKPicksWhatTheFloatTieReselectionPicks) {
+  // Scores with few distinct values (as Hamming similarities have): nearly every row has ties at
+  // its top-k boundary. The int32 path (one (score, id rank) key per entry) must give the float
+  // path's lists (chunk_top_k's re-selection, ST's), with ids whose order differs from the rows'.
+  at::manual_seed(5);
+  const int64_t n_q = 23, n_c = 1000;
+  const at::Tensor scores = at::randint(-6, 7, {n_q, n_c}, at::kInt);
+  std::vector<std::string> ids;
+  for (int64_t i = 0; i < n_c; ++i) ids.push_back("d" + std::to_string((i * 7919) % n_c));
+  for (int64_t chunk : {1000, 37}) {
+    auto block = [&](bool as_float) {
+      return [&, as_float](int64_t q0, int64_t q_len, int64_t c0, int64_t c_len) {
+        const at::Tensor b = scores.narrow(0, q0, q_len).narrow(1, c0, c_len).contiguous();
+        return as_float ? b.to(at::kFloat) : b;
+      };
+    };
+    const auto via_int = top_k_hits_scored(n_q, ids, 100, chunk, 0, block(false));
+    const auto via_float = top_k_hits_scored(n_q, ids, 100, chunk, 0, block(true));
+    EXPECT_EQ(via_int, via_float) << "chunk " << chunk;
+  }
+}
+
 IrResults evaluate_all(int64_t chunk, const std::vector<int64_t>& dims) {
   const auto dir = quant_dir();
   const at::Tensor queries = load_npy_f32(dir / "queries.npy");
