@@ -22,6 +22,8 @@ runs = {
     "train": [str(here / "bench_train.py"), "--bin", args.bin],
     "workflow": [str(here / "bench_workflow.py"), "--bin", args.bin],
     "eval_topk": [str(here / "bench_eval_topk.py"), "--bench", str(build / "bench" / "embedtune_eval_topk_bench")],
+    "quantized_search": [str(here / "bench_quantized_search.py"), "--scalar-too", "--bench",
+                         str(build / "bench" / "embedtune_quantized_search_bench")],
 }
 (here / "results").mkdir(exist_ok=True)
 failed = []

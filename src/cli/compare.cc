@@ -21,8 +21,17 @@ struct CompareArgs {
 void run_compare(const CompareArgs& args) {
   const evaluation::Comparison comparison =
       evaluation::compare_result_files(args.baseline, args.finetuned);
-  const std::string text = args.format == "text" ? evaluation::render_text(comparison)
-                                                 : evaluation::render_markdown(comparison);
+  std::string text = args.format == "text" ? evaluation::render_text(comparison)
+                                           : evaluation::render_markdown(comparison);
+  const evaluation::MetricList baseline = evaluation::read_results_json(args.baseline);
+  const evaluation::MetricList finetuned = evaluation::read_results_json(args.finetuned);
+  const evaluation::Frontier frontier =
+      evaluation::compute_frontier(baseline, finetuned, args.baseline, args.finetuned);
+  // With quantized results (evaluate --precisions), the quality at every storage size follows.
+  if (frontier.quantized) {
+    text += "\nQuality against storage (every dimension and precision):\n\n" +
+            evaluation::render_frontier_markdown(frontier);
+  }
   if (args.output.empty()) {
     std::cout << text;
   } else {

@@ -72,7 +72,7 @@ void run_evaluate(const EvaluateArgs& args) {
                                               : std::filesystem::path(args.csv_dir);
     const auto dims =
         options.dims.empty() ? evaluation::default_dims(model.dimension()) : options.dims;
-    evaluation::append_matryoshka_csvs(csv_dir, dims, options.config, results.metrics);
+    evaluation::append_matryoshka_csvs(csv_dir, dims, options.csv_config(), results.metrics);
   }
   fmt::print("{}", evaluation::matryoshka_table(results.metrics));
   fmt::print(stderr, "evaluate: {} queries, {} documents in {:.1f} s{}\n", data.query_ids.size(),

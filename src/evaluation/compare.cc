@@ -9,7 +9,9 @@
 #include <limits>
 #include <map>
 #include <regex>
+#include <set>
 
+#include "evaluation/ir_evaluator_config.h"
 #include "io/error.h"
 
 namespace embedtune::evaluation {
@@ -76,7 +78,128 @@ std::string notes(const Comparison& c) {
   return out;
 }
 
+std::string precision_of(const std::string& score) { return score == "cosine" ? "float32" : score; }
+
+int64_t storage_bytes(int64_t dim, const std::string& precision) {
+  if (precision == "float32") return 4 * dim;
+  if (precision.starts_with("int8")) return dim;
+  return (dim + 7) / 8;  // binary, as np.packbits pads the last byte
+}
+
+// (dim, precision) -> NDCG@10; an unprefixed key wins over an "eval_" one.
+std::map<std::pair<int64_t, std::string>, double> ndcg_by_setting(const MetricList& metrics) {
+  static const std::regex key(
+      R"(^(eval_)?dim_(\d{1,9})_(cosine|int8|binary|int8\+rescore|binary\+rescore)_ndcg@10$)");
+  std::map<std::pair<int64_t, std::string>, double> out;
+  std::map<std::pair<int64_t, std::string>, bool> prefixed;
+  for (const auto& [k, v] : metrics) {
+    std::smatch m;
+    if (!std::regex_match(k, m, key)) continue;
+    const std::pair<int64_t, std::string> setting{std::stoll(m[2].str()), precision_of(m[3].str())};
+    if (out.count(setting) == 0 || (prefixed[setting] && !m[1].matched)) {
+      out[setting] = v;
+      prefixed[setting] = m[1].matched;
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+Frontier compute_frontier(const MetricList& baseline, const MetricList& finetuned,
+                          const std::string& baseline_name, const std::string& finetuned_name) {
+  const auto base = ndcg_by_setting(baseline);
+  const auto tuned = ndcg_by_setting(finetuned);
+  Frontier f;
+  for (const auto* side : {&base, &tuned}) {
+    for (const auto& [setting, v] : *side) {
+      if (setting.second == "float32") f.full_dim = std::max(f.full_dim, setting.first);
+    }
+  }
+  auto full = [&](const auto& side, const std::string& name) {
+    const auto it = side.find({f.full_dim, "float32"});
+    if (it == side.end()) {
+      fail(
+          "{}: no \"dim_{}_cosine_ndcg@10\" key; the frontier compares every setting with the "
+          "full-size float32 score, so evaluate both models at the same dimensions",
+          name, f.full_dim);
+    }
+    return it->second;
+  };
+  const double base_full = full(base, baseline_name);
+  const double tuned_full = full(tuned, finetuned_name);
+  std::set<std::pair<int64_t, std::string>> settings;
+  for (const auto* side : {&base, &tuned}) {
+    for (const auto& [setting, v] : *side) settings.insert(setting);
+  }
+  for (const auto& [dim, precision] : settings) {
+    FrontierPoint p;
+    p.dim = dim;
+    p.precision = precision;
+    p.bytes = storage_bytes(dim, precision);
+    const auto b = base.find({dim, precision});
+    const auto t = tuned.find({dim, precision});
+    p.baseline = b == base.end() ? kNaN : b->second;
+    p.finetuned = t == tuned.end() ? kNaN : t->second;
+    p.baseline_share = ratio(p.baseline, base_full);
+    p.finetuned_share = ratio(p.finetuned, tuned_full);
+    f.quantized = f.quantized || precision != "float32";
+    f.points.push_back(p);
+  }
+  const auto& order = known_precisions();
+  auto rank = [&](const std::string& p) {
+    return std::find(order.begin(), order.end(), p) - order.begin();
+  };
+  std::sort(f.points.begin(), f.points.end(), [&](const FrontierPoint& a, const FrontierPoint& b) {
+    if (a.bytes != b.bytes) return a.bytes < b.bytes;
+    if (a.dim != b.dim) return a.dim > b.dim;
+    return rank(a.precision) < rank(b.precision);
+  });
+  return f;
+}
+
+const FrontierPoint* smallest_keeping(const Frontier& frontier, double share, bool finetuned) {
+  const FrontierPoint* best = nullptr;
+  for (const auto& p : frontier.points) {
+    const double s = finetuned ? p.finetuned_share : p.baseline_share;
+    if (std::isnan(s) || s < share) continue;
+    const double v = finetuned ? p.finetuned : p.baseline;
+    if (best == nullptr) {
+      best = &p;
+    } else if (p.bytes == best->bytes && v > (finetuned ? best->finetuned : best->baseline)) {
+      best = &p;
+    }
+    if (p.bytes > best->bytes) break;
+  }
+  return best;
+}
+
+std::string render_frontier_markdown(const Frontier& f) {
+  std::string out =
+      "| Dimension | Precision | Bytes | Baseline | Fine-tuned | Baseline kept | Fine-tuned kept "
+      "|\n|---:|---|---:|---:|---:|---:|---:|\n";
+  for (const auto& p : f.points) {
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", p.dim, p.precision, p.bytes,
+                       score(p.baseline), score(p.finetuned), percent(p.baseline_share),
+                       percent(p.finetuned_share));
+  }
+  out += fmt::format(
+      "\nNDCG@10 per stored vector size; \"kept\": share of the model's own float32 score at "
+      "{} dims.\n",
+      f.full_dim);
+  for (double share : {0.99, 0.95}) {
+    for (bool tuned : {false, true}) {
+      const FrontierPoint* p = smallest_keeping(f, share, tuned);
+      out += fmt::format("Smallest setting keeping {:.0f}% ({}): {}\n", 100.0 * share,
+                         tuned ? "fine-tuned" : "baseline",
+                         p == nullptr
+                             ? std::string("none")
+                             : fmt::format("{} dims {} ({} bytes, {})", p->dim, p->precision,
+                                           p->bytes, score(tuned ? p->finetuned : p->baseline)));
+    }
+  }
+  return out;
+}
 
 Comparison compare_results(const MetricList& baseline, const MetricList& finetuned,
                            const std::string& baseline_name, const std::string& finetuned_name) {

@@ -42,4 +42,17 @@ IrEvaluatorConfig EvaluationSettings::config(std::string_view origin,
   return config;
 }
 
+PrecisionOptions EvaluationSettings::precision_options(std::string_view origin,
+                                                       std::string_view key_prefix) const {
+  PrecisionOptions options;
+  options.precisions = precisions;
+  options.rescore_multiplier = rescore_multiplier;
+  try {
+    options.validate(key_prefix);
+  } catch (const Error& e) {
+    fail("{}: {}", origin, e.what());
+  }
+  return options;
+}
+
 }  // namespace embedtune::evaluation

@@ -20,6 +20,8 @@ struct EvaluationSettings {
   std::vector<std::string> score_functions;
   std::vector<int64_t> mrr_at_k, ndcg_at_k, accuracy_at_k, precision_recall_at_k, map_at_k;
   int64_t corpus_chunk_size;
+  std::vector<std::string> precisions;
+  int64_t rescore_multiplier;
   bool bf16;
 
   EvaluationSettings();  // every field at its default
@@ -41,6 +43,11 @@ struct EvaluationSettings {
     visit(self.map_at_k, "map_at_k", std::vector<int64_t>{100}, "k values for MAP@k");
     visit(self.corpus_chunk_size, "corpus_chunk_size", int64_t{50000},
           "Corpus rows scored at a time");
+    visit(self.precisions, "precisions", std::vector<std::string>{"float32"},
+          "Storage precisions to evaluate at every dim: float32 (required), int8, binary, "
+          "int8+rescore, binary+rescore");
+    visit(self.rescore_multiplier, "rescore_multiplier", int64_t{4},
+          "For the +rescore precisions: candidates retrieved per query = this x the largest k");
     visit(self.bf16, "bf16", false,
           "Encode in bf16 autocast (CUDA only; otherwise fp32, as the reference evaluates)");
   }
@@ -49,6 +56,9 @@ struct EvaluationSettings {
   // "ORIGIN: KEY: ..." for an invalid value, keys named with `key_prefix` ("--" for flags,
   // "evaluation." in a recipe; see io::setting_display_name).
   IrEvaluatorConfig config(std::string_view origin, std::string_view key_prefix) const;
+
+  // The precisions and rescore multiplier, checked the same way ("ORIGIN: KEY: ...").
+  PrecisionOptions precision_options(std::string_view origin, std::string_view key_prefix) const;
 };
 
 }  // namespace embedtune::evaluation

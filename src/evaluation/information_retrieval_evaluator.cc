@@ -155,27 +155,24 @@ double IrResults::at(const std::string& key) const {
       key, metrics.size(), fmt::join(some, ", "));
 }
 
-std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::Tensor& corpus,
-                                             const std::vector<std::string>& corpus_ids,
-                                             const std::string& score_function, int max_k,
-                                             int64_t corpus_chunk_size, int64_t query_chunk_size,
-                                             bool check_corpus) {
+std::vector<std::vector<int64_t>> top_k_hits_scored(int64_t n_query,
+                                                    const std::vector<std::string>& corpus_ids,
+                                                    int max_k, int64_t corpus_chunk_size,
+                                                    int64_t query_chunk_size,
+                                                    const ScoreBlockFn& score_block) {
   c10::InferenceMode guard;
-  const int64_t n_query = query.size(0);
-  const int64_t n_corpus = corpus.size(0);
-  TORCH_INTERNAL_ASSERT(static_cast<int64_t>(corpus_ids.size()) == n_corpus);
+  const auto n_corpus = static_cast<int64_t>(corpus_ids.size());
   TORCH_INTERNAL_ASSERT(max_k >= 1 && corpus_chunk_size >= 1 && query_chunk_size >= 0);
-  const bool cosine = score_function == "cosine";
-  TORCH_INTERNAL_ASSERT(cosine || score_function == "dot");
 
   // Id ranks are only needed when a chunk has ties at its top-k boundary; sorting a million ids
-  // costs about a second, so they are computed on first use.
+  // costs about a second, so they are computed on first use (on the device of the scores).
   at::Tensor rank_tensor;
+  at::Device device = at::kCPU;
   auto ranks = [&]() -> const at::Tensor& {
     if (!rank_tensor.defined()) {
       const std::vector<int64_t> rank = id_ranks(corpus_ids);
-      rank_tensor = at::tensor(at::ArrayRef<int64_t>(rank), at::TensorOptions().dtype(at::kLong))
-                        .to(corpus.device());
+      rank_tensor =
+          at::tensor(at::ArrayRef<int64_t>(rank), at::TensorOptions().dtype(at::kLong)).to(device);
     }
     return rank_tensor;
   };
@@ -185,50 +182,29 @@ std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::
                                  std::min(corpus_chunk_size, std::max<int64_t>(1, n_corpus)));
   }
 
-  // One buffer each for a chunk's normalised rows, their norms and its score block, reused by
-  // every chunk: fresh allocations of this size are fresh pages, and faulting them in costs more
-  // than the GEMM. Results are written as at::div / at::mm would write them (same kernels).
-  const int64_t max_c_len = std::min(corpus_chunk_size, n_corpus);
-  const int64_t max_q_len = std::min(query_chunk_size, n_query);
-  const at::TensorOptions f32 = corpus.options().dtype(at::kFloat);
-  at::Tensor docs_buffer = cosine ? at::empty({max_c_len * corpus.size(1)}, f32) : at::Tensor();
-  at::Tensor norm_buffer = at::empty({max_c_len}, f32);
-  at::Tensor score_buffer = at::empty({max_q_len * max_c_len}, f32);
-  auto view = [](const at::Tensor& buffer, int64_t rows, int64_t cols) {
-    return buffer.narrow(0, 0, rows * cols).view({rows, cols});
-  };
-
   std::vector<std::vector<Hit>> hits(n_query);
   for (int64_t q_start = 0; q_start < n_query; q_start += query_chunk_size) {
     const int64_t q_len = std::min(query_chunk_size, n_query - q_start);
-    at::Tensor queries = query.narrow(0, q_start, q_len).contiguous();
-    if (cosine) queries = normalize_rows(queries);
     for (int64_t c_start = 0; c_start < n_corpus; c_start += corpus_chunk_size) {
       const int64_t c_len = std::min(corpus_chunk_size, n_corpus - c_start);
-      at::Tensor docs = corpus.narrow(0, c_start, c_len).contiguous();
-      // A row whose norm (cosine) or sum (dot) is finite holds only finite values, so the exact
-      // check runs only on a chunk where one is not (which may also be finite values too large
-      // to square or add).
-      at::Tensor summary = view(norm_buffer, c_len, 1);
-      if (cosine) {
-        at::linalg_vector_norm_out(summary, docs, 2, {-1}, true);
-      } else {
-        at::sum_out(summary, docs, {-1}, true);
-      }
-      if (check_corpus && q_start == 0 && !at::isfinite(summary).all().item<bool>()) {
-        check_finite(docs, c_start, "corpus_embeddings");
-      }
-      if (cosine) {
-        // normalize_rows, written into the buffer: x / max(||x||, 1e-12).
-        summary.clamp_min_(1e-12);
-        at::Tensor normalised = view(docs_buffer, c_len, docs.size(1));
-        at::div_out(normalised, docs, summary.expand_as(docs));
-        docs = normalised;
-      }
-      at::Tensor scores = view(score_buffer, q_len, c_len);
-      at::mm_out(scores, queries, docs.t());  // (q_len, c_len), as ST's torch.mm
+      const at::Tensor scores = score_block(q_start, q_len, c_start, c_len);  // (q_len, c_len)
+      device = scores.device();
       const int64_t top_k = std::min<int64_t>(max_k, c_len);
-      auto [values, indices] = chunk_top_k(scores, top_k, c_start, ranks, n_corpus);
+      at::Tensor values, indices;
+      if (scores.scalar_type() == at::kInt) {
+        // Exact integer scores: one int64 key per entry, the score in the high 32 bits and the
+        // reversed id rank in the low ones, so the largest keys are the chunk's first entries
+        // in (-score, id) order, the very set chunk_top_k's tie re-selection picks, in one topk
+        // over distinct keys (topk over the few distinct values of Hamming scores, with ties
+        // re-selected in nearly every row, took 5x as long as the scoring).
+        const at::Tensor reversed_rank = (n_corpus - 1) - ranks().narrow(0, c_start, c_len);
+        const at::Tensor keys = scores.to(at::kLong).mul_(int64_t{1} << 32).add_(reversed_rank);
+        auto [top_keys, top_indices] = at::topk(keys, top_k, 1, /*largest=*/true, /*sorted=*/false);
+        values = at::div(top_keys, int64_t{1} << 32, "floor").to(at::kFloat);
+        indices = top_indices;
+      } else {
+        std::tie(values, indices) = chunk_top_k(scores, top_k, c_start, ranks, n_corpus);
+      }
       values = values.to(at::kCPU).contiguous();
       indices = indices.to(at::kCPU).contiguous();
       const auto v = values.accessor<float, 2>();
@@ -256,6 +232,94 @@ std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::
   return out;
 }
 
+std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::Tensor& corpus,
+                                             const std::vector<std::string>& corpus_ids,
+                                             const std::string& score_function, int max_k,
+                                             int64_t corpus_chunk_size, int64_t query_chunk_size,
+                                             bool check_corpus) {
+  c10::InferenceMode guard;
+  const int64_t n_query = query.size(0);
+  const int64_t n_corpus = corpus.size(0);
+  TORCH_INTERNAL_ASSERT(static_cast<int64_t>(corpus_ids.size()) == n_corpus);
+  TORCH_INTERNAL_ASSERT(max_k >= 1 && corpus_chunk_size >= 1 && query_chunk_size >= 0);
+  const bool cosine = score_function == "cosine";
+  TORCH_INTERNAL_ASSERT(cosine || score_function == "dot");
+  if (query_chunk_size == 0) {
+    query_chunk_size =
+        std::max<int64_t>(1, IrEvaluatorConfig::kMaxScoreBlock /
+                                 std::min(corpus_chunk_size, std::max<int64_t>(1, n_corpus)));
+  }
+
+  // One buffer each for a chunk's normalised rows, their norms and its score block, reused by
+  // every chunk: fresh allocations of this size are fresh pages, and faulting them in costs more
+  // than the GEMM. Results are written as at::div / at::mm would write them (same kernels).
+  const int64_t max_c_len = std::min(corpus_chunk_size, n_corpus);
+  const int64_t max_q_len = std::min(query_chunk_size, n_query);
+  const at::TensorOptions f32 = corpus.options().dtype(at::kFloat);
+  at::Tensor docs_buffer = cosine ? at::empty({max_c_len * corpus.size(1)}, f32) : at::Tensor();
+  at::Tensor norm_buffer = at::empty({max_c_len}, f32);
+  at::Tensor score_buffer = at::empty({max_q_len * max_c_len}, f32);
+  auto view = [](const at::Tensor& buffer, int64_t rows, int64_t cols) {
+    return buffer.narrow(0, 0, rows * cols).view({rows, cols});
+  };
+
+  at::Tensor queries;
+  int64_t queries_start = -1;
+  auto score_block = [&](int64_t q_start, int64_t q_len, int64_t c_start, int64_t c_len) {
+    if (q_start != queries_start) {
+      queries = query.narrow(0, q_start, q_len).contiguous();
+      if (cosine) queries = normalize_rows(queries);
+      queries_start = q_start;
+    }
+    at::Tensor docs = corpus.narrow(0, c_start, c_len).contiguous();
+    // A row whose norm (cosine) or sum (dot) is finite holds only finite values, so the exact
+    // check runs only on a chunk where one is not (which may also be finite values too large
+    // to square or add).
+    at::Tensor summary = view(norm_buffer, c_len, 1);
+    if (cosine) {
+      at::linalg_vector_norm_out(summary, docs, 2, {-1}, true);
+    } else {
+      at::sum_out(summary, docs, {-1}, true);
+    }
+    if (check_corpus && q_start == 0 && !at::isfinite(summary).all().item<bool>()) {
+      check_finite(docs, c_start, "corpus_embeddings");
+    }
+    if (cosine) {
+      // normalize_rows, written into the buffer: x / max(||x||, 1e-12).
+      summary.clamp_min_(1e-12);
+      at::Tensor normalised = view(docs_buffer, c_len, docs.size(1));
+      at::div_out(normalised, docs, summary.expand_as(docs));
+      docs = normalised;
+    }
+    at::Tensor scores = view(score_buffer, q_len, c_len);
+    at::mm_out(scores, queries, docs.t());  // (q_len, c_len), as ST's torch.mm
+    return scores;
+  };
+  return top_k_hits_scored(n_query, corpus_ids, max_k, corpus_chunk_size, query_chunk_size,
+                           score_block);
+}
+
+std::vector<int64_t> kept_queries(const std::vector<std::string>& query_ids,
+                                  const std::map<std::string, std::set<std::string>>& relevant,
+                                  std::vector<const std::set<std::string>*>* kept_relevant) {
+  std::vector<int64_t> kept;
+  for (size_t i = 0; i < query_ids.size(); ++i) {
+    auto it = relevant.find(query_ids[i]);
+    if (it != relevant.end() && !it->second.empty()) {
+      kept.push_back(static_cast<int64_t>(i));
+      if (kept_relevant != nullptr) kept_relevant->push_back(&it->second);
+    }
+  }
+  return kept;
+}
+
+void append_ir_metrics(const std::vector<std::vector<std::string>>& hits,
+                       const std::vector<const std::set<std::string>*>& relevant,
+                       const IrEvaluatorConfig& config, const std::string& prefix,
+                       std::vector<std::pair<std::string, double>>& out) {
+  append_metrics(hits, relevant, config, prefix, out);
+}
+
 IrResults evaluate_retrieval(const at::Tensor& query_embeddings,
                              const at::Tensor& corpus_embeddings,
                              const std::vector<std::string>& query_ids,
@@ -275,15 +339,8 @@ IrResults evaluate_retrieval(const at::Tensor& query_embeddings,
   check_unique(corpus_ids, "corpus");
 
   // ST keeps the queries with at least one relevant document, in their given order.
-  std::vector<int64_t> kept;
   std::vector<const std::set<std::string>*> kept_relevant;
-  for (size_t i = 0; i < query_ids.size(); ++i) {
-    auto it = relevant.find(query_ids[i]);
-    if (it != relevant.end() && !it->second.empty()) {
-      kept.push_back(static_cast<int64_t>(i));
-      kept_relevant.push_back(&it->second);
-    }
-  }
+  const std::vector<int64_t> kept = kept_queries(query_ids, relevant, &kept_relevant);
   if (kept.empty()) {
     fail(
         "evaluate_retrieval: none of the {} queries has a relevant document in the qrels; check "

@@ -8,6 +8,7 @@
 #include <ATen/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -50,6 +51,39 @@ std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::
                                              const std::string& score_function, int max_k,
                                              int64_t corpus_chunk_size, int64_t query_chunk_size,
                                              bool check_corpus = true);
+
+// One block of scores for top_k_hits_scored: queries [q_start, q_start + q_len) against corpus
+// rows [c_start, c_start + c_len), returned as a (q_len, c_len) float32 or int32 tensor (it may
+// be a reused buffer: it is read before the next call).
+using ScoreBlockFn =
+    std::function<at::Tensor(int64_t q_start, int64_t q_len, int64_t c_start, int64_t c_len)>;
+
+// top_k_hits' chunked selection (per-chunk top-k with ST's tie re-selection, then the merge in
+// (-score, id) order) over scores from `score_block`, called once per (query chunk, corpus
+// chunk) in order. int32 scores (quantized vectors) are selected with one (score, id rank) key
+// per entry, which picks the same entries in the same (-score, id) order as the float path's tie
+// re-selection (and as ST's evaluator on the same integers), only faster; merged scores must
+// stay exact in float32 (|s| < 2^24). Returns n_query lists of at most
+// min(max_k, C) corpus rows, C = corpus_ids.size().
+std::vector<std::vector<int64_t>> top_k_hits_scored(int64_t n_query,
+                                                    const std::vector<std::string>& corpus_ids,
+                                                    int max_k, int64_t corpus_chunk_size,
+                                                    int64_t query_chunk_size,
+                                                    const ScoreBlockFn& score_block);
+
+// The queries ST keeps (those with at least one relevant document), as row indices in
+// query_ids order; with `kept_relevant`, their relevant sets are appended to it in that order.
+std::vector<int64_t> kept_queries(const std::vector<std::string>& query_ids,
+                                  const std::map<std::string, std::set<std::string>>& relevant,
+                                  std::vector<const std::set<std::string>*>* kept_relevant);
+
+// ST's compute_metrics for one score function over ranked hits (corpus ids per kept query, best
+// first, at least max_k of them where the corpus has them): appends
+// "{prefix}{metric}@{k}" in ST's order (accuracy, precision, recall, ndcg, mrr, map).
+void append_ir_metrics(const std::vector<std::vector<std::string>>& hits,
+                       const std::vector<const std::set<std::string>*>& relevant,
+                       const IrEvaluatorConfig& config, const std::string& prefix,
+                       std::vector<std::pair<std::string, double>>& out);
 
 // Evaluates retrieval of `corpus_ids` for `query_ids`, as InformationRetrievalEvaluator called on
 // a model whose encode returns these embeddings.

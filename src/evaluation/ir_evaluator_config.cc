@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <set>
 
 #include "io/error.h"
@@ -63,6 +64,38 @@ void IrEvaluatorConfig::validate(std::string_view key_prefix) const {
   }
   if (query_chunk_size < 0) {
     fail("{}: expected >= 0 (0 = automatic), found {}", name("query_chunk_size"), query_chunk_size);
+  }
+}
+
+const std::vector<std::string>& known_precisions() {
+  static const std::vector<std::string> names{"float32", "int8", "binary", "int8+rescore",
+                                              "binary+rescore"};
+  return names;
+}
+
+void PrecisionOptions::validate(std::string_view key_prefix) const {
+  const auto name = [&](std::string_view key) { return io::setting_display_name(key_prefix, key); };
+  const std::vector<std::string>& known = known_precisions();
+  std::set<std::string> seen;
+  for (const auto& p : precisions) {
+    if (std::find(known.begin(), known.end(), p) == known.end()) {
+      fail("{}: unknown precision \"{}\"; use any of {} (ubinary scores as binary does)",
+           name("precisions"), p, fmt::join(known, ", "));
+    }
+    if (!seen.insert(p).second)
+      fail("{}: \"{}\" appears twice; list it once", name("precisions"), p);
+  }
+  if (seen.count("float32") == 0) {
+    fail(
+        "{}: expected float32 among [{}]; the full-size float32 score is what the other "
+        "precisions are compared with, so add float32",
+        name("precisions"), fmt::join(precisions, ", "));
+  }
+  if (rescore_multiplier < 1 || rescore_multiplier > 1000) {
+    fail(
+        "{}: expected an integer in 1..1000, found {}; rescoring retrieves multiplier x k "
+        "candidates with the quantized vectors (e.g. 4)",
+        name("rescore_multiplier"), rescore_multiplier);
   }
 }
 

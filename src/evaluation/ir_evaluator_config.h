@@ -43,6 +43,25 @@ struct IrEvaluatorConfig {
   void validate(std::string_view key_prefix = "") const;
 };
 
+// How the embeddings are stored and scored, besides float32 (see evaluation/quantization.h):
+// "int8" (ST's int8 quantize_embeddings, ranges calibrated on the corpus, scored by the int8 inner
+// product), "binary" (sign bits, scored by Hamming similarity), and "int8+rescore" /
+// "binary+rescore" (rescore_multiplier x max_k candidates retrieved with the quantized vectors,
+// re-ranked by the float32 query against the quantized documents, as semantic_search_faiss).
+// Result keys put the precision where the score function goes: "dim_128_int8_ndcg@10";
+// float32 keeps its score-function keys ("dim_128_cosine_ndcg@10").
+struct PrecisionOptions {
+  std::vector<std::string> precisions{"float32"};
+  int64_t rescore_multiplier = 4;
+
+  // Throws Error naming the key (with `key_prefix`, as IrEvaluatorConfig::validate) when a
+  // precision is unknown or repeated, float32 is missing, or the multiplier is outside 1..1000.
+  void validate(std::string_view key_prefix = "") const;
+};
+
+// "float32", "int8", "binary", "int8+rescore", "binary+rescore".
+const std::vector<std::string>& known_precisions();
+
 // The name evaluate_matryoshka gives dimension `dim`'s evaluator.
 std::string matryoshka_name(const IrEvaluatorConfig& base, int64_t dim);
 

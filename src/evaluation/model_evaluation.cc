@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "evaluation/quantized_evaluation.h"
 #include "io/error.h"
 #include "io/json.h"
 #include "io/npy.h"
@@ -42,12 +43,21 @@ ModelEvaluationOptions ModelEvaluationOptions::from_settings(const EvaluationSet
                                                              std::string_view key_prefix) {
   ModelEvaluationOptions options;
   options.config = settings.config(origin, key_prefix);
+  options.precisions = settings.precision_options(origin, key_prefix);
   options.dims = std::move(dims);
   options.query_prompt = settings.query_prompt;
   options.corpus_prompt = settings.corpus_prompt;
   options.batch_size = settings.batch_size;
   options.bf16 = settings.bf16;
   return options;
+}
+
+IrEvaluatorConfig ModelEvaluationOptions::csv_config() const {
+  IrEvaluatorConfig out = config;
+  for (const auto& p : precisions.precisions) {
+    if (p != "float32") out.score_functions.push_back(p);
+  }
+  return out;
 }
 
 void check_evaluable(const data::RetrievalData& data) {
@@ -128,10 +138,11 @@ IrResults evaluate_model(SentenceTransformer& model, const data::RetrievalData& 
     if (!seen.insert(d).second) fail("--dims: dimension {} is listed twice; list it once", d);
   }
   options.config.validate();
+  options.precisions.validate();
   check_evaluable(data);
   EncodedRetrieval encoded = encode_retrieval(model, data, options);
   return evaluate_matryoshka(encoded.queries, encoded.corpus, data.query_ids, data.corpus_ids,
-                             data.relevant, dims, options.config);
+                             data.relevant, dims, options.config, options.precisions);
 }
 
 }  // namespace embedtune::evaluation

@@ -24,8 +24,9 @@ struct ModelEvaluationOptions {
                                               std::vector<int64_t> dims, std::string_view origin,
                                               std::string_view key_prefix);
 
-  std::vector<int64_t> dims;  // empty: default_dims(model dimension)
-  IrEvaluatorConfig config;   // k lists, score functions, chunk sizes
+  std::vector<int64_t> dims;    // empty: default_dims(model dimension)
+  IrEvaluatorConfig config;     // k lists, score functions, chunk sizes
+  PrecisionOptions precisions;  // float32 and any quantized precisions, at every dim
   std::string query_prompt, corpus_prompt;
   int64_t batch_size = 32;                // per_device_eval_batch_size
   bool bf16 = false;                      // bf16 autocast on CUDA (fp32 otherwise)
@@ -33,6 +34,10 @@ struct ModelEvaluationOptions {
   std::filesystem::path load_embeddings;  // when set: read them from here instead of encoding
   // Called with ("queries"|"corpus", done, total) while encoding; may be empty.
   std::function<void(const std::string&, int64_t, int64_t)> progress;
+
+  // `config` for the CSV files: its score functions followed by the quantized precisions, whose
+  // metrics sit beside them as an extra score function's would in ST's CSV.
+  IrEvaluatorConfig csv_config() const;
 };
 
 // The evaluation dims when none are given: the reference's [768, 512, 256, 128, 64] for a 768-d
@@ -53,8 +58,9 @@ EncodedRetrieval encode_retrieval(SentenceTransformer& model, const data::Retrie
 // (the evaluator drops the others): checked before any encoding.
 void check_evaluable(const data::RetrievalData& data);
 
-// encode_retrieval, then evaluate_matryoshka over options.dims. Dims (in 1..D, no repeats), the
-// evaluator's settings and the data are checked before anything is encoded.
+// encode_retrieval, then evaluate_matryoshka over options.dims and options.precisions. Dims
+// (in 1..D, no repeats), the evaluator's settings and the data are checked before anything is
+// encoded.
 IrResults evaluate_model(SentenceTransformer& model, const data::RetrievalData& data,
                          const ModelEvaluationOptions& options);
 

@@ -43,6 +43,7 @@ void Recipe::validate() {
     fail("recipe: dims: {} is listed twice; list each dimension once",
          *std::adjacent_find(dims.begin(), dims.end()));
   evaluation.config("recipe", "evaluation.");  // checks the values
+  evaluation.precision_options("recipe", "evaluation.");
   const SentenceTransformer st = SentenceTransformer::load(model);
   if (dims.front() > st.dimension() || dims.back() < 1) {
     fail("recipe: dims {} do not fit the model: its embedding dimension is {}; use dims in 1..{}",

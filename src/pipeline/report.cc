@@ -453,6 +453,80 @@ footer{margin-top:40px;color:#888;font-size:12px})";
 
 }  // namespace
 
+// Quality at every storage size: NDCG@10 against bytes per vector for each (dimension,
+// precision) the results hold, one line per precision and model, the same points as a table, and
+// the smallest setting keeping 99% and 95% of each model's full-size float32 score.
+std::string frontier_section(const ReportInputs& in) {
+  evaluation::Frontier f;
+  try {
+    f = evaluation::compute_frontier(in.baseline, in.finetuned, "baseline results",
+                                     "fine-tuned results");
+  } catch (const Error&) {
+    return "";  // the comparison section already says what is missing
+  }
+  if (!f.quantized) {
+    return section("frontier", "Quality against storage",
+                   note("Only float32 results: evaluate with evaluation.precisions (e.g. "
+                        "[float32, int8, binary, binary+rescore]) to see int8 and binary quality "
+                        "at every dimension."));
+  }
+  LineChart chart;
+  chart.title = "NDCG@10 against bytes per vector";
+  chart.x_label = "Bytes per stored vector (log2 scale)";
+  chart.y_label = "NDCG@10";
+  chart.x_scale = AxisScale::kLog2;
+  chart.width = kFullWidth;
+  chart.height = 460;
+  const auto& precisions = evaluation::known_precisions();
+  for (size_t i = 0; i < precisions.size(); ++i) {
+    for (const bool tuned : {false, true}) {
+      Series s;
+      s.name = fmt::format("{} {}", precisions[i], tuned ? "fine-tuned" : "baseline");
+      s.colour = kPalette[i % kPaletteSize];
+      s.dashed = !tuned;
+      std::vector<std::pair<double, double>> points;
+      for (const auto& p : f.points) {
+        const double v = tuned ? p.finetuned : p.baseline;
+        if (p.precision == precisions[i] && !std::isnan(v))
+          points.emplace_back(static_cast<double>(p.bytes), v);
+      }
+      std::sort(points.begin(), points.end());
+      s.points = std::move(points);
+      if (!s.points.empty()) chart.series.push_back(std::move(s));
+    }
+  }
+  std::string body = figure(render_svg(chart));
+  body += note(
+      "One line per precision across the dimensions; dashed: baseline, solid: fine-tuned. Bytes: "
+      "float32 4 per value, int8 1, binary 1 bit (whole bytes); +rescore stores what its "
+      "precision stores and re-ranks its candidates with the float32 query.");
+  body +=
+      "<table id=\"frontier\">\n<caption>NDCG@10 at every stored size</caption>\n<thead><tr>"
+      "<th>Dimension</th><th>Precision</th><th>Bytes</th><th>Baseline</th><th>Fine-tuned</th>"
+      "<th>Baseline kept</th><th>Fine-tuned kept</th></tr></thead>\n<tbody>\n";
+  for (const auto& p : f.points) {
+    body += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+        p.dim, escape_html(p.precision), p.bytes, score(p.baseline), score(p.finetuned),
+        percent(p.baseline_share), percent(p.finetuned_share));
+  }
+  body += "</tbody>\n</table>\n<ul id=\"smallest\">\n";
+  for (double share : {0.99, 0.95}) {
+    for (bool tuned : {false, true}) {
+      const evaluation::FrontierPoint* p = evaluation::smallest_keeping(f, share, tuned);
+      body += fmt::format(
+          "<li>Smallest setting keeping {:.0f}% of the {} model's {}-d float32 NDCG@10: {}</li>\n",
+          100.0 * share, tuned ? "fine-tuned" : "baseline", f.full_dim,
+          p == nullptr ? std::string("none")
+                       : fmt::format("<strong>{} dims, {}</strong> ({} bytes, {})", p->dim,
+                                     escape_html(p->precision), p->bytes,
+                                     score(tuned ? p->finetuned : p->baseline)));
+    }
+  }
+  body += "</ul>\n";
+  return section("frontier", "Quality against storage", body);
+}
+
 std::string render_report_html(const ReportInputs& in) {
   std::optional<evaluation::Comparison> comparison;
   std::string comparison_error;
@@ -487,6 +561,7 @@ std::string render_report_html(const ReportInputs& in) {
   html += metrics_chart_section(in, c);
   html += training_section(in, log);
   html += storage_section(dims_desc);
+  html += frontier_section(in);
   html += settings_section(in.settings);
   html += timings_section(in.timings);
   html +=

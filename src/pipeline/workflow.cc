@@ -79,8 +79,8 @@ evaluation::ModelEvaluationOptions evaluation_options(const Recipe& recipe, bool
 void write_evaluation(const evaluation::MetricList& metrics, const Recipe& recipe,
                       const fs::path& json, const fs::path& csv_dir) {
   fs::remove_all(csv_dir);
-  evaluation::append_matryoshka_csvs(csv_dir, recipe.dims, evaluation_options(recipe, false).config,
-                                     metrics);
+  evaluation::append_matryoshka_csvs(csv_dir, recipe.dims,
+                                     evaluation_options(recipe, false).csv_config(), metrics);
   evaluation::write_results_json(json, metrics);
 }
 
@@ -217,7 +217,12 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
     io::write_file_atomic(paths.model / kTrainingDone, "");
     fs::remove(paths.finetuned);
     stage_done("train", timer);
-    if (auto metrics = final_model_evaluation(out)) {
+    // The trainer evaluates float32 only: with quantized precisions the final model is encoded
+    // again below.
+    auto metrics = recipe.evaluation.precisions == std::vector<std::string>{"float32"}
+                       ? final_model_evaluation(out)
+                       : std::nullopt;
+    if (metrics) {
       // The trainer already evaluated the saved model on the same data with the same evaluator:
       // that is the fine-tuned evaluation, so the model is not encoded again.
       Timer eval_timer;

@@ -3,7 +3,7 @@
 Runs each tests/python/oracle_*.py as `python oracle_X.py OUTDIR/X` (X: the part after `oracle_`).
 A script is re-run unless its last successful run had the same inputs. What counts as an input
 (the digest in OUTDIR/X/.done):
-  - the script itself and this file;
+  - the script itself and this file, and the oracle_*.py modules it imports;
   - every golden input under tests/data/;
   - the default model folder ($EMBEDTUNE_DEFAULT_MODEL): every file's name and bytes;
   - the oracle's pinned versions (scripts/requirements-oracle.txt) and the versions actually
@@ -18,6 +18,7 @@ import importlib.metadata
 import os
 import pathlib
 import platform
+import re
 import subprocess
 import sys
 
@@ -84,6 +85,13 @@ def oracle_digest(shared: bytes, script: bytes, inputs) -> str:
     return digest.hexdigest()
 
 
+def imported_oracles(script: pathlib.Path) -> bytes:
+    """The bytes of the sibling oracle_*.py modules `script` imports (`from oracle_X import ...`),
+    so that a change to shared oracle data re-runs every oracle built on it."""
+    names = sorted(set(re.findall(r"^(?:from|import) (oracle_\w+)", script.read_text(), re.M)))
+    return b"".join(name.encode() + b"\n" + (here / f"{name}.py").read_bytes() for name in names)
+
+
 def main() -> None:
     out = pathlib.Path(sys.argv[1]).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -93,7 +101,8 @@ def main() -> None:
     for script in sorted(here.glob("oracle_*.py")):
         name = script.stem[len("oracle_"):]
         target = out / name
-        digest = oracle_digest(shared, script.read_bytes(), ORACLE_INPUTS.get(name, []))
+        digest = oracle_digest(shared, script.read_bytes() + imported_oracles(script),
+                               ORACLE_INPUTS.get(name, []))
         stamp = target / ".done"
         if stamp.exists() and stamp.read_text() == digest:
             continue

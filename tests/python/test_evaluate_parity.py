@@ -112,3 +112,49 @@ def test_dims_larger_than_the_model_fail_before_encoding(run, tmp_path, default_
                  "--dims", "512,384", check=False)
     assert result.returncode != 0
     assert "512" in result.stderr and "1..384" in result.stderr
+
+
+def test_quantized_precisions_are_st_evaluator_on_the_same_vectors(run, tmp_path, default_model, splits):
+    """`evaluate --precisions`: every int8, binary and +rescore metric equals ST's
+    InformationRetrievalEvaluator (and its rescoring, as oracle_quantization.py runs it) on the
+    float32 embeddings embedtune encoded, saved with --save-embeddings."""
+    import numpy as np
+    from oracle_evaluation import LookupEmbedding
+    from oracle_quantization import binary_score, int8_scores, rescore_results
+    from sentence_transformers.util import cos_sim
+
+    dims = [384, 64]
+    out = tmp_path / "results.json"
+    result = run("evaluate", "--model", default_model, "--train", splits / "train.jsonl", "--test", splits / "test.jsonl",
+                 "--dims", ",".join(map(str, dims)), "--precisions", "float32,int8,binary,int8+rescore,binary+rescore",
+                 "--rescore-multiplier", "4", "--output", out, "--save-embeddings", tmp_path / "emb")
+    ours = json.loads(out.read_text())
+    ids = json.loads((tmp_path / "emb" / "ids.json").read_text())
+    queries, corpus = np.load(tmp_path / "emb" / "queries.npy"), np.load(tmp_path / "emb" / "corpus.npy")
+    query_ids, corpus_ids = ids["query_ids"], ids["corpus_ids"]
+    relevant = {q: {q} for q in query_ids}
+    q_texts, c_texts = [f"query:{q}" for q in query_ids], [f"doc:{c}" for c in corpus_ids]
+    model = SentenceTransformer(modules=[LookupEmbedding(q_texts + c_texts, np.concatenate([queries, corpus]))],
+                                device="cpu")
+    functions = {"cosine": cos_sim, "int8": int8_scores({d: corpus[:, :d].copy() for d in dims}),
+                 "binary": binary_score}
+    expected = {}
+    for d in dims:
+        ev = InformationRetrievalEvaluator(queries=dict(zip(query_ids, q_texts)), corpus=dict(zip(corpus_ids, c_texts)),
+                                           relevant_docs=relevant, name=f"dim_{d}", truncate_dim=d,
+                                           score_functions=functions, main_score_function="cosine", write_csv=False)
+        expected.update(ev(model))
+        kept = [query_ids.index(q) for q in ev.queries_ids]
+        for p in ("int8", "binary"):
+            scores = ev.compute_metrics(rescore_results(kept, queries, corpus, corpus_ids, d, p, functions))
+            expected.update({f"dim_{d}_{p}+rescore_{m.replace('@k', '@' + str(k))}": v
+                             for m, values in scores.items() for k, v in values.items()})
+    differ = [k for k, v in expected.items() if ours[k] != float(v)]
+    print(f"evaluate --precisions: {len(expected)} metrics compared with ST on the same vectors, {len(differ)} differ")
+    assert len(expected) == len(dims) * 5 * 15 and not differ, differ[:5]
+    assert [k for k in ours if k.startswith("dim_64_") and k.endswith("ndcg@10")] == [
+        "dim_64_cosine_ndcg@10", "dim_64_int8_ndcg@10", "dim_64_binary_ndcg@10", "dim_64_int8+rescore_ndcg@10",
+        "dim_64_binary+rescore_ndcg@10"]
+    # The quantized precisions sit in the CSV beside cosine, as extra score functions would in ST's.
+    header = (tmp_path / "Information-Retrieval_evaluation_dim_64_results.csv").read_text().splitlines()[0]
+    assert "binary+rescore-NDCG@10" in header and "int8-NDCG@10" in header and "cosine-NDCG@10" in header

@@ -18,9 +18,11 @@ import zlib
 
 import pytest
 
-WIDTH, HEIGHT = 1280, 2400
-# The report's Okabe-Ito series colours: NDCG@10, MRR@10, recall@10 / loss, learning rate.
-SERIES_COLOURS = {"blue": (0x00, 0x72, 0xB2), "vermillion": (0xD5, 0x5E, 0x00), "green": (0x00, 0x9E, 0x73)}
+WIDTH, HEIGHT = 1280, 4200
+# The report's Okabe-Ito series colours: NDCG@10, MRR@10, recall@10 / loss, learning rate; orange
+# is drawn only by the quality-against-storage (frontier) chart, for binary+rescore.
+SERIES_COLOURS = {"blue": (0x00, 0x72, 0xB2), "vermillion": (0xD5, 0x5E, 0x00), "green": (0x00, 0x9E, 0x73),
+                  "orange (frontier)": (0xE6, 0x9F, 0x00)}
 
 
 @pytest.fixture(scope="module")
@@ -139,10 +141,43 @@ def test_storage_evaluations_and_title(report):
     assert timings[-1][1] == f"{sum(s for _, s in inputs['timings']):.1f}"
 
 
+def test_frontier_table_and_smallest_settings(report):
+    """Every (dim, precision) point with its bytes and scores, fewest bytes first, and the smallest
+    settings keeping 99% / 95% of each model's full-size float32 NDCG@10, recomputed here."""
+    _, text, inputs = report
+    order = ["float32", "int8", "binary", "int8+rescore", "binary+rescore"]
+
+    def points(metrics):
+        out = {}
+        for key, value in metrics:
+            m = re.fullmatch(r"dim_(\d+)_(cosine|int8|binary|int8\+rescore|binary\+rescore)_ndcg@10", key)
+            if m:
+                out[(int(m.group(1)), "float32" if m.group(2) == "cosine" else m.group(2))] = value
+        return out
+
+    base, tuned = points(inputs["baseline"]), points(inputs["finetuned"])
+    size = {"float32": 4, "int8": 1, "int8+rescore": 1}
+    nbytes = {s: (s[0] * size[s[1]] if s[1] in size else math.ceil(s[0] / 8)) for s in base}
+    settings = sorted(base, key=lambda s: (nbytes[s], -s[0], order.index(s[1])))
+    assert len(settings) == 4 * 5
+    full_b, full_t = base[(384, "float32")], tuned[(384, "float32")]
+    expected = [[str(d), p, str(nbytes[(d, p)]), f"{base[(d, p)]:.4f}", f"{tuned[(d, p)]:.4f}",
+                 f"{100 * base[(d, p)] / full_b:.1f}%", f"{100 * tuned[(d, p)] / full_t:.1f}%"] for d, p in settings]
+    assert parse(text).tables["frontier"] == expected
+    for share in (0.99, 0.95):
+        for name, scores, full in (("baseline", base, full_b), ("fine-tuned", tuned, full_t)):
+            ok = [s for s in settings if scores[s] >= share * full]
+            smallest = min(nbytes[s] for s in ok)
+            best = max((s for s in ok if nbytes[s] == smallest), key=lambda s: scores[s])
+            line = (f"Smallest setting keeping {share * 100:.0f}% of the {name} model's 384-d float32 NDCG@10: "
+                    f"<strong>{best[0]} dims, {best[1]}</strong> ({smallest} bytes, {scores[best]:.4f})")
+            assert line in text, line
+
+
 def test_every_chart_is_well_formed_svg(report):
     _, text, _ = report
     fragments = re.findall(r"<svg\b.*?</svg>", text, flags=re.S)
-    assert len(fragments) == 4
+    assert len(fragments) == 5
     titles = []
     for svg in fragments:
         root = ET.fromstring(svg)  # raises on malformed XML
@@ -151,7 +186,7 @@ def test_every_chart_is_well_formed_svg(report):
         lines = root.findall(".//{http://www.w3.org/2000/svg}polyline")
         assert lines, f"chart {titles[-1]!r} draws no line"
     assert titles == ["Retrieval quality against embedding dimension", "Training loss", "Learning rate",
-                      "NDCG@10 during training"]
+                      "NDCG@10 during training", "NDCG@10 against bytes per vector"]
 
 
 def read_png(path):

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <cmath>
 
 #include "evaluation_test_support.h"
@@ -96,6 +98,43 @@ TEST(Compare, FromFiles) {
   const Comparison c = compare_result_files(dir.path() / "b.json", dir.path() / "f.json");
   EXPECT_EQ(c.rows.size(), 5u);
   EXPECT_THROW(compare_result_files(dir.path() / "b.json", dir.path() / "nope.json"), Error);
+}
+
+TEST(Compare, FrontierOrdersByBytesAndFindsTheSmallestSettingKeepingAShare) {
+  // Full size: 64 dims float32 (256 bytes). Bytes: float32 4 d, int8 d, binary d / 8 rounded up.
+  const MetricList base{{"dim_64_cosine_ndcg@10", 0.80},   {"dim_64_int8_ndcg@10", 0.796},
+                        {"dim_64_binary_ndcg@10", 0.70},   {"dim_64_binary+rescore_ndcg@10", 0.79},
+                        {"dim_20_cosine_ndcg@10", 0.78},   {"dim_20_binary+rescore_ndcg@10", 0.761},
+                        {"eval_dim_20_int8_ndcg@10", 0.1}, {"dim_20_int8_ndcg@10", 0.77}};
+  const MetricList tuned{{"dim_64_cosine_ndcg@10", 0.90}, {"dim_64_binary_ndcg@10", 0.89}};
+  const Frontier f = compute_frontier(base, tuned, "b", "f");
+  EXPECT_TRUE(f.quantized);
+  EXPECT_EQ(f.full_dim, 64);
+  std::vector<std::string> order;
+  for (const auto& p : f.points)
+    order.push_back(fmt::format("{}:{}:{}", p.dim, p.precision, p.bytes));
+  EXPECT_EQ(order, (std::vector<std::string>{"20:binary+rescore:3", "64:binary:8",
+                                             "64:binary+rescore:8", "20:int8:20", "64:int8:64",
+                                             "20:float32:80", "64:float32:256"}));
+  EXPECT_EQ(f.points[3].baseline, 0.77);  // the unprefixed key wins over "eval_"
+  EXPECT_TRUE(std::isnan(f.points[0].finetuned));
+  // Baseline: 99% of 0.80 = 0.792 -> 64 int8 (0.796, 64 bytes); 95% = 0.76 -> 20 binary+rescore.
+  const FrontierPoint* p99 = smallest_keeping(f, 0.99, false);
+  ASSERT_NE(p99, nullptr);
+  EXPECT_EQ(p99->dim, 64);
+  EXPECT_EQ(p99->precision, "int8");
+  const FrontierPoint* p95 = smallest_keeping(f, 0.95, false);
+  ASSERT_NE(p95, nullptr);
+  EXPECT_EQ(p95->precision, "binary+rescore");
+  EXPECT_EQ(p95->dim, 20);
+  // Fine-tuned: binary at 64 keeps 98.9%: not 99%, but 95%.
+  EXPECT_EQ(smallest_keeping(f, 0.99, true)->precision, "float32");
+  EXPECT_EQ(smallest_keeping(f, 0.95, true)->precision, "binary");
+  EXPECT_THAT(
+      render_frontier_markdown(f),
+      ::testing::HasSubstr("Smallest setting keeping 95% (baseline): 20 dims binary+rescore "
+                           "(3 bytes, 0.7610)"));
+  EXPECT_THROW(compute_frontier({{"dim_20_int8_ndcg@10", 0.5}}, tuned, "b.json", "f"), Error);
 }
 
 }  // namespace

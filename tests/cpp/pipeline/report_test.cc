@@ -45,6 +45,15 @@ ReportInputs example_inputs() {
       out.emplace_back(p + "mrr@10", ndcg - 0.043);
       out.emplace_back(p + "map@100", ndcg - 0.038);
     }
+    // Quantized precisions (evaluate --precisions): NDCG@10 a little below float32's.
+    const std::pair<const char*, double> quantized[] = {
+        {"int8", 0.995}, {"binary", 0.90}, {"int8+rescore", 0.999}, {"binary+rescore", 0.975}};
+    for (size_t i = 0; i < 4; ++i) {
+      for (const auto& [precision, factor] : quantized) {
+        const double ndcg = (which == 0 ? base_ndcg[i] : tuned_ndcg[i]) * factor;
+        out.emplace_back(fmt::format("dim_{}_{}_ndcg@10", kDims[i], precision), ndcg);
+      }
+    }
     out.emplace_back("sequential_score", which == 0 ? base_ndcg[3] : tuned_ndcg[3]);
   }
   in.log_history = nlohmann::json::array();
@@ -190,8 +199,9 @@ TEST(Report, NoScriptNoNetworkAllChartsWellFormed) {
   EXPECT_FALSE(std::regex_search(html, std::regex(" on[a-z]+="))) << "an event-handler attribute";
   EXPECT_EQ(count(html, "http://"), count(html, "xmlns=\"http://www.w3.org/2000/svg\""));
   const auto svgs = svg_fragments(html);
-  // Quality by dimension, training loss, learning rate, NDCG@10 during training.
-  ASSERT_EQ(svgs.size(), 4u);
+  // Quality by dimension, training loss, learning rate, NDCG@10 during training, and quality
+  // against storage (the example has int8 and binary results).
+  ASSERT_EQ(svgs.size(), 5u);
   for (const std::string& svg : svgs)
     EXPECT_EQ(testing::xml_problem(svg), "") << svg.substr(0, 200);
   // Six series in the quality chart: three metrics, baseline and fine-tuned.
@@ -201,9 +211,27 @@ TEST(Report, NoScriptNoNetworkAllChartsWellFormed) {
   }
   EXPECT_EQ(count(svgs[0], "<polyline"), 6u);
   EXPECT_EQ(count(svgs[0], "stroke-dasharray"), 6u);  // 3 baseline lines + their 3 legend samples
+  // The frontier: one line per precision and model (5 x 2), baseline dashed.
+  EXPECT_EQ(count(svgs[4], "<polyline"), 10u);
+  for (const char* name : {"float32 baseline", "int8 fine-tuned", "binary+rescore baseline"}) {
+    EXPECT_THAT(svgs[4], HasSubstr(std::string(">") + name + "<"));
+  }
   // The whole document is balanced too once the void <meta> elements and the doctype are set aside.
   std::string body = html.substr(html.find("<body>"));
   EXPECT_EQ(testing::xml_problem(body.substr(0, body.find("</html>"))), "");
+}
+
+TEST(Report, OnlyFloat32ResultsGiveANoteInsteadOfTheFrontier) {
+  ReportInputs in = example_inputs();
+  for (auto* side : {&in.baseline, &in.finetuned}) {
+    std::erase_if(*side, [](const auto& kv) {
+      return kv.first.find("cosine") == std::string::npos && kv.first != "sequential_score";
+    });
+  }
+  const std::string html = render_report_html(in);
+  EXPECT_THAT(html, HasSubstr("Only float32 results"));
+  EXPECT_THAT(html, Not(HasSubstr("<table id=\"frontier\"")));
+  EXPECT_EQ(svg_fragments(html).size(), 4u);
 }
 
 TEST(Report, EmptyLogHistoryGivesANoteInsteadOfTrainingCharts) {
@@ -213,7 +241,7 @@ TEST(Report, EmptyLogHistoryGivesANoteInsteadOfTrainingCharts) {
     in.best_step = -1;
     const std::string html = render_report_html(in);
     EXPECT_THAT(html, HasSubstr("No training log"));
-    EXPECT_EQ(svg_fragments(html).size(), 1u);  // only quality by dimension
+    EXPECT_EQ(svg_fragments(html).size(), 2u);  // only quality by dimension and by storage
     EXPECT_THAT(html, Not(HasSubstr("Training loss")));
     EXPECT_THAT(html, Not(HasSubstr("id=\"evaluations\"")));
   }
