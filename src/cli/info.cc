@@ -11,10 +11,8 @@ namespace {
 
 void run_info(const ModelOptions& options) {
   SentenceTransformer st = options.load();
-  const BertConfig& c = st.bert().config();
   fmt::print("model:            {}\n", st.source_dir().string());
-  fmt::print("architecture:     BertModel ({} layers, {} heads, hidden {}, intermediate {})\n",
-             c.num_hidden_layers, c.num_attention_heads, c.hidden_size, c.intermediate_size);
+  fmt::print("architecture:     {} ({})\n", st.encoder().architecture(), st.encoder().summary());
   fmt::print("dimension:        {}\n", st.dimension());
   fmt::print("pooling:          {}\n", fmt::join(st.pooling().modes, "+"));
   fmt::print("normalize:        {}\n", st.normalizes() ? "yes" : "no");

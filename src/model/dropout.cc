@@ -130,4 +130,16 @@ at::Tensor dropout_noise(at::IntArrayRef shape, double p, const at::TensorOption
   return noise;
 }
 
+at::Tensor token_dropout(const at::Tensor& x, double p, bool training, const PackedBatch& batch) {
+  if (!training || p == 0.0) return x;
+  if (!x.device().is_cpu() || p >= 1.0) return at::dropout(x, p, true);
+  // As at::dropout on CPU (input * noise), with the noise drawn over the padded (B*T, H) layout
+  // transformers uses and the real tokens' rows picked: a seeded run then drops exactly the
+  // activations sentence-transformers drops.
+  if (batch.uniform) return x * dropout_noise(x.sizes(), p, x.options());
+  const at::Tensor noise =
+      dropout_noise({batch.batch_size() * batch.max_length, x.size(1)}, p, x.options());
+  return x * noise.index_select(0, batch.padded_index);
+}
+
 }  // namespace embedtune

@@ -11,10 +11,17 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "model/packed_batch.h"
+
 namespace embedtune {
 
 // The noise at::dropout would multiply a tensor of this shape and dtype by (CPU, 0 < p < 1).
 at::Tensor dropout_noise(at::IntArrayRef shape, double p, const at::TensorOptions& options);
+
+// Dropout on packed (N, H) token rows, for every architecture. On CPU with padding, the mask is
+// drawn over the padded (B*T, H) layout, as transformers draws it, so a seeded run matches
+// sentence-transformers.
+at::Tensor token_dropout(const at::Tensor& x, double p, bool training, const PackedBatch& batch);
 
 // Whether dropout_noise() uses its own loop (true) or had to fall back to bernoulli_ (false).
 bool dropout_noise_is_fast();

@@ -27,41 +27,6 @@ bool module_is(const std::string& type, std::string_view name) {
   return type.substr(dot == std::string::npos ? 0 : dot + 1) == name;
 }
 
-// Nothing is allocated from config.json's sizes before they agree with the weights file, so a
-// config.json claiming vocab_size 10^12 is an error naming it, not an attempt to allocate 10^12
-// rows: the embedding tables and the last layer's feed-forward weights must have the shapes the
-// sizes imply.
-void check_sizes_against_weights(const BertConfig& config,
-                                 const std::map<std::string, std::vector<int64_t>>& shapes,
-                                 const fs::path& config_path, const fs::path& weights_path) {
-  auto expect = [&](const std::string& name, std::vector<int64_t> shape, const char* keys) {
-    const auto it = shapes.find(name);
-    if (it == shapes.end()) {
-      fail(
-          "{}: tensor '{}' is missing, but {} says the model has it ({}); use the config.json "
-          "that came with these weights",
-          weights_path.string(), name, config_path.string(), keys);
-    }
-    if (it->second != shape) {
-      fail(
-          "{}: {} imply {} of shape [{}], but {} holds [{}]; use the config.json that came with "
-          "these weights",
-          config_path.string(), keys, name, fmt::join(shape, ", "), weights_path.string(),
-          fmt::join(it->second, ", "));
-    }
-  };
-  expect("embeddings.word_embeddings.weight", {config.vocab_size, config.hidden_size},
-         "vocab_size and hidden_size");
-  expect("embeddings.position_embeddings.weight",
-         {config.max_position_embeddings, config.hidden_size},
-         "max_position_embeddings and hidden_size");
-  expect("embeddings.token_type_embeddings.weight", {config.type_vocab_size, config.hidden_size},
-         "type_vocab_size and hidden_size");
-  expect(fmt::format("encoder.layer.{}.intermediate.dense.weight", config.num_hidden_layers - 1),
-         {config.intermediate_size, config.hidden_size},
-         "num_hidden_layers, intermediate_size and hidden_size");
-}
-
 // A module's folder inside the model folder, as modules.json names it. sentence-transformers
 // refuses absolute paths and ".." so that a downloaded model cannot read files outside its own
 // folder; so does this.
@@ -124,31 +89,17 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
   model.source_dir_ = transformer_dir;
 
   const fs::path config_path = transformer_dir / "config.json";
-  model.bert_config_json_ = io::read_json_file(config_path);
-  const BertConfig config = BertConfig::from_json(model.bert_config_json_, config_path.string());
-
-  const fs::path weights_path = transformer_dir / "model.safetensors";
-  if (!fs::exists(weights_path)) {
-    fail(
-        "{}: not found{}; embedtune reads safetensors weights (convert with transformers: "
-        "save_pretrained(..., safe_serialization=True))",
-        weights_path.string(),
-        fs::exists(transformer_dir / "pytorch_model.bin") ? " (only pytorch_model.bin is there)"
-                                                          : "");
-  }
-  const auto shapes = weight_shapes(weights_path);
-  check_sizes_against_weights(config, shapes, config_path, weights_path);
-  model.bert_ = std::make_shared<BertModel>(config, shapes.count("pooler.dense.weight") > 0,
-                                            shapes.count("embeddings.position_ids") > 0);
-  load_weights(*model.bert_, weights_path);
-  model.bert_->eval();
+  model.config_json_ = io::read_json_file(config_path);
+  model.encoder_ =
+      load_encoder(model.config_json_, config_path, transformer_dir / "model.safetensors");
+  const int64_t position_limit = model.encoder_->max_sequence_length();
+  const int64_t hidden_size = model.encoder_->hidden_size();
 
   model.tokenizer_ = std::make_shared<Tokenizer>(Tokenizer::from_folder(transformer_dir));
 
   // max_seq_length: sentence_bert_config.json (v2-v5 layout), else the tokenizer's
-  // model_max_length (v6 keeps it there), capped at max_position_embeddings as
-  // sentence-transformers caps it.
-  int64_t max_length = config.max_position_embeddings;
+  // model_max_length (v6 keeps it there), capped at the positions the model can embed.
+  int64_t max_length = position_limit;
   bool have_length = false;
   const fs::path st_bert_config = transformer_dir / "sentence_bert_config.json";
   const fs::path tokenizer_config = transformer_dir / "tokenizer_config.json";
@@ -169,7 +120,7 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
     }
   }
   if (max_length < 1) fail("{}: max_seq_length must be positive", st_bert_config.string());
-  model.max_seq_length_ = std::min(max_length, config.max_position_embeddings);
+  model.max_seq_length_ = std::min(max_length, position_limit);
   if (model.do_lower_case_ && !model.tokenizer_->lowercase()) {
     fail(
         "{}: do_lower_case is true but the tokenizer does not lowercase; embedtune does not "
@@ -180,12 +131,11 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
   if (!has_pooling) {
     model.pooling_.modes = {"mean"};  // a plain Hugging Face folder: mean pooling, as ST does
   }
-  if (model.pooling_.embedding_dimension == 0)
-    model.pooling_.embedding_dimension = config.hidden_size;
-  if (model.pooling_.embedding_dimension != config.hidden_size) {
+  if (model.pooling_.embedding_dimension == 0) model.pooling_.embedding_dimension = hidden_size;
+  if (model.pooling_.embedding_dimension != hidden_size) {
     fail("{}: pooling embedding dimension {} differs from hidden_size {} in {}",
          (root / "1_Pooling" / "config.json").string(), model.pooling_.embedding_dimension,
-         config.hidden_size, config_path.string());
+         hidden_size, config_path.string());
   }
   const fs::path st_config = root / "config_sentence_transformers.json";
   if (fs::exists(st_config)) model.st_config_json_ = io::read_json_file(st_config);
@@ -199,14 +149,14 @@ void SentenceTransformer::to(c10::Device device) {
         "--device cuda: this build of LibTorch or this machine has no CUDA device; use "
         "--device cpu");
   }
-  bert_->to(device);
+  encoder_->to(device);
   device_ = device;
 }
 
 void SentenceTransformer::set_max_seq_length(int64_t length) {
-  const int64_t limit = bert_->config().max_position_embeddings;
+  const int64_t limit = encoder_->max_sequence_length();
   if (length < 1 || length > limit) {
-    fail("max_seq_length {} is out of range; expected 1..{} (the model's max_position_embeddings)",
+    fail("max_seq_length {} is out of range; expected 1..{} (the positions the model can embed)",
          length, limit);
   }
   max_seq_length_ = length;
@@ -214,7 +164,7 @@ void SentenceTransformer::set_max_seq_length(int64_t length) {
 
 int64_t SentenceTransformer::parameter_count() const {
   int64_t count = 0;
-  for (const auto& p : bert_->parameters()) count += p.numel();
+  for (const auto& p : encoder_->parameters()) count += p.numel();
   return count;
 }
 
@@ -228,7 +178,7 @@ std::vector<int32_t> SentenceTransformer::tokenize(std::string_view text,
 }
 
 at::Tensor SentenceTransformer::forward(const PackedBatch& batch) {
-  at::Tensor tokens = bert_->forward(batch);
+  at::Tensor tokens = encoder_->forward(batch);
   at::Tensor pooled = pool(pooling_, tokens, batch);
   if (normalize_) pooled = pooled / pooled.norm(2, {1}, /*keepdim=*/true).clamp_min(1e-12);
   return pooled;
@@ -263,8 +213,8 @@ at::Tensor SentenceTransformer::encode(const std::vector<std::string>& texts,
                    [&](int64_t a, int64_t b) { return ids[a].size() > ids[b].size(); });
 
   c10::InferenceMode inference;
-  const bool was_training = bert_->is_training();
-  bert_->eval();
+  const bool was_training = encoder_->is_training();
+  encoder_->eval();
   at::Tensor out = at::empty({n, full}, at::TensorOptions().dtype(at::kFloat));
   for (int64_t start = 0; start < n; start += options.batch_size) {
     const int64_t end = std::min(n, start + options.batch_size);
@@ -282,7 +232,7 @@ at::Tensor SentenceTransformer::encode(const std::vector<std::string>& texts,
     out.index_copy_(0, at::tensor(rows, at::kLong), embeddings.to(at::kCPU, at::kFloat));
     if (options.progress) options.progress(end, n);
   }
-  if (was_training) bert_->train();
+  if (was_training) encoder_->train();
   if (options.dim != 0 && options.dim != full) return truncate_and_normalize(out, options.dim);
   return out;
 }
@@ -320,8 +270,8 @@ void SentenceTransformer::save(const fs::path& dir) const {
     fs::create_directories(parent);
     fs::remove_all(staging);
     fs::create_directories(staging / "1_Pooling");
-    save_weights(*bert_, staging / "model.safetensors");
-    io::write_json_file_atomic(staging / "config.json", bert_config_json_);
+    save_weights(*encoder_, staging / "model.safetensors");
+    io::write_json_file_atomic(staging / "config.json", config_json_);
     for (const char* name : kTokenizerFiles) {
       if (fs::exists(source_dir_ / name)) fs::copy_file(source_dir_ / name, staging / name);
     }

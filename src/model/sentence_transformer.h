@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "model/bert_model.h"
+#include "model/architectures/encoder.h"
 #include "model/pooling.h"
 #include "tokenizer/tokenizer.h"
 
@@ -36,8 +36,9 @@ struct EncodeOptions {
 
 class SentenceTransformer {
  public:
-  // Loads a sentence-transformers folder (modules.json), or a plain Hugging Face BERT folder
-  // (mean pooling, no normalisation, as sentence-transformers does), from a path or a Hugging
+  // Loads a sentence-transformers folder (modules.json), or a plain Hugging Face folder (mean
+  // pooling, no normalisation, as sentence-transformers does) of any architecture
+  // supported_model_types() lists, from a path or a Hugging
   // Face id in the local cache. Throws embedtune::Error naming the file for anything missing,
   // malformed or unsupported.
   static SentenceTransformer load(const std::string& name_or_path,
@@ -61,13 +62,14 @@ class SentenceTransformer {
 
   int64_t dimension() const { return pooling_.output_dimension(); }
   int64_t max_seq_length() const { return max_seq_length_; }
-  // Throws embedtune::Error when `length` is not in 1..max_position_embeddings.
+  // Throws embedtune::Error when `length` is not in 1..encoder().max_sequence_length().
   void set_max_seq_length(int64_t length);
   bool normalizes() const { return normalize_; }
   const PoolingConfig& pooling() const { return pooling_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
-  BertModel& bert() { return *bert_; }
-  const BertModel& bert() const { return *bert_; }
+  // The transformer (BertModel, XLMRobertaModel, ...): its parameters are what training updates.
+  Encoder& encoder() { return *encoder_; }
+  const Encoder& encoder() const { return *encoder_; }
   c10::Device device() const { return device_; }
   void to(c10::Device device);
   const std::filesystem::path& source_dir() const { return source_dir_; }
@@ -77,14 +79,14 @@ class SentenceTransformer {
   SentenceTransformer() = default;
 
   std::filesystem::path source_dir_;
-  std::shared_ptr<BertModel> bert_;
+  std::shared_ptr<Encoder> encoder_;
   std::shared_ptr<Tokenizer> tokenizer_;
   PoolingConfig pooling_;
   bool normalize_ = false;
   int64_t max_seq_length_ = 512;
   bool do_lower_case_ = false;
-  nlohmann::json bert_config_json_;  // config.json as found, written back on save
-  nlohmann::json st_config_json_;    // config_sentence_transformers.json, if any
+  nlohmann::json config_json_;     // config.json as found, written back on save
+  nlohmann::json st_config_json_;  // config_sentence_transformers.json, if any
   c10::Device device_ = c10::Device(c10::kCPU);
 };
 

@@ -13,10 +13,15 @@
 namespace embedtune {
 namespace {
 
-constexpr std::string_view kPrefix = "bert.";
+// transformers' base_model_prefix of each architecture: a BertForX / RobertaForX / MPNetForX /
+// ModernBertForX checkpoint stores the encoder's tensors under it.
+constexpr std::string_view kPrefixes[] = {"bert.", "roberta.", "mpnet.", "model."};
 
 std::string strip_prefix(const std::string& name) {
-  return name.rfind(kPrefix, 0) == 0 ? name.substr(kPrefix.size()) : name;
+  for (const std::string_view prefix : kPrefixes) {
+    if (name.rfind(prefix, 0) == 0) return name.substr(prefix.size());
+  }
+  return name;
 }
 
 }  // namespace

@@ -129,8 +129,8 @@ std::string render_model_card(const ModelCardData& d) {
   out += fmt::format("- **Similarity Function:** Cosine Similarity\n- **Parameters:** {}\n\n",
                      d.parameter_count);
   out += "### Full Model Architecture\n\n```\nSentenceTransformer(\n";
-  out += fmt::format("  (0): Transformer({{'max_seq_length': {}, 'architecture': 'BertModel'}})\n",
-                     d.max_seq_length);
+  out += fmt::format("  (0): Transformer({{'max_seq_length': {}, 'architecture': '{}'}})\n",
+                     d.max_seq_length, d.architecture);
   out += fmt::format("  (1): Pooling({{'word_embedding_dimension': {}, 'pooling_mode': '{}'}})\n",
                      d.embedding_dimension, d.pooling);
   if (d.normalize) out += "  (2): Normalize()\n";

@@ -17,7 +17,8 @@ struct ModelCardData {
   std::string base_model;  // what was fine-tuned (folder or id)
   int64_t embedding_dimension = 0;
   int64_t max_seq_length = 0;
-  std::string pooling;  // "mean", "cls", ...
+  std::string architecture = "BertModel";  // the transformers class, as ST prints it
+  std::string pooling;                     // "mean", "cls", ...
   bool normalize = false;
   int64_t parameter_count = 0;
 

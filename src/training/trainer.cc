@@ -399,7 +399,7 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
                       args_.num_train_epochs, args_.max_steps);
   m.warmup_steps = warmup_steps_for(args_.warmup_ratio, args_.warmup_steps, m.plan.total_steps);
 
-  Parameters parameters = trainable_parameters(m.model->bert());
+  Parameters parameters = trainable_parameters(m.model->encoder());
   m.parameters = parameters.tensors;
   m.optimizer = std::make_unique<AdamW>(parameters.tensors, args_.adam_beta1, args_.adam_beta2,
                                         args_.adam_epsilon, args_.weight_decay, parameters.decay);
@@ -477,7 +477,7 @@ TrainOutput Trainer::train() {
             : fs::path(args_.resume_from_checkpoint);
     CheckpointContents contents = load_checkpoint(dir);
     check_resume_settings(contents.resume, resume_settings(args_, m.train_checksum), dir);
-    load_weights(m.model->bert(), dir / "model.safetensors");
+    load_weights(m.model->encoder(), dir / "model.safetensors");
     m.optimizer->load_state(contents.optimizer);
     contents.rng.restore(m.engine);
     const TrainerState loaded = contents.state;
@@ -610,7 +610,7 @@ TrainOutput Trainer::train() {
 
   // As transformers' eval_on_start: logged at the starting step, never a best-model candidate.
   if (args_.eval_on_start) run_evaluation(false);
-  m.model->bert().train();  // dropout on, as Trainer.training_step's model.train()
+  m.model->encoder().train();  // dropout on, as Trainer.training_step's model.train()
   m.optimizer->zero_grad();
   const int64_t accumulation = args_.gradient_accumulation_steps;
   bool stop = state_.global_step >= m.plan.total_steps;
@@ -746,7 +746,7 @@ TrainOutput Trainer::train() {
 
   std::optional<int64_t> saved_step;
   if (args_.load_best_model_at_end && state_.best_model_checkpoint) {
-    load_weights(m.model->bert(), fs::path(*state_.best_model_checkpoint) / "model.safetensors");
+    load_weights(m.model->encoder(), fs::path(*state_.best_model_checkpoint) / "model.safetensors");
     saved_step = state_.best_global_step;
     fmt::print(stderr, "train: loaded the best model from {} ({} = {})\n",
                *state_.best_model_checkpoint, args_.metric_for_best_model,
@@ -794,6 +794,7 @@ TrainOutput Trainer::train() {
     card.base_model = args_.model;
     card.embedding_dimension = m.model->dimension();
     card.max_seq_length = m.model->max_seq_length();
+    card.architecture = m.model->encoder().architecture();
     const nlohmann::json pooling = m.model->pooling().to_json();
     card.pooling = "mean";
     for (const auto& [key, value] : pooling.items()) {

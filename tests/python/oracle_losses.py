@@ -4,8 +4,9 @@ Usage: python oracle_losses.py OUTDIR
 
 Uses the tiny random BERT `mean` model (Transformer -> mean Pooling -> Normalize, hidden 64) made by
 oracle_models.py, copied to OUTDIR/model so that the C++ test loads exactly the weights used here
-(make_testdata runs this script before oracle_models.py, so a missing model is made here with that
-script). The model is in eval mode (dropout off). Each case runs the real loss module on one
+(make_testdata runs this script before oracle_models.py, so missing models are made here with that
+script), and, for the other architectures, its `xlm_roberta`, `roberta`, `mpnet` and `modernbert` models, copied
+to OUTDIR/model_<name>; a case's "model" key names its folder (default "model"). The model is in eval mode (dropout off). Each case runs the real loss module on one
 fixed batch of (anchor, positive, negative) texts, features built by model.preprocess per column as
 SentenceTransformerDataCollator does, then backward. Writes:
   OUTDIR/cases.json           texts and the case list (loss, dims, weights, columns used)
@@ -28,16 +29,20 @@ out = pathlib.Path(sys.argv[1])
 out.mkdir(parents=True, exist_ok=True)
 here = pathlib.Path(__file__).resolve().parent
 
-# The model: the shared tiny `mean` model, made now if oracle_models.py has not run yet.
-model_dir = out / "model"
-shutil.rmtree(model_dir, ignore_errors=True)
-shared = out.parent / "models" / "mean"
-if shared.is_dir():
-    shutil.copytree(shared, model_dir)
+# The models: the shared tiny ones, made now if oracle_models.py has not run yet.
+MODELS = {"model": "mean", "model_xlm_roberta": "xlm_roberta", "model_roberta": "roberta",
+          "model_mpnet": "mpnet", "model_modernbert": "modernbert"}
+for name in MODELS:
+    shutil.rmtree(out / name, ignore_errors=True)
+shared = out.parent / "models"
+if all((shared / source / "model.safetensors").exists() for source in MODELS.values()):
+    for name, source in MODELS.items():
+        shutil.copytree(shared / source, out / name)
 else:
     with tempfile.TemporaryDirectory(dir=out) as tmp:
         subprocess.run([sys.executable, str(here / "oracle_models.py"), tmp], check=True)
-        shutil.copytree(pathlib.Path(tmp) / "mean", model_dir)
+        for name, source in MODELS.items():
+            shutil.copytree(pathlib.Path(tmp) / source, out / name)
 
 ANCHORS = [
     "How do I open a file in Python?",
@@ -81,13 +86,25 @@ CASES = [
     {"name": "matryoshka_weighted", "loss": "MatryoshkaLoss", "columns": 3, "dims": [16, 64, 8, 32],
      "weights": [0.5, 1.0, 0.25, 2.0]},
 ]
+# Every other architecture: MNRL and MatryoshkaLoss(MNRL), the training loss of the workflow.
+for name in ["xlm_roberta", "roberta", "mpnet", "modernbert"]:
+    CASES += [
+        {"name": f"{name}_mnrl_triplets", "loss": "MultipleNegativesRankingLoss", "columns": 3,
+         "model": f"model_{name}"},
+        {"name": f"{name}_matryoshka_pairs", "loss": "MatryoshkaLoss", "columns": 2, "dims": [64, 32, 16, 8],
+         "model": f"model_{name}"},
+    ]
 
-model = SentenceTransformer(str(model_dir), device="cpu")
-model.eval()
 torch.manual_seed(0)
 column_texts = [ANCHORS, POSITIVES, NEGATIVES]
+models = {}
 
 for case in CASES:
+    model_name = case.get("model", "model")
+    if model_name not in models:
+        models[model_name] = SentenceTransformer(str(out / model_name), device="cpu")
+        models[model_name].eval()
+    model = models[model_name]
     similarity = dot_score if case.get("similarity") == "dot_score" else None
     kwargs = {"scale": case.get("scale", 20.0)}
     if similarity is not None:

@@ -1,11 +1,18 @@
-"""Makes tiny random BERT models, offline, as sentence-transformers folders and plain HF folders.
+"""Makes tiny random models, offline, as sentence-transformers folders and plain HF folders.
 
-Usage: oracle_models.py OUTDIR. Each model uses the real all-MiniLM-L6-v2 tokenizer files and a
-random BertModel (transformers, fixed seed) small enough for fast tests. Folders:
-  mean/        Transformer -> Pooling(mean) -> Normalize   (sentence-transformers layout)
-  cls/         Transformer -> Pooling(cls) -> Normalize
+Usage: oracle_models.py OUTDIR. Each model uses the real all-MiniLM-L6-v2 tokenizer files (BERT
+WordPiece: embedtune's tokenizer reads only that kind so far, and every architecture here takes
+any token ids) and a random model built with transformers' own config and model classes (fixed
+seed) small enough for fast tests. Folders:
+  mean/        BertModel -> Pooling(mean) -> Normalize   (sentence-transformers layout)
+  cls/         BertModel -> Pooling(cls) -> Normalize
   max/, mean_sqrt_len_tokens/, weightedmean/, lasttoken/   other pooling modes, no Normalize
   plain_hf/    a Hugging Face folder only (no modules.json): ST loads it with mean pooling
+  xlm_roberta/ XLMRobertaModel (pad_token_id 1: positions start at 2) -> mean -> Normalize
+  roberta/     RobertaModel -> cls -> Normalize
+  mpnet/       MPNetModel (relative position buckets) -> mean -> Normalize
+  modernbert/  ModernBertModel (global and sliding-window layers, two rotary thetas) -> mean ->
+               Normalize
 """
 import os
 import pathlib
@@ -16,34 +23,76 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 from sentence_transformers.base.modules import Normalize, Transformer
-from transformers import BertConfig, BertModel
+from transformers import (BertConfig, BertModel, ModernBertConfig, ModernBertModel, MPNetConfig, MPNetModel,
+                          RobertaConfig, RobertaModel, XLMRobertaConfig, XLMRobertaModel)
 
 out = pathlib.Path(sys.argv[1])
 source = pathlib.Path(os.environ["EMBEDTUNE_DEFAULT_MODEL"])
 TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"]
 
 
-def make_hf_folder(folder: pathlib.Path, seed: int) -> None:
-    torch.manual_seed(seed)
-    config = BertConfig(
+def bert(dropout):
+    return BertModel(BertConfig(
         vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=128, max_position_embeddings=128, hidden_dropout_prob=0.1,
-        attention_probs_dropout_prob=0.1,
-    )
-    model = BertModel(config)
+        intermediate_size=128, max_position_embeddings=128, hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
+    ))
+
+
+def xlm_roberta(dropout, config_class=XLMRobertaConfig, model_class=XLMRobertaModel):
+    # As XLM-R: one token type, padding index 1 (positions 2..), eps 1e-5; a position table of
+    # 130 covers max_seq_length 100 after the offset. 4 heads of 32.
+    return model_class(config_class(
+        vocab_size=30522, hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=256, max_position_embeddings=130, type_vocab_size=1, pad_token_id=1,
+        bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5, hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
+    ))
+
+
+def roberta(dropout):
+    return xlm_roberta(dropout, RobertaConfig, RobertaModel)
+
+
+def mpnet(dropout):
+    # As all-mpnet-base-v2 in miniature: 32 relative-position buckets, padding index 1.
+    # 3 layers, 6 heads of 16.
+    return MPNetModel(MPNetConfig(
+        vocab_size=30522, hidden_size=96, num_hidden_layers=3, num_attention_heads=6,
+        intermediate_size=192, max_position_embeddings=130, relative_attention_num_buckets=32,
+        layer_norm_eps=1e-5, hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout,
+    ))
+
+
+def modernbert(dropout):
+    # Layers 0 and 2 global (theta 160000), 1 and 3 sliding (theta 10000) with a window of 16
+    # tokens (8 each side), far shorter than the longest test texts. 4 heads of 32, GeGLU, no
+    # biases. Token ids of the BERT vocabulary (pad 0, [CLS] 101, [SEP] 102).
+    return ModernBertModel(ModernBertConfig(
+        vocab_size=30522, hidden_size=128, intermediate_size=192, num_hidden_layers=4,
+        num_attention_heads=4, max_position_embeddings=128, local_attention=16,
+        global_attn_every_n_layers=2, global_rope_theta=160000.0, local_rope_theta=10000.0,
+        pad_token_id=0, cls_token_id=101, sep_token_id=102, bos_token_id=101, eos_token_id=102,
+        attention_dropout=dropout, embedding_dropout=dropout, mlp_dropout=dropout,
+    ))
+
+
+def make_hf_folder(folder: pathlib.Path, seed: int, architecture=bert) -> None:
+    torch.manual_seed(seed)
+    model = architecture(0.1)
     # Larger than default init so that outputs differ clearly between tokens and layers.
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if "LayerNorm" not in name:
+            if "LayerNorm" not in name and not any(part.endswith("norm") for part in name.split(".")):
                 p.normal_(0.0, 0.2)
     model.save_pretrained(folder, safe_serialization=True)
     for name in TOKENIZER_FILES:
         shutil.copy(source / name, folder / name)
 
 
-def make_st_folder(folder: pathlib.Path, mode: str, normalize: bool, seed: int) -> None:
+def make_st_folder(folder: pathlib.Path, mode: str, normalize: bool, seed: int, architecture=bert) -> None:
     hf = folder.with_name(folder.name + "_hf")
-    make_hf_folder(hf, seed)
+    make_hf_folder(hf, seed, architecture)
     transformer = Transformer(str(hf), max_seq_length=100)
     modules = [transformer, Pooling(transformer.get_embedding_dimension(), pooling_mode=mode)]
     if normalize:
@@ -57,4 +106,8 @@ make_st_folder(out / "cls", "cls", True, 2)
 for i, mode in enumerate(["max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"]):
     make_st_folder(out / mode, mode, False, 3 + i)
 make_hf_folder(out / "plain_hf", 9)
+make_st_folder(out / "xlm_roberta", "mean", True, 10, xlm_roberta)
+make_st_folder(out / "roberta", "cls", True, 11, roberta)
+make_st_folder(out / "mpnet", "mean", True, 12, mpnet)
+make_st_folder(out / "modernbert", "mean", True, 13, modernbert)
 print(f"oracle_models: wrote tiny models under {out}")

@@ -3,6 +3,7 @@ and gives the same embeddings as the model it came from."""
 import json
 
 import numpy as np
+import pytest
 from safetensors.numpy import load_file
 from sentence_transformers import SentenceTransformer
 from test_encode_parity import varied_texts, write_jsonl
@@ -62,3 +63,26 @@ def test_convert_replaces_an_existing_model_folder_whole(run, tmp_path, testdata
     (other / "mine.txt").write_text("keep")
     assert run("convert", "--model", testdata / "models" / "cls", "--output", other, check=False).returncode != 0
     assert (other / "mine.txt").read_text() == "keep"
+
+
+@pytest.mark.parametrize("name", ["xlm_roberta", "roberta", "mpnet", "modernbert"])
+def test_other_architectures_save_and_load_in_sentence_transformers(run, tmp_path, testdata, name):
+    source = testdata / "models" / name
+    saved = tmp_path / "saved"
+    run("convert", "--model", source, "--output", saved)
+    assert json.loads((saved / "config.json").read_text())["model_type"] == \
+        json.loads((source / "config.json").read_text())["model_type"]
+    original, ours = load_file(source / "model.safetensors"), load_file(saved / "model.safetensors")
+    assert sorted(original) == sorted(ours)
+    for key in original:
+        assert np.array_equal(original[key], ours[key]), key
+
+    texts = varied_texts(30)
+    reference = SentenceTransformer(str(source), device="cpu").encode(texts, convert_to_numpy=True)
+    reloaded = SentenceTransformer(str(saved), device="cpu")
+    assert type(reloaded[0].model).__name__ == type(SentenceTransformer(str(source), device="cpu")[0].model).__name__
+    assert float(np.abs(reloaded.encode(texts, convert_to_numpy=True) - reference).max()) <= TOLERANCE
+    inputs = tmp_path / "t.jsonl"
+    write_jsonl(inputs, texts)
+    run("encode", "--model", saved, "--input", inputs, "--output", tmp_path / "b.npy")
+    assert float(np.abs(np.load(tmp_path / "b.npy") - reference).max()) <= TOLERANCE

@@ -1,6 +1,6 @@
 // Parity of MultipleNegativesRankingLoss and MatryoshkaLoss with sentence-transformers 6.2: loss
-// value and the gradient of every BertModel parameter on the tiny random model, against
-// tests/python/oracle_losses.py.
+// value and the gradient of every encoder parameter on the tiny random models (BERT, XLM-RoBERTa,
+// RoBERTa, MPNet, ModernBERT), against tests/python/oracle_losses.py.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/nn/module.h>
@@ -26,6 +26,11 @@ namespace {
 namespace fs = std::filesystem;
 fs::path oracle_dir() { return testing::testdata_dir("losses", "cases.json"); }
 
+// Loss and gradients agree within 1e-5, absolute, for every gradient up to 1 in size. A larger
+// gradient is a sum over many tokens (the token-type row is the sum over every token of the
+// batch), and fp32 rounding grows with it: there the bar is 1e-5 of the tensor's largest value.
+// Measured beyond 1e-5 absolute: RoBERTa's token-type row (largest 10.2) by 1.1e-5 and
+// ModernBERT's token embeddings (largest 25.9) by 3.0e-5, both about 1e-6 relative.
 constexpr double kTolerance = 1e-5;
 
 // Every F32 tensor of a safetensors file, by name.
@@ -58,8 +63,8 @@ TEST_P(LossParity, LossAndEveryGradientMatchSentenceTransformers) {
   }
   ASSERT_FALSE(c.is_null()) << "case " << GetParam() << " missing from cases.json";
 
-  auto st = SentenceTransformer::load((dir / "model").string());
-  st.bert().eval();  // dropout off, as the oracle's model.eval()
+  auto st = SentenceTransformer::load((dir / c.value("model", std::string("model"))).string());
+  st.encoder().eval();  // dropout off, as the oracle's model.eval()
 
   LossConfig config;
   config.loss = c["loss"].get<std::string>();
@@ -95,14 +100,15 @@ TEST_P(LossParity, LossAndEveryGradientMatchSentenceTransformers) {
   double worst = 0.0;
   std::string worst_name;
   size_t compared = 0;
-  for (const auto& item : st.bert().named_parameters()) {
+  for (const auto& item : st.encoder().named_parameters()) {
     const auto it = expected.find("grad." + item.key());
     ASSERT_NE(it, expected.end()) << "oracle has no gradient for " << item.key();
     const at::Tensor grad =
         item.value().grad().defined() ? item.value().grad() : at::zeros_like(item.value());
     ASSERT_EQ(grad.sizes(), it->second.sizes()) << item.key();
     const double diff = (grad - it->second).abs().max().item<double>();
-    EXPECT_LT(diff, kTolerance) << item.key();
+    const double scale = std::max(1.0, it->second.abs().max().item<double>());
+    EXPECT_LT(diff, kTolerance * scale) << item.key() << " (largest gradient " << scale << ")";
     if (diff >= worst) {
       worst = diff;
       worst_name = item.key();
@@ -117,7 +123,11 @@ TEST_P(LossParity, LossAndEveryGradientMatchSentenceTransformers) {
 INSTANTIATE_TEST_SUITE_P(Oracle, LossParity,
                          ::testing::Values("mnrl_pairs", "mnrl_triplets", "mnrl_dot_scale1",
                                            "matryoshka_pairs", "matryoshka_triplets",
-                                           "matryoshka_weighted"));
+                                           "matryoshka_weighted", "xlm_roberta_mnrl_triplets",
+                                           "xlm_roberta_matryoshka_pairs", "roberta_mnrl_triplets",
+                                           "roberta_matryoshka_pairs", "mpnet_mnrl_triplets",
+                                           "mpnet_matryoshka_pairs", "modernbert_mnrl_triplets",
+                                           "modernbert_matryoshka_pairs"));
 
 }  // namespace
 }  // namespace embedtune

@@ -24,8 +24,8 @@ TEST(BertModel, NamedParametersAndBuffersAreTheSafetensorsKeys) {
   const fs::path dir = testing::default_model_dir();
   auto st = SentenceTransformer::load(dir.string());
   std::set<std::string> ours;
-  for (const auto& item : st.bert().named_parameters()) ours.insert(item.key());
-  for (const auto& item : st.bert().named_buffers()) ours.insert(item.key());
+  for (const auto& item : st.encoder().named_parameters()) ours.insert(item.key());
+  for (const auto& item : st.encoder().named_buffers()) ours.insert(item.key());
   std::set<std::string> file;
   const auto weights = io::SafetensorsFile::open(dir / "model.safetensors");
   for (const auto& info : weights.tensors()) {

@@ -1,10 +1,9 @@
 // BertConfig: reading and validating config.json.
-#include "model/bert_config.h"
+#include "model/architectures/bert_config.h"
 
 #include <nlohmann/json.hpp>
 
 #include "io/error.h"
-#include "io/json.h"
 
 namespace embedtune {
 namespace {
@@ -22,9 +21,10 @@ void read_key(const nlohmann::json& json, const std::string& where, const char* 
 
 }  // namespace
 
-BertConfig BertConfig::from_json(const nlohmann::json& json, const std::string& where) {
+BertConfig BertConfig::from_json(const nlohmann::json& json, const std::string& where,
+                                 const BertConfig& defaults) {
   if (!json.is_object()) fail("{}: expected a JSON object, found {}", where, json.type_name());
-  BertConfig c;
+  BertConfig c = defaults;
   read_key(json, where, "model_type", c.model_type);
   read_key(json, where, "vocab_size", c.vocab_size);
   read_key(json, where, "hidden_size", c.hidden_size);
@@ -39,10 +39,6 @@ BertConfig BertConfig::from_json(const nlohmann::json& json, const std::string& 
   read_key(json, where, "layer_norm_eps", c.layer_norm_eps);
   read_key(json, where, "pad_token_id", c.pad_token_id);
 
-  if (c.model_type != "bert") {
-    fail("{}: model_type '{}' is not supported; embedtune runs BERT encoders (model_type \"bert\")",
-         where, c.model_type);
-  }
   std::string position_embedding_type = "absolute";
   read_key(json, where, "position_embedding_type", position_embedding_type);
   if (position_embedding_type != "absolute") {
@@ -71,8 +67,8 @@ BertConfig BertConfig::from_json(const nlohmann::json& json, const std::string& 
   return c;
 }
 
-BertConfig BertConfig::load(const std::filesystem::path& path) {
-  return from_json(io::read_json_file(path), path.string());
+BertConfig BertConfig::from_json(const nlohmann::json& json, const std::string& where) {
+  return from_json(json, where, BertConfig{});
 }
 
 }  // namespace embedtune

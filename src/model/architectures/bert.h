@@ -3,6 +3,8 @@
 // Submodules are registered under the Hugging Face key names (embeddings.word_embeddings,
 // encoder.layer.{i}.attention.self.query, ..., LayerNorm), so named_parameters() plus
 // named_buffers() IS the key list of a model.safetensors written by transformers.
+// XLMRobertaModel (xlm_roberta.h) reuses the layers and pooler defined here, as transformers'
+// modeling_xlm_roberta.py copies them from modeling_bert.py.
 //
 // Letters: B sequences, N packed tokens, T longest sequence, H hidden size.
 #pragma once
@@ -13,16 +15,15 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
+#include <filesystem>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 
-#include "model/bert_config.h"
+#include "model/architectures/bert_config.h"
+#include "model/architectures/encoder.h"
 #include "model/packed_batch.h"
 
 namespace embedtune {
-
-// Dropout on packed (N, H) token rows. On CPU with padding, the mask is drawn over the padded
-// (B*T, H) layout, as transformers draws it, so a seeded run matches sentence-transformers.
-at::Tensor token_dropout(const at::Tensor& x, double p, bool training, const PackedBatch& batch);
 
 struct BertEmbeddings : torch::nn::Module {
   explicit BertEmbeddings(const BertConfig& config);
@@ -75,18 +76,34 @@ struct BertPooler : torch::nn::Module {
   torch::nn::Linear dense{nullptr};
 };
 
-class BertModel : public torch::nn::Module {
+// Registers "encoder" (a module holding "layer", a list of num_hidden_layers BertLayers) on
+// `parent` and returns the list.
+torch::nn::ModuleList register_bert_encoder(torch::nn::Module& parent, const BertConfig& config);
+
+// Runs the layers of register_bert_encoder() over (N, H) hidden states.
+at::Tensor run_bert_layers(const torch::nn::ModuleList& layers, at::Tensor hidden,
+                           const PackedBatch& batch);
+
+// The shapes config.json implies for the embedding tables and the last feed-forward layer must be
+// the ones in the weights file (expect_weight_shape()).
+void check_bert_shapes(const BertConfig& config, const WeightShapes& shapes,
+                       const std::filesystem::path& config_path,
+                       const std::filesystem::path& weights_path);
+
+class BertModel : public Encoder {
  public:
   // `with_pooler`: register pooler.dense (present in most checkpoints; unused by sentence
   // embeddings but kept so a saved model carries every tensor it was loaded with).
   // `with_position_ids`: register the embeddings.position_ids buffer older checkpoints store.
   BertModel(const BertConfig& config, bool with_pooler, bool with_position_ids);
 
-  // Token embeddings of the last layer, packed: (N, H). Dropout only in training mode.
-  at::Tensor forward(const PackedBatch& batch);
+  at::Tensor forward(const PackedBatch& batch) override;
+  int64_t hidden_size() const override { return config_.hidden_size; }
+  int64_t max_sequence_length() const override { return config_.max_position_embeddings; }
+  std::string architecture() const override { return "BertModel"; }
+  std::string summary() const override;
 
   const BertConfig& config() const { return config_; }
-  bool has_pooler() const { return pooler_ != nullptr; }
 
  private:
   BertConfig config_;
@@ -94,5 +111,11 @@ class BertModel : public torch::nn::Module {
   torch::nn::ModuleList layers_;
   std::shared_ptr<BertPooler> pooler_;
 };
+
+// load_encoder()'s factory for model_type "bert".
+std::shared_ptr<Encoder> make_bert(const nlohmann::json& config,
+                                   const std::filesystem::path& config_path,
+                                   const std::filesystem::path& weights_path,
+                                   const WeightShapes& shapes);
 
 }  // namespace embedtune

@@ -1,13 +1,14 @@
 // BertModel: forward pass on packed tokens, padding only around scaled-dot-product attention.
-#include "model/bert_model.h"
+#include "model/architectures/bert.h"
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 #include <torch/nn/module.h>
 
-#include <cmath>
-#include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 
+#include "model/attention.h"
 #include "model/dropout.h"
 
 namespace embedtune {
@@ -19,18 +20,6 @@ torch::nn::LayerNorm make_layer_norm(const BertConfig& config) {
 }
 
 }  // namespace
-
-at::Tensor token_dropout(const at::Tensor& x, double p, bool training, const PackedBatch& batch) {
-  if (!training || p == 0.0) return x;
-  if (!x.device().is_cpu() || p >= 1.0) return at::dropout(x, p, true);
-  // As at::dropout on CPU (input * noise), with the noise drawn over the padded (B*T, H) layout
-  // transformers uses and the real tokens' rows picked: a seeded run then drops exactly the
-  // activations sentence-transformers drops.
-  if (batch.uniform) return x * dropout_noise(x.sizes(), p, x.options());
-  const at::Tensor noise =
-      dropout_noise({batch.batch_size() * batch.max_length, x.size(1)}, p, x.options());
-  return x * noise.index_select(0, batch.padded_index);
-}
 
 BertEmbeddings::BertEmbeddings(const BertConfig& config) : dropout_p(config.hidden_dropout_prob) {
   word_embeddings = register_module("word_embeddings",
@@ -82,43 +71,17 @@ BertAttention::BertAttention(const BertConfig& config)
 }
 
 at::Tensor BertAttention::forward(const at::Tensor& hidden, const PackedBatch& batch) {
-  const int64_t b = batch.batch_size(), t = batch.max_length, h = num_heads * head_dim;
   // One GEMM for Q, K and V: the three weights side by side (differentiable, so it trains).
   at::Tensor w = at::cat({self->query->weight, self->key->weight, self->value->weight}, 0);
   at::Tensor bias = at::cat({self->query->bias, self->key->bias, self->value->bias}, 0);
   at::Tensor qkv = at::linear(hidden, w, bias);  // (N, 3H)
-  if (!batch.uniform) {
-    // Pad around attention only: scatter the real tokens into a zeroed (B*T, 3H) block.
-    qkv = at::zeros({b * t, 3 * h}, qkv.options()).index_copy(0, batch.padded_index, qkv);
-  }
-  // (B, T, 3, heads, d) -> three (B, heads, T, d) views.
-  // unbind, not parts[i]: its backward stacks the three gradients into one tensor instead of
-  // summing three zero-filled full-size ones.
-  const std::vector<at::Tensor> parts =
-      qkv.view({b, t, 3, num_heads, head_dim}).permute({2, 0, 3, 1, 4}).unbind(0);
-  at::Tensor context;
-  if (is_training() && dropout_p > 0.0 && hidden.device().is_cpu()) {
-    // SDPA's math path as LibTorch runs it on CPU with dropout (q and k each scaled by
-    // sqrt(1/sqrt(d)), additive -inf mask, softmax, dropout on the (B, heads, T, T) weights),
-    // spelled out so the dropout noise comes from dropout_noise(): same draws, less time.
-    const double scale = std::sqrt(1.0 / std::sqrt(static_cast<double>(head_dim)));
-    at::Tensor weights = at::matmul(parts[0] * scale, parts[1].transpose(-2, -1) * scale);
-    if (!batch.uniform) {
-      const float minus_inf = -std::numeric_limits<float>::infinity();
-      weights.add_(at::zeros(batch.key_mask.sizes(), weights.options())
-                       .masked_fill_(batch.key_mask.logical_not(), minus_inf));
-    }
-    weights = at::softmax(weights, -1);
-    weights = weights * dropout_noise(weights.sizes(), dropout_p, weights.options());
-    context = at::matmul(weights, parts[2]);
-  } else {
-    std::optional<at::Tensor> mask;
-    if (!batch.uniform) mask = batch.key_mask;
-    context = at::scaled_dot_product_attention(
-        parts[0], parts[1], parts[2], mask, is_training() ? dropout_p : 0.0, /*is_causal=*/false);
-  }
-  context = context.transpose(1, 2).reshape({b * t, h});                      // (B*T, H)
-  if (!batch.uniform) context = context.index_select(0, batch.padded_index);  // (N, H)
+  at::Tensor context = packed_attention(qkv, batch,
+                                        {.num_heads = num_heads,
+                                         .head_dim = head_dim,
+                                         .dropout_p = dropout_p,
+                                         .training = is_training(),
+                                         .score_bias = {},
+                                         .allowed = {}});
   return output->forward(context, hidden, batch);
 }
 
@@ -143,6 +106,40 @@ BertPooler::BertPooler(const BertConfig& config) {
   dense = register_module("dense", torch::nn::Linear(config.hidden_size, config.hidden_size));
 }
 
+torch::nn::ModuleList register_bert_encoder(torch::nn::Module& parent, const BertConfig& config) {
+  auto encoder = std::make_shared<torch::nn::Module>("BertEncoder");
+  auto layers = encoder->register_module("layer", torch::nn::ModuleList());
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
+    layers->push_back(std::make_shared<BertLayer>(config));
+  }
+  parent.register_module("encoder", encoder);
+  return layers;
+}
+
+at::Tensor run_bert_layers(const torch::nn::ModuleList& layers, at::Tensor hidden,
+                           const PackedBatch& batch) {
+  for (const auto& layer : *layers) hidden = layer->as<BertLayer>()->forward(hidden, batch);
+  return hidden;
+}
+
+void check_bert_shapes(const BertConfig& config, const WeightShapes& shapes,
+                       const std::filesystem::path& config_path,
+                       const std::filesystem::path& weights_path) {
+  auto expect = [&](const std::string& name, std::vector<int64_t> shape, const char* keys) {
+    expect_weight_shape(shapes, name, shape, keys, config_path, weights_path);
+  };
+  expect("embeddings.word_embeddings.weight", {config.vocab_size, config.hidden_size},
+         "vocab_size and hidden_size");
+  expect("embeddings.position_embeddings.weight",
+         {config.max_position_embeddings, config.hidden_size},
+         "max_position_embeddings and hidden_size");
+  expect("embeddings.token_type_embeddings.weight", {config.type_vocab_size, config.hidden_size},
+         "type_vocab_size and hidden_size");
+  expect(fmt::format("encoder.layer.{}.intermediate.dense.weight", config.num_hidden_layers - 1),
+         {config.intermediate_size, config.hidden_size},
+         "num_hidden_layers, intermediate_size and hidden_size");
+}
+
 BertModel::BertModel(const BertConfig& config, bool with_pooler, bool with_position_ids)
     : config_(config) {
   embeddings_ = register_module("embeddings", std::make_shared<BertEmbeddings>(config));
@@ -150,21 +147,27 @@ BertModel::BertModel(const BertConfig& config, bool with_pooler, bool with_posit
     embeddings_->register_buffer(
         "position_ids", at::arange(config.max_position_embeddings, at::kLong).unsqueeze(0));
   }
-  auto encoder = std::make_shared<torch::nn::Module>("BertEncoder");
-  layers_ = encoder->register_module("layer", torch::nn::ModuleList());
-  for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
-    layers_->push_back(std::make_shared<BertLayer>(config));
-  }
-  register_module("encoder", encoder);
+  layers_ = register_bert_encoder(*this, config);
   if (with_pooler) pooler_ = register_module("pooler", std::make_shared<BertPooler>(config));
 }
 
 at::Tensor BertModel::forward(const PackedBatch& batch) {
-  at::Tensor hidden = embeddings_->forward(batch);
-  for (const auto& layer : *layers_) {
-    hidden = layer->as<BertLayer>()->forward(hidden, batch);
-  }
-  return hidden;
+  return run_bert_layers(layers_, embeddings_->forward(batch), batch);
+}
+
+std::string BertModel::summary() const {
+  return fmt::format("{} layers, {} heads, hidden {}, intermediate {}", config_.num_hidden_layers,
+                     config_.num_attention_heads, config_.hidden_size, config_.intermediate_size);
+}
+
+std::shared_ptr<Encoder> make_bert(const nlohmann::json& json,
+                                   const std::filesystem::path& config_path,
+                                   const std::filesystem::path& weights_path,
+                                   const WeightShapes& shapes) {
+  const BertConfig config = BertConfig::from_json(json, config_path.string());
+  check_bert_shapes(config, shapes, config_path, weights_path);
+  return std::make_shared<BertModel>(config, shapes.count("pooler.dense.weight") > 0,
+                                     shapes.count("embeddings.position_ids") > 0);
 }
 
 }  // namespace embedtune

@@ -1,8 +1,8 @@
 // BertConfig: the fields of a Hugging Face BERT config.json that the encoder needs, validated.
+// RoBERTa, XLM-RoBERTa and MPNet configs have the same fields (their own defaults aside).
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 
@@ -25,10 +25,13 @@ struct BertConfig {
 
   int64_t head_dim() const { return hidden_size / num_attention_heads; }
 
-  // Reads and validates `path` (config.json). Throws embedtune::Error naming the file and key for
-  // a missing or malformed key, a model_type other than bert, an activation other than gelu, or
-  // sizes that do not fit (hidden_size not divisible by num_attention_heads, non-positive sizes).
-  static BertConfig load(const std::filesystem::path& path);
+  // Reads and validates config.json (`where` names it in errors). Keys that are absent keep the
+  // values in `defaults` (the architecture's transformers defaults). Throws embedtune::Error
+  // naming the file and key for a malformed key, an activation other than gelu, or sizes that do
+  // not fit (hidden_size not divisible by num_attention_heads, non-positive sizes). model_type
+  // is read, not checked: load_encoder() chose the architecture from it.
+  static BertConfig from_json(const nlohmann::json& json, const std::string& where,
+                              const BertConfig& defaults);
   static BertConfig from_json(const nlohmann::json& json, const std::string& where);
 };
 

@@ -1,0 +1,65 @@
+// Encoder: what every architecture (BertModel, XLMRobertaModel, MPNetModel, ...) offers the rest
+// of embedtune, and load_encoder(), which picks the architecture from config.json's model_type.
+//
+// Adding a model type: write architectures/<type>.{h,cc} (one struct per Hugging Face module,
+// registered under the checkpoint's key names, forward on a PackedBatch), give it a
+// make_<type>() factory, and add one line to the table in encoder.cc.
+//
+// Letters: N packed tokens, H hidden size.
+#pragma once
+
+#include <torch/nn/module.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "model/packed_batch.h"
+
+namespace embedtune {
+
+class Encoder : public torch::nn::Module {
+ public:
+  using torch::nn::Module::Module;
+
+  // Token embeddings of the last layer (after the final norm, where the model has one), packed:
+  // (N, H). Dropout only in training mode. Thread safety: as a torch::nn::Module.
+  virtual at::Tensor forward(const PackedBatch& batch) = 0;
+
+  // The transformers class name: "BertModel", "XLMRobertaModel", ...
+  virtual std::string architecture() const = 0;
+  virtual int64_t hidden_size() const = 0;
+  // The longest token sequence the model can embed (its position table or rotary limit).
+  virtual int64_t max_sequence_length() const = 0;
+  // The sizes for `embedtune info`, e.g. "6 layers, 12 heads, hidden 384, intermediate 1536".
+  virtual std::string summary() const = 0;
+};
+
+// Tensor names in model.safetensors (base-model prefixes such as "bert." removed) -> shapes.
+using WeightShapes = std::map<std::string, std::vector<int64_t>>;
+
+// Expects `name` in `shapes` with exactly `shape`; otherwise throws embedtune::Error naming the
+// weights file, config.json and `keys` (the config keys that imply the shape). Architectures
+// call it before allocating anything from config.json's sizes, so a config.json claiming a
+// vocabulary of 10^12 is an error, not an attempt to allocate it.
+void expect_weight_shape(const WeightShapes& shapes, const std::string& name,
+                         const std::vector<int64_t>& shape, const char* keys,
+                         const std::filesystem::path& config_path,
+                         const std::filesystem::path& weights_path);
+
+// The model types load_encoder() accepts, as config.json spells them.
+std::vector<std::string> supported_model_types();
+
+// Reads config.json (already parsed: `config`) and model.safetensors from a Transformer folder,
+// builds the architecture config.json's model_type names and loads its weights, in eval mode.
+// Throws embedtune::Error for an unsupported model_type (one line naming it and the supported
+// ones), a malformed config, a missing weights file, or weights that disagree with the config.
+std::shared_ptr<Encoder> load_encoder(const nlohmann::json& config,
+                                      const std::filesystem::path& config_path,
+                                      const std::filesystem::path& weights_path);
+
+}  // namespace embedtune

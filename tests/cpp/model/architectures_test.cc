@@ -1,0 +1,136 @@
+// Tests of the architecture layer: each model type's modules carry the checkpoint's key names,
+// the per-sequence position rules on packed tokens, MPNet's relative-position buckets, the
+// sliding window and the rotary embedding (all hand-computed), save -> load round trips, and the
+// unsupported-model_type message.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "io/error.h"
+#include "io/json.h"
+#include "io/safetensors.h"
+#include "model/architectures/encoder.h"
+#include "model/architectures/mpnet.h"
+#include "model/architectures/xlm_roberta.h"
+#include "model/attention.h"
+#include "model/packed_batch.h"
+#include "model/rotary.h"
+#include "model/sentence_transformer.h"
+#include "test_support.h"
+
+namespace embedtune {
+namespace {
+namespace fs = std::filesystem;
+
+fs::path tiny_model(const std::string& name) {
+  return fs::path(testing::required_env("EMBEDTUNE_TESTDATA")) / "models" / name;
+}
+
+class Architecture : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
+
+TEST_P(Architecture, NamedParametersAndBuffersAreTheSafetensorsKeys) {
+  const auto& [folder, architecture] = GetParam();
+  const fs::path dir = tiny_model(folder);
+  auto st = SentenceTransformer::load(dir.string());
+  EXPECT_EQ(st.encoder().architecture(), architecture);
+  std::set<std::string> ours;
+  for (const auto& item : st.encoder().named_parameters()) ours.insert(item.key());
+  for (const auto& item : st.encoder().named_buffers()) ours.insert(item.key());
+  std::set<std::string> file;
+  const auto weights = io::SafetensorsFile::open(dir / "model.safetensors");
+  for (const auto& info : weights.tensors()) file.insert(info.name);
+  EXPECT_EQ(ours, file);
+}
+
+TEST_P(Architecture, SaveThenLoadGivesTheSameEmbeddings) {
+  const auto& [folder, architecture] = GetParam();
+  auto st = SentenceTransformer::load(tiny_model(folder).string());
+  const std::vector<std::string> texts{"a short text", "",
+                                       "a somewhat longer text about retrieval and ranking"};
+  const at::Tensor before = st.encode(texts);
+  const fs::path out = testing::lasting_scratch_dir() / "saved";
+  st.save(out);
+  auto reloaded = SentenceTransformer::load(out.string());
+  EXPECT_EQ(reloaded.encoder().architecture(), architecture);
+  EXPECT_TRUE(at::equal(before, reloaded.encode(texts)));
+  EXPECT_EQ(io::read_json_file(out / "config.json")["model_type"],
+            io::read_json_file(tiny_model(folder) / "config.json")["model_type"]);
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyModels, Architecture,
+                         ::testing::Values(std::pair{"mean", "BertModel"},
+                                           std::pair{"xlm_roberta", "XLMRobertaModel"},
+                                           std::pair{"roberta", "RobertaModel"},
+                                           std::pair{"mpnet", "MPNetModel"},
+                                           std::pair{"modernbert", "ModernBertModel"}));
+
+TEST(PaddingOffsetPositionIds, CountsNonPaddingTokensPerSequence) {
+  // padding_idx 1. Sequence a holds the padding id at its third token: that token gets position
+  // 1 and does not advance the count (fairseq's make_positions). Sequence b restarts at 2.
+  std::vector<int32_t> a{0, 5, 1, 7}, b{5, 6};
+  const auto batch = PackedBatch::from_ids({&a, &b}, at::kCPU);
+  EXPECT_TRUE(
+      at::equal(padding_offset_position_ids(batch, 1), at::tensor({2, 3, 1, 4, 2, 3}, at::kLong)));
+  // padding_idx 0 (no token equals it): 1, 2, ... per sequence.
+  std::vector<int32_t> c{9, 9, 9}, d{9};
+  const auto batch2 = PackedBatch::from_ids({&c, &d}, at::kCPU);
+  EXPECT_TRUE(
+      at::equal(padding_offset_position_ids(batch2, 0), at::tensor({1, 2, 3, 1}, at::kLong)));
+}
+
+TEST(MPNetRelativePositionBucket, HandComputedBuckets) {
+  // n = query - key; keys before the query (n > 0) use buckets 0..15, after it 16..31. |n| < 8
+  // is its own bucket; above, 8 + floor(8 * log(|n| / 8) / log(16)), at most 15.
+  //   |n| = 9: 8 + floor(0.34) = 8; 12: 8 + floor(1.17) = 9; 24: 8 + floor(3.17) = 11;
+  //   100: 8 + floor(7.29) = 15; 300: capped at 15.
+  const at::Tensor relative = at::tensor({0, -1, -7, -9, -12, -24, -100, -300, 1, 7, 12, 300});
+  const at::Tensor expected = at::tensor({0, 1, 7, 8, 9, 11, 15, 15, 17, 23, 25, 31});
+  EXPECT_TRUE(
+      at::equal(mpnet_relative_position_bucket(relative.to(at::kLong)), expected.to(at::kLong)))
+      << mpnet_relative_position_bucket(relative.to(at::kLong));
+}
+
+TEST(SlidingWindowPairs, AllowsKeysWithinTheWindowEachSide) {
+  const at::Tensor pairs = sliding_window_pairs(4, 1, at::kCPU);
+  const at::Tensor expected =
+      at::tensor({1, 1, 0, 0, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 1, 1}, at::kLong).view({1, 1, 4, 4});
+  EXPECT_TRUE(at::equal(pairs.to(at::kLong), expected)) << pairs;
+}
+
+TEST(Rotary, RotatesEachPairOfHalvesByPositionTimesFrequency) {
+  // head_dim 4, theta 100: frequencies 1 and 1/10. Position 2 rotates (x0, x2) by 2 radians and
+  // (x1, x3) by 0.2: x0' = x0 cos 2 - x2 sin 2, x2' = x2 cos 2 + x0 sin 2, likewise for 1 and 3.
+  const at::Tensor inv_freq = rotary_inv_freq(100.0, 4);
+  EXPECT_TRUE(at::allclose(inv_freq, at::tensor({1.0f, 0.1f})));
+  const RotaryTables tables = rotary_tables(at::tensor({2}, at::kLong), inv_freq);
+  const at::Tensor x = at::tensor({1.0f, 2.0f, 3.0f, 4.0f}).view({1, 1, 4});
+  const double c1 = std::cos(2.0), s1 = std::sin(2.0), c2 = std::cos(0.2), s2 = std::sin(0.2);
+  const at::Tensor expected =
+      at::tensor({static_cast<float>(1 * c1 - 3 * s1), static_cast<float>(2 * c2 - 4 * s2),
+                  static_cast<float>(3 * c1 + 1 * s1), static_cast<float>(4 * c2 + 2 * s2)})
+          .view({1, 1, 4});
+  EXPECT_TRUE(at::allclose(apply_rotary(x, tables), expected, 1e-5, 1e-6))
+      << apply_rotary(x, tables);
+}
+
+TEST(LoadEncoder, UnsupportedModelTypeIsOneLineNamingItAndTheSupportedOnes) {
+  testing::ScratchDir dir;
+  const nlohmann::json config = {{"model_type", "gpt2"}, {"hidden_size", 64}};
+  const std::string message = testing::error_of(
+      [&] { load_encoder(config, dir / "config.json", dir / "model.safetensors"); });
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  EXPECT_NE(message.find("config.json"), std::string::npos) << message;
+  EXPECT_NE(message.find("'gpt2'"), std::string::npos) << message;
+  for (const auto& type : supported_model_types()) {
+    EXPECT_NE(message.find(type), std::string::npos) << type << " missing from: " << message;
+  }
+  EXPECT_GE(supported_model_types().size(), 5u);
+}
+
+}  // namespace
+}  // namespace embedtune
