@@ -5,6 +5,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+CUDA_BUILD ?= build-cuda
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 FUZZ_CXX ?= clang++-14
@@ -12,7 +13,7 @@ PY := .venv/bin/python
 export CCACHE_DIR ?= $(CURDIR)/.ccache
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: setup fuzz-setup build build-asan build-fuzz fuzz test test-fast bench demo clean format
+.PHONY: setup fuzz-setup build build-asan build-fuzz build-cuda check-cuda fuzz test test-fast bench demo clean format
 
 setup:
 	@bash scripts/setup.sh
@@ -34,6 +35,20 @@ $(ASAN_BUILD)/build.ninja: CMakeLists.txt tests/CMakeLists.txt | setup
 
 build-asan: setup $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# The CUDA build: the same sources against a CUDA LibTorch (torch 2.14.1's wheel in .venv-cuda,
+# made by scripts/setup-cuda.sh with the CUDA toolkit at CUDA_HOME or /usr/local/cuda). It builds
+# and links on a machine without a GPU; `make check-cuda` does that and runs `embedtune --version`
+# (which loads the CUDA libraries, then reports no device). Tests stay with the CPU build.
+build-cuda: setup
+	@args="$$(bash scripts/setup-cuda.sh)" && \
+	cmake -S . -B $(CUDA_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DEMBEDTUNE_TESTS=OFF $$args
+	cmake --build $(CUDA_BUILD) -j $(JOBS) --target embedtune
+
+check-cuda: build-cuda
+	@ldd $(CUDA_BUILD)/embedtune | grep -q 'libtorch_cuda' || \
+	  { echo "check-cuda: $(CUDA_BUILD)/embedtune does not link libtorch_cuda"; exit 1; }
+	./$(CUDA_BUILD)/embedtune --version
 
 # libFuzzer targets (fuzz/) under clang with ASan + UBSan; setup --fuzz installs clang and libFuzzer.
 fuzz-setup:
@@ -69,4 +84,4 @@ format: setup
 	.venv/bin/clang-format -i $$(git ls-files "*.h" "*.cc")
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(CUDA_BUILD)
