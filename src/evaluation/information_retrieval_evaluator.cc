@@ -275,13 +275,15 @@ std::vector<std::vector<int64_t>> top_k_hits(const at::Tensor& query, const at::
     // A row whose norm (cosine) or sum (dot) is finite holds only finite values, so the exact
     // check runs only on a chunk where one is not (which may also be finite values too large
     // to square or add).
+    // The norms are needed for cosine anyway; dot's sums only on the first query chunk's pass.
+    const bool check = check_corpus && q_start == 0;
     at::Tensor summary = view(norm_buffer, c_len, 1);
     if (cosine) {
       at::linalg_vector_norm_out(summary, docs, 2, {-1}, true);
-    } else {
+    } else if (check) {
       at::sum_out(summary, docs, {-1}, true);
     }
-    if (check_corpus && q_start == 0 && !at::isfinite(summary).all().item<bool>()) {
+    if (check && !at::isfinite(summary).all().item<bool>()) {
       check_finite(docs, c_start, "corpus_embeddings");
     }
     if (cosine) {

@@ -48,6 +48,23 @@ void int8_dot_scalar(const int8_t* q, int64_t n_q, const int8_t* c, int64_t c_be
   }
 }
 
+// dims - 2 x Hamming distance for every (query, document) pair; inlined into each caller, so
+// __builtin_popcountll becomes the popcnt instruction where the caller is compiled for it.
+inline __attribute__((always_inline)) void hamming_loop(const uint64_t* q, int64_t n_q,
+                                                        const uint64_t* c, int64_t c_begin,
+                                                        int64_t c_end, int64_t words, int64_t dims,
+                                                        int32_t* out, int64_t n_c) {
+  for (int64_t i = 0; i < n_q; ++i) {
+    const uint64_t* qi = q + i * words;
+    for (int64_t j = c_begin; j < c_end; ++j) {
+      const uint64_t* cj = c + j * words;
+      int64_t distance = 0;
+      for (int64_t w = 0; w < words; ++w) distance += __builtin_popcountll(qi[w] ^ cj[w]);
+      out[i * n_c + j] = static_cast<int32_t>(dims - 2 * distance);
+    }
+  }
+}
+
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) inline int32_t hsum_epi32(__m256i v) {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
@@ -121,29 +138,13 @@ __attribute__((target("popcnt"))) void hamming_popcnt(const uint64_t* q, int64_t
                                                       const uint64_t* c, int64_t c_begin,
                                                       int64_t c_end, int64_t words, int64_t dims,
                                                       int32_t* out, int64_t n_c) {
-  for (int64_t i = 0; i < n_q; ++i) {
-    const uint64_t* qi = q + i * words;
-    for (int64_t j = c_begin; j < c_end; ++j) {
-      const uint64_t* cj = c + j * words;
-      int64_t distance = 0;
-      for (int64_t w = 0; w < words; ++w) distance += __builtin_popcountll(qi[w] ^ cj[w]);
-      out[i * n_c + j] = static_cast<int32_t>(dims - 2 * distance);
-    }
-  }
+  hamming_loop(q, n_q, c, c_begin, c_end, words, dims, out, n_c);
 }
 #endif
 
 void hamming_portable(const uint64_t* q, int64_t n_q, const uint64_t* c, int64_t c_begin,
                       int64_t c_end, int64_t words, int64_t dims, int32_t* out, int64_t n_c) {
-  for (int64_t i = 0; i < n_q; ++i) {
-    const uint64_t* qi = q + i * words;
-    for (int64_t j = c_begin; j < c_end; ++j) {
-      const uint64_t* cj = c + j * words;
-      int64_t distance = 0;
-      for (int64_t w = 0; w < words; ++w) distance += __builtin_popcountll(qi[w] ^ cj[w]);
-      out[i * n_c + j] = static_cast<int32_t>(dims - 2 * distance);
-    }
-  }
+  hamming_loop(q, n_q, c, c_begin, c_end, words, dims, out, n_c);
 }
 
 bool cpu_has_avx2() {
