@@ -110,6 +110,16 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
       have_length = true;
     }
     model.do_lower_case_ = json.value("do_lower_case", false);
+    // sentence-transformers 6 renders every text through the tokenizer's chat template when
+    // the saved modality_config has "message"; without it (and in older folders) plain text.
+    const auto modalities = json.find("modality_config");
+    if (modalities != json.end() && modalities->is_object() && modalities->contains("message")) {
+      fail(
+          "{}: modality_config has \"message\": sentence-transformers renders each text through "
+          "the chat template, which embedtune does not do yet; remove the \"message\" entry to "
+          "embed plain text",
+          st_bert_config.string());
+    }
   }
   if (!have_length && fs::exists(tokenizer_config)) {
     const auto json = io::read_json_file(tokenizer_config);

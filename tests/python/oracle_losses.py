@@ -5,7 +5,7 @@ Usage: python oracle_losses.py OUTDIR
 Uses the tiny random BERT `mean` model (Transformer -> mean Pooling -> Normalize, hidden 64) made by
 oracle_models.py, copied to OUTDIR/model so that the C++ test loads exactly the weights used here
 (make_testdata runs this script before oracle_models.py, so missing models are made here with that
-script), and, for the other architectures, its `xlm_roberta`, `roberta`, `mpnet` and `modernbert` models, copied
+script), and, for the other architectures, its `xlm_roberta`, `roberta`, `mpnet`, `modernbert` and `qwen3` models, copied
 to OUTDIR/model_<name>; a case's "model" key names its folder (default "model"). The model is in eval mode (dropout off). Each case runs the real loss module on one
 fixed batch of (anchor, positive, negative) texts, features built by model.preprocess per column as
 SentenceTransformerDataCollator does, then backward. Writes:
@@ -31,7 +31,7 @@ here = pathlib.Path(__file__).resolve().parent
 
 # The models: the shared tiny ones, made now if oracle_models.py has not run yet.
 MODELS = {"model": "mean", "model_xlm_roberta": "xlm_roberta", "model_roberta": "roberta",
-          "model_mpnet": "mpnet", "model_modernbert": "modernbert"}
+          "model_mpnet": "mpnet", "model_modernbert": "modernbert", "model_qwen3": "qwen3"}
 for name in MODELS:
     shutil.rmtree(out / name, ignore_errors=True)
 shared = out.parent / "models"
@@ -87,7 +87,7 @@ CASES = [
      "weights": [0.5, 1.0, 0.25, 2.0]},
 ]
 # Every other architecture: MNRL and MatryoshkaLoss(MNRL), the training loss of the workflow.
-for name in ["xlm_roberta", "roberta", "mpnet", "modernbert"]:
+for name in ["xlm_roberta", "roberta", "mpnet", "modernbert", "qwen3"]:
     CASES += [
         {"name": f"{name}_mnrl_triplets", "loss": "MultipleNegativesRankingLoss", "columns": 3,
          "model": f"model_{name}"},

@@ -3,7 +3,7 @@
 Usage: oracle_models.py OUTDIR. Each model uses the real all-MiniLM-L6-v2 tokenizer files (BERT
 WordPiece: embedtune's tokenizer reads only that kind so far, and every architecture here takes
 any token ids) and a random model built with transformers' own config and model classes (fixed
-seed) small enough for fast tests. Folders:
+seed) small enough for fast tests; Qwen3 gets a byte-level BPE tokenizer of its own family, trained here. Folders:
   mean/        BertModel -> Pooling(mean) -> Normalize   (sentence-transformers layout)
   cls/         BertModel -> Pooling(cls) -> Normalize
   max/, mean_sqrt_len_tokens/, weightedmean/, lasttoken/   other pooling modes, no Normalize
@@ -13,7 +13,12 @@ seed) small enough for fast tests. Folders:
   mpnet/       MPNetModel (relative position buckets) -> mean -> Normalize
   modernbert/  ModernBertModel (global and sliding-window layers, two rotary thetas) -> mean ->
                Normalize
+  qwen3/       Qwen3Model (2 key/value heads for 4 query heads, causal, q/k RMSNorm) -> lasttoken ->
+               Normalize, with a Qwen2Tokenizer (byte-level BPE behind Qwen's Split regex, trained here
+               on the standard library's sources, "$A <|endoftext|>", padded on the left) and
+               instruction prompts in config_sentence_transformers.json, as Qwen3-Embedding
 """
+import json
 import os
 import pathlib
 import shutil
@@ -23,8 +28,10 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 from sentence_transformers.base.modules import Normalize, Transformer
+from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
 from transformers import (BertConfig, BertModel, ModernBertConfig, ModernBertModel, MPNetConfig, MPNetModel,
-                          RobertaConfig, RobertaModel, XLMRobertaConfig, XLMRobertaModel)
+                          Qwen2Tokenizer, Qwen3Config, Qwen3Model, RobertaConfig, RobertaModel, XLMRobertaConfig,
+                          XLMRobertaModel)
 
 out = pathlib.Path(sys.argv[1])
 source = pathlib.Path(os.environ["EMBEDTUNE_DEFAULT_MODEL"])
@@ -77,6 +84,55 @@ def modernbert(dropout):
     ))
 
 
+QWEN_REGEX = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+
+
+def qwen_tokenizer() -> Qwen2Tokenizer:
+    """A small Qwen2Tokenizer as Qwen3-Embedding's: NFC, Qwen's Split regex, byte-level BPE, the
+    text then <|endoftext|>, left padding. Trained on the standard library's sources (not test text)."""
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN_REGEX), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    trainer = trainers.BpeTrainer(vocab_size=3000, special_tokens=["<|endoftext|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    sources = sorted(pathlib.Path("/usr/lib/python3.11").glob("*.py"))[:40]
+    tok.train_from_iterator((f.read_text(encoding="utf-8", errors="replace") for f in sources), trainer)
+    state = json.loads(tok.to_str())
+    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in state["model"]["merges"]]
+    return Qwen2Tokenizer(vocab=state["model"]["vocab"], merges=merges, padding_side="left",
+                          additional_special_tokens=["<|im_start|>", "<|im_end|>"])
+
+
+def save_qwen_tokenizer(folder: pathlib.Path) -> None:
+    QWEN_TOKENIZER.save_pretrained(str(folder))
+    # Qwen3-Embedding's post-processor: the text then <|endoftext|> (last-token pooling reads it).
+    doc = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    eot = next(t["id"] for t in doc["added_tokens"] if t["content"] == "<|endoftext|>")
+    special = {"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}}
+    doc["post_processor"] = {
+        "type": "TemplateProcessing",
+        "single": [{"Sequence": {"id": "A", "type_id": 0}}, special],
+        "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}, special],
+        "special_tokens": {"<|endoftext|>": {"id": "<|endoftext|>", "ids": [eot], "tokens": ["<|endoftext|>"]}}}
+    (folder / "tokenizer.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+QWEN_TOKENIZER = qwen_tokenizer()
+
+
+def qwen3(dropout):
+    # As Qwen3-Embedding in miniature: grouped-query attention (4 query heads, 2 key/value heads, head_dim
+    # 32 set on its own), q/k norm, SwiGLU, rope theta 1e6, no biases; the trained tokenizer's vocabulary.
+    return Qwen3Model(Qwen3Config(
+        vocab_size=len(QWEN_TOKENIZER), hidden_size=128, intermediate_size=256, num_hidden_layers=3,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=32, max_position_embeddings=256,
+        rope_theta=1000000.0, rms_norm_eps=1e-6, attention_dropout=dropout,
+        pad_token_id=QWEN_TOKENIZER.pad_token_id, eos_token_id=QWEN_TOKENIZER.eos_token_id,
+    ))
+
+
 def make_hf_folder(folder: pathlib.Path, seed: int, architecture=bert) -> None:
     torch.manual_seed(seed)
     model = architecture(0.1)
@@ -86,18 +142,22 @@ def make_hf_folder(folder: pathlib.Path, seed: int, architecture=bert) -> None:
             if "LayerNorm" not in name and not any(part.endswith("norm") for part in name.split(".")):
                 p.normal_(0.0, 0.2)
     model.save_pretrained(folder, safe_serialization=True)
+    if architecture is qwen3:
+        save_qwen_tokenizer(folder)
+        return
     for name in TOKENIZER_FILES:
         shutil.copy(source / name, folder / name)
 
 
-def make_st_folder(folder: pathlib.Path, mode: str, normalize: bool, seed: int, architecture=bert) -> None:
+def make_st_folder(folder: pathlib.Path, mode: str, normalize: bool, seed: int, architecture=bert,
+                   prompts=None) -> None:
     hf = folder.with_name(folder.name + "_hf")
     make_hf_folder(hf, seed, architecture)
     transformer = Transformer(str(hf), max_seq_length=100)
     modules = [transformer, Pooling(transformer.get_embedding_dimension(), pooling_mode=mode)]
     if normalize:
         modules.append(Normalize())
-    SentenceTransformer(modules=modules, device="cpu").save(str(folder))
+    SentenceTransformer(modules=modules, device="cpu", prompts=prompts).save(str(folder))
     shutil.rmtree(hf)
 
 
@@ -110,4 +170,7 @@ make_st_folder(out / "xlm_roberta", "mean", True, 10, xlm_roberta)
 make_st_folder(out / "roberta", "cls", True, 11, roberta)
 make_st_folder(out / "mpnet", "mean", True, 12, mpnet)
 make_st_folder(out / "modernbert", "mean", True, 13, modernbert)
+make_st_folder(out / "qwen3", "lasttoken", True, 14, qwen3,
+               prompts={"query": "Instruct: Given a question about Python, retrieve passages that answer it\nQuery:",
+                        "document": ""})
 print(f"oracle_models: wrote tiny models under {out}")

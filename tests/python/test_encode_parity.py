@@ -51,7 +51,7 @@ def encode_both(run, tmp_path, model_dir, texts, batch_size=32, extra=(), **st_k
 
 
 ARCHITECTURES = {"xlm_roberta": "XLMRobertaModel", "roberta": "RobertaModel", "mpnet": "MPNetModel",
-                 "modernbert": "ModernBertModel"}
+                 "modernbert": "ModernBertModel", "qwen3": "Qwen3Model"}
 
 
 @pytest.mark.parametrize("mode", ["mean", "cls", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken", "plain_hf",

@@ -22,8 +22,9 @@ torch::nn::LayerNorm make_layer_norm(const BertConfig& config) {
 }  // namespace
 
 BertEmbeddings::BertEmbeddings(const BertConfig& config) : dropout_p(config.hidden_dropout_prob) {
-  word_embeddings = register_module("word_embeddings",
-                                    torch::nn::Embedding(config.vocab_size, config.hidden_size));
+  word_embeddings = register_module(
+      "word_embeddings",
+      token_embedding(config.vocab_size, config.hidden_size, config.word_padding_idx));
   position_embeddings =
       register_module("position_embeddings",
                       torch::nn::Embedding(config.max_position_embeddings, config.hidden_size));

@@ -4,43 +4,32 @@
 #include <nlohmann/json.hpp>
 
 #include "io/error.h"
+#include "model/architectures/config_keys.h"
+#include "model/architectures/encoder.h"
 
 namespace embedtune {
-namespace {
-
-template <typename T>
-void read_key(const nlohmann::json& json, const std::string& where, const char* key, T& out) {
-  auto it = json.find(key);
-  if (it == json.end() || it->is_null()) return;  // keep the transformers default
-  try {
-    out = it->get<T>();
-  } catch (const nlohmann::json::exception&) {
-    fail("{}: key '{}' has the wrong type (found {}); fix the config", where, key, it->dump());
-  }
-}
-
-}  // namespace
-
 BertConfig BertConfig::from_json(const nlohmann::json& json, const std::string& where,
                                  const BertConfig& defaults) {
   if (!json.is_object()) fail("{}: expected a JSON object, found {}", where, json.type_name());
   BertConfig c = defaults;
-  read_key(json, where, "model_type", c.model_type);
-  read_key(json, where, "vocab_size", c.vocab_size);
-  read_key(json, where, "hidden_size", c.hidden_size);
-  read_key(json, where, "num_hidden_layers", c.num_hidden_layers);
-  read_key(json, where, "num_attention_heads", c.num_attention_heads);
-  read_key(json, where, "intermediate_size", c.intermediate_size);
-  read_key(json, where, "hidden_act", c.hidden_act);
-  read_key(json, where, "hidden_dropout_prob", c.hidden_dropout_prob);
-  read_key(json, where, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-  read_key(json, where, "max_position_embeddings", c.max_position_embeddings);
-  read_key(json, where, "type_vocab_size", c.type_vocab_size);
-  read_key(json, where, "layer_norm_eps", c.layer_norm_eps);
-  read_key(json, where, "pad_token_id", c.pad_token_id);
+  read_config_key(json, where, "model_type", c.model_type);
+  read_config_key(json, where, "vocab_size", c.vocab_size);
+  read_config_key(json, where, "hidden_size", c.hidden_size);
+  read_config_key(json, where, "num_hidden_layers", c.num_hidden_layers);
+  read_config_key(json, where, "num_attention_heads", c.num_attention_heads);
+  read_config_key(json, where, "intermediate_size", c.intermediate_size);
+  read_config_key(json, where, "hidden_act", c.hidden_act);
+  read_config_key(json, where, "hidden_dropout_prob", c.hidden_dropout_prob);
+  read_config_key(json, where, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+  read_config_key(json, where, "max_position_embeddings", c.max_position_embeddings);
+  read_config_key(json, where, "type_vocab_size", c.type_vocab_size);
+  read_config_key(json, where, "layer_norm_eps", c.layer_norm_eps);
+  read_config_key(json, where, "pad_token_id", c.pad_token_id);
+  c.word_padding_idx = c.pad_token_id;
+  read_config_key(json, where, "pad_token_id", c.word_padding_idx);  // null: no padding row
 
   std::string position_embedding_type = "absolute";
-  read_key(json, where, "position_embedding_type", position_embedding_type);
+  read_config_key(json, where, "position_embedding_type", position_embedding_type);
   if (position_embedding_type != "absolute") {
     fail("{}: position_embedding_type '{}' is not supported; expected \"absolute\"", where,
          position_embedding_type);
@@ -64,6 +53,7 @@ BertConfig BertConfig::from_json(const nlohmann::json& json, const std::string& 
          c.num_attention_heads);
   }
   if (!(c.layer_norm_eps > 0)) fail("{}: layer_norm_eps must be positive", where);
+  check_pad_token_id(c.word_padding_idx, c.vocab_size, where);
   return c;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 
 namespace embedtune {
@@ -21,6 +22,8 @@ struct BertConfig {
   int64_t type_vocab_size = 2;
   double layer_norm_eps = 1e-12;
   int64_t pad_token_id = 0;
+  // The padding_idx of the word embeddings: pad_token_id, none when config.json sets it to null.
+  std::optional<int64_t> word_padding_idx = 0;
   std::string model_type = "bert";
 
   int64_t head_dim() const { return hidden_size / num_attention_heads; }

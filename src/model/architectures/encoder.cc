@@ -11,6 +11,7 @@
 #include "model/architectures/bert.h"
 #include "model/architectures/modernbert.h"
 #include "model/architectures/mpnet.h"
+#include "model/architectures/qwen3.h"
 #include "model/architectures/xlm_roberta.h"
 #include "model/weights.h"
 
@@ -29,12 +30,13 @@ struct ModelType {
 };
 
 // Every supported model type: one line each.
-constexpr std::array<ModelType, 5> kModelTypes{{
+constexpr std::array<ModelType, 6> kModelTypes{{
     {"bert", make_bert},
     {"roberta", make_xlm_roberta},
     {"xlm-roberta", make_xlm_roberta},
     {"mpnet", make_mpnet},
     {"modernbert", make_modernbert},
+    {"qwen3", make_qwen3},
 }};
 
 }  // namespace
@@ -55,6 +57,21 @@ void expect_weight_shape(const WeightShapes& shapes, const std::string& name,
         "these weights",
         config_path.string(), keys, name, fmt::join(shape, ", "), weights_path.string(),
         fmt::join(it->second, ", "));
+  }
+}
+
+torch::nn::Embedding token_embedding(int64_t vocab_size, int64_t hidden_size,
+                                     std::optional<int64_t> padding_idx) {
+  torch::nn::EmbeddingOptions options(vocab_size, hidden_size);
+  if (padding_idx) options.padding_idx(*padding_idx);
+  return torch::nn::Embedding(options);
+}
+
+void check_pad_token_id(std::optional<int64_t> pad_token_id, int64_t vocab_size,
+                        const std::string& where) {
+  if (pad_token_id && (*pad_token_id < 0 || *pad_token_id >= vocab_size)) {
+    fail("{}: pad_token_id {} is not a token id below vocab_size {}; fix the config", where,
+         *pad_token_id, vocab_size);
   }
 }
 

@@ -9,12 +9,14 @@
 #pragma once
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/embedding.h>
 
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,18 @@ void expect_weight_shape(const WeightShapes& shapes, const std::string& name,
                          const std::vector<int64_t>& shape, const char* keys,
                          const std::filesystem::path& config_path,
                          const std::filesystem::path& weights_path);
+
+// The token embedding table of every architecture: nn.Embedding(vocab, hidden, padding_idx) as
+// transformers builds it, so the row of `padding_idx` (the pad token id; none when unset) gets
+// no gradient in training. The configs check that padding_idx is a token id (see
+// check_pad_token_id).
+torch::nn::Embedding token_embedding(int64_t vocab_size, int64_t hidden_size,
+                                     std::optional<int64_t> padding_idx);
+
+// Throws embedtune::Error "WHERE: pad_token_id ... " unless pad_token_id is unset or in
+// 0..vocab_size-1 (nn.Embedding refuses any other padding_idx).
+void check_pad_token_id(std::optional<int64_t> pad_token_id, int64_t vocab_size,
+                        const std::string& where);
 
 // The model types load_encoder() accepts, as config.json spells them.
 std::vector<std::string> supported_model_types();

@@ -9,38 +9,21 @@
 #include <string>
 
 #include "io/error.h"
+#include "model/architectures/config_keys.h"
 #include "model/attention.h"
 #include "model/dropout.h"
 
 namespace embedtune {
 namespace {
 
-template <typename T>
-void read_key(const nlohmann::json& json, const std::string& where, const char* key, T& out) {
-  const auto it = json.find(key);
-  if (it == json.end() || it->is_null()) return;  // keep the transformers default
-  try {
-    out = it->get<T>();
-  } catch (const nlohmann::json::exception&) {
-    fail("{}: key '{}' has the wrong type (found {}); fix the config", where, key, it->dump());
-  }
-}
-
 // rope_parameters[kind].rope_theta (transformers 5), else the legacy key, else the default.
 double rope_theta(const nlohmann::json& json, const std::string& where, const char* kind,
                   const char* legacy_key, double fallback) {
   double theta = fallback;
-  read_key(json, where, legacy_key, theta);
+  read_config_key(json, where, legacy_key, theta);
   const auto params = json.find("rope_parameters");
   if (params != json.end() && params->is_object() && params->contains(kind)) {
-    const nlohmann::json& entry = (*params)[kind];
-    if (!entry.is_object()) fail("{}: rope_parameters.{} must be an object", where, kind);
-    const std::string type = entry.value("rope_type", std::string("default"));
-    if (type != "default") {
-      fail("{}: rope_parameters.{}.rope_type '{}' is not supported; expected \"default\"", where,
-           kind, type);
-    }
-    read_key(entry, where, "rope_theta", theta);
+    theta = read_rope_theta((*params)[kind], where, std::string("rope_parameters.") + kind, theta);
   }
   if (!(theta > 0)) fail("{}: the {} rope theta must be positive, found {}", where, kind, theta);
   return theta;
@@ -51,22 +34,23 @@ double rope_theta(const nlohmann::json& json, const std::string& where, const ch
 ModernBertConfig ModernBertConfig::from_json(const nlohmann::json& json, const std::string& where) {
   if (!json.is_object()) fail("{}: expected a JSON object, found {}", where, json.type_name());
   ModernBertConfig c;
-  read_key(json, where, "vocab_size", c.vocab_size);
-  read_key(json, where, "hidden_size", c.hidden_size);
-  read_key(json, where, "intermediate_size", c.intermediate_size);
-  read_key(json, where, "num_hidden_layers", c.num_hidden_layers);
-  read_key(json, where, "num_attention_heads", c.num_attention_heads);
-  read_key(json, where, "max_position_embeddings", c.max_position_embeddings);
-  read_key(json, where, "norm_eps", c.norm_eps);
-  read_key(json, where, "norm_bias", c.norm_bias);
-  read_key(json, where, "attention_bias", c.attention_bias);
-  read_key(json, where, "mlp_bias", c.mlp_bias);
-  read_key(json, where, "attention_dropout", c.attention_dropout);
-  read_key(json, where, "embedding_dropout", c.embedding_dropout);
-  read_key(json, where, "mlp_dropout", c.mlp_dropout);
-  read_key(json, where, "local_attention", c.local_attention);
+  read_config_key(json, where, "vocab_size", c.vocab_size);
+  read_config_key(json, where, "hidden_size", c.hidden_size);
+  read_config_key(json, where, "intermediate_size", c.intermediate_size);
+  read_config_key(json, where, "num_hidden_layers", c.num_hidden_layers);
+  read_config_key(json, where, "num_attention_heads", c.num_attention_heads);
+  read_config_key(json, where, "max_position_embeddings", c.max_position_embeddings);
+  read_config_key(json, where, "norm_eps", c.norm_eps);
+  read_config_key(json, where, "norm_bias", c.norm_bias);
+  read_config_key(json, where, "attention_bias", c.attention_bias);
+  read_config_key(json, where, "mlp_bias", c.mlp_bias);
+  read_config_key(json, where, "attention_dropout", c.attention_dropout);
+  read_config_key(json, where, "embedding_dropout", c.embedding_dropout);
+  read_config_key(json, where, "mlp_dropout", c.mlp_dropout);
+  read_config_key(json, where, "local_attention", c.local_attention);
+  read_config_key(json, where, "pad_token_id", c.pad_token_id);
   std::string activation = "gelu";
-  read_key(json, where, "hidden_activation", activation);
+  read_config_key(json, where, "hidden_activation", activation);
   if (activation != "gelu") {
     fail("{}: hidden_activation '{}' is not supported; expected \"gelu\" (erf GELU)", where,
          activation);
@@ -89,6 +73,7 @@ ModernBertConfig ModernBertConfig::from_json(const nlohmann::json& json, const s
          c.hidden_size, c.num_attention_heads);
   }
   if (!(c.norm_eps > 0)) fail("{}: norm_eps must be positive", where);
+  check_pad_token_id(c.pad_token_id, c.vocab_size, where);
   c.global_rope_theta =
       rope_theta(json, where, "full_attention", "global_rope_theta", c.global_rope_theta);
   c.local_rope_theta =
@@ -97,7 +82,7 @@ ModernBertConfig ModernBertConfig::from_json(const nlohmann::json& json, const s
   // transformers 5 writes layer_types; older configs say global_attn_every_n_layers.
   if (json.contains("layer_types") && !json["layer_types"].is_null()) {
     std::vector<std::string> types;
-    read_key(json, where, "layer_types", types);
+    read_config_key(json, where, "layer_types", types);
     if (static_cast<int64_t>(types.size()) != c.num_hidden_layers) {
       fail("{}: layer_types has {} entries for num_hidden_layers {}", where, types.size(),
            c.num_hidden_layers);
@@ -113,7 +98,7 @@ ModernBertConfig ModernBertConfig::from_json(const nlohmann::json& json, const s
     }
   } else {
     int64_t every = 3;
-    read_key(json, where, "global_attn_every_n_layers", every);
+    read_config_key(json, where, "global_attn_every_n_layers", every);
     positive("global_attn_every_n_layers", every);
     for (int64_t i = 0; i < c.num_hidden_layers; ++i) c.sliding.push_back(i % every != 0);
   }
@@ -133,8 +118,9 @@ at::Tensor ModernBertLayerNorm::forward(const at::Tensor& x) {
 
 ModernBertEmbeddings::ModernBertEmbeddings(const ModernBertConfig& config)
     : dropout_p(config.embedding_dropout) {
-  tok_embeddings = register_module("tok_embeddings",
-                                   torch::nn::Embedding(config.vocab_size, config.hidden_size));
+  tok_embeddings =
+      register_module("tok_embeddings",
+                      token_embedding(config.vocab_size, config.hidden_size, config.pad_token_id));
   norm = register_module("norm", std::make_shared<ModernBertLayerNorm>(
                                      config.hidden_size, config.norm_eps, config.norm_bias));
 }

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,7 @@ struct ModernBertConfig {
   double embedding_dropout = 0.0;
   double mlp_dropout = 0.0;
   int64_t local_attention = 128;  // the whole window: local_attention / 2 on each side
+  std::optional<int64_t> pad_token_id = 50283;  // the embedding's padding_idx
   double global_rope_theta = 160000.0;
   double local_rope_theta = 10000.0;
   std::vector<bool> sliding;  // per layer: sliding-window (local) attention, else full

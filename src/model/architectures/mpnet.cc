@@ -49,8 +49,8 @@ at::Tensor mpnet_relative_position_bucket(const at::Tensor& relative_position, i
 }
 
 MPNetEmbeddings::MPNetEmbeddings(const BertConfig& config) : dropout_p(config.hidden_dropout_prob) {
-  word_embeddings = register_module("word_embeddings",
-                                    torch::nn::Embedding(config.vocab_size, config.hidden_size));
+  word_embeddings = register_module(
+      "word_embeddings", token_embedding(config.vocab_size, config.hidden_size, kPaddingIdx));
   position_embeddings =
       register_module("position_embeddings",
                       torch::nn::Embedding(config.max_position_embeddings, config.hidden_size));
@@ -163,6 +163,7 @@ std::shared_ptr<Encoder> make_mpnet(const nlohmann::json& json,
   defaults.vocab_size = 30527;
   defaults.pad_token_id = 1;
   const BertConfig config = BertConfig::from_json(json, config_path.string(), defaults);
+  check_pad_token_id(kPaddingIdx, config.vocab_size, config_path.string());
   int64_t num_buckets = 32;
   if (const auto it = json.find("relative_attention_num_buckets");
       it != json.end() && !it->is_null()) {

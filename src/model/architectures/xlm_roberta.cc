@@ -24,8 +24,9 @@ at::Tensor padding_offset_position_ids(const PackedBatch& batch, int64_t padding
 
 XLMRobertaEmbeddings::XLMRobertaEmbeddings(const BertConfig& config)
     : padding_idx(config.pad_token_id), dropout_p(config.hidden_dropout_prob) {
-  word_embeddings = register_module("word_embeddings",
-                                    torch::nn::Embedding(config.vocab_size, config.hidden_size));
+  word_embeddings = register_module(
+      "word_embeddings",
+      token_embedding(config.vocab_size, config.hidden_size, config.word_padding_idx));
   position_embeddings =
       register_module("position_embeddings",
                       torch::nn::Embedding(config.max_position_embeddings, config.hidden_size));

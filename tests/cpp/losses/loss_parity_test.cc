@@ -127,7 +127,8 @@ INSTANTIATE_TEST_SUITE_P(Oracle, LossParity,
                                            "xlm_roberta_matryoshka_pairs", "roberta_mnrl_triplets",
                                            "roberta_matryoshka_pairs", "mpnet_mnrl_triplets",
                                            "mpnet_matryoshka_pairs", "modernbert_mnrl_triplets",
-                                           "modernbert_matryoshka_pairs"));
+                                           "modernbert_matryoshka_pairs", "qwen3_mnrl_triplets",
+                                           "qwen3_matryoshka_pairs"));
 
 }  // namespace
 }  // namespace embedtune

@@ -16,6 +16,7 @@
 #include "io/safetensors.h"
 #include "model/architectures/encoder.h"
 #include "model/architectures/mpnet.h"
+#include "model/architectures/qwen3.h"
 #include "model/architectures/xlm_roberta.h"
 #include "model/attention.h"
 #include "model/packed_batch.h"
@@ -67,7 +68,53 @@ INSTANTIATE_TEST_SUITE_P(TinyModels, Architecture,
                                            std::pair{"xlm_roberta", "XLMRobertaModel"},
                                            std::pair{"roberta", "RobertaModel"},
                                            std::pair{"mpnet", "MPNetModel"},
-                                           std::pair{"modernbert", "ModernBertModel"}));
+                                           std::pair{"modernbert", "ModernBertModel"},
+                                           std::pair{"qwen3", "Qwen3Model"}));
+
+TEST(Qwen3, CausalTokensDoNotSeeTheTokensAfterThem) {
+  // A decoder: the first tokens of a sequence embed the same whether or not more follow, and
+  // whatever else is in the batch.
+  auto st = SentenceTransformer::load(tiny_model("qwen3").string());
+  std::vector<int32_t> longer{11, 12, 13, 14, 15, 16}, prefix{11, 12, 13}, other{20, 21};
+  const auto both = PackedBatch::from_ids({&other, &longer}, at::kCPU);
+  const auto alone = PackedBatch::from_ids({&prefix}, at::kCPU);
+  at::NoGradGuard no_grad;
+  const at::Tensor full = st.encoder().forward(both).slice(0, 2, 5);  // `longer`'s first three
+  const at::Tensor short_only = st.encoder().forward(alone);
+  EXPECT_TRUE(at::allclose(full, short_only, 1e-4, 1e-5)) << (full - short_only).abs().max();
+  // ...while the later tokens do see the earlier ones: the fourth token differs from the first.
+  EXPECT_FALSE(at::allclose(st.encoder().forward(both)[5], full[0], 1e-3, 1e-3));
+}
+
+TEST(Qwen3, RmsNormHandComputed) {
+  // x = (3, 4): mean of squares 12.5, so x / sqrt(12.5 + eps) = (0.8485, 1.1314) times weight.
+  Qwen3RMSNorm norm(2, 1e-6);
+  norm.weight.data().copy_(at::tensor({1.0f, 2.0f}));
+  const at::Tensor out = norm.forward(at::tensor({3.0f, 4.0f}).view({1, 2}));
+  const double r = 1.0 / std::sqrt(12.5 + 1e-6);
+  EXPECT_TRUE(at::allclose(
+      out, at::tensor({static_cast<float>(3 * r), static_cast<float>(8 * r)}).view({1, 2})))
+      << out;
+}
+
+TEST(Qwen3, QueryHeadsNotAMultipleOfKeyValueHeadsIsAnErrorNamingBoth) {
+  const nlohmann::json config = {{"model_type", "qwen3"},
+                                 {"num_attention_heads", 6},
+                                 {"num_key_value_heads", 4},
+                                 {"hidden_size", 64},
+                                 {"head_dim", 16}};
+  const std::string message =
+      testing::error_of([&] { Qwen3Config::from_json(config, "m/config.json"); });
+  EXPECT_NE(message.find("m/config.json"), std::string::npos) << message;
+  EXPECT_NE(message.find("num_key_value_heads 4"), std::string::npos) << message;
+}
+
+TEST(Qwen3, SlidingWindowLayersAreRefused) {
+  const nlohmann::json config = {{"model_type", "qwen3"}, {"use_sliding_window", true}};
+  const std::string message =
+      testing::error_of([&] { Qwen3Config::from_json(config, "m/config.json"); });
+  EXPECT_NE(message.find("sliding-window"), std::string::npos) << message;
+}
 
 TEST(PaddingOffsetPositionIds, CountsNonPaddingTokensPerSequence) {
   // padding_idx 1. Sequence a holds the padding id at its third token: that token gets position
@@ -129,7 +176,7 @@ TEST(LoadEncoder, UnsupportedModelTypeIsOneLineNamingItAndTheSupportedOnes) {
   for (const auto& type : supported_model_types()) {
     EXPECT_NE(message.find(type), std::string::npos) << type << " missing from: " << message;
   }
-  EXPECT_GE(supported_model_types().size(), 5u);
+  EXPECT_GE(supported_model_types().size(), 6u);
 }
 
 }  // namespace

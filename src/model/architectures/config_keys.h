@@ -1,0 +1,48 @@
+// Reading an architecture's config.json keys: absent or null keeps the transformers default, a
+// value of the wrong type is an embedtune::Error naming the file and the key. Included by the
+// architecture .cc files only (it pulls in nlohmann/json.hpp).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "io/error.h"
+
+namespace embedtune {
+
+template <typename T>
+void read_config_key(const nlohmann::json& json, const std::string& where, const char* key,
+                     T& out) {
+  const auto it = json.find(key);
+  if (it == json.end() || it->is_null()) return;  // keep the transformers default
+  try {
+    out = it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    fail("{}: key '{}' has the wrong type (found {}); fix the config", where, key, it->dump());
+  }
+}
+
+// An optional key: absent keeps `out`, null empties it (transformers' None).
+template <typename T>
+void read_config_key(const nlohmann::json& json, const std::string& where, const char* key,
+                     std::optional<T>& out) {
+  const auto it = json.find(key);
+  if (it == json.end()) return;
+  if (it->is_null()) {
+    out.reset();
+    return;
+  }
+  T value{};
+  read_config_key(json, where, key, value);
+  out = value;
+}
+
+// The theta of one rope_parameters entry ({"rope_type": "default", "rope_theta": ...}, as
+// transformers 5 writes them), `theta` when the entry has none. `label` names the entry in
+// errors ("rope_parameters.full_attention"). Throws for a rope type other than "default" and a
+// theta that is not positive.
+double read_rope_theta(const nlohmann::json& entry, const std::string& where,
+                       const std::string& label, double theta);
+
+}  // namespace embedtune
