@@ -29,8 +29,8 @@ Prompts Prompts::from_config(const nlohmann::json& config, const std::filesystem
     for (const auto& [name, text] : it->items()) {
       if (!text.is_string() && !text.is_null()) {
         fail(
-            "{}: \"prompts\": the prompt \"{}\" must be a string (or null for none), found a JSON {}; "
-            "write the prompt text in quotes",
+            "{}: \"prompts\": the prompt \"{}\" must be a string (or null for none), found a "
+            "JSON {}; write the prompt text in quotes",
             path.string(), name, text.type_name());
       }
       out.by_name_[name] = text.is_string() ? text.get<std::string>() : std::string();
