@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <optional>
 
 #include "cli/command.h"
 #include "cli/model_options.h"
@@ -16,9 +17,9 @@ namespace {
 
 struct EncodeArgs {
   ModelOptions model;
-  std::string input, field = "text", output, prompt;
+  std::string input, field = "text", output, prompt, prompt_name;
   int64_t batch_size = 32, dim = 0;
-  bool dim_given = false;
+  bool dim_given = false, prompt_given = false, prompt_name_given = false;
   bool bf16 = false;
 };
 
@@ -26,7 +27,14 @@ void run_encode(const EncodeArgs& args) {
   io::check_output_file(args.output, "--output");
   if (args.batch_size < 1)
     fail("--batch-size: expected an integer >= 1, found {}; fix the value", args.batch_size);
+  if (args.prompt_given && args.prompt_name_given) {
+    fail("--prompt and --prompt-name both given; give the prompt text or its name, not both");
+  }
   SentenceTransformer st = args.model.load();
+  // As ST's encode: the text given, else the prompt named, else the model's default_prompt_name.
+  const std::string prompt = st.resolve_prompt(
+      args.prompt_given ? std::optional(args.prompt) : std::nullopt,
+      args.prompt_name_given ? std::optional(args.prompt_name) : std::nullopt);
   if (args.dim_given && (args.dim < 1 || args.dim > st.dimension())) {
     fail("--dim {} is out of range; expected 1..{} (the model's embedding dimension)", args.dim,
          st.dimension());
@@ -35,7 +43,7 @@ void run_encode(const EncodeArgs& args) {
   EncodeOptions options;
   options.batch_size = args.batch_size;
   options.dim = args.dim;
-  options.prompt = args.prompt;
+  options.prompt = prompt;
   options.bf16 = args.bf16;
   options.progress = io::progress_printer("encode");
   const auto start = std::chrono::steady_clock::now();
@@ -63,7 +71,12 @@ const Register kRegister("encode", [](CLI::App& app) {
   add_setting_option(*cmd, "dim", args->dim,
                      "Keep the first DIM values (Matryoshka truncation) and re-normalise")
       ->each([args](const std::string&) { args->dim_given = true; });
-  cmd->add_option("--prompt", args->prompt, "Text prepended to every input (e.g. 'query: ')");
+  cmd->add_option("--prompt", args->prompt, "Text prepended to every input (e.g. 'query: ')")
+      ->each([args](const std::string&) { args->prompt_given = true; });
+  cmd->add_option("--prompt-name", args->prompt_name,
+                  "Prepend the model's prompt of this name (config_sentence_transformers.json "
+                  "prompts); with neither flag, its default_prompt_name applies, if set")
+      ->each([args](const std::string&) { args->prompt_name_given = true; });
   cmd->add_flag("--bf16", args->bf16, "Encode in bf16 autocast (CUDA only; fp32 otherwise)");
   cmd->callback([args] { run_encode(*args); });
 });

@@ -1,5 +1,5 @@
-// `embedtune info`: what a model is (architecture, dimension, pooling, lengths, tokenizer
-// pipeline, size).
+// `embedtune info`: what a model is (architecture, dimension, pooling, lengths, prompts,
+// tokenizer pipeline, size).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -19,6 +19,10 @@ void run_info(const ModelOptions& options) {
   fmt::print("max_seq_length:   {}\n", st.max_seq_length());
   fmt::print("vocabulary:       {} tokens (lowercase: {})\n", st.tokenizer().vocab_size(),
              st.tokenizer().lowercase() ? "yes" : "no");
+  // Names only: a prompt's text can be long (Qwen3-Embedding's instructions).
+  const auto& default_prompt = st.prompts().default_prompt_name();
+  fmt::print("prompts:          {} (default_prompt_name: {})\n",
+             fmt::join(st.prompts().names(), ", "), default_prompt ? *default_prompt : "none");
   fmt::print("tokenizer:\n");
   for (const std::string& line : st.tokenizer().describe()) fmt::print("  {}\n", line);
   fmt::print("parameters:       {} ({:.1f} M)\n", st.parameter_count(), st.parameter_count() / 1e6);

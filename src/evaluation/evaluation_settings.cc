@@ -1,6 +1,9 @@
 // EvaluationSettings: defaults and the evaluator configuration they give.
 #include "evaluation/evaluation_settings.h"
 
+#include <string>
+#include <tuple>
+
 #include "io/error.h"
 #include "io/settings.h"
 
@@ -23,6 +26,14 @@ IrEvaluatorConfig EvaluationSettings::config(std::string_view origin,
     }
     return out;
   };
+  for (const auto& [prompt, prompt_name, key] :
+       {std::tuple(&query_prompt, &query_prompt_name, "query_prompt"),
+        std::tuple(&corpus_prompt, &corpus_prompt_name, "corpus_prompt")}) {
+    if (!prompt->empty() && !prompt_name->empty()) {
+      fail("{}: {} and {} both given; give the prompt text or its name, not both", origin,
+           name(key), name(std::string(key) + "_name"));
+    }
+  }
   config.mrr_at_k = ks(mrr_at_k, "mrr_at_k");
   config.ndcg_at_k = ks(ndcg_at_k, "ndcg_at_k");
   config.accuracy_at_k = ks(accuracy_at_k, "accuracy_at_k");

@@ -16,7 +16,7 @@ namespace embedtune::evaluation {
 // checked the same way (names as InformationRetrievalEvaluator's arguments).
 struct EvaluationSettings {
   int64_t batch_size;
-  std::string query_prompt, corpus_prompt;
+  std::string query_prompt, query_prompt_name, corpus_prompt, corpus_prompt_name;
   std::vector<std::string> score_functions;
   std::vector<int64_t> mrr_at_k, ndcg_at_k, accuracy_at_k, precision_recall_at_k, map_at_k;
   int64_t corpus_chunk_size;
@@ -30,8 +30,17 @@ struct EvaluationSettings {
   static void for_each(Self& self, Visitor&& visit) {
     visit(self.batch_size, "batch_size", int64_t{32},
           "Texts per encoding batch (per_device_eval_batch_size)");
-    visit(self.query_prompt, "query_prompt", std::string(), "Text prepended to every query");
-    visit(self.corpus_prompt, "corpus_prompt", std::string(), "Text prepended to every document");
+    // Empty prompts and names are "not given": queries then get the model's "query" prompt and
+    // documents its "document" prompt (config_sentence_transformers.json), as ST's evaluator
+    // encodes them with encode_query and encode_document.
+    visit(self.query_prompt, "query_prompt", std::string(),
+          "Text prepended to every query (default: the model's \"query\" prompt)");
+    visit(self.query_prompt_name, "query_prompt_name", std::string(),
+          "Name of the model's prompt to prepend to every query, instead of query_prompt");
+    visit(self.corpus_prompt, "corpus_prompt", std::string(),
+          "Text prepended to every document (default: the model's \"document\" prompt)");
+    visit(self.corpus_prompt_name, "corpus_prompt_name", std::string(),
+          "Name of the model's prompt to prepend to every document, instead of corpus_prompt");
     visit(self.score_functions, "score_functions", std::vector<std::string>{"cosine"},
           "cosine and/or dot");
     visit(self.mrr_at_k, "mrr_at_k", std::vector<int64_t>{10}, "k values for MRR@k");

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "evaluation/quantized_evaluation.h"
@@ -46,7 +47,9 @@ ModelEvaluationOptions ModelEvaluationOptions::from_settings(const EvaluationSet
   options.precisions = settings.precision_options(origin, key_prefix);
   options.dims = std::move(dims);
   options.query_prompt = settings.query_prompt;
+  options.query_prompt_name = settings.query_prompt_name;
   options.corpus_prompt = settings.corpus_prompt;
+  options.corpus_prompt_name = settings.corpus_prompt_name;
   options.batch_size = settings.batch_size;
   options.bf16 = settings.bf16;
   return options;
@@ -113,8 +116,17 @@ EncodedRetrieval encode_retrieval(SentenceTransformer& model, const data::Retrie
     }
     return model.encode(texts, encode_options);
   };
-  out.queries = encode(data.query_texts, options.query_prompt, "queries");
-  out.corpus = encode(data.corpus_texts, options.corpus_prompt, "corpus");
+  // As ST's InformationRetrievalEvaluator: queries through encode_query, the corpus through
+  // encode_document, each with the evaluator's prompt or prompt name (an empty one: none given).
+  const auto given = [](const std::string& value) {
+    return value.empty() ? std::nullopt : std::optional(value);
+  };
+  const std::string query_prompt = model.resolve_prompt(
+      given(options.query_prompt), given(options.query_prompt_name), EncodeTask::kQuery);
+  const std::string corpus_prompt = model.resolve_prompt(
+      given(options.corpus_prompt), given(options.corpus_prompt_name), EncodeTask::kDocument);
+  out.queries = encode(data.query_texts, query_prompt, "queries");
+  out.corpus = encode(data.corpus_texts, corpus_prompt, "corpus");
   if (!options.save_embeddings.empty()) {
     fs::create_directories(options.save_embeddings);
     save_matrix(options.save_embeddings / "queries.npy", out.queries);

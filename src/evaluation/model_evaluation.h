@@ -27,7 +27,8 @@ struct ModelEvaluationOptions {
   std::vector<int64_t> dims;    // empty: default_dims(model dimension)
   IrEvaluatorConfig config;     // k lists, score functions, chunk sizes
   PrecisionOptions precisions;  // float32 and any quantized precisions, at every dim
-  std::string query_prompt, corpus_prompt;
+  // Empty means not given: see EvaluationSettings and encode_retrieval.
+  std::string query_prompt, query_prompt_name, corpus_prompt, corpus_prompt_name;
   int64_t batch_size = 32;                // per_device_eval_batch_size
   bool bf16 = false;                      // bf16 autocast on CUDA (fp32 otherwise)
   std::filesystem::path save_embeddings;  // when set: write queries.npy, corpus.npy, ids.json here
@@ -49,8 +50,11 @@ struct EncodedRetrieval {
   at::Tensor corpus;   // (C, D) float32, rows in data.corpus_ids order
 };
 
-// Encodes (or loads, per options) the queries and corpus of `data` at full size. Loaded
-// embeddings must have been saved for the same ids; a mismatch is an Error naming the file.
+// Encodes (or loads, per options) the queries and corpus of `data` at full size: the queries as
+// ST's encode_query and the corpus as encode_document, with the options' prompt or prompt name
+// when given (SentenceTransformer::resolve_prompt; an unknown name is an Error before anything
+// is encoded). Loaded embeddings must have been saved for the same ids; a mismatch is an Error
+// naming the file.
 EncodedRetrieval encode_retrieval(SentenceTransformer& model, const data::RetrievalData& data,
                                   const ModelEvaluationOptions& options);
 

@@ -148,7 +148,10 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
          hidden_size, config_path.string());
   }
   const fs::path st_config = root / "config_sentence_transformers.json";
-  if (fs::exists(st_config)) model.st_config_json_ = io::read_json_file(st_config);
+  if (fs::exists(st_config)) {
+    model.st_config_json_ = io::read_json_file(st_config);
+    model.prompts_ = Prompts::from_config(model.st_config_json_, st_config);
+  }
   model.to(device);
   return model;
 }
@@ -211,6 +214,11 @@ at::Tensor SentenceTransformer::encode(const std::vector<std::string>& texts,
   if (options.dim != 0 && (options.dim < 1 || options.dim > full)) {
     fail("--dim {} is out of range; expected 1..{} (the model's embedding dimension)", options.dim,
          full);
+  }
+  if (!options.prompt.empty() && !pooling_.include_prompt) {
+    fail(
+        "this model's pooling excludes prompt tokens (include_prompt: false in its Pooling "
+        "config), which embedtune does not support yet; encode without a prompt");
   }
   const auto n = static_cast<int64_t>(texts.size());
   std::vector<std::vector<int32_t>> ids(texts.size());
@@ -307,8 +315,12 @@ void SentenceTransformer::save(const fs::path& dir) const {
         {{"max_seq_length", max_seq_length_}, {"do_lower_case", do_lower_case_}});
     nlohmann::json st_config =
         st_config_json_.is_object() ? st_config_json_ : nlohmann::json::object();
-    if (!st_config.contains("prompts")) st_config["prompts"] = nlohmann::json::object();
-    if (!st_config.contains("default_prompt_name")) st_config["default_prompt_name"] = nullptr;
+    // The prompts as loaded, as ST's save writes self.prompts: "query" and "document" always
+    // there, a null prompt written as "".
+    st_config["prompts"] = prompts_.by_name();
+    st_config["default_prompt_name"] = prompts_.default_prompt_name()
+                                           ? nlohmann::json(*prompts_.default_prompt_name())
+                                           : nlohmann::json(nullptr);
     if (!st_config.contains("similarity_fn_name")) st_config["similarity_fn_name"] = "cosine";
     st_config["__version__"]["embedtune"] = "0.1.0";
     io::write_json_file_atomic(staging / "config_sentence_transformers.json", st_config);

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@
 
 #include "model/architectures/encoder.h"
 #include "model/pooling.h"
+#include "model/prompts.h"
 #include "tokenizer/tokenizer.h"
 
 namespace embedtune {
@@ -26,7 +28,9 @@ namespace embedtune {
 struct EncodeOptions {
   int64_t batch_size = 32;
   int64_t dim = 0;     // keep the first `dim` values and re-normalise them; 0 keeps all
-  std::string prompt;  // prepended to every text, as sentence-transformers' prompt=
+  // Prepended to every text, as sentence-transformers' prompt= once resolved: the caller picks it
+  // with SentenceTransformer::resolve_prompt (encode uses it as given, "" for none).
+  std::string prompt;
   // bf16 autocast on CUDA (ignored on the CPU). Off by default: encoding and evaluation run in
   // fp32, as the reference evaluates.
   bool bf16 = false;
@@ -67,6 +71,15 @@ class SentenceTransformer {
   bool normalizes() const { return normalize_; }
   const PoolingConfig& pooling() const { return pooling_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
+  // The named prompts of config_sentence_transformers.json over ST's defaults (see Prompts).
+  const Prompts& prompts() const { return prompts_; }
+  // The prompt text for EncodeOptions::prompt, as ST's encode (kEncode), encode_query (kQuery)
+  // or encode_document (kDocument) chooses it: see Prompts::resolve, which this forwards to.
+  std::string resolve_prompt(const std::optional<std::string>& prompt,
+                             const std::optional<std::string>& prompt_name,
+                             EncodeTask task = EncodeTask::kEncode) const {
+    return prompts_.resolve(prompt, prompt_name, task);
+  }
   // The transformer (BertModel, XLMRobertaModel, ...): its parameters are what training updates.
   Encoder& encoder() { return *encoder_; }
   const Encoder& encoder() const { return *encoder_; }
@@ -87,6 +100,7 @@ class SentenceTransformer {
   bool do_lower_case_ = false;
   nlohmann::json config_json_;     // config.json as found, written back on save
   nlohmann::json st_config_json_;  // config_sentence_transformers.json, if any
+  Prompts prompts_;                // read from st_config_json_
   c10::Device device_ = c10::Device(c10::kCPU);
 };
 

@@ -29,7 +29,9 @@ constexpr DerivedKey kDerivedTrainingKeys[] = {
     {"matryoshka_dims", "dims"},
     {"per_device_eval_batch_size", "evaluation.batch_size"},
     {"query_prompt", "evaluation.query_prompt"},
+    {"query_prompt_name", "evaluation.query_prompt_name"},
     {"corpus_prompt", "evaluation.corpus_prompt"},
+    {"corpus_prompt_name", "evaluation.corpus_prompt_name"},
 };
 
 const DerivedKey* find_derived(std::string_view key) {

@@ -56,7 +56,9 @@ void Recipe::validate() {
   training.matryoshka_dims = dims;
   training.per_device_eval_batch_size = evaluation.batch_size;
   training.query_prompt = evaluation.query_prompt;
+  training.query_prompt_name = evaluation.query_prompt_name;
   training.corpus_prompt = evaluation.corpus_prompt;
+  training.corpus_prompt_name = evaluation.corpus_prompt_name;
   training.validate();
   if (c10::Device(training.device).is_cuda() && !at::hasCUDA()) {
     fail(

@@ -102,7 +102,9 @@ Parameters trainable_parameters(torch::nn::Module& bert) {
 constexpr const char* kFreeOnResume[] = {"train",
                                          "eval",
                                          "query_prompt",
+                                         "query_prompt_name",
                                          "corpus_prompt",
+                                         "corpus_prompt_name",
                                          "output_dir",
                                          "per_device_eval_batch_size",
                                          "eval_strategy",
@@ -424,7 +426,9 @@ std::vector<std::pair<std::string, double>> Trainer::evaluate() {
   options.dims = args_.matryoshka_dims;
   options.batch_size = args_.per_device_eval_batch_size;
   options.query_prompt = args_.query_prompt;
+  options.query_prompt_name = args_.query_prompt_name;
   options.corpus_prompt = args_.corpus_prompt;
+  options.corpus_prompt_name = args_.corpus_prompt_name;
   options.bf16 = m.options.eval_bf16;
   const evaluation::IrResults results = evaluation::evaluate_model(*m.model, *m.eval_data, options);
   std::vector<std::pair<std::string, double>> out;

@@ -150,6 +150,12 @@ void TrainingArguments::validate() {
           "set train: (embedtune prepare writes it)");
   require(!output_dir.empty(), "output_dir", "a folder", "nothing",
           "set output_dir: or --output_dir");
+  require(query_prompt.empty() || query_prompt_name.empty(), "query_prompt_name",
+          "the prompt text (query_prompt) or its name, not both", "both",
+          "drop one of them");
+  require(corpus_prompt.empty() || corpus_prompt_name.empty(), "corpus_prompt_name",
+          "the prompt text (corpus_prompt) or its name, not both", "both",
+          "drop one of them");
   require(device == "cpu" || device == "cuda" || device.rfind("cuda:", 0) == 0, "device",
           "cpu, cuda or cuda:N", "'" + device + "'");
   require(max_seq_length >= 0, "max_seq_length", "0 (the model's own) or a positive length",

@@ -23,7 +23,8 @@ namespace embedtune::training {
 
 struct TrainingArguments {
   // Inputs.
-  std::string model, train, eval, query_prompt, corpus_prompt, device;
+  std::string model, train, eval, query_prompt, query_prompt_name, corpus_prompt,
+      corpus_prompt_name, device;
   int64_t max_seq_length;
   std::string output_dir;
   // Schedule.
@@ -73,10 +74,15 @@ struct TrainingArguments {
           "Evaluation queries: prepare's test.jsonl (corpus = train + test positives); empty: no "
           "evaluation");
     visit(self.query_prompt, "query_prompt", std::string(),
-          "Prepended to every evaluation query (InformationRetrievalEvaluator's query_prompt)");
+          "Prepended to every evaluation query (InformationRetrievalEvaluator's query_prompt; "
+          "empty: the model's \"query\" prompt)");
+    visit(self.query_prompt_name, "query_prompt_name", std::string(),
+          "Name of the model's prompt for evaluation queries, instead of query_prompt");
     visit(self.corpus_prompt, "corpus_prompt", std::string(),
           "Prepended to every evaluation document (InformationRetrievalEvaluator's "
-          "corpus_prompt)");
+          "corpus_prompt; empty: the model's \"document\" prompt)");
+    visit(self.corpus_prompt_name, "corpus_prompt_name", std::string(),
+          "Name of the model's prompt for evaluation documents, instead of corpus_prompt");
     visit(self.device, "device", std::string("cpu"), "cpu, cuda or cuda:N");
     visit(self.max_seq_length, "max_seq_length", int64_t{0},
           "Cut texts at this many tokens (0: the model's own)");

@@ -50,6 +50,10 @@ def set_config(**values):
     return lambda d: edit_json(d / "model" / "config.json", lambda c: c.update(values))
 
 
+def set_st_config(**values):
+    return lambda d: edit_json(d / "model" / "config_sentence_transformers.json", lambda c: c.update(values))
+
+
 def write(name, text):
     return lambda d: (d / name).parent.mkdir(parents=True, exist_ok=True) or (d / name).write_text(text)
 
@@ -190,6 +194,13 @@ CASES = [
     ("unknown pooling mode", write("model/1_Pooling/config.json", '{"embedding_dimension": 64, "pooling_mode": "median"}'),
      ENCODE, ["median", "1_Pooling"]),
     ("--model is a file", write("model.bin", "x"), ["info", "--model", "model.bin"], ["model.bin", "is a file"]),
+    ("config_sentence_transformers.json prompts is a list", set_st_config(prompts=["query: "]), ENCODE,
+     ["config_sentence_transformers.json", "\"prompts\"", "object"]),
+    ("config_sentence_transformers.json a prompt is a number", set_st_config(prompts={"query": 3}), ENCODE,
+     ["config_sentence_transformers.json", "\"query\"", "string"]),
+    ("config_sentence_transformers.json default_prompt_name unknown",
+     set_st_config(prompts={"passage": "passage: "}, default_prompt_name="search"), ENCODE,
+     ["config_sentence_transformers.json", "default_prompt_name", "document, passage, query", "search"]),
     # prepare
     ("prepare: input file missing", None, ["prepare", "--input", "absent.jsonl", "--output", "p"], ["absent.jsonl"]),
     ("prepare: a line is not JSON", write("d.jsonl", '{"question": "q", "context": "c"}\n{"question": \n'),
@@ -224,6 +235,8 @@ CASES = [
     ("evaluate: --rescore-multiplier 0", pairs, [*EVAL, "--precisions", "float32,binary+rescore",
                                                  "--rescore-multiplier", "0"], ["--rescore-multiplier", "0"]),
     ("evaluate: --ndcg-at-k 0", pairs, [*EVAL, "--ndcg-at-k", "0"], ["--ndcg-at-k"]),
+    ("evaluate: --query-prompt and --query-prompt-name", pairs,
+     [*EVAL, "--query-prompt", "query:", "--query-prompt-name", "query"], ["--query-prompt-name", "not both"]),
     ("evaluate: no data given", None, ["evaluate", "--model", "model"], ["--train", "--corpus"]),
     ("evaluate: saved embeddings of other data", saved_embeddings_for_other_data,
      [*EVAL, "--load-embeddings", "emb"], ["emb/ids.json", "other"]),
@@ -239,6 +252,10 @@ CASES = [
     ("encode: --batch-size 0", write("t.txt", "hello\n"), [*ENCODE, "--batch-size", "0"], ["--batch-size"]),
     ("encode: input is not UTF-8", write_bytes("t.txt", b"fine\nbad \xff\xfe byte\n"), ENCODE,
      ["t.txt", "UTF-8"]),
+    ("encode: --prompt-name unknown", write("t.txt", "hello\n"), [*ENCODE, "--prompt-name", "qery"],
+     ["'qery'", "document, query"]),
+    ("encode: --prompt and --prompt-name", write("t.txt", "hello\n"),
+     [*ENCODE, "--prompt", "query:", "--prompt-name", "query"], ["--prompt", "--prompt-name", "not both"]),
     ("encode: --output in a missing folder", write("t.txt", "hello\n"),
      ["encode", "--model", "model", "--input", "t.txt", "--output", "no/o.npy"], ["no", "--output"]),
     # train

@@ -1,0 +1,140 @@
+"""Prompts saved in a model folder (config_sentence_transformers.json's "prompts" and
+"default_prompt_name"), applied as sentence-transformers 6.2 applies them: `embedtune encode` as
+SentenceTransformer.encode (default_prompt_name, prompt_name=), `embedtune evaluate` as
+InformationRetrievalEvaluator (queries through encode_query, the corpus through encode_document),
+and `embedtune convert` keeping them. Expected values come from the installed sentence-transformers.
+"""
+import json
+import shutil
+
+import numpy as np
+import pytest
+from conftest import make_pairs
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+from test_encode_parity import varied_texts, write_jsonl
+
+TOLERANCE = 1e-5
+PROMPTS = {"query": "Instruct: Given a question, retrieve passages that answer it\nQuery: ",
+           "document": "passage: ", "title": "Title of the page: ", "empty": None}
+
+
+def model_with_prompts(testdata, folder, prompts=PROMPTS, default_prompt_name=None):
+    """The tiny `mean` model copied to `folder`, with `prompts` saved in its config."""
+    shutil.copytree(testdata / "models" / "mean", folder)
+    path = folder / "config_sentence_transformers.json"
+    config = json.loads(path.read_text())
+    config.update(prompts=prompts, default_prompt_name=default_prompt_name)
+    path.write_text(json.dumps(config))
+    return folder
+
+
+def encode(run, tmp_path, model, texts, *flags):
+    write_jsonl(tmp_path / "texts.jsonl", texts)
+    run("encode", "--model", model, "--input", tmp_path / "texts.jsonl", "--output", tmp_path / "out.npy", *flags)
+    return np.load(tmp_path / "out.npy")
+
+
+def max_diff(a, b):
+    assert a.shape == b.shape, (a.shape, b.shape)
+    return float(np.abs(a - np.asarray(b, dtype=np.float32)).max())
+
+
+@pytest.fixture(scope="module")
+def texts():
+    return varied_texts(30)
+
+
+def test_default_prompt_name_applies_as_st_encode(run, tmp_path, testdata, texts):
+    model = model_with_prompts(testdata, tmp_path / "m", default_prompt_name="title")
+    st = SentenceTransformer(str(model), device="cpu")
+    assert st.default_prompt_name == "title"
+    ours = encode(run, tmp_path, model, texts)
+    diff = max_diff(ours, st.encode(texts, convert_to_numpy=True))
+    print(f"default prompt: max |diff| = {diff:.3e}")
+    assert diff <= TOLERANCE
+    # The prompt matters: without it the embeddings are others.
+    assert max_diff(ours, st.encode(texts, prompt="", convert_to_numpy=True)) > 1e-3
+    # An explicit --prompt, even an empty one, wins over the default, as ST's prompt= does.
+    assert max_diff(encode(run, tmp_path, model, texts, "--prompt", ""),
+                    st.encode(texts, prompt="", convert_to_numpy=True)) <= TOLERANCE
+
+
+@pytest.mark.parametrize("name", ["query", "document", "title", "empty"])
+def test_prompt_name_applies_as_st_prompt_name(run, tmp_path, testdata, texts, name):
+    model = model_with_prompts(testdata, tmp_path / "m")
+    st = SentenceTransformer(str(model), device="cpu")
+    ours = encode(run, tmp_path, model, texts, "--prompt-name", name)
+    diff = max_diff(ours, st.encode(texts, prompt_name=name, convert_to_numpy=True))
+    print(f"--prompt-name {name}: max |diff| = {diff:.3e}")
+    assert diff <= TOLERANCE
+    if name == "query":
+        assert max_diff(ours, st.encode_query(texts, convert_to_numpy=True)) <= TOLERANCE
+    if name == "document":
+        assert max_diff(ours, st.encode_document(texts, convert_to_numpy=True)) <= TOLERANCE
+
+
+def test_prompt_name_errors(run, tmp_path, testdata):
+    model = model_with_prompts(testdata, tmp_path / "m")
+    (tmp_path / "t.txt").write_text("hello\n")
+    args = ["encode", "--model", model, "--input", tmp_path / "t.txt", "--output", tmp_path / "o.npy"]
+    result = run(*args, "--prompt-name", "qery", check=False)
+    assert result.returncode != 0 and "'qery'" in result.stderr
+    assert "document, empty, query, title" in result.stderr
+    result = run(*args, "--prompt", "q: ", "--prompt-name", "query", check=False)
+    assert result.returncode != 0 and "--prompt-name" in result.stderr
+    assert not (tmp_path / "o.npy").exists()
+
+
+def test_convert_keeps_the_prompts(run, tmp_path, testdata, texts):
+    model = model_with_prompts(testdata, tmp_path / "m", default_prompt_name="title")
+    run("convert", "--model", model, "--output", tmp_path / "converted")
+    original = SentenceTransformer(str(model), device="cpu")
+    converted = SentenceTransformer(str(tmp_path / "converted"), device="cpu")
+    assert converted.prompts == original.prompts and converted.default_prompt_name == "title"
+    assert max_diff(encode(run, tmp_path, tmp_path / "converted", texts),
+                    original.encode(texts, convert_to_numpy=True)) <= TOLERANCE
+
+
+@pytest.fixture(scope="module")
+def pairs(tmp_path_factory):
+    return make_pairs(tmp_path_factory.mktemp("pairs"), rows=64, test_rows=16)
+
+
+def st_results(model, pairs, dims, **prompt_kwargs):
+    """sentence-transformers' InformationRetrievalEvaluator per dim, as test_evaluate_parity runs it."""
+    train = [json.loads(line) for line in (pairs / "train.jsonl").read_text().splitlines()]
+    test = [json.loads(line) for line in (pairs / "test.jsonl").read_text().splitlines()]
+    corpus = {str(r["id"]): r["positive"] for r in train + test}
+    queries = {str(r["id"]): r["anchor"] for r in test}
+    st = SentenceTransformer(str(model), device="cpu")
+    results = {}
+    for d in dims:
+        ev = InformationRetrievalEvaluator(queries=queries, corpus=corpus, relevant_docs={q: {q} for q in queries},
+                                           name=f"dim_{d}", truncate_dim=d, write_csv=False, **prompt_kwargs)
+        results.update(ev(st))
+    return results, st, list(queries.values()), list(corpus.values())
+
+
+@pytest.mark.parametrize("flags, st_kwargs", [
+    ((), {}),  # the model's "query" and "document" prompts, through encode_query / encode_document
+    (("--query-prompt-name", "title", "--corpus-prompt", "text: "), {"query_prompt_name": "title",
+                                                                     "corpus_prompt": "text: "}),
+], ids=["model-prompts", "named-and-explicit"])
+def test_evaluate_matches_st_evaluator(run, tmp_path, testdata, pairs, flags, st_kwargs):
+    model = model_with_prompts(testdata, tmp_path / "m", default_prompt_name="title")
+    dims = [64, 32]
+    run("evaluate", "--model", model, "--train", pairs / "train.jsonl", "--test", pairs / "test.jsonl",
+        "--dims", ",".join(map(str, dims)), "--output", tmp_path / "r.json", "--save-embeddings", tmp_path / "emb", *flags)
+    ours = json.loads((tmp_path / "r.json").read_text())
+    expected, st, queries, corpus = st_results(model, pairs, dims, **st_kwargs)
+    worst = max(abs(ours[k] - v) for k, v in expected.items())
+    print(f"evaluate with prompts {flags}: {len(expected)} metrics, max |diff| = {worst:.3e}")
+    assert len(expected) == len(dims) * 15 and worst <= 1e-4
+    # The vectors themselves: queries as encode_query, the corpus as encode_document.
+    query_vectors = st.encode_query(queries, convert_to_numpy=True, prompt_name=st_kwargs.get("query_prompt_name"))
+    corpus_vectors = st.encode_document(corpus, convert_to_numpy=True, prompt=st_kwargs.get("corpus_prompt"))
+    assert max_diff(np.load(tmp_path / "emb" / "queries.npy"), query_vectors) <= TOLERANCE
+    assert max_diff(np.load(tmp_path / "emb" / "corpus.npy"), corpus_vectors) <= TOLERANCE
+    # The prompts matter here: the bare model's query vectors are others.
+    assert max_diff(np.load(tmp_path / "emb" / "queries.npy"), st.encode(queries, prompt="")) > 1e-3
