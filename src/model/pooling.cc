@@ -82,37 +82,54 @@ nlohmann::json PoolingConfig::to_json() const {
   return json;
 }
 
-at::Tensor pool(const PoolingConfig& config, const at::Tensor& tokens, const PackedBatch& batch) {
+at::Tensor pool(const PoolingConfig& config, const at::Tensor& tokens, const PackedBatch& batch,
+                int64_t prompt_length) {
   const int64_t b = batch.batch_size();
   const int64_t h = tokens.size(1);
+  const at::Tensor starts = batch.offsets.slice(0, 0, b), ends = batch.offsets.slice(0, 1);
+  // The tokens pooled: all, or those after the prompt. `kept` is (N, 1) in the tokens' type.
+  const bool skip = prompt_length > 0;
+  at::Tensor kept, pooled = tokens;
+  if (skip) {
+    kept = batch.position_ids.ge(prompt_length).to(tokens.scalar_type()).unsqueeze(1);
+    pooled = tokens * kept;
+  }
   std::vector<at::Tensor> outputs;
   at::Tensor lengths;  // (B, 1), float, made once for the mean variants
   auto get_lengths = [&]() {
     if (!lengths.defined()) {
-      lengths = (batch.offsets.slice(0, 1) - batch.offsets.slice(0, 0, b))
-                    .to(tokens.scalar_type())
-                    .unsqueeze(1);
+      lengths = skip ? at::zeros({b, 1}, tokens.options()).index_add(0, batch.segment_ids, kept)
+                     : (ends - starts).to(tokens.scalar_type()).unsqueeze(1);
     }
     return lengths;
   };
   auto segment_sum = [&](const at::Tensor& values) {
     return at::zeros({b, h}, values.options()).index_add(0, batch.segment_ids, values);
   };
+  // Sequences with tokens after the prompt: (B) bool.
+  auto longer = [&]() { return (ends - starts).gt(prompt_length); };
   for (const auto& mode : config.modes) {
     if (mode == "cls") {
-      outputs.push_back(tokens.index_select(0, batch.offsets.slice(0, 0, b)));
+      at::Tensor first = starts;
+      if (skip) first = starts + at::where(longer(), prompt_length, 0);
+      outputs.push_back(tokens.index_select(0, first));
     } else if (mode == "lasttoken") {
-      outputs.push_back(tokens.index_select(0, batch.offsets.slice(0, 1) - 1));
+      at::Tensor last = tokens.index_select(0, ends - 1);
+      if (skip) last = last * longer().to(tokens.scalar_type()).unsqueeze(1);
+      outputs.push_back(last);
     } else if (mode == "max") {
+      const at::Tensor values =
+          skip ? tokens.masked_fill(kept.eq(0), -std::numeric_limits<float>::infinity()) : tokens;
       outputs.push_back(at::full({b, h}, -std::numeric_limits<float>::infinity(), tokens.options())
-                            .index_reduce(0, batch.segment_ids, tokens, "amax"));
+                            .index_reduce(0, batch.segment_ids, values, "amax"));
     } else if (mode == "mean") {
-      outputs.push_back(segment_sum(tokens) / get_lengths().clamp_min(1e-9));
+      outputs.push_back(segment_sum(pooled) / get_lengths().clamp_min(1e-9));
     } else if (mode == "mean_sqrt_len_tokens") {
-      outputs.push_back(segment_sum(tokens) / get_lengths().clamp_min(1e-9).sqrt());
+      outputs.push_back(segment_sum(pooled) / get_lengths().clamp_min(1e-9).sqrt());
     } else if (mode == "weightedmean") {
       // Weights 1..len within each sequence, as sentence-transformers with right padding.
       at::Tensor weights = (batch.position_ids + 1).to(tokens.scalar_type()).unsqueeze(1);
+      if (skip) weights = weights * kept;
       at::Tensor weight_sums =
           at::zeros({b, 1}, tokens.options()).index_add(0, batch.segment_ids, weights);
       outputs.push_back(segment_sum(tokens * weights) / weight_sums.clamp_min(1e-9));

@@ -33,7 +33,12 @@ struct PoolingConfig {
   nlohmann::json to_json() const;
 };
 
-// (N, H) packed token embeddings -> (B, H * modes) sentence embeddings.
-at::Tensor pool(const PoolingConfig& config, const at::Tensor& tokens, const PackedBatch& batch);
+// (N, H) packed token embeddings -> (B, H * modes) sentence embeddings. `prompt_length` > 0
+// (with include_prompt false): the first prompt_length tokens of each sequence are left out, as
+// sentence-transformers masks them: cls takes the first token after them, lasttoken gives zeros
+// for a sequence with nothing after them, mean and max skip them, weightedmean keeps the other
+// tokens' position weights.
+at::Tensor pool(const PoolingConfig& config, const at::Tensor& tokens, const PackedBatch& batch,
+                int64_t prompt_length = 0);
 
 }  // namespace embedtune

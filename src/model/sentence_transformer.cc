@@ -190,9 +190,19 @@ std::vector<int32_t> SentenceTransformer::tokenize(std::string_view text,
   return tokenizer_->encode(joined, static_cast<size_t>(max_seq_length_));
 }
 
-at::Tensor SentenceTransformer::forward(const PackedBatch& batch) {
+int64_t SentenceTransformer::prompt_length(std::string_view prompt) const {
+  if (prompt.empty()) return 0;
+  // As sentence-transformers' _get_prompt_length: the prompt tokenised alone, less a trailing
+  // special token ([SEP], </s>, <|endoftext|>); a leading [CLS] counts as part of the prompt.
+  const std::vector<int32_t> ids = tokenize({}, prompt);
+  auto length = static_cast<int64_t>(ids.size());
+  if (!ids.empty() && tokenizer_->is_special(ids.back())) --length;
+  return length;
+}
+
+at::Tensor SentenceTransformer::forward(const PackedBatch& batch, int64_t prompt_length) {
   at::Tensor tokens = encoder_->forward(batch);
-  at::Tensor pooled = pool(pooling_, tokens, batch);
+  at::Tensor pooled = pool(pooling_, tokens, batch, prompt_length);
   if (normalize_) pooled = pooled / pooled.norm(2, {1}, /*keepdim=*/true).clamp_min(1e-12);
   return pooled;
 }
@@ -215,11 +225,7 @@ at::Tensor SentenceTransformer::encode(const std::vector<std::string>& texts,
     fail("--dim {} is out of range; expected 1..{} (the model's embedding dimension)", options.dim,
          full);
   }
-  if (!options.prompt.empty() && !pooling_.include_prompt) {
-    fail(
-        "this model's pooling excludes prompt tokens (include_prompt: false in its Pooling "
-        "config), which embedtune does not support yet; encode without a prompt");
-  }
+  const int64_t prompt_length = pooling_.include_prompt ? 0 : this->prompt_length(options.prompt);
   const auto n = static_cast<int64_t>(texts.size());
   std::vector<std::vector<int32_t>> ids(texts.size());
   for (int64_t i = 0; i < n; ++i) ids[i] = tokenize(texts[i], options.prompt);
@@ -245,7 +251,7 @@ at::Tensor SentenceTransformer::encode(const std::vector<std::string>& texts,
     at::Tensor embeddings;
     {
       AutocastGuard autocast(device_, options.bf16);
-      embeddings = forward(PackedBatch::from_ids(batch_ids, device_));
+      embeddings = forward(PackedBatch::from_ids(batch_ids, device_), prompt_length);
     }
     out.index_copy_(0, at::tensor(rows, at::kLong), embeddings.to(at::kCPU, at::kFloat));
     if (options.progress) options.progress(end, n);

@@ -12,8 +12,8 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,7 +27,7 @@ namespace embedtune {
 
 struct EncodeOptions {
   int64_t batch_size = 32;
-  int64_t dim = 0;     // keep the first `dim` values and re-normalise them; 0 keeps all
+  int64_t dim = 0;  // keep the first `dim` values and re-normalise them; 0 keeps all
   // Prepended to every text, as sentence-transformers' prompt= once resolved: the caller picks it
   // with SentenceTransformer::resolve_prompt (encode uses it as given, "" for none).
   std::string prompt;
@@ -62,7 +62,11 @@ class SentenceTransformer {
   std::vector<int32_t> tokenize(std::string_view text, std::string_view prompt = {}) const;
 
   // Sentence embeddings with autograd (for training): (B, D), normalised if the model normalises.
-  at::Tensor forward(const PackedBatch& batch);
+  // `prompt_length`: tokens at the start of each sequence that pooling leaves out (see pool()).
+  at::Tensor forward(const PackedBatch& batch, int64_t prompt_length = 0);
+  // The tokens of `prompt` that pooling leaves out when the model's Pooling has include_prompt
+  // false, as sentence-transformers counts them; 0 for an empty prompt.
+  int64_t prompt_length(std::string_view prompt) const;
 
   int64_t dimension() const { return pooling_.output_dimension(); }
   int64_t max_seq_length() const { return max_seq_length_; }

@@ -121,6 +121,14 @@ Tokenizer::Tokenizer(const TokenizerSpec& spec)
   vocab_size_ = max_id < 0 ? 0 : static_cast<size_t>(max_id) + 1;
 }
 
+bool Tokenizer::is_special(int32_t id) const {
+  for (const auto& token : added_tokens_) {
+    if (token.id == id && token.special) return true;
+  }
+  return std::find(prefix_ids_.begin(), prefix_ids_.end(), id) != prefix_ids_.end() ||
+         std::find(suffix_ids_.begin(), suffix_ids_.end(), id) != suffix_ids_.end();
+}
+
 std::string_view Tokenizer::id_to_token(int32_t id) const {
   for (const AddedToken& t : added_tokens_) {
     if (t.id == id) return t.content;

@@ -44,6 +44,9 @@ class Tokenizer {
   int32_t unk_id() const { return model_->unk_id(); }
   // Number of ids the model must embed: 1 + the largest id of the vocab and the added tokens.
   size_t vocab_size() const { return vocab_size_; }
+  // Whether `id` is a special token: one the post-processor adds, or an added token marked
+  // special (transformers' all_special_ids, as far as tokenizer.json tells them).
+  bool is_special(int32_t id) const;
   // The token of `id` (added tokens first), or an empty view for an unknown id.
   std::string_view id_to_token(int32_t id) const;
   bool lowercase() const { return normalizer_ && normalizer_->options().lowercase; }

@@ -138,3 +138,28 @@ def test_evaluate_matches_st_evaluator(run, tmp_path, testdata, pairs, flags, st
     assert max_diff(np.load(tmp_path / "emb" / "corpus.npy"), corpus_vectors) <= TOLERANCE
     # The prompts matter here: the bare model's query vectors are others.
     assert max_diff(np.load(tmp_path / "emb" / "queries.npy"), st.encode(queries, prompt="")) > 1e-3
+
+
+@pytest.mark.parametrize("folder", ["mean", "cls", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken", "qwen3"])
+def test_include_prompt_false_leaves_the_prompt_out_of_pooling(run, tmp_path, testdata, texts, folder):
+    """Pooling with include_prompt false, as ST masks the prompt: [CLS] and the prompt's tokens
+    are left out of every mode, the other tokens keep their position weights (weightedmean)."""
+    model = tmp_path / "m"
+    shutil.copytree(testdata / "models" / folder, model)
+    pooling = model / "1_Pooling" / "config.json"
+    config = json.loads(pooling.read_text())
+    config["include_prompt"] = False
+    pooling.write_text(json.dumps(config))
+    st = SentenceTransformer(str(model), device="cpu")
+    assert st[1].include_prompt is False
+    prompt = "Represent this sentence for searching relevant passages: "
+    ours = encode(run, tmp_path, model, texts, "--prompt", prompt)
+    expected = st.encode(texts, prompt=prompt, convert_to_numpy=True)
+    diff = max_diff(ours, expected)
+    print(f"{folder}, include_prompt false: max |diff| = {diff:.3e}")
+    assert diff <= TOLERANCE
+    # Leaving the prompt out changes the embeddings (for every mode but lasttoken, whose last token
+    # is never part of the prompt).
+    if st[1].pooling_mode != "lasttoken":
+        included = SentenceTransformer(str(testdata / "models" / folder), device="cpu")
+        assert max_diff(ours, included.encode(texts, prompt=prompt, convert_to_numpy=True)) > 1e-4
