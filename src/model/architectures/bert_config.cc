@@ -38,16 +38,13 @@ BertConfig BertConfig::from_json(const nlohmann::json& json, const std::string& 
     fail("{}: hidden_act '{}' is not supported; expected \"gelu\" (erf GELU, as BERT uses)", where,
          c.hidden_act);
   }
-  auto positive = [&](const char* key, int64_t value) {
-    if (value <= 0) fail("{}: key '{}' must be positive, found {}", where, key, value);
-  };
-  positive("vocab_size", c.vocab_size);
-  positive("hidden_size", c.hidden_size);
-  positive("num_hidden_layers", c.num_hidden_layers);
-  positive("num_attention_heads", c.num_attention_heads);
-  positive("intermediate_size", c.intermediate_size);
-  positive("max_position_embeddings", c.max_position_embeddings);
-  positive("type_vocab_size", c.type_vocab_size);
+  expect_positive(where, {{"vocab_size", c.vocab_size},
+                          {"hidden_size", c.hidden_size},
+                          {"num_hidden_layers", c.num_hidden_layers},
+                          {"num_attention_heads", c.num_attention_heads},
+                          {"intermediate_size", c.intermediate_size},
+                          {"max_position_embeddings", c.max_position_embeddings},
+                          {"type_vocab_size", c.type_vocab_size}});
   if (c.hidden_size % c.num_attention_heads != 0) {
     fail("{}: hidden_size {} is not a multiple of num_attention_heads {}", where, c.hidden_size,
          c.num_attention_heads);

@@ -3,9 +3,12 @@
 // architecture .cc files only (it pulls in nlohmann/json.hpp).
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "io/error.h"
 
@@ -37,6 +40,19 @@ void read_config_key(const nlohmann::json& json, const std::string& where, const
   read_config_key(json, where, key, value);
   out = value;
 }
+
+// Throws "WHERE: key 'KEY' must be positive, found V" for the first (key, value) pair whose
+// value is not positive.
+void expect_positive(const std::string& where,
+                     std::initializer_list<std::pair<const char*, int64_t>> sizes);
+
+// Reads the activation under `key` (absent: `expected`) and throws "WHERE: KEY 'x' is not
+// supported; expected "EXPECTED" (WHAT)" for any other.
+void expect_activation(const nlohmann::json& json, const std::string& where, const char* key,
+                       const char* expected, const char* what);
+
+// Throws when config.json sets rope_scaling: embedtune runs the default rotary embedding only.
+void refuse_rope_scaling(const nlohmann::json& json, const std::string& where);
 
 // The theta of one rope_parameters entry ({"rope_type": "default", "rope_theta": ...}, as
 // transformers 5 writes them), `theta` when the entry has none. `label` names the entry in

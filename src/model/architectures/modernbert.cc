@@ -49,25 +49,15 @@ ModernBertConfig ModernBertConfig::from_json(const nlohmann::json& json, const s
   read_config_key(json, where, "mlp_dropout", c.mlp_dropout);
   read_config_key(json, where, "local_attention", c.local_attention);
   read_config_key(json, where, "pad_token_id", c.pad_token_id);
-  std::string activation = "gelu";
-  read_config_key(json, where, "hidden_activation", activation);
-  if (activation != "gelu") {
-    fail("{}: hidden_activation '{}' is not supported; expected \"gelu\" (erf GELU)", where,
-         activation);
-  }
-  if (json.contains("rope_scaling") && !json["rope_scaling"].is_null()) {
-    fail("{}: rope_scaling is not supported; embedtune runs the default rotary embedding", where);
-  }
-  auto positive = [&](const char* key, int64_t value) {
-    if (value <= 0) fail("{}: key '{}' must be positive, found {}", where, key, value);
-  };
-  positive("vocab_size", c.vocab_size);
-  positive("hidden_size", c.hidden_size);
-  positive("intermediate_size", c.intermediate_size);
-  positive("num_hidden_layers", c.num_hidden_layers);
-  positive("num_attention_heads", c.num_attention_heads);
-  positive("max_position_embeddings", c.max_position_embeddings);
-  positive("local_attention", c.local_attention);
+  expect_activation(json, where, "hidden_activation", "gelu", "erf GELU");
+  refuse_rope_scaling(json, where);
+  expect_positive(where, {{"vocab_size", c.vocab_size},
+                          {"hidden_size", c.hidden_size},
+                          {"intermediate_size", c.intermediate_size},
+                          {"num_hidden_layers", c.num_hidden_layers},
+                          {"num_attention_heads", c.num_attention_heads},
+                          {"max_position_embeddings", c.max_position_embeddings},
+                          {"local_attention", c.local_attention}});
   if (c.hidden_size % c.num_attention_heads != 0 || c.head_dim() % 2 != 0) {
     fail("{}: hidden_size {} over num_attention_heads {} must give an even head size", where,
          c.hidden_size, c.num_attention_heads);
@@ -99,7 +89,7 @@ ModernBertConfig ModernBertConfig::from_json(const nlohmann::json& json, const s
   } else {
     int64_t every = 3;
     read_config_key(json, where, "global_attn_every_n_layers", every);
-    positive("global_attn_every_n_layers", every);
+    expect_positive(where, {{"global_attn_every_n_layers", every}});
     for (int64_t i = 0; i < c.num_hidden_layers; ++i) c.sliding.push_back(i % every != 0);
   }
   return c;

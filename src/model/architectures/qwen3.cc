@@ -30,15 +30,8 @@ Qwen3Config Qwen3Config::from_json(const nlohmann::json& json, const std::string
   read_config_key(json, where, "attention_bias", c.attention_bias);
   read_config_key(json, where, "attention_dropout", c.attention_dropout);
   read_config_key(json, where, "pad_token_id", c.pad_token_id);
-  std::string activation = "silu";
-  read_config_key(json, where, "hidden_act", activation);
-  if (activation != "silu") {
-    fail("{}: hidden_act '{}' is not supported; expected \"silu\" (SwiGLU, as Qwen3)", where,
-         activation);
-  }
-  if (json.contains("rope_scaling") && !json["rope_scaling"].is_null()) {
-    fail("{}: rope_scaling is not supported; embedtune runs the default rotary embedding", where);
-  }
+  expect_activation(json, where, "hidden_act", "silu", "SwiGLU, as Qwen3");
+  refuse_rope_scaling(json, where);
   read_config_key(json, where, "rope_theta", c.rope_theta);  // the layout on the Hub
   const auto params = json.find("rope_parameters");          // transformers 5
   if (params != json.end() && !params->is_null()) {
@@ -56,17 +49,14 @@ Qwen3Config Qwen3Config::from_json(const nlohmann::json& json, const std::string
         "embedtune runs Qwen3 with full causal attention in every layer",
         where);
   }
-  auto positive = [&](const char* key, int64_t value) {
-    if (value <= 0) fail("{}: key '{}' must be positive, found {}", where, key, value);
-  };
-  positive("vocab_size", c.vocab_size);
-  positive("hidden_size", c.hidden_size);
-  positive("intermediate_size", c.intermediate_size);
-  positive("num_hidden_layers", c.num_hidden_layers);
-  positive("num_attention_heads", c.num_attention_heads);
-  positive("num_key_value_heads", c.num_key_value_heads);
-  positive("head_dim", c.head_dim);
-  positive("max_position_embeddings", c.max_position_embeddings);
+  expect_positive(where, {{"vocab_size", c.vocab_size},
+                          {"hidden_size", c.hidden_size},
+                          {"intermediate_size", c.intermediate_size},
+                          {"num_hidden_layers", c.num_hidden_layers},
+                          {"num_attention_heads", c.num_attention_heads},
+                          {"num_key_value_heads", c.num_key_value_heads},
+                          {"head_dim", c.head_dim},
+                          {"max_position_embeddings", c.max_position_embeddings}});
   if (c.num_attention_heads % c.num_key_value_heads != 0) {
     fail("{}: num_attention_heads {} is not a multiple of num_key_value_heads {}", where,
          c.num_attention_heads, c.num_key_value_heads);
