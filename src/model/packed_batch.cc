@@ -10,8 +10,9 @@
 namespace embedtune {
 
 PackedBatch PackedBatch::from_ids(const std::vector<const std::vector<int32_t>*>& sequences,
-                                  at::Device device) {
+                                  at::Device device, bool left_padded) {
   PackedBatch batch;
+  batch.left_padded = left_padded;
   const auto batch_size = static_cast<int64_t>(sequences.size());
   int64_t total = 0;
   for (const auto* seq : sequences) {
@@ -40,12 +41,14 @@ PackedBatch PackedBatch::from_ids(const std::vector<const std::vector<int32_t>*>
   for (int64_t b = 0; b < batch_size; ++b) {
     off_p[b] = n;
     const auto& seq = *sequences[b];
-    for (int64_t i = 0; i < static_cast<int64_t>(seq.size()); ++i, ++n) {
+    const auto length = static_cast<int64_t>(seq.size());
+    const int64_t row = b * t + (left_padded ? t - length : 0);  // where the tokens start
+    for (int64_t i = 0; i < length; ++i, ++n) {
       ids_p[n] = seq[i];
       pos_p[n] = i;
       seg_p[n] = b;
-      pad_p[n] = b * t + i;
-      mask_p[b * t + i] = true;
+      pad_p[n] = row + i;
+      mask_p[row + i] = true;
     }
   }
   off_p[batch_size] = n;

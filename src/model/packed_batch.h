@@ -21,6 +21,10 @@ struct PackedBatch {
   std::vector<int64_t> lengths;  // host copy of the B lengths
   int64_t max_length = 0;        // T
   bool uniform = false;          // every length equals T: padding is a no-op
+  // The padded layout puts the padding before each sequence's tokens (the tokenizer's
+  // padding_side "left", as Qwen3-Embedding's), so that attention dropout, drawn over that
+  // layout, drops what transformers drops.
+  bool left_padded = false;
 
   int64_t batch_size() const { return static_cast<int64_t>(lengths.size()); }
   int64_t num_tokens() const { return input_ids.size(0); }
@@ -28,7 +32,7 @@ struct PackedBatch {
   // Builds the batch on the host from token ids (each sequence non-empty), then moves the
   // tensors to `device` in one transfer each. Throws embedtune::Error on an empty sequence.
   static PackedBatch from_ids(const std::vector<const std::vector<int32_t>*>& sequences,
-                              at::Device device);
+                              at::Device device, bool left_padded = false);
 };
 
 }  // namespace embedtune

@@ -121,6 +121,11 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
           st_bert_config.string());
     }
   }
+  if (fs::exists(tokenizer_config)) {
+    const auto json = io::read_json_file(tokenizer_config);
+    const auto side = json.find("padding_side");
+    model.pads_left_ = side != json.end() && *side == "left";
+  }
   if (!have_length && fs::exists(tokenizer_config)) {
     const auto json = io::read_json_file(tokenizer_config);
     if (json.contains("model_max_length") && json["model_max_length"].is_number()) {
@@ -251,7 +256,7 @@ at::Tensor SentenceTransformer::encode(const std::vector<std::string>& texts,
     at::Tensor embeddings;
     {
       AutocastGuard autocast(device_, options.bf16);
-      embeddings = forward(PackedBatch::from_ids(batch_ids, device_), prompt_length);
+      embeddings = forward(PackedBatch::from_ids(batch_ids, device_, pads_left_), prompt_length);
     }
     out.index_copy_(0, at::tensor(rows, at::kLong), embeddings.to(at::kCPU, at::kFloat));
     if (options.progress) options.progress(end, n);

@@ -73,6 +73,9 @@ class SentenceTransformer {
   // Throws embedtune::Error when `length` is not in 1..encoder().max_sequence_length().
   void set_max_seq_length(int64_t length);
   bool normalizes() const { return normalize_; }
+  // tokenizer_config.json's padding_side is "left": batches are packed with the padding first
+  // (see PackedBatch::left_padded).
+  bool pads_left() const { return pads_left_; }
   const PoolingConfig& pooling() const { return pooling_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   // The named prompts of config_sentence_transformers.json over ST's defaults (see Prompts).
@@ -102,6 +105,7 @@ class SentenceTransformer {
   bool normalize_ = false;
   int64_t max_seq_length_ = 512;
   bool do_lower_case_ = false;
+  bool pads_left_ = false;
   nlohmann::json config_json_;     // config.json as found, written back on save
   nlohmann::json st_config_json_;  // config_sentence_transformers.json, if any
   Prompts prompts_;                // read from st_config_json_

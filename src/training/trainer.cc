@@ -648,7 +648,8 @@ TrainOutput Trainer::train() {
             std::vector<const std::vector<int32_t>*> ids;
             ids.reserve(rows.size());
             for (int64_t r : rows) ids.push_back(&m.tokens[c][r]);
-            embeddings.push_back(m.model->forward(PackedBatch::from_ids(ids, m.device)));
+            embeddings.push_back(
+                m.model->forward(PackedBatch::from_ids(ids, m.device, m.model->pads_left())));
           }
           loss = compute_loss(m.loss, embeddings, m.engine);
         }

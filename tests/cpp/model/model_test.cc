@@ -51,6 +51,17 @@ TEST(PackedBatch, OffsetsPaddedIndexAndMask) {
       at::equal(batch.key_mask.flatten().to(at::kLong), at::tensor({1, 1, 1, 1, 1, 0}, at::kLong)));
 }
 
+TEST(PackedBatch, LeftPaddedPutsThePaddingFirst) {
+  // As a tokenizer with padding_side "left": b's two tokens sit in the last two of its 3 rows.
+  std::vector<int32_t> a{101, 7, 102}, b{101, 102};
+  auto batch = PackedBatch::from_ids({&a, &b}, at::kCPU, /*left_padded=*/true);
+  EXPECT_TRUE(batch.left_padded);
+  EXPECT_TRUE(at::equal(batch.position_ids, at::tensor({0, 1, 2, 0, 1}, at::kLong)));
+  EXPECT_TRUE(at::equal(batch.padded_index, at::tensor({0, 1, 2, 4, 5}, at::kLong)));
+  EXPECT_TRUE(
+      at::equal(batch.key_mask.flatten().to(at::kLong), at::tensor({1, 1, 1, 0, 1, 1}, at::kLong)));
+}
+
 // Two sequences of 2 and 3 tokens, hidden size 2, values chosen to make every mode differ.
 class PoolingByHand : public ::testing::Test {
  protected:
