@@ -142,8 +142,12 @@ void check_bert_shapes(const BertConfig& config, const WeightShapes& shapes,
 }
 
 BertModel::BertModel(const BertConfig& config, bool with_pooler, bool with_position_ids)
+    : BertModel(config, std::make_shared<BertEmbeddings>(config), with_pooler, with_position_ids) {}
+
+BertModel::BertModel(const BertConfig& config, std::shared_ptr<BertFamilyEmbeddings> embeddings,
+                     bool with_pooler, bool with_position_ids)
     : config_(config) {
-  embeddings_ = register_module("embeddings", std::make_shared<BertEmbeddings>(config));
+  embeddings_ = register_module("embeddings", std::move(embeddings));
   if (with_position_ids) {
     embeddings_->register_buffer(
         "position_ids", at::arange(config.max_position_embeddings, at::kLong).unsqueeze(0));
@@ -156,10 +160,12 @@ at::Tensor BertModel::forward(const PackedBatch& batch) {
   return run_bert_layers(layers_, embeddings_->forward(batch), batch);
 }
 
-std::string BertModel::summary() const {
-  return fmt::format("{} layers, {} heads, hidden {}, intermediate {}", config_.num_hidden_layers,
-                     config_.num_attention_heads, config_.hidden_size, config_.intermediate_size);
+std::string bert_summary(const BertConfig& config) {
+  return fmt::format("{} layers, {} heads, hidden {}, intermediate {}", config.num_hidden_layers,
+                     config.num_attention_heads, config.hidden_size, config.intermediate_size);
 }
+
+std::string BertModel::summary() const { return bert_summary(config_); }
 
 std::shared_ptr<Encoder> make_bert(const nlohmann::json& json,
                                    const std::filesystem::path& config_path,

@@ -25,9 +25,14 @@
 
 namespace embedtune {
 
-struct BertEmbeddings : torch::nn::Module {
+// What BertModel runs before its layers: BERT's embeddings, or XLM-RoBERTa's (other positions).
+struct BertFamilyEmbeddings : torch::nn::Module {
+  virtual at::Tensor forward(const PackedBatch& batch) = 0;  // -> (N, H)
+};
+
+struct BertEmbeddings : BertFamilyEmbeddings {
   explicit BertEmbeddings(const BertConfig& config);
-  at::Tensor forward(const PackedBatch& batch);  // -> (N, H)
+  at::Tensor forward(const PackedBatch& batch) override;  // -> (N, H)
   torch::nn::Embedding word_embeddings{nullptr}, position_embeddings{nullptr},
       token_type_embeddings{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: Hugging Face key name
@@ -90,6 +95,9 @@ void check_bert_shapes(const BertConfig& config, const WeightShapes& shapes,
                        const std::filesystem::path& config_path,
                        const std::filesystem::path& weights_path);
 
+// "6 layers, 12 heads, hidden 384, intermediate 1536": Encoder::summary() of the BERT family.
+std::string bert_summary(const BertConfig& config);
+
 class BertModel : public Encoder {
  public:
   // `with_pooler`: register pooler.dense (present in most checkpoints; unused by sentence
@@ -105,9 +113,14 @@ class BertModel : public Encoder {
 
   const BertConfig& config() const { return config_; }
 
+ protected:
+  // For models that differ from BERT in their embeddings only (XLMRobertaModel).
+  BertModel(const BertConfig& config, std::shared_ptr<BertFamilyEmbeddings> embeddings,
+            bool with_pooler, bool with_position_ids);
+
  private:
   BertConfig config_;
-  std::shared_ptr<BertEmbeddings> embeddings_;
+  std::shared_ptr<BertFamilyEmbeddings> embeddings_;
   torch::nn::ModuleList layers_;
   std::shared_ptr<BertPooler> pooler_;
 };

@@ -150,10 +150,7 @@ at::Tensor MPNetModel::forward(const PackedBatch& batch) {
   return encoder_->forward(embeddings_->forward(batch), batch);
 }
 
-std::string MPNetModel::summary() const {
-  return fmt::format("{} layers, {} heads, hidden {}, intermediate {}", config_.num_hidden_layers,
-                     config_.num_attention_heads, config_.hidden_size, config_.intermediate_size);
-}
+std::string MPNetModel::summary() const { return bert_summary(config_); }
 
 std::shared_ptr<Encoder> make_mpnet(const nlohmann::json& json,
                                     const std::filesystem::path& config_path,

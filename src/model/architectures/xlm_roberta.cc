@@ -53,24 +53,8 @@ at::Tensor XLMRobertaEmbeddings::forward(const PackedBatch& batch) {
 }
 
 XLMRobertaModel::XLMRobertaModel(const BertConfig& config, bool with_pooler, bool with_position_ids)
-    : config_(config) {
-  embeddings_ = register_module("embeddings", std::make_shared<XLMRobertaEmbeddings>(config));
-  if (with_position_ids) {
-    embeddings_->register_buffer(
-        "position_ids", at::arange(config.max_position_embeddings, at::kLong).unsqueeze(0));
-  }
-  layers_ = register_bert_encoder(*this, config);
-  if (with_pooler) pooler_ = register_module("pooler", std::make_shared<BertPooler>(config));
-}
-
-at::Tensor XLMRobertaModel::forward(const PackedBatch& batch) {
-  return run_bert_layers(layers_, embeddings_->forward(batch), batch);
-}
-
-std::string XLMRobertaModel::summary() const {
-  return fmt::format("{} layers, {} heads, hidden {}, intermediate {}", config_.num_hidden_layers,
-                     config_.num_attention_heads, config_.hidden_size, config_.intermediate_size);
-}
+    : BertModel(config, std::make_shared<XLMRobertaEmbeddings>(config), with_pooler,
+                with_position_ids) {}
 
 std::shared_ptr<Encoder> make_xlm_roberta(const nlohmann::json& json,
                                           const std::filesystem::path& config_path,

@@ -28,9 +28,9 @@ namespace embedtune {
 // tokens its sequence has up to and including it). (N) int64 on the batch's device.
 at::Tensor padding_offset_position_ids(const PackedBatch& batch, int64_t padding_idx);
 
-struct XLMRobertaEmbeddings : torch::nn::Module {
+struct XLMRobertaEmbeddings : BertFamilyEmbeddings {
   explicit XLMRobertaEmbeddings(const BertConfig& config);
-  at::Tensor forward(const PackedBatch& batch);  // -> (N, H)
+  at::Tensor forward(const PackedBatch& batch) override;  // -> (N, H)
   torch::nn::Embedding word_embeddings{nullptr}, position_embeddings{nullptr},
       token_type_embeddings{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: Hugging Face key name
@@ -38,27 +38,19 @@ struct XLMRobertaEmbeddings : torch::nn::Module {
   double dropout_p;
 };
 
-class XLMRobertaModel : public Encoder {
+// BertModel with XLM-RoBERTa's embeddings: the same modules and key names otherwise.
+class XLMRobertaModel : public BertModel {
  public:
   // `with_pooler`, `with_position_ids`: as BertModel.
   XLMRobertaModel(const BertConfig& config, bool with_pooler, bool with_position_ids);
 
-  at::Tensor forward(const PackedBatch& batch) override;
-  int64_t hidden_size() const override { return config_.hidden_size; }
   // Positions padding_idx + 1 .. max_position_embeddings - 1 are usable: 512 for a table of 514.
   int64_t max_sequence_length() const override {
-    return config_.max_position_embeddings - config_.pad_token_id - 1;
+    return config().max_position_embeddings - config().pad_token_id - 1;
   }
   std::string architecture() const override {
-    return config_.model_type == "roberta" ? "RobertaModel" : "XLMRobertaModel";
+    return config().model_type == "roberta" ? "RobertaModel" : "XLMRobertaModel";
   }
-  std::string summary() const override;
-
- private:
-  BertConfig config_;
-  std::shared_ptr<XLMRobertaEmbeddings> embeddings_;
-  torch::nn::ModuleList layers_;
-  std::shared_ptr<BertPooler> pooler_;
 };
 
 // load_encoder()'s factory for model_type "xlm-roberta" and "roberta".
