@@ -7,16 +7,10 @@
 #include <queue>
 
 #include "io/error.h"
+#include "tokenizer/unicode_classes.h"
 
 namespace embedtune {
 namespace {
-
-size_t utf8_length(unsigned char lead) {
-  if (lead < 0x80) return 1;
-  if (lead < 0xE0) return 2;
-  if (lead < 0xF0) return 3;
-  return 4;
-}
 
 uint64_t pair_key(int32_t a, int32_t b) {
   return uint64_t{static_cast<uint32_t>(a)} << 32 | static_cast<uint32_t>(b);
@@ -88,7 +82,7 @@ void Bpe::merge_word(std::string_view word, std::vector<int32_t>& ids) const {
   int32_t unk = -1;  // a pending unknown token (its id), or -1
   std::string s;
   for (size_t i = 0; i < word.size();) {
-    const size_t len = utf8_length(static_cast<unsigned char>(word[i]));
+    const size_t len = unicode::utf8_length(static_cast<unsigned char>(word[i]));
     const bool is_first = i == 0;
     const bool is_last = i + len >= word.size();
     s.clear();

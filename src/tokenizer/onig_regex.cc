@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "io/error.h"
+#include "tokenizer/unicode_classes.h"
 
 namespace embedtune {
 namespace {
@@ -25,13 +26,6 @@ struct RegionDeleter {
 OnigRegion* thread_region() {
   thread_local std::unique_ptr<OnigRegion, RegionDeleter> region(onig_region_new());
   return region.get();
-}
-
-size_t utf8_length(unsigned char lead) {
-  if (lead < 0x80) return 1;
-  if (lead < 0xE0) return 2;
-  if (lead < 0xF0) return 3;
-  return 4;
 }
 
 }  // namespace
@@ -73,7 +67,7 @@ void OnigRegex::find_all(std::string_view text, std::vector<std::pair<size_t, si
     if (start == stop && have_last && last_match_end == stop) {
       // As the onig crate: an empty match where the previous one ended moves on one char.
       if (position >= text.size()) break;
-      position += utf8_length(static_cast<unsigned char>(text[position]));
+      position += unicode::utf8_length(static_cast<unsigned char>(text[position]));
       continue;
     }
     out.emplace_back(start, stop);
@@ -82,7 +76,7 @@ void OnigRegex::find_all(std::string_view text, std::vector<std::pair<size_t, si
     position = stop;
     if (start == stop) {
       if (position >= text.size()) break;
-      position += utf8_length(static_cast<unsigned char>(text[position]));
+      position += unicode::utf8_length(static_cast<unsigned char>(text[position]));
     }
   }
 }

@@ -45,6 +45,14 @@ int combining_class(char32_t cp);
 // surrogates and values past U+10FFFF are ill-formed, as in Rust's str), or npos if all is valid.
 size_t find_invalid_utf8(std::string_view text);
 
+// Bytes in the UTF-8 sequence that starts with `lead` (a valid lead byte): 1 to 4.
+inline size_t utf8_length(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if (lead < 0xE0) return 2;
+  if (lead < 0xF0) return 3;
+  return 4;
+}
+
 // Decodes the code point at text[i] (text must be valid UTF-8) and advances i past it.
 inline char32_t decode_utf8(std::string_view text, size_t& i) {
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());

@@ -6,18 +6,12 @@
 #include <limits>
 
 #include "io/error.h"
+#include "tokenizer/unicode_classes.h"
 
 namespace embedtune {
 namespace {
 
 constexpr double kUnkPenalty = 10.0;  // tokenizers' K_UNK_PENALTY
-
-size_t utf8_length(unsigned char lead) {
-  if (lead < 0x80) return 1;
-  if (lead < 0xE0) return 2;
-  if (lead < 0xF0) return 3;
-  return 4;
-}
 
 }  // namespace
 
@@ -119,7 +113,7 @@ void Unigram::tokenize(std::string_view sentence, std::vector<int32_t>& ids) con
   const double unk_score = min_score_ - kUnkPenalty;
   for (size_t start = 0; start < size;) {
     const double here = best[start].score;
-    const size_t mblen = utf8_length(static_cast<unsigned char>(sentence[start]));
+    const size_t mblen = unicode::utf8_length(static_cast<unsigned char>(sentence[start]));
     bool has_single_node = false;
     uint32_t node = 0;
     for (size_t pos = start; pos < size; ++pos) {
