@@ -125,10 +125,7 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
     const auto json = io::read_json_file(tokenizer_config);
     const auto side = json.find("padding_side");
     model.pads_left_ = side != json.end() && *side == "left";
-  }
-  if (!have_length && fs::exists(tokenizer_config)) {
-    const auto json = io::read_json_file(tokenizer_config);
-    if (json.contains("model_max_length") && json["model_max_length"].is_number()) {
+    if (!have_length && json.contains("model_max_length") && json["model_max_length"].is_number()) {
       const double limit = json["model_max_length"].get<double>();
       if (limit >= 1 && limit < static_cast<double>(max_length))
         max_length = static_cast<int64_t>(limit);
