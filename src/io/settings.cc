@@ -200,6 +200,30 @@ void assign_setting(std::optional<bool>& field, const RawSetting& raw, std::stri
   field = *value;
 }
 
+template <class T, class Parse>
+void assign_optional(std::optional<T>& field, const RawSetting& raw, std::string_view where,
+                     std::string_view key, Parse parse) {
+  if (raw.is_list) bad_value(where, key, field, raw);
+  const std::string text = lower(trim(raw.scalar));
+  if (raw.is_null || text == "null" || text == "none" || text == "~") {
+    field.reset();
+    return;
+  }
+  const std::optional<T> value = parse(text);
+  if (!value) bad_value(where, key, field, raw);
+  field = *value;
+}
+
+void assign_setting(std::optional<int64_t>& field, const RawSetting& raw, std::string_view where,
+                    std::string_view key) {
+  assign_optional(field, raw, where, key, parse_int);
+}
+
+void assign_setting(std::optional<double>& field, const RawSetting& raw, std::string_view where,
+                    std::string_view key) {
+  assign_optional(field, raw, where, key, parse_double);
+}
+
 void assign_setting(std::vector<int64_t>& field, const RawSetting& raw, std::string_view where,
                     std::string_view key) {
   assign_list(field, raw, where, key, parse_int);
@@ -221,6 +245,12 @@ std::string setting_text(int64_t value) { return std::to_string(value); }
 std::string setting_text(double value) { return format_double(value); }
 std::string setting_text(bool value) { return value ? "true" : "false"; }
 std::string setting_text(const std::optional<bool>& value) {
+  return value ? setting_text(*value) : "null";
+}
+std::string setting_text(const std::optional<int64_t>& value) {
+  return value ? setting_text(*value) : "null";
+}
+std::string setting_text(const std::optional<double>& value) {
   return value ? setting_text(*value) : "null";
 }
 std::string setting_text(const std::vector<int64_t>& value) {
@@ -248,6 +278,20 @@ void emit_setting(YAML::Emitter& out, const std::optional<bool>& value) {
     out << YAML::Null;
   }
 }
+void emit_setting(YAML::Emitter& out, const std::optional<int64_t>& value) {
+  if (value) {
+    emit_setting(out, *value);
+  } else {
+    out << YAML::Null;
+  }
+}
+void emit_setting(YAML::Emitter& out, const std::optional<double>& value) {
+  if (value) {
+    emit_setting(out, *value);
+  } else {
+    out << YAML::Null;
+  }
+}
 void emit_setting(YAML::Emitter& out, const std::vector<int64_t>& value) { emit_list(out, value); }
 void emit_setting(YAML::Emitter& out, const std::vector<double>& value) { emit_list(out, value); }
 void emit_setting(YAML::Emitter& out, const std::vector<std::string>& value) {
@@ -259,6 +303,8 @@ std::string setting_type_name(int64_t) { return "an integer"; }
 std::string setting_type_name(double) { return "a number"; }
 std::string setting_type_name(bool) { return "true or false"; }
 std::string setting_type_name(const std::optional<bool>&) { return "true, false or null"; }
+std::string setting_type_name(const std::optional<int64_t>&) { return "an integer or null"; }
+std::string setting_type_name(const std::optional<double>&) { return "a number or null"; }
 std::string setting_type_name(const std::vector<int64_t>&) { return "a list of integers"; }
 std::string setting_type_name(const std::vector<double>&) { return "a list of numbers"; }
 std::string setting_type_name(const std::vector<std::string>&) { return "a list of strings"; }

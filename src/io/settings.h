@@ -4,8 +4,8 @@
 // the run recipe, prepare's and evaluate's settings all use them, so every value is spelled and
 // checked the same way wherever it is written.
 //
-// Field types: std::string, int64_t, double, bool, std::optional<bool>, and lists of int64_t,
-// double or std::string.
+// Field types: std::string, int64_t, double, bool, std::optional of bool, int64_t or double (null:
+// not set, as Python's None), and lists of int64_t, double or std::string.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +52,11 @@ void assign_setting(bool& field, const RawSetting& raw, std::string_view where,
                     std::string_view key);
 void assign_setting(std::optional<bool>& field, const RawSetting& raw, std::string_view where,
                     std::string_view key);
+// An optional number reads null, ~ or "none" (any case) as not set.
+void assign_setting(std::optional<int64_t>& field, const RawSetting& raw, std::string_view where,
+                    std::string_view key);
+void assign_setting(std::optional<double>& field, const RawSetting& raw, std::string_view where,
+                    std::string_view key);
 void assign_setting(std::vector<int64_t>& field, const RawSetting& raw, std::string_view where,
                     std::string_view key);
 void assign_setting(std::vector<double>& field, const RawSetting& raw, std::string_view where,
@@ -66,6 +71,8 @@ std::string setting_text(int64_t value);
 std::string setting_text(double value);
 std::string setting_text(bool value);
 std::string setting_text(const std::optional<bool>& value);
+std::string setting_text(const std::optional<int64_t>& value);
+std::string setting_text(const std::optional<double>& value);
 std::string setting_text(const std::vector<int64_t>& value);
 std::string setting_text(const std::vector<double>& value);
 std::string setting_text(const std::vector<std::string>& value);
@@ -77,6 +84,8 @@ void emit_setting(YAML::Emitter& out, int64_t value);
 void emit_setting(YAML::Emitter& out, double value);
 void emit_setting(YAML::Emitter& out, bool value);
 void emit_setting(YAML::Emitter& out, const std::optional<bool>& value);
+void emit_setting(YAML::Emitter& out, const std::optional<int64_t>& value);
+void emit_setting(YAML::Emitter& out, const std::optional<double>& value);
 void emit_setting(YAML::Emitter& out, const std::vector<int64_t>& value);
 void emit_setting(YAML::Emitter& out, const std::vector<double>& value);
 void emit_setting(YAML::Emitter& out, const std::vector<std::string>& value);
@@ -87,6 +96,8 @@ std::string setting_type_name(int64_t);
 std::string setting_type_name(double);
 std::string setting_type_name(bool);
 std::string setting_type_name(const std::optional<bool>&);
+std::string setting_type_name(const std::optional<int64_t>&);
+std::string setting_type_name(const std::optional<double>&);
 std::string setting_type_name(const std::vector<int64_t>&);
 std::string setting_type_name(const std::vector<double>&);
 std::string setting_type_name(const std::vector<std::string>&);
