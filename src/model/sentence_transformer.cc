@@ -209,6 +209,14 @@ at::Tensor SentenceTransformer::forward(const PackedBatch& batch, int64_t prompt
   return pooled;
 }
 
+std::string SentenceTransformer::similarity_fn_name() const {
+  if (st_config_json_.is_object()) {
+    const auto it = st_config_json_.find("similarity_fn_name");
+    if (it != st_config_json_.end() && it->is_string()) return it->get<std::string>();
+  }
+  return "cosine";
+}
+
 at::Tensor truncate_and_normalize(const at::Tensor& embeddings, int64_t dim) {
   const int64_t full = embeddings.size(1);
   if (dim < 1 || dim > full) {

@@ -78,6 +78,9 @@ class SentenceTransformer {
   bool pads_left() const { return pads_left_; }
   const PoolingConfig& pooling() const { return pooling_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
+  // config_sentence_transformers.json's similarity_fn_name ("cosine" when absent or null, as
+  // ST's model.similarity falls back to cos_sim).
+  std::string similarity_fn_name() const;
   // The named prompts of config_sentence_transformers.json over ST's defaults (see Prompts).
   const Prompts& prompts() const { return prompts_; }
   // The prompt text for EncodeOptions::prompt, as ST's encode (kEncode), encode_query (kQuery)

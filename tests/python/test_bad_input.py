@@ -152,6 +152,7 @@ def non_model_folder(d):
 
 TRAIN = ["--model", "model", "--train", "splits/train.jsonl", "--output_dir", "out", "--matryoshka_dims", "64,32",
          "--per_device_train_batch_size", "4"]
+MINE = ["mine", "--model", "model", "--input", "splits/train.jsonl", "--output", "mined.jsonl"]
 ENCODE = ["encode", "--model", "model", "--input", "t.txt", "--output", "o.npy"]
 EVAL = ["evaluate", "--model", "model", "--train", "splits/train.jsonl", "--test", "splits/test.jsonl"]
 BEIR = ["evaluate", "--model", "model", "--corpus", "corpus.jsonl", "--queries", "queries.jsonl", "--qrels", "qrels.tsv"]
@@ -258,6 +259,17 @@ CASES = [
      [*ENCODE, "--prompt", "query:", "--prompt-name", "query"], ["--prompt", "--prompt-name", "not both"]),
     ("encode: --output in a missing folder", write("t.txt", "hello\n"),
      ["encode", "--model", "model", "--input", "t.txt", "--output", "no/o.npy"], ["no", "--output"]),
+    # mine
+    ("mine: --num_negatives 0", pairs, [*MINE, "--num_negatives", "0"], ["num_negatives", "at least 1"]),
+    ("mine: range_min not below range_max", pairs, [*MINE, "--range_min", "5", "--range_max", "5"],
+     ["range_min", "range_max"]),
+    ("mine: more negatives than the range holds", pairs, [*MINE, "--range_max", "4", "--num_negatives", "5"],
+     ["num_negatives", "range_max"]),
+    ("mine: --output_format pairs", pairs, [*MINE, "--output_format", "pairs"], ["output_format", "n-tuple"]),
+    ("mine: --sampling_strategy best", pairs, [*MINE, "--sampling_strategy", "best"], ["sampling_strategy"]),
+    ("mine: --max_score abc", pairs, [*MINE, "--max_score", "abc"], ["--max_score", "abc"]),
+    ("mine: the anchor field is missing", pairs, [*MINE, "--anchor_column_name", "question"],
+     ["splits/train.jsonl:1", "question"]),
     # train
     ("train: unknown key in the recipe", write("r.yaml", "lerning_rate: 1e-5\n"),
      ["train", "--config", "r.yaml", *TRAIN], ["r.yaml:1", "learning_rate"]),
