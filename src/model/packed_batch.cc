@@ -10,9 +10,11 @@
 namespace embedtune {
 
 PackedBatch PackedBatch::from_ids(const std::vector<const std::vector<int32_t>*>& sequences,
-                                  at::Device device, bool left_padded) {
+                                  at::Device device, bool left_padded,
+                                  const std::vector<int64_t>& pad_before) {
   PackedBatch batch;
   batch.left_padded = left_padded;
+  TORCH_INTERNAL_ASSERT(pad_before.empty() || pad_before.size() == sequences.size());
   const auto batch_size = static_cast<int64_t>(sequences.size());
   int64_t total = 0;
   for (const auto* seq : sequences) {
@@ -42,7 +44,11 @@ PackedBatch PackedBatch::from_ids(const std::vector<const std::vector<int32_t>*>
     off_p[b] = n;
     const auto& seq = *sequences[b];
     const auto length = static_cast<int64_t>(seq.size());
-    const int64_t row = b * t + (left_padded ? t - length : 0);  // where the tokens start
+    // Where the tokens start.
+    const int64_t row = b * t + (!pad_before.empty() ? pad_before[b]
+                                 : left_padded       ? t - length
+                                                     : 0);
+    TORCH_INTERNAL_ASSERT(pad_before.empty() || pad_before[b] + length <= t);
     for (int64_t i = 0; i < length; ++i, ++n) {
       ids_p[n] = seq[i];
       pos_p[n] = i;

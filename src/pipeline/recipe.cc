@@ -25,6 +25,7 @@ constexpr DerivedKey kDerivedTrainingKeys[] = {
     {"model", "model"},
     {"train", "the run folder (data.input or data.train)"},
     {"eval", "the run folder (data.input or data.test)"},
+    {"eval_corpus", "the run folder (its train.jsonl)"},
     {"output_dir", "output"},
     {"matryoshka_dims", "dims"},
     {"per_device_eval_batch_size", "evaluation.batch_size"},

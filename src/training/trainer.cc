@@ -101,6 +101,7 @@ Parameters trainable_parameters(torch::nn::Module& bert) {
 // them. Every other training argument changes what training computes.
 constexpr const char* kFreeOnResume[] = {"train",
                                          "eval",
+                                         "eval_corpus",
                                          "query_prompt",
                                          "query_prompt_name",
                                          "corpus_prompt",
@@ -259,6 +260,45 @@ class Tf32Guard {
   bool cublas_ = false, cudnn_ = false;
 };
 
+// The sentence embeddings of every column for the rows of one batch, (B, D) each, as
+// sentence-transformers 6.2's embed_columns: the anchor column in its own forward, the candidate
+// columns (positive, negatives...) together in one forward when there are two or more of them,
+// laid out as its merge_feature_batches pads them (column after column, each padded on the
+// tokenizer's side to its own longest, then on the right to the longest of all). Only dropout can
+// tell the layouts apart: it is drawn over the padded batch.
+std::vector<at::Tensor> embed_columns(SentenceTransformer& model,
+                                      const std::vector<std::vector<std::vector<int32_t>>>& tokens,
+                                      const std::vector<int64_t>& rows, c10::Device device) {
+  const auto column_ids = [&](size_t c) {
+    std::vector<const std::vector<int32_t>*> ids;
+    ids.reserve(rows.size());
+    for (int64_t r : rows) ids.push_back(&tokens[c][r]);
+    return ids;
+  };
+  std::vector<at::Tensor> out;
+  out.push_back(model.forward(PackedBatch::from_ids(column_ids(0), device, model.pads_left())));
+  if (tokens.size() == 2) {
+    out.push_back(model.forward(PackedBatch::from_ids(column_ids(1), device, model.pads_left())));
+    return out;
+  }
+  std::vector<const std::vector<int32_t>*> merged;
+  std::vector<int64_t> pad_before;
+  for (size_t c = 1; c < tokens.size(); ++c) {
+    const auto ids = column_ids(c);
+    size_t longest = 0;
+    for (const auto* seq : ids) longest = std::max(longest, seq->size());
+    for (const auto* seq : ids) {
+      merged.push_back(seq);
+      pad_before.push_back(model.pads_left() ? static_cast<int64_t>(longest - seq->size()) : 0);
+    }
+  }
+  const at::Tensor embeddings =
+      model.forward(PackedBatch::from_ids(merged, device, model.pads_left(), pad_before));
+  for (const at::Tensor& part : embeddings.split(static_cast<int64_t>(rows.size())))
+    out.push_back(part);
+  return out;
+}
+
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -346,8 +386,22 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
   m.train_checksum = io::xxh64_file(args_.train);
   m.columns = args_.train_columns;
   if (m.columns.empty()) {
+    // prepare's pairs, mine's triplets {anchor, positive, negative} or its n-tuples {anchor,
+    // positive, negative_1..negative_n}: every column goes to the loss, as ST's trainer does.
+    const nlohmann::json& first = records.front().columns;
+    for (const char* labeled : {"label", "labels", "score"}) {
+      if (first.contains(labeled) && !first.contains("negative") && !first.contains("negative_1")) {
+        fail(
+            "{}:{}: the rows carry \"{}\": a labeled format (mine --output_format labeled-pair or "
+            "labeled-list) is for cross-encoder losses, not MultipleNegativesRankingLoss; mine "
+            "with --output_format triplet or n-tuple, or set train_columns",
+            args_.train, records.front().line, labeled);
+      }
+    }
     m.columns = {"anchor", "positive"};
-    if (records.front().columns.contains("negative")) m.columns.push_back("negative");
+    if (first.contains("negative")) m.columns.push_back("negative");
+    for (int i = 1; first.contains(fmt::format("negative_{}", i)); ++i)
+      m.columns.push_back(fmt::format("negative_{}", i));
   }
   m.rows.reserve(records.size());
   for (const data::Record& record : records) {
@@ -368,8 +422,18 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
     m.tokens[c].reserve(m.rows.size());
     for (const auto& row : m.rows) m.tokens[c].push_back(m.model->tokenize(row[c]));
   }
-  if (!args_.eval.empty())
-    m.eval_data = data::load_prepared_retrieval_data(args_.train, args_.eval);
+  if (!args_.eval.empty()) {
+    // The corpus is prepare's train + test positives, whatever rows training reads: a mined file
+    // repeats or drops pairs and has no ids, so it names the prepared split with eval_corpus.
+    const std::string corpus_split = args_.eval_corpus.empty() ? args_.train : args_.eval_corpus;
+    if (args_.eval_corpus.empty() && !records.front().columns.contains("id")) {
+      fail(
+          "{}:{}: expected an \"id\" field to build the evaluation corpus from, found none (a "
+          "mined file?); set eval_corpus to the train.jsonl prepare wrote",
+          args_.train, records.front().line);
+    }
+    m.eval_data = data::load_prepared_retrieval_data(corpus_split, args_.eval);
+  }
 
   m.sampler = make_batch_sampler(args_.batch_sampler, m.rows, args_.per_device_train_batch_size,
                                  args_.dataloader_drop_last, static_cast<uint64_t>(args_.seed));
@@ -643,15 +707,7 @@ TrainOutput Trainer::train() {
         at::Tensor loss;
         {
           AutocastGuard autocast(m.device, args_.bf16);
-          std::vector<at::Tensor> embeddings;
-          for (size_t c = 0; c < m.columns.size(); ++c) {
-            std::vector<const std::vector<int32_t>*> ids;
-            ids.reserve(rows.size());
-            for (int64_t r : rows) ids.push_back(&m.tokens[c][r]);
-            embeddings.push_back(
-                m.model->forward(PackedBatch::from_ids(ids, m.device, m.model->pads_left())));
-          }
-          loss = compute_loss(m.loss, embeddings, m.engine);
+          loss = compute_loss(m.loss, embed_columns(*m.model, m.tokens, rows, m.device), m.engine);
         }
         if (m.callbacks.on_loss) m.callbacks.on_loss(loss, state_.global_step);
         // Trainer.training_step: loss / current_gradient_accumulation_steps (the group's own

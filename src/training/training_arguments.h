@@ -23,7 +23,7 @@ namespace embedtune::training {
 
 struct TrainingArguments {
   // Inputs.
-  std::string model, train, eval, query_prompt, query_prompt_name, corpus_prompt,
+  std::string model, train, eval, eval_corpus, query_prompt, query_prompt_name, corpus_prompt,
       corpus_prompt_name, device;
   int64_t max_seq_length;
   std::string output_dir;
@@ -68,11 +68,14 @@ struct TrainingArguments {
     visit(self.model, "model", std::string(),
           "Model folder to fine-tune (sentence-transformers or Hugging Face layout)");
     visit(self.train, "train", std::string(),
-          "Training pairs: prepare's train.jsonl ({\"id\", \"anchor\", \"positive\"[, "
-          "\"negative\"]})");
+          "Training rows: prepare's train.jsonl ({\"id\", \"anchor\", \"positive\"[, "
+          "\"negative\"]}) or mine's triplets / n-tuples");
     visit(self.eval, "eval", std::string(),
           "Evaluation queries: prepare's test.jsonl (corpus = train + test positives); empty: no "
           "evaluation");
+    visit(self.eval_corpus, "eval_corpus", std::string(),
+          "prepare's train.jsonl whose positives join the evaluation corpus when train is a mined "
+          "file (empty: train itself)");
     visit(self.query_prompt, "query_prompt", std::string(),
           "Prepended to every evaluation query (InformationRetrievalEvaluator's query_prompt; "
           "empty: the model's \"query\" prompt)");
