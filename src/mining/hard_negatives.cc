@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <unordered_map>
@@ -119,6 +120,23 @@ at::Tensor repeat_rows(const at::Tensor& x, const std::vector<int64_t>& n_positi
   return at::cat(parts);
 }
 
+// The statistics ST's summary lists, in its order: mean, median and std (nan for too few scores,
+// as torch), then min, quantiles and max (none for no scores, where ST prints inf or -inf).
+std::vector<std::pair<std::string, std::optional<double>>> score_statistics(const at::Tensor& s) {
+  const bool empty = s.numel() == 0;
+  const auto value = [](const at::Tensor& t) {
+    return std::optional<double>(static_cast<double>(t.item<float>()));
+  };
+  const auto quantile = [&](double q) {
+    return empty ? std::nullopt : value(at::quantile(s.to(at::kFloat), q));
+  };
+  return {
+      {"Mean", value(s.mean())}, {"Median", empty ? std::optional<double>(NAN) : value(s.median())},
+      {"Std", value(s.std())},   {"Min", empty ? std::nullopt : value(s.min())},
+      {"25%", quantile(0.25)},   {"50%", quantile(0.5)},
+      {"75%", quantile(0.75)},   {"Max", empty ? std::nullopt : value(s.max())}};
+}
+
 // The statistics table ST prints ("Metric Positive Negative Difference").
 std::string score_table(const at::Tensor& positive, const at::Tensor& negative,
                         const at::Tensor& difference) {
@@ -128,34 +146,17 @@ std::string score_table(const at::Tensor& positive, const at::Tensor& negative,
   };
   std::string out = row("Metric", "Positive", "Negative", "Difference");
   out += row("Count", with_commas(positive.numel()), with_commas(negative.numel()), "");
-  // Python's f"{value:,}" of the float inf/-inf an empty tensor's min/max/quantile give.
-  const auto show = [](const std::optional<at::Tensor>& value, double empty) {
-    if (!value) return std::string(empty > 0 ? "inf" : "-inf");
-    return fmt::format("{:.4f}", value->item<float>());
-  };
-  using Stat = std::function<std::optional<at::Tensor>(const at::Tensor&)>;
-  const auto nonempty = [](auto f) {
-    return [f](const at::Tensor& s) -> std::optional<at::Tensor> {
-      if (s.numel() == 0) return std::nullopt;
-      return f(s);
-    };
-  };
-  const std::vector<std::tuple<std::string, Stat, double>> stats = {
-      {"Mean", [](const at::Tensor& s) { return std::optional(s.mean()); }, kInf},
-      {"Median", [](const at::Tensor& s) { return std::optional(s.median()); }, kInf},
-      {"Std", [](const at::Tensor& s) { return std::optional(s.std()); }, kInf},
-      {"Min", nonempty([](const at::Tensor& s) { return s.min(); }), kInf},
-      {"25%", nonempty([](const at::Tensor& s) { return at::quantile(s.to(at::kFloat), 0.25); }),
-       kInf},
-      {"50%", nonempty([](const at::Tensor& s) { return at::quantile(s.to(at::kFloat), 0.5); }),
-       kInf},
-      {"75%", nonempty([](const at::Tensor& s) { return at::quantile(s.to(at::kFloat), 0.75); }),
-       kInf},
-      {"Max", nonempty([](const at::Tensor& s) { return s.max(); }), -kInf},
-  };
-  for (const auto& [name, stat, empty] : stats) {
-    out += row(name, show(stat(positive), empty), show(stat(negative), empty),
-               show(stat(difference), empty));
+  const auto columns = {score_statistics(positive), score_statistics(negative),
+                        score_statistics(difference)};
+  const auto& first = *columns.begin();
+  for (size_t i = 0; i < first.size(); ++i) {
+    std::vector<std::string> cells;
+    for (const auto& column : columns) {
+      const auto& v = column[i].second;
+      // Python's f"{value:,}" of the float inf / -inf ST substitutes for no scores.
+      cells.push_back(v ? fmt::format("{:.4f}", *v) : (first[i].first == "Max" ? "-inf" : "inf"));
+    }
+    out += row(first[i].first, cells[0], cells[1], cells[2]);
   }
   return out;
 }
@@ -564,6 +565,34 @@ MineResult mine_hard_negatives(SentenceTransformer& model, const std::vector<std
         considerations, solutions.size() > 1 ? "s" : "");
   }
   return result;
+}
+
+nlohmann::ordered_json summary_json(const MineResult& result) {
+  nlohmann::ordered_json out;
+  const std::pair<const char*, const at::Tensor*> parts[] = {
+      {"positive", &result.positive_scores},
+      {"negative", &result.negative_scores},
+      {"difference", &result.difference_scores}};
+  for (const auto& [name, scores] : parts) {
+    nlohmann::ordered_json stats;
+    stats["count"] = scores->numel();
+    for (const auto& [key, value] : score_statistics(*scores)) {
+      std::string lowered = key;
+      for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      stats[lowered] = value && std::isfinite(*value) ? nlohmann::ordered_json(*value)
+                                                      : nlohmann::ordered_json(nullptr);
+    }
+    out[name] = stats;
+  }
+  out["rows"] = result.rows.size();
+  out["columns"] = result.columns;
+  out["unique_anchors"] = result.unique_anchors;
+  out["range_max"] = result.range_max;
+  out["missing_samples"] = result.missing_samples;
+  out["maximum_samples"] = result.maximum_samples;
+  out["skipped"] = result.skipped;
+  out["report"] = result.report;
+  return out;
 }
 
 void write_mined_jsonl(const fs::path& path, const MineResult& result) {

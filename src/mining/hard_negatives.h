@@ -129,6 +129,12 @@ MineResult mine_hard_negatives(SentenceTransformer& model, const std::vector<std
                                const std::vector<std::string>* corpus, const MineSettings& settings,
                                const MineProgress& progress = {});
 
+// The summary as JSON, for reports: {"positive"|"negative"|"difference": {"count", "mean",
+// "median", "std", "min", "25%", "50%", "75%", "max"}, "rows", "unique_anchors", "range_max",
+// "missing_samples", "maximum_samples", "skipped": [...], "report": the printed text}. A statistic
+// of no scores is null.
+nlohmann::ordered_json summary_json(const MineResult& result);
+
 // The rows as JSON Lines (UTF-8 as is, one object per line), written atomically.
 void write_mined_jsonl(const std::filesystem::path& path, const MineResult& result);
 

@@ -8,12 +8,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "data/prepare.h"
 #include "evaluation/evaluation_settings.h"
+#include "mining/hard_negatives.h"
 #include "training/training_arguments.h"
 
 namespace embedtune::pipeline {
@@ -30,6 +32,11 @@ struct Recipe {
   // training: output_dir, model, train, eval, matryoshka_dims, the evaluation batch size and
   // prompts are filled by validate() from the keys above (derived_training_keys()).
   training::TrainingArguments training;
+  // mine: hard negatives between prepare and train. Null: on exactly when the recipe sets another
+  // mine.* key (validate() resolves it, so a written recipe says which).
+  std::optional<bool> mine_enabled;
+  mining::MineSettings mine;
+  bool mine_section_given = false;  // a mine.* key other than mine.enabled was set (not a key)
 
   Recipe();  // every key at its default
 
@@ -49,6 +56,18 @@ struct Recipe {
     visit(self.data_test, "data.test", std::string(),
           "Prepared test.jsonl (instead of data.input)");
     evaluation::EvaluationSettings::for_each(self.evaluation, prefixed(visit, "evaluation."));
+    visit(self.mine_enabled, "mine.enabled", std::optional<bool>(),
+          "Mine hard negatives for train.jsonl before training (null: when other mine keys are "
+          "set)");
+    mining::MineSettings::for_each(
+        self.mine, [&visit](auto& field, std::string_view key, const auto& default_value,
+                            std::string_view help) {
+          // The run mines prepare's anchor/positive pairs for training: it names the columns and
+          // keeps the positives out of the candidates itself.
+          if (key != "anchor_column_name" && key != "positive_column_name" &&
+              key != "include_positives")
+            visit(field, std::string("mine.") + std::string(key), default_value, help);
+        });
     training::TrainingArguments::for_each(
         self.training, [&visit](auto& field, std::string_view key, const auto& default_value,
                                 std::string_view help) {

@@ -53,6 +53,20 @@ void Recipe::validate() {
   training.output_dir = (fs::path(output) / "model").string();
   training.train = (fs::path(output) / "data" / "train.jsonl").string();
   training.eval = (fs::path(output) / "data" / "test.jsonl").string();
+  if (!mine_enabled) mine_enabled = mine_section_given;
+  training.eval_corpus.clear();
+  if (*mine_enabled) {
+    mine.validate("recipe: mine.");
+    if (mine.output_format != "triplet" && mine.output_format != "n-tuple") {
+      fail(
+          "recipe: mine.output_format: the run trains on what it mines, so expected triplet or "
+          "n-tuple, found '{}'; use `embedtune mine` for the labeled formats",
+          mine.output_format);
+    }
+    // Training reads the mined rows; the evaluation corpus stays prepare's train + test.
+    training.train = (fs::path(output) / "data" / "train-mined.jsonl").string();
+    training.eval_corpus = (fs::path(output) / "data" / "train.jsonl").string();
+  }
   training.matryoshka_dims = dims;
   training.per_device_eval_batch_size = evaluation.batch_size;
   training.query_prompt = evaluation.query_prompt;

@@ -398,6 +398,50 @@ std::string settings_section(const nlohmann::json& settings) {
   return section("settings", "Settings", body);
 }
 
+// The mine stage's score distribution, as `embedtune mine` prints it, and what it skipped.
+std::string mining_section(const nlohmann::json& mining) {
+  if (!mining.is_object()) return "";
+  std::string body = fmt::format(
+      "<p>{} training rows from {} anchors, with the negatives mined by the base model. A "
+      "hard negative scores close to its anchor's positive: the difference column is "
+      "positive − negative per pair.</p>\n",
+      mining.value("rows", 0), mining.value("unique_anchors", 0));
+  body +=
+      "<table id=\"mining\">\n<thead><tr><th>Score</th><th>Positive</th><th>Negative</th>"
+      "<th>Difference</th></tr></thead>\n<tbody>\n";
+  const char* kinds[] = {"positive", "negative", "difference"};
+  const auto cell = [&](const char* kind, const char* stat) -> std::string {
+    if (!mining.contains(kind) || !mining[kind].contains(stat)) return "";
+    const nlohmann::json& v = mining[kind][stat];
+    if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+    if (v.is_number()) return fmt::format("{:.4f}", v.get<double>());
+    return "–";
+  };
+  for (const char* stat : {"count", "mean", "median", "std", "min", "25%", "50%", "75%", "max"}) {
+    body += fmt::format("<tr><td>{}</td>", stat);
+    for (const char* kind : kinds)
+      body += fmt::format("<td>{}</td>",
+                          std::string(stat) == "count" && std::string(kind) == "difference"
+                              ? ""
+                              : cell(kind, stat));
+    body += "</tr>\n";
+  }
+  body += "</tbody>\n</table>\n";
+  if (mining.contains("skipped")) {
+    for (const nlohmann::json& s : mining["skipped"]) {
+      body += fmt::format("<p class=\"note\">Skipped {} candidates ({:.2f}%) by {} = {}.</p>\n",
+                          s.value("skipped", 0), 100.0 * s.value("ratio", 0.0),
+                          escape_html(s.value("parameter", "")), s.value("value", 0.0));
+    }
+  }
+  if (mining.value("missing_samples", 0) > 0) {
+    body += fmt::format(
+        "<p class=\"note\">{} of {} rows could not get enough negatives and were left out.</p>\n",
+        mining.value("missing_samples", 0), mining.value("maximum_samples", 0));
+  }
+  return section("mining", "Hard negatives", body);
+}
+
 std::string timings_section(const std::vector<std::pair<std::string, double>>& timings) {
   if (timings.empty()) return section("timings", "Timings", note("No timings were recorded."));
   double total = 0, longest = 0;
@@ -562,6 +606,7 @@ std::string render_report_html(const ReportInputs& in) {
   html += training_section(in, log);
   html += storage_section(dims_desc);
   html += frontier_section(in);
+  html += mining_section(in.mining);
   html += settings_section(in.settings);
   html += timings_section(in.timings);
   html +=

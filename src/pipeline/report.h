@@ -24,6 +24,8 @@ struct ReportInputs {
   nlohmann::json settings = nlohmann::json::object();   // the run's recipe, shown as a table
   std::vector<std::pair<std::string, double>> timings;  // stage name -> seconds, in run order
   int64_t best_step = -1;                               // the best checkpoint's step, -1 if none
+  // mining::summary_json of the run's mine stage; null when the run mined nothing.
+  nlohmann::json mining = nullptr;
 };
 
 // The whole report as one HTML5 document: no JavaScript, no external resource, all text escaped.
@@ -31,7 +33,8 @@ struct ReportInputs {
 // `embedtune compare` prints them); NDCG@10 / MRR@10 / recall@10 against dimension (log2 axis),
 // baseline dashed; training loss and learning rate against step; evaluation metrics per logged
 // evaluation with the best step's row marked; storage per vector (float32, int8, binary) per
-// dimension and per million vectors; settings; timings. Parts whose inputs are missing (no
+// dimension and per million vectors; hard negatives (the mined scores' distribution) when mined;
+// settings; timings. Parts whose inputs are missing (no
 // common dimension, an empty log_history) are replaced by a note saying why. Never throws for
 // bad content; same inputs -> same bytes (no clock, no locale, no hash order).
 std::string render_report_html(const ReportInputs& inputs);

@@ -20,6 +20,7 @@
 #include "io/file.h"
 #include "io/json.h"
 #include "io/progress.h"
+#include "mining/hard_negatives.h"
 #include "model/sentence_transformer.h"
 #include "pipeline/report.h"
 #include "training/trainer.h"
@@ -48,6 +49,8 @@ struct Paths {
         train(data / "train.jsonl"),
         test(data / "test.jsonl"),
         summary(data / "summary.json"),
+        mined(data / "train-mined.jsonl"),
+        mine_summary(data / "mine_summary.json"),
         baseline(root / "baseline.json"),
         baseline_csv(root / "baseline"),
         model(root / "model"),
@@ -57,8 +60,8 @@ struct Paths {
         comparison(root / "comparison.md"),
         report(root / "report.html"),
         timings(root / "timings.json") {}
-  fs::path root, recipe, data, train, test, summary, baseline, baseline_csv, model, training_state,
-      finetuned, finetuned_csv, comparison, report, timings;
+  fs::path root, recipe, data, train, test, summary, mined, mine_summary, baseline, baseline_csv,
+      model, training_state, finetuned, finetuned_csv, comparison, report, timings;
 };
 
 // The one place the run's evaluation options come from: the recipe's evaluation section (the
@@ -175,6 +178,41 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
     log("prepare: already done");
   }
 
+  // 1b. Hard negatives for the training pairs, mined with the model being fine-tuned.
+  if (recipe.mine_enabled.value_or(false)) {
+    if (!fs::exists(paths.mined)) {
+      Timer timer;
+      log(fmt::format("mine: {} negatives per pair with {}", recipe.mine.num_negatives,
+                      recipe.model));
+      SentenceTransformer st =
+          SentenceTransformer::load(recipe.model, c10::Device(recipe.training.device));
+      if (recipe.training.max_seq_length > 0) st.set_max_seq_length(recipe.training.max_seq_length);
+      data::InvalidRows invalid(paths.train, false, "fix the row");
+      std::vector<std::string> anchors, positives;
+      for (const data::Record& record :
+           data::read_records(paths.train, data::DataFormat::kJsonLines, invalid)) {
+        anchors.push_back(record.columns.at("anchor").get<std::string>());
+        positives.push_back(record.columns.at("positive").get<std::string>());
+      }
+      mining::MineProgress progress;
+      if (options.progress) {
+        progress = [corpus = io::progress_printer("  encoding corpus"),
+                    queries = io::progress_printer("  encoding anchors")](
+                       std::string_view what, int64_t done, int64_t total) {
+          (what == "corpus" ? corpus : queries)(done, total);
+        };
+      }
+      const mining::MineResult mined =
+          mining::mine_hard_negatives(st, anchors, positives, nullptr, recipe.mine, progress);
+      io::write_json_file_atomic(paths.mine_summary, mining::summary_json(mined));
+      mining::write_mined_jsonl(paths.mined, mined);  // last: it marks the stage done
+      log(mined.report);
+      stage_done("mine", timer);
+    } else {
+      log("mine: already done");
+    }
+  }
+
   // 2. Baseline evaluation.
   if (!fs::exists(paths.baseline)) {
     Timer timer;
@@ -264,6 +302,8 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
       report.best_step = state["best_global_step"].get<int64_t>();
     }
   }
+  if (recipe.mine_enabled.value_or(false) && fs::exists(paths.mine_summary))
+    report.mining = io::read_json_file(paths.mine_summary);
   report.settings = recipe.settings_json();
   for (const auto& [key, value] : timings.items())
     report.timings.emplace_back(key, value.get<double>());

@@ -146,3 +146,32 @@ def test_missing_model_data_and_oversized_dims_fail_before_any_work(run, tmp_pat
         lines = result.stderr.strip().splitlines()
         assert result.returncode != 0 and len(lines) == 1 and needle in lines[0], result.stderr
         assert not (tmp_path / "out").exists()
+
+
+def test_a_mine_section_adds_the_stage_and_its_report(run, tmp_path, testdata, dataset):
+    """A `mine:` section mines train.jsonl with the base model before training: the trainer reads the
+    mined n-tuples, the evaluation corpus stays prepare's, the report shows the score distribution."""
+    recipe = write_recipe(tmp_path / "r.yaml", testdata / "models" / "mean", tmp_path / "out", dataset)
+    recipe.write_text(recipe.read_text() + "mine:\n  num_negatives: 2\n  output_format: n-tuple\n  range_min: 1\n")
+    result = run("run", recipe)
+    out = tmp_path / "out"
+    assert "mine: done" in result.stderr
+    mined = [json.loads(line) for line in (out / "data" / "train-mined.jsonl").read_text().splitlines()]
+    train = (out / "data" / "train.jsonl").read_text().splitlines()
+    assert mined and list(mined[0]) == ["anchor", "positive", "negative_1", "negative_2"]
+    assert len(mined) <= len(train)
+    summary = json.loads((out / "data" / "mine_summary.json").read_text())
+    assert summary["rows"] == len(mined) and summary["negative"]["count"] == 2 * len(mined)
+    assert "negative_2" in (out / "model" / "README.md").read_text()
+    assert 'id="mining"' in (out / "report.html").read_text()
+    # The written recipe says the stage is on, so it reads back to the same run.
+    assert "enabled: true" in (out / "recipe.yaml").read_text()
+    # The baseline and fine-tuned evaluations use the same corpus (prepare's train + test).
+    baseline = json.loads((out / "baseline.json").read_text())
+    finetuned = json.loads((out / "finetuned.json").read_text())
+    assert baseline.keys() == finetuned.keys()
+
+    bad = write_recipe(tmp_path / "b.yaml", testdata / "models" / "mean", tmp_path / "out-b", dataset)
+    bad.write_text(bad.read_text() + "mine:\n  output_format: labeled-pair\n")
+    refused = run("run", bad, check=False)
+    assert refused.returncode != 0 and "mine.output_format" in refused.stderr

@@ -34,6 +34,10 @@ T other_value(const T& default_value, size_t salt) {
     return !default_value;
   } else if constexpr (std::is_same_v<T, std::optional<bool>>) {
     return default_value ? std::optional<bool>() : std::optional<bool>(false);
+  } else if constexpr (std::is_same_v<T, std::optional<int64_t>>) {
+    return default_value ? std::optional<int64_t>() : std::optional<int64_t>(11 + salt);
+  } else if constexpr (std::is_same_v<T, std::optional<double>>) {
+    return default_value ? std::optional<double>() : std::optional<double>(0.375 + salt);
   } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
     return {3, 1, static_cast<int64_t>(salt) + 2};
   } else if constexpr (std::is_same_v<T, std::vector<double>>) {
