@@ -10,9 +10,10 @@
 namespace embedtune {
 
 PackedBatch PackedBatch::from_ids(const std::vector<const std::vector<int32_t>*>& sequences,
-                                  at::Device device, bool left_padded) {
+                                  at::Device device, bool left_padded, int64_t min_length) {
   PackedBatch batch;
   batch.left_padded = left_padded;
+  batch.max_length = std::max<int64_t>(min_length, 0);
   const auto batch_size = static_cast<int64_t>(sequences.size());
   int64_t total = 0;
   for (const auto* seq : sequences) {
