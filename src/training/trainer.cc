@@ -25,6 +25,7 @@
 #include "io/checksum.h"
 #include "io/error.h"
 #include "io/file.h"
+#include "losses/cached_multiple_negatives_ranking_loss.h"
 #include "losses/loss.h"
 #include "model/autocast.h"
 #include "model/libtorch_version.h"
@@ -321,6 +322,8 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
   if (m.device.is_cuda()) m.model->to(m.device);
 
   m.loss.loss = args_.loss;
+  m.loss.inner_loss = args_.inner_loss;
+  m.loss.mini_batch_size = args_.mini_batch_size;
   m.loss.scale = args_.scale;
   m.loss.similarity = parse_similarity(args_.similarity_fct);
   m.loss.matryoshka.dims = args_.matryoshka_dims;
@@ -640,16 +643,31 @@ TrainOutput Trainer::train() {
       at::Tensor group_loss = at::zeros({}, tr_loss.options());
       for (int64_t i = 0; i < group; ++i, ++micro) {
         const std::vector<int64_t>& rows = batches[micro];
+        TokenColumns ids(m.columns.size());
+        for (size_t c = 0; c < m.columns.size(); ++c) {
+          ids[c].reserve(rows.size());
+          for (int64_t r : rows) ids[c].push_back(&m.tokens[c][r]);
+        }
+        if (m.loss.uses_gradient_cache()) {
+          // GradCache does its own backward, mini-batch by mini-batch, scaled as
+          // Trainer.training_step scales the loss (below).
+          at::Tensor loss;
+          {
+            AutocastGuard autocast(m.device, args_.bf16);
+            loss = cached_loss_backward(m.loss, *m.model, ids, 1.0 / static_cast<double>(group),
+                                        m.engine);
+          }
+          if (m.callbacks.on_loss) m.callbacks.on_loss(loss, state_.global_step);
+          group_loss += (loss / static_cast<double>(group)).to(at::kFloat);
+          continue;
+        }
         at::Tensor loss;
         {
           AutocastGuard autocast(m.device, args_.bf16);
           std::vector<at::Tensor> embeddings;
           for (size_t c = 0; c < m.columns.size(); ++c) {
-            std::vector<const std::vector<int32_t>*> ids;
-            ids.reserve(rows.size());
-            for (int64_t r : rows) ids.push_back(&m.tokens[c][r]);
             embeddings.push_back(
-                m.model->forward(PackedBatch::from_ids(ids, m.device, m.model->pads_left())));
+                m.model->forward(PackedBatch::from_ids(ids[c], m.device, m.model->pads_left())));
           }
           loss = compute_loss(m.loss, embeddings, m.engine);
         }
@@ -818,7 +836,9 @@ TrainOutput Trainer::train() {
                                            total / static_cast<double>(m.rows.size()));
     }
     card.loss = args_.loss;
-    card.loss_settings["loss"] = "MultipleNegativesRankingLoss";
+    card.inner_loss = args_.inner_loss;
+    card.loss_settings["loss"] =
+        args_.loss == "MatryoshkaLoss" ? args_.inner_loss : std::string(args_.loss);
     if (args_.loss == "MatryoshkaLoss") {
       card.loss_settings["matryoshka_dims"] = m.loss.matryoshka.dims;
       card.loss_settings["matryoshka_weights"] = m.loss.matryoshka.weights;
@@ -826,6 +846,7 @@ TrainOutput Trainer::train() {
     }
     card.loss_settings["scale"] = args_.scale;
     card.loss_settings["similarity_fct"] = similarity_name(m.loss.similarity);
+    if (m.loss.uses_gradient_cache()) card.loss_settings["mini_batch_size"] = args_.mini_batch_size;
     card.dims = args_.matryoshka_dims;
     card.non_default_hyperparameters = args_.non_defaults();
     card.all_hyperparameters = args_.all_values();
