@@ -1,4 +1,5 @@
-// compute_loss: dispatch between plain MultipleNegativesRankingLoss and MatryoshkaLoss over it.
+// compute_loss: dispatch between plain MultipleNegativesRankingLoss and MatryoshkaLoss over it;
+// the names and checks of the loss settings.
 #include "losses/loss.h"
 
 #include <ATen/ATen.h>
@@ -10,10 +11,29 @@ namespace embedtune {
 namespace {
 constexpr const char* kMatryoshka = "MatryoshkaLoss";
 constexpr const char* kMnrl = "MultipleNegativesRankingLoss";
+constexpr const char* kCachedMnrl = "CachedMultipleNegativesRankingLoss";
 
 void check_loss_name(const std::string& name) {
-  if (name != kMatryoshka && name != kMnrl) {
-    fail("loss: expected MatryoshkaLoss or MultipleNegativesRankingLoss, found '{}'", name);
+  if (name != kMatryoshka && name != kMnrl && name != kCachedMnrl) {
+    fail(
+        "loss: expected MatryoshkaLoss, MultipleNegativesRankingLoss or "
+        "CachedMultipleNegativesRankingLoss, found '{}'; use one of those",
+        name);
+  }
+}
+
+void check_inner_loss(const std::string& loss, const std::string& inner) {
+  if (inner != kMnrl && inner != kCachedMnrl) {
+    fail(
+        "inner_loss: expected MultipleNegativesRankingLoss or CachedMultipleNegativesRankingLoss, "
+        "found '{}'; use one of those",
+        inner);
+  }
+  if (loss != kMatryoshka && inner != kMnrl) {
+    fail(
+        "inner_loss: {} applies only inside MatryoshkaLoss, but loss is {}; set loss: "
+        "MatryoshkaLoss, or loss: {} to use it alone",
+        inner, loss, inner);
   }
 }
 
@@ -29,7 +49,18 @@ void LossConfig::validate(int64_t model_dim) {
     fail("scale: MultipleNegativesRankingLoss needs scale > 0, found {}; use 20 (temperature 0.05)",
          scale);
   }
+  check_inner_loss(loss, inner_loss);
+  if (mini_batch_size < 1) {
+    fail(
+        "mini_batch_size: expected an integer >= 1 (rows per forward pass of "
+        "CachedMultipleNegativesRankingLoss), found {}; use 32 (the default) or more",
+        mini_batch_size);
+  }
   if (loss == kMatryoshka) matryoshka.validate(model_dim);
+}
+
+bool LossConfig::uses_gradient_cache() const {
+  return loss == kCachedMnrl || (loss == kMatryoshka && inner_loss == kCachedMnrl);
 }
 
 at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>& columns,
@@ -41,7 +72,7 @@ at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>&
         "give the dataset a positive column",
         config.loss, columns.size());
   }
-  if (config.loss == kMnrl) return mnrl(config, columns);
+  if (config.loss != kMatryoshka) return mnrl(config, columns);
 
   const MatryoshkaLossConfig& m = config.matryoshka;
   if (m.dims.empty() || m.weights.size() != m.dims.size()) {

@@ -1,5 +1,5 @@
-// The training loss as configured: MultipleNegativesRankingLoss alone, or wrapped in
-// MatryoshkaLoss.
+// The training loss as configured: MultipleNegativesRankingLoss or its cached (GradCache) form
+// CachedMultipleNegativesRankingLoss, alone or wrapped in MatryoshkaLoss.
 //
 // Letters: B rows in the batch, D the model's embedding dimension.
 #pragma once
@@ -16,14 +16,25 @@
 namespace embedtune {
 
 struct LossConfig {
-  std::string loss = "MatryoshkaLoss";  // or "MultipleNegativesRankingLoss"
-  MatryoshkaLossConfig matryoshka;      // used only by "MatryoshkaLoss"
-  double scale = 20.0;                  // MNRL scale = 1 / temperature
+  // "MatryoshkaLoss" (over inner_loss), "MultipleNegativesRankingLoss" or
+  // "CachedMultipleNegativesRankingLoss".
+  std::string loss = "MatryoshkaLoss";
+  // The loss inside MatryoshkaLoss: "MultipleNegativesRankingLoss" or
+  // "CachedMultipleNegativesRankingLoss". Must stay the default with any other `loss`.
+  std::string inner_loss = "MultipleNegativesRankingLoss";
+  MatryoshkaLossConfig matryoshka;  // used only by "MatryoshkaLoss"
+  double scale = 20.0;              // MNRL scale = 1 / temperature
   SimilarityFunction similarity = SimilarityFunction::kCosine;
+  int64_t mini_batch_size = 32;  // rows per forward pass of the cached loss (ST's default)
 
-  // Checks the loss name and scale, and (for MatryoshkaLoss) validates `matryoshka` against the
-  // model's embedding dimension (sorting its dims). Throws embedtune::Error on a bad setting.
+  // Checks the loss names, scale and mini_batch_size, and (for MatryoshkaLoss) validates
+  // `matryoshka` against the model's embedding dimension (sorting its dims). Throws
+  // embedtune::Error on a bad setting.
   void validate(int64_t model_dim);
+
+  // Whether the loss is CachedMultipleNegativesRankingLoss, alone or inside MatryoshkaLoss: then
+  // the trainer runs cached_loss_backward instead of compute_loss + backward.
+  bool uses_gradient_cache() const;
 };
 
 // The loss for one batch. `columns` are the model's FULL-size sentence embeddings, (B, D) each, of
@@ -33,6 +44,8 @@ struct LossConfig {
 // shrunk (sliced to [:, :d], then L2-normalised, as sentence-transformers' ForwardDecorator does)
 // and the inner MNRL is computed; the result is the sum of weight_d * loss_d (a sum, not a mean).
 // The embeddings are shared by every dim, so the encoder runs once per column per batch.
+// CachedMultipleNegativesRankingLoss is the same function as MultipleNegativesRankingLoss (only
+// the way its gradients are got differs, see cached_loss_backward), so it is computed as MNRL.
 // Returns a differentiable scalar. Throws embedtune::Error on an unknown loss name, fewer than
 // 2 columns, mismatched shapes, or a dim larger than D. `config` must have been validated.
 at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>& columns,

@@ -10,10 +10,11 @@
 namespace embedtune {
 
 PackedBatch PackedBatch::from_ids(const std::vector<const std::vector<int32_t>*>& sequences,
-                                  at::Device device, bool left_padded,
+                                  at::Device device, bool left_padded, int64_t min_length,
                                   const std::vector<int64_t>& pad_before) {
   PackedBatch batch;
   batch.left_padded = left_padded;
+  batch.max_length = std::max<int64_t>(min_length, 0);
   TORCH_INTERNAL_ASSERT(pad_before.empty() || pad_before.size() == sequences.size());
   const auto batch_size = static_cast<int64_t>(sequences.size());
   int64_t total = 0;

@@ -30,13 +30,15 @@ struct PackedBatch {
   int64_t num_tokens() const { return input_ids.size(0); }
 
   // Builds the batch on the host from token ids (each sequence non-empty), then moves the
-  // tensors to `device` in one transfer each. `pad_before`, when given (one per sequence), places
-  // sequence b's tokens after that many padding slots of its padded row instead (the layout of
-  // sentence-transformers' merged column batches: each column padded on its tokenizer's side to
-  // its own longest, then on the right to the longest of all); each must leave room for the
-  // sequence within T. Throws embedtune::Error on an empty sequence.
+  // tensors to `device` in one transfer each. T is the longest sequence, or `min_length` when
+  // that is longer: a mini-batch cut from a left-padded batch keeps the whole batch's width, as
+  // sentence-transformers' _create_minibatch keeps leading padding. `pad_before`, when given (one
+  // per sequence), places sequence b's tokens after that many padding slots of its padded row
+  // instead (the layout of sentence-transformers' merged column batches: each column padded on its
+  // tokenizer's side to its own longest, then on the right to the longest of all); each must leave
+  // room for the sequence within T. Throws embedtune::Error on an empty sequence.
   static PackedBatch from_ids(const std::vector<const std::vector<int32_t>*>& sequences,
-                              at::Device device, bool left_padded = false,
+                              at::Device device, bool left_padded = false, int64_t min_length = 0,
                               const std::vector<int64_t>& pad_before = {});
 };
 

@@ -86,7 +86,7 @@ std::string render_model_card(const ModelCardData& d) {
       "generated_from_trainer\n";
   out += fmt::format("- dataset_size:{}\n", d.train_rows);
   out += fmt::format("- loss:{}\n", d.loss);
-  if (d.loss == "MatryoshkaLoss") out += "- loss:MultipleNegativesRankingLoss\n";
+  if (d.loss == "MatryoshkaLoss") out += fmt::format("- loss:{}\n", d.inner_loss);
   out += "- embedtune\n";
   if (!d.final_metrics.empty()) {
     out += "metrics:\n";

@@ -27,7 +27,8 @@ struct ModelCardData {
   std::vector<std::string> train_columns;
   std::vector<std::pair<std::string, double>> column_mean_tokens;  // (column, mean token count)
 
-  std::string loss;                      // "MatryoshkaLoss" or "MultipleNegativesRankingLoss"
+  std::string loss;  // "MatryoshkaLoss", "MultipleNegativesRankingLoss" or its Cached form
+  std::string inner_loss = "MultipleNegativesRankingLoss";  // the loss inside MatryoshkaLoss
   nlohmann::ordered_json loss_settings;  // shown as JSON, as ST shows the loss's config
   std::vector<int64_t> dims;             // evaluated dimensions
 

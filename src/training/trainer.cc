@@ -25,6 +25,7 @@
 #include "io/checksum.h"
 #include "io/error.h"
 #include "io/file.h"
+#include "losses/cached_multiple_negatives_ranking_loss.h"
 #include "losses/loss.h"
 #include "model/autocast.h"
 #include "model/libtorch_version.h"
@@ -266,35 +267,27 @@ class Tf32Guard {
 // laid out as its merge_feature_batches pads them (column after column, each padded on the
 // tokenizer's side to its own longest, then on the right to the longest of all). Only dropout can
 // tell the layouts apart: it is drawn over the padded batch.
-std::vector<at::Tensor> embed_columns(SentenceTransformer& model,
-                                      const std::vector<std::vector<std::vector<int32_t>>>& tokens,
-                                      const std::vector<int64_t>& rows, c10::Device device) {
-  const auto column_ids = [&](size_t c) {
-    std::vector<const std::vector<int32_t>*> ids;
-    ids.reserve(rows.size());
-    for (int64_t r : rows) ids.push_back(&tokens[c][r]);
-    return ids;
-  };
+std::vector<at::Tensor> embed_columns(SentenceTransformer& model, const TokenColumns& ids,
+                                      c10::Device device) {
   std::vector<at::Tensor> out;
-  out.push_back(model.forward(PackedBatch::from_ids(column_ids(0), device, model.pads_left())));
-  if (tokens.size() == 2) {
-    out.push_back(model.forward(PackedBatch::from_ids(column_ids(1), device, model.pads_left())));
+  out.push_back(model.forward(PackedBatch::from_ids(ids[0], device, model.pads_left())));
+  if (ids.size() == 2) {
+    out.push_back(model.forward(PackedBatch::from_ids(ids[1], device, model.pads_left())));
     return out;
   }
   std::vector<const std::vector<int32_t>*> merged;
   std::vector<int64_t> pad_before;
-  for (size_t c = 1; c < tokens.size(); ++c) {
-    const auto ids = column_ids(c);
+  for (size_t c = 1; c < ids.size(); ++c) {
     size_t longest = 0;
-    for (const auto* seq : ids) longest = std::max(longest, seq->size());
-    for (const auto* seq : ids) {
+    for (const auto* seq : ids[c]) longest = std::max(longest, seq->size());
+    for (const auto* seq : ids[c]) {
       merged.push_back(seq);
       pad_before.push_back(model.pads_left() ? static_cast<int64_t>(longest - seq->size()) : 0);
     }
   }
   const at::Tensor embeddings =
-      model.forward(PackedBatch::from_ids(merged, device, model.pads_left(), pad_before));
-  for (const at::Tensor& part : embeddings.split(static_cast<int64_t>(rows.size())))
+      model.forward(PackedBatch::from_ids(merged, device, model.pads_left(), 0, pad_before));
+  for (const at::Tensor& part : embeddings.split(static_cast<int64_t>(ids[0].size())))
     out.push_back(part);
   return out;
 }
@@ -361,6 +354,8 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
   if (m.device.is_cuda()) m.model->to(m.device);
 
   m.loss.loss = args_.loss;
+  m.loss.inner_loss = args_.inner_loss;
+  m.loss.mini_batch_size = args_.mini_batch_size;
   m.loss.scale = args_.scale;
   m.loss.similarity = parse_similarity(args_.similarity_fct);
   m.loss.matryoshka.dims = args_.matryoshka_dims;
@@ -704,10 +699,28 @@ TrainOutput Trainer::train() {
       at::Tensor group_loss = at::zeros({}, tr_loss.options());
       for (int64_t i = 0; i < group; ++i, ++micro) {
         const std::vector<int64_t>& rows = batches[micro];
+        TokenColumns ids(m.columns.size());
+        for (size_t c = 0; c < m.columns.size(); ++c) {
+          ids[c].reserve(rows.size());
+          for (int64_t r : rows) ids[c].push_back(&m.tokens[c][r]);
+        }
+        if (m.loss.uses_gradient_cache()) {
+          // GradCache does its own backward, mini-batch by mini-batch, scaled as
+          // Trainer.training_step scales the loss (below).
+          at::Tensor loss;
+          {
+            AutocastGuard autocast(m.device, args_.bf16);
+            loss = cached_loss_backward(m.loss, *m.model, ids, 1.0 / static_cast<double>(group),
+                                        m.engine);
+          }
+          if (m.callbacks.on_loss) m.callbacks.on_loss(loss, state_.global_step);
+          group_loss += (loss / static_cast<double>(group)).to(at::kFloat);
+          continue;
+        }
         at::Tensor loss;
         {
           AutocastGuard autocast(m.device, args_.bf16);
-          loss = compute_loss(m.loss, embed_columns(*m.model, m.tokens, rows, m.device), m.engine);
+          loss = compute_loss(m.loss, embed_columns(*m.model, ids, m.device), m.engine);
         }
         if (m.callbacks.on_loss) m.callbacks.on_loss(loss, state_.global_step);
         // Trainer.training_step: loss / current_gradient_accumulation_steps (the group's own
@@ -874,7 +887,9 @@ TrainOutput Trainer::train() {
                                            total / static_cast<double>(m.rows.size()));
     }
     card.loss = args_.loss;
-    card.loss_settings["loss"] = "MultipleNegativesRankingLoss";
+    card.inner_loss = args_.inner_loss;
+    card.loss_settings["loss"] =
+        args_.loss == "MatryoshkaLoss" ? args_.inner_loss : std::string(args_.loss);
     if (args_.loss == "MatryoshkaLoss") {
       card.loss_settings["matryoshka_dims"] = m.loss.matryoshka.dims;
       card.loss_settings["matryoshka_weights"] = m.loss.matryoshka.weights;
@@ -882,6 +897,7 @@ TrainOutput Trainer::train() {
     }
     card.loss_settings["scale"] = args_.scale;
     card.loss_settings["similarity_fct"] = similarity_name(m.loss.similarity);
+    if (m.loss.uses_gradient_cache()) card.loss_settings["mini_batch_size"] = args_.mini_batch_size;
     card.dims = args_.matryoshka_dims;
     card.non_default_hyperparameters = args_.non_defaults();
     card.all_hyperparameters = args_.all_values();

@@ -186,7 +186,18 @@ void TrainingArguments::validate() {
   require(warmup_steps >= 0, "warmup_steps", "an integer >= 0", to_text(warmup_steps));
   require_choice(optim, "optim", {"adamw_torch_fused", "adamw_torch"});
   require_choice(batch_sampler, "batch_sampler", {"batch_sampler", "no_duplicates"});
-  require_choice(loss, "loss", {"MatryoshkaLoss", "MultipleNegativesRankingLoss"});
+  require_choice(
+      loss, "loss",
+      {"MatryoshkaLoss", "MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss"});
+  require_choice(inner_loss, "inner_loss",
+                 {"MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss"});
+  require(loss == "MatryoshkaLoss" || inner_loss == "MultipleNegativesRankingLoss", "inner_loss",
+          "MultipleNegativesRankingLoss unless loss is MatryoshkaLoss (inner_loss is the loss "
+          "inside it)",
+          inner_loss,
+          fmt::format("set loss: MatryoshkaLoss, or loss: {} to use it alone", inner_loss));
+  require(mini_batch_size >= 1, "mini_batch_size", "an integer >= 1", to_text(mini_batch_size),
+          "use 32 (the default) or more; smaller uses less memory, larger is faster");
   {
     std::set<int64_t> unique(matryoshka_dims.begin(), matryoshka_dims.end());
     require(!matryoshka_dims.empty(), "matryoshka_dims", "at least one dimension", "an empty list");

@@ -43,7 +43,8 @@ struct TrainingArguments {
   bool dataloader_drop_last;
   std::vector<std::string> train_columns;
   // Loss.
-  std::string loss;
+  std::string loss, inner_loss;
+  int64_t mini_batch_size;
   std::vector<int64_t> matryoshka_dims;
   std::vector<double> matryoshka_weights;
   int64_t n_dims_per_step;
@@ -129,7 +130,14 @@ struct TrainingArguments {
           "train.jsonl fields in loss order: anchor, positive, negatives... (empty: anchor, "
           "positive[, negative])");
     visit(self.loss, "loss", std::string("MatryoshkaLoss"),
-          "MatryoshkaLoss (over MultipleNegativesRankingLoss) or MultipleNegativesRankingLoss");
+          "MatryoshkaLoss (over inner_loss), MultipleNegativesRankingLoss or "
+          "CachedMultipleNegativesRankingLoss");
+    visit(self.inner_loss, "inner_loss", std::string("MultipleNegativesRankingLoss"),
+          "The loss inside MatryoshkaLoss: MultipleNegativesRankingLoss or "
+          "CachedMultipleNegativesRankingLoss");
+    visit(self.mini_batch_size, "mini_batch_size", int64_t{32},
+          "CachedMultipleNegativesRankingLoss: rows per forward pass (bounds memory; the loss is "
+          "still over the whole batch)");
     visit(self.matryoshka_dims, "matryoshka_dims", std::vector<int64_t>{768, 512, 256, 128, 64},
           "Matryoshka dimensions (also the evaluated dimensions)");
     visit(self.matryoshka_weights, "matryoshka_weights", std::vector<double>{},

@@ -1,4 +1,4 @@
-"""Expected losses and parameter gradients from sentence-transformers' own MNRL and MatryoshkaLoss.
+"""Expected losses and parameter gradients from sentence-transformers' own MNRL, CachedMNRL and MatryoshkaLoss.
 
 Usage: python oracle_losses.py OUTDIR
 
@@ -22,7 +22,11 @@ import tempfile
 import torch
 from safetensors.torch import save_file
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+from sentence_transformers.sentence_transformer.losses import (
+    CachedMultipleNegativesRankingLoss,
+    MatryoshkaLoss,
+    MultipleNegativesRankingLoss,
+)
 from sentence_transformers.util import dot_score
 
 out = pathlib.Path(sys.argv[1])
@@ -86,6 +90,34 @@ CASES = [
     {"name": "matryoshka_weighted", "loss": "MatryoshkaLoss", "columns": 3, "dims": [16, 64, 8, 32],
      "weights": [0.5, 1.0, 0.25, 2.0]},
 ]
+# CachedMultipleNegativesRankingLoss (GradCache), alone and inside MatryoshkaLoss. "same_as" names
+# the plain case computing the same function on the same batch: with dropout off the C++ test also
+# holds the cached result to it. A "dropout_seed" case runs in train mode (dropout 0.1, as the
+# models' configs say) after torch.manual_seed(seed): the second pass must replay the first's masks,
+# mini-batch by mini-batch, as ST draws them. Mini-batches of 3 rows split 8 rows into 3 + 3 + 2.
+CACHED = "CachedMultipleNegativesRankingLoss"
+CASES += [
+    {"name": "cached_mnrl_triplets", "loss": CACHED, "columns": 3, "mini_batch_size": 3,
+     "same_as": "mnrl_triplets"},
+    {"name": "cached_mnrl_dot_scale1", "loss": CACHED, "columns": 3, "mini_batch_size": 3,
+     "similarity": "dot_score", "scale": 1.0, "same_as": "mnrl_dot_scale1"},
+    # ST's default mini_batch_size 32 > 8 rows: one mini-batch.
+    {"name": "cached_matryoshka_pairs", "loss": "MatryoshkaLoss", "inner_loss": CACHED, "columns": 2,
+     "dims": [64, 32, 16, 8], "same_as": "matryoshka_pairs"},
+    {"name": "cached_matryoshka_weighted", "loss": "MatryoshkaLoss", "inner_loss": CACHED, "columns": 3,
+     "mini_batch_size": 3, "dims": [16, 64, 8, 32], "weights": [0.5, 1.0, 0.25, 2.0],
+     "same_as": "matryoshka_weighted"},
+    {"name": "cached_mnrl_triplets_dropout", "loss": CACHED, "columns": 3, "mini_batch_size": 3,
+     "dropout_seed": 7},
+    {"name": "cached_matryoshka_triplets_dropout", "loss": "MatryoshkaLoss", "inner_loss": CACHED,
+     "columns": 3, "mini_batch_size": 3, "dims": [64, 32, 16, 8], "dropout_seed": 11},
+    # Qwen3 pads on the left: a mini-batch keeps the column's full width (ST keeps leading padding),
+    # which is where its attention dropout falls.
+    {"name": "qwen3_cached_mnrl_triplets", "loss": CACHED, "columns": 3, "mini_batch_size": 3,
+     "model": "model_qwen3", "same_as": "qwen3_mnrl_triplets"},
+    {"name": "qwen3_cached_matryoshka_pairs_dropout", "loss": "MatryoshkaLoss", "inner_loss": CACHED,
+     "columns": 2, "mini_batch_size": 3, "dims": [64, 32, 16, 8], "model": "model_qwen3", "dropout_seed": 5},
+]
 # Every other architecture: MNRL and MatryoshkaLoss(MNRL), the training loss of the workflow.
 for name in ["xlm_roberta", "roberta", "mpnet", "modernbert", "qwen3"]:
     CASES += [
@@ -109,14 +141,22 @@ for case in CASES:
     kwargs = {"scale": case.get("scale", 20.0)}
     if similarity is not None:
         kwargs["similarity_fct"] = similarity
-    inner = MultipleNegativesRankingLoss(model, **kwargs)
+    inner_name = case["loss"] if case["loss"] != "MatryoshkaLoss" else case.get("inner_loss", "")
+    if inner_name == CACHED:
+        inner = CachedMultipleNegativesRankingLoss(model, mini_batch_size=case.get("mini_batch_size", 32), **kwargs)
+    else:
+        inner = MultipleNegativesRankingLoss(model, **kwargs)
     loss_fn = inner
     if case["loss"] == "MatryoshkaLoss":
         loss_fn = MatryoshkaLoss(model, inner, case["dims"], matryoshka_weights=case.get("weights"))
     features = [model.preprocess(texts) for texts in column_texts[: case["columns"]]]
     model.zero_grad(set_to_none=True)
+    if "dropout_seed" in case:
+        model.train()
+        torch.manual_seed(case["dropout_seed"])
     loss = loss_fn(features, None)
     loss.backward()
+    model.eval()
     tensors = {"loss": loss.detach().reshape(())}
     prefix = "0.model."
     for name, param in model.named_parameters():

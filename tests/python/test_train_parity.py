@@ -2,7 +2,7 @@
 
 Same tiny model (BERT, and XLM-RoBERTa, MPNet and ModernBERT; RobertaModel is XLM-RoBERTa's
 network and is covered by the encode, loss and save tests), same data, same arguments: MatryoshkaLoss(MultipleNegativesRankingLoss) over 3
-dims, gradient accumulation with a shorter last group, clipping, weight decay, cosine schedule with
+dims (and CachedMultipleNegativesRankingLoss, alone and inside MatryoshkaLoss), gradient accumulation with a shorter last group, clipping, weight decay, cosine schedule with
 warm-up, 2 epochs = 6 optimizer steps. The final weights must agree within 1e-4 and the logged
 losses within 1e-4.
 
@@ -68,16 +68,26 @@ def tiny_model(testdata: pathlib.Path, dest: pathlib.Path, dropout: float, name:
     return dest
 
 
-def train_python(model_dir, pairs, output_dir, batch_sampler):
+def train_python(model_dir, pairs, output_dir, batch_sampler, loss_name="MatryoshkaLoss",
+                 inner_loss="MultipleNegativesRankingLoss", mini_batch_size=32):
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from sentence_transformers import SentenceTransformerTrainingArguments
-    from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer import losses
 
     torch.set_num_threads(2)
     model = SentenceTransformer(str(model_dir), device="cpu")
     dataset = Dataset.from_dict({"anchor": [p["anchor"] for p in pairs], "positive": [p["positive"] for p in pairs]})
-    loss = MatryoshkaLoss(model, MultipleNegativesRankingLoss(model), matryoshka_dims=DIMS)
+
+    def make(name):
+        if name == "CachedMultipleNegativesRankingLoss":
+            return losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=mini_batch_size)
+        return losses.MultipleNegativesRankingLoss(model)
+
+    if loss_name == "MatryoshkaLoss":
+        loss = losses.MatryoshkaLoss(model, make(inner_loss), matryoshka_dims=DIMS)
+    else:
+        loss = make(loss_name)
     args = SentenceTransformerTrainingArguments(
         output_dir=str(output_dir), save_strategy="no", report_to="none", use_cpu=True,
         batch_sampler=batch_sampler, optim="adamw_torch_fused", **ARGS)
@@ -97,6 +107,33 @@ def train_python(model_dir, pairs, output_dir, batch_sampler):
     ("qwen3", "no_duplicates", 0.0), ("qwen3", "no_duplicates", 0.1),
 ])
 def test_six_steps_match_sentence_transformers_trainer(tmp_path, testdata, run, model, batch_sampler, dropout):
+    check_six_steps(tmp_path, testdata, run, model, batch_sampler, dropout)
+
+
+# CachedMultipleNegativesRankingLoss (GradCache) with mini-batches of 3 rows: each batch of 8 is embedded
+# as 3 + 3 + 2 rows, twice, and its gradients arrive scaled by the accumulation group (2, 2, 1). With
+# dropout on, the second pass must replay the first's masks and both must be the ones ST draws
+# mini-batch by mini-batch; Qwen3 adds left padding, where a mini-batch keeps the column's width.
+#
+# One element may pass 1e-4 (bounded by steps * lr, as the key biases): with dropout on, BERT and
+# MatryoshkaLoss, element 32 of the word embedding of "zero" gets a step-3 gradient of 3.1e-7 against
+# 0.13 for the rest of its row (measured in ST: a cancellation to 2e-6 of the row's scale). Adam divides
+# it by its own size, so both sides' rounding noise sets the step: it moved 6.4e-4 here, 5.0e-4 in ST,
+# while every other weight agrees within 1e-4 and every logged loss within 1e-4.
+@pytest.mark.parametrize("model,loss,inner_loss,dropout,max_outliers", [
+    ("mean", "MatryoshkaLoss", "CachedMultipleNegativesRankingLoss", 0.0, 0),
+    ("mean", "MatryoshkaLoss", "CachedMultipleNegativesRankingLoss", 0.1, 1),
+    ("mean", "CachedMultipleNegativesRankingLoss", "MultipleNegativesRankingLoss", 0.1, 0),
+    ("qwen3", "MatryoshkaLoss", "CachedMultipleNegativesRankingLoss", 0.1, 0),
+])
+def test_cached_mnrl_six_steps_match_sentence_transformers_trainer(tmp_path, testdata, run, model, loss,
+                                                                   inner_loss, dropout, max_outliers):
+    check_six_steps(tmp_path, testdata, run, model, "no_duplicates", dropout,
+                    loss_name=loss, inner_loss=inner_loss, mini_batch_size=3, max_outliers=max_outliers)
+
+
+def check_six_steps(tmp_path, testdata, run, model, batch_sampler, dropout, loss_name="MatryoshkaLoss",
+                    inner_loss="MultipleNegativesRankingLoss", mini_batch_size=32, max_outliers=0):
     model_dir = tiny_model(testdata, tmp_path / "model", dropout, model)
     pairs = make_pairs()
     data = tmp_path / "data"
@@ -106,12 +143,14 @@ def test_six_steps_match_sentence_transformers_trainer(tmp_path, testdata, run, 
     out = tmp_path / "embedtune"
     cli = ["train", "--model", model_dir, "--train", data / "train.jsonl", "--output_dir", out,
            "--matryoshka_dims", ",".join(map(str, DIMS)), "--save_strategy", "no",
-           "--batch_sampler", batch_sampler]
+           "--batch_sampler", batch_sampler, "--loss", loss_name, "--inner_loss", inner_loss,
+           "--mini_batch_size", mini_batch_size]
     for key, value in ARGS.items():
         cli += [f"--{key}", value]
     run(*cli)
 
-    expected, expected_losses = train_python(model_dir, pairs, tmp_path / "st", batch_sampler)
+    expected, expected_losses = train_python(model_dir, pairs, tmp_path / "st", batch_sampler, loss_name,
+                                             inner_loss, mini_batch_size)
     got = load_file(str(out / "model.safetensors"))
     initial = load_file(str(model_dir / "model.safetensors"))
 
@@ -123,7 +162,7 @@ def test_six_steps_match_sentence_transformers_trainer(tmp_path, testdata, run, 
     for step, (a, b) in enumerate(zip(got_losses, expected_losses), start=1):
         assert a == pytest.approx(b, abs=1e-4), f"loss at step {step}: embedtune {a}, sentence-transformers {b}"
 
-    worst, moved = 0.0, 0.0
+    worst, moved, outliers = 0.0, 0.0, []
     for name, tensor in expected.items():
         assert name in got, f"{name} missing from embedtune's model.safetensors"
         diff = (got[name].float() - tensor.float()).abs().max().item()
@@ -135,7 +174,16 @@ def test_six_steps_match_sentence_transformers_trainer(tmp_path, testdata, run, 
             # of about lr. Both stay within steps * lr of each other; nothing more can be asked.
             assert diff <= 6 * ARGS["learning_rate"] * 1.01, f"{name} differs by {diff:.3e}"
             continue
+        far = ((got[name].float() - tensor.float()).abs() >= 1e-4).nonzero().tolist()
+        if far and len(far) + len(outliers) <= max_outliers:
+            # An element whose gradient cancelled to rounding level at its first step (see the
+            # cached test's comment): Adam turns the noise into a step of about lr.
+            assert diff <= 6 * ARGS["learning_rate"] * 1.01, f"{name} differs by {diff:.3e}"
+            outliers += [(name, index) for index in far]
+            diff = (got[name].float() - tensor.float()).abs().masked_fill(
+                (got[name].float() - tensor.float()).abs() >= 1e-4, 0).max().item()
         worst = max(worst, diff)
+    print("elements allowed past 1e-4:", outliers)
     assert moved > 1e-3, "training did not change the weights: the comparison would prove nothing"
     assert worst < 1e-4, f"final weights differ by {worst:.3e}"
 

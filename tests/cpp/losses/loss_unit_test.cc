@@ -1,5 +1,6 @@
 // Hand-computed cases for MNRL and shrink(), MatryoshkaLossConfig validation and dim sampling,
-// and the one-line errors for bad settings.
+// the cached loss's embedding gradients against autograd through the plain loss, generator
+// snapshots, and the one-line errors for bad settings.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "io/error.h"
+#include "losses/cached_multiple_negatives_ranking_loss.h"
 #include "losses/loss.h"
 #include "test_support.h"
 
@@ -96,6 +98,55 @@ TEST(MatryoshkaLoss, SampledDimsAreDistinctSortedAndCoverAll) {
   EXPECT_EQ(config.dims_for_step(rng), (std::vector<size_t>{0, 1, 2, 3}));
 }
 
+TEST(CachedMultipleNegativesRankingLoss, ChunkedLossAndGradientsAreThoseOfThePlainLoss) {
+  at::manual_seed(5);
+  const std::vector<at::Tensor> columns = {at::randn({7, 8}), at::randn({7, 8}), at::randn({7, 8})};
+  for (const std::string loss : {"CachedMultipleNegativesRankingLoss", "MatryoshkaLoss"}) {
+    for (const auto similarity : {SimilarityFunction::kCosine, SimilarityFunction::kDot}) {
+      for (const int64_t mini_batch_size : {1, 3, 7, 32}) {
+        LossConfig cached;
+        cached.loss = loss;
+        if (loss == "MatryoshkaLoss") cached.inner_loss = "CachedMultipleNegativesRankingLoss";
+        cached.similarity = similarity;
+        cached.scale = similarity == SimilarityFunction::kDot ? 1.0 : 20.0;
+        cached.mini_batch_size = mini_batch_size;
+        cached.matryoshka.dims = {2, 8, 4};
+        cached.matryoshka.weights = {0.5, 1.0, 3.0};
+        cached.validate(8);
+        ASSERT_TRUE(cached.uses_gradient_cache());
+        LossConfig plain = cached;
+        plain.loss = loss == "MatryoshkaLoss" ? loss : "MultipleNegativesRankingLoss";
+        plain.inner_loss = "MultipleNegativesRankingLoss";
+        ASSERT_FALSE(plain.uses_gradient_cache());
+
+        std::vector<at::Tensor> leaves;
+        for (const at::Tensor& c : columns) leaves.push_back(c.clone().requires_grad_(true));
+        std::mt19937_64 rng_plain(1), rng_cached(1);
+        const at::Tensor want = compute_loss(plain, leaves, rng_plain);
+        want.backward();
+        const CachedLossGradients got = cached_loss_gradients(cached, columns, rng_cached);
+        EXPECT_FALSE(got.loss.requires_grad());
+        EXPECT_NEAR(got.loss.item<double>(), want.item<double>(), 1e-5) << loss;
+        ASSERT_EQ(got.gradients.size(), columns.size());
+        for (size_t c = 0; c < columns.size(); ++c) {
+          EXPECT_LT((got.gradients[c] - leaves[c].grad()).abs().max().item<double>(), 1e-5)
+              << loss << ", mini_batch_size " << mini_batch_size << ", column " << c;
+        }
+      }
+    }
+  }
+}
+
+TEST(RngSnapshot, RestoreReplaysTheDraws) {
+  at::manual_seed(9);
+  const RngSnapshot before = RngSnapshot::capture(at::Device(at::kCPU));
+  const at::Tensor first = at::rand({16});
+  const at::Tensor second = at::rand({16});
+  before.restore();
+  EXPECT_TRUE(at::equal(at::rand({16}), first));
+  EXPECT_TRUE(at::equal(at::rand({16}), second));
+}
+
 TEST(LossSettings, BadValuesGiveOneLineErrors) {
   auto check = [](const std::function<void()>& f, const std::string& needle) {
     const std::string message = error_of(f);
@@ -164,6 +215,37 @@ TEST(LossSettings, BadValuesGiveOneLineErrors) {
       "at least 2 columns");
   check([] { multiple_negatives_ranking_loss(at::zeros({2, 4}), {at::zeros({3, 4})}); },
         "candidate column 1");
+  check(
+      [] {
+        LossConfig c;
+        c.loss = "CachedMultipleNegativesRankingLoss";
+        c.mini_batch_size = 0;
+        c.validate(64);
+      },
+      "mini_batch_size: expected an integer >= 1");
+  check(
+      [] {
+        LossConfig c;
+        c.inner_loss = "CachedMNRL";
+        c.validate(64);
+      },
+      "inner_loss: expected MultipleNegativesRankingLoss or CachedMultipleNegativesRankingLoss");
+  check(
+      [] {
+        LossConfig c;
+        c.loss = "MultipleNegativesRankingLoss";
+        c.inner_loss = "CachedMultipleNegativesRankingLoss";
+        c.validate(64);
+      },
+      "applies only inside MatryoshkaLoss");
+  check(
+      [] {
+        LossConfig c;
+        c.loss = "CachedMultipleNegativesRankingLoss";
+        std::mt19937_64 rng;
+        cached_loss_gradients(c, {at::zeros({2, 4}), at::zeros({3, 4})}, rng);
+      },
+      "column 1 has shape [3, 4]");
   EXPECT_EQ(parse_similarity("cosine"), SimilarityFunction::kCosine);
   EXPECT_EQ(parse_similarity("dot_score"), SimilarityFunction::kDot);
 }
