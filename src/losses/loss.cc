@@ -12,21 +12,22 @@ namespace {
 constexpr const char* kMatryoshka = "MatryoshkaLoss";
 constexpr const char* kMnrl = "MultipleNegativesRankingLoss";
 constexpr const char* kCachedMnrl = "CachedMultipleNegativesRankingLoss";
+constexpr const char* kGist = "GISTEmbedLoss";
 
 void check_loss_name(const std::string& name) {
-  if (name != kMatryoshka && name != kMnrl && name != kCachedMnrl) {
+  if (name != kMatryoshka && name != kMnrl && name != kCachedMnrl && name != kGist) {
     fail(
-        "loss: expected MatryoshkaLoss, MultipleNegativesRankingLoss or "
-        "CachedMultipleNegativesRankingLoss, found '{}'; use one of those",
+        "loss: expected MatryoshkaLoss, MultipleNegativesRankingLoss, "
+        "CachedMultipleNegativesRankingLoss or GISTEmbedLoss, found '{}'; use one of those",
         name);
   }
 }
 
 void check_inner_loss(const std::string& loss, const std::string& inner) {
-  if (inner != kMnrl && inner != kCachedMnrl) {
+  if (inner != kMnrl && inner != kCachedMnrl && inner != kGist) {
     fail(
-        "inner_loss: expected MultipleNegativesRankingLoss or CachedMultipleNegativesRankingLoss, "
-        "found '{}'; use one of those",
+        "inner_loss: expected MultipleNegativesRankingLoss, CachedMultipleNegativesRankingLoss or "
+        "GISTEmbedLoss, found '{}'; use one of those",
         inner);
   }
   if (loss != kMatryoshka && inner != kMnrl) {
@@ -56,7 +57,12 @@ void LossConfig::validate(int64_t model_dim) {
         "CachedMultipleNegativesRankingLoss), found {}; use 32 (the default) or more",
         mini_batch_size);
   }
+  if (uses_guide()) gist.validate("");
   if (loss == kMatryoshka) matryoshka.validate(model_dim);
+}
+
+bool LossConfig::uses_guide() const {
+  return loss == kGist || (loss == kMatryoshka && inner_loss == kGist);
 }
 
 bool LossConfig::uses_gradient_cache() const {
@@ -64,7 +70,17 @@ bool LossConfig::uses_gradient_cache() const {
 }
 
 at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>& columns,
-                        std::mt19937_64& rng) {
+                        std::mt19937_64& rng, const std::vector<at::Tensor>& guide_columns) {
+  // The loss on (possibly shrunk) embeddings: GISTEmbedLoss, or MNRL (also for the cached MNRL,
+  // the same function).
+  const auto inner = [&](const std::vector<at::Tensor>& embeddings) {
+    if (!config.uses_guide()) return mnrl(config, embeddings);
+    if (guide_columns.size() != embeddings.size()) {
+      fail("GISTEmbedLoss: expected the guide's embeddings of {} columns, found {}",
+           embeddings.size(), guide_columns.size());
+    }
+    return gist_embed_loss(config.gist, embeddings, guide_columns);
+  };
   check_loss_name(config.loss);
   if (columns.size() < 2) {
     fail(
@@ -72,7 +88,7 @@ at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>&
         "give the dataset a positive column",
         config.loss, columns.size());
   }
-  if (config.loss != kMatryoshka) return mnrl(config, columns);
+  if (config.loss != kMatryoshka) return inner(columns);
 
   const MatryoshkaLossConfig& m = config.matryoshka;
   if (m.dims.empty() || m.weights.size() != m.dims.size()) {
@@ -86,7 +102,7 @@ at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>&
   for (size_t index : m.dims_for_step(rng)) {
     for (size_t c = 0; c < columns.size(); ++c) shrunk[c] = shrink(columns[c], m.dims[index]);
     // weight * loss in the loss dtype, summed in dim order, as MatryoshkaLoss.forward.
-    at::Tensor term = mnrl(config, shrunk) * m.weights[index];
+    at::Tensor term = inner(shrunk) * m.weights[index];
     total = total.defined() ? total + term : term;
   }
   return total;

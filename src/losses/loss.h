@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "losses/gist_embed_loss.h"
 #include "losses/matryoshka_loss.h"
 #include "losses/multiple_negatives_ranking_loss.h"
 
@@ -26,6 +27,7 @@ struct LossConfig {
   double scale = 20.0;              // MNRL scale = 1 / temperature
   SimilarityFunction similarity = SimilarityFunction::kCosine;
   int64_t mini_batch_size = 32;  // rows per forward pass of the cached loss (ST's default)
+  GistEmbedConfig gist;          // used only by GISTEmbedLoss (alone or inside MatryoshkaLoss)
 
   // Checks the loss names, scale and mini_batch_size, and (for MatryoshkaLoss) validates
   // `matryoshka` against the model's embedding dimension (sorting its dims). Throws
@@ -35,6 +37,9 @@ struct LossConfig {
   // Whether the loss is CachedMultipleNegativesRankingLoss, alone or inside MatryoshkaLoss: then
   // the trainer runs cached_loss_backward instead of compute_loss + backward.
   bool uses_gradient_cache() const;
+  // Whether the loss is GISTEmbedLoss, alone or inside MatryoshkaLoss: compute_loss then needs
+  // the guide model's embeddings of the batch.
+  bool uses_guide() const;
 };
 
 // The loss for one batch. `columns` are the model's FULL-size sentence embeddings, (B, D) each, of
@@ -48,7 +53,10 @@ struct LossConfig {
 // the way its gradients are got differs, see cached_loss_backward), so it is computed as MNRL.
 // Returns a differentiable scalar. Throws embedtune::Error on an unknown loss name, fewer than
 // 2 columns, mismatched shapes, or a dim larger than D. `config` must have been validated.
+// GISTEmbedLoss takes `guide_columns`, the guide's (B, G) embeddings of the same columns, full
+// size for every Matryoshka dim (ST shrinks only the trained model's output); other losses ignore
+// them.
 at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>& columns,
-                        std::mt19937_64& rng);
+                        std::mt19937_64& rng, const std::vector<at::Tensor>& guide_columns = {});
 
 }  // namespace embedtune

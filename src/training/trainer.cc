@@ -32,6 +32,7 @@
 #include "model/packed_batch.h"
 #include "model/sentence_transformer.h"
 #include "model/weights.h"
+#include "tokenizer/tokenizer.h"
 #include "training/adamw.h"
 #include "training/batch_sampler.h"
 #include "training/lr_schedule.h"
@@ -307,6 +308,10 @@ struct Trainer::Impl {
   std::vector<std::string> columns;
   std::vector<std::vector<std::string>> rows;             // rows[r][c]
   std::vector<std::vector<std::vector<int32_t>>> tokens;  // tokens[c][r]
+  // GISTEmbedLoss: the guide model (eval mode, no gradients) and, when it cannot read the model's
+  // token ids (another vocabulary, or a shorter max_seq_length), the texts tokenized its own way.
+  std::optional<SentenceTransformer> guide;
+  std::vector<std::vector<std::vector<int32_t>>> guide_tokens;
   std::optional<data::RetrievalData> eval_data;
   LossConfig loss;
   std::unique_ptr<BatchSampler> sampler;
@@ -346,6 +351,11 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
 
   io::check_output_dir(args_.output_dir, "output_dir");
   m.model.emplace(SentenceTransformer::load(args_.model, c10::Device(c10::kCPU)));
+  // GISTEmbedLoss's guide exists before the trainer seeds too (building its modules draws from
+  // the generator, as the model's do).
+  if (args_.loss == "GISTEmbedLoss" ||
+      (args_.loss == "MatryoshkaLoss" && args_.inner_loss == "GISTEmbedLoss"))
+    m.guide.emplace(SentenceTransformer::load(args_.guide_model, c10::Device(c10::kCPU)));
   // As transformers' Trainer.__init__: set_seed(args.seed), once the model exists (building the
   // modules draws from the generator before the weights are loaded over them).
   at::manual_seed(static_cast<uint64_t>(args_.seed));
@@ -358,6 +368,11 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
   m.loss.mini_batch_size = args_.mini_batch_size;
   m.loss.scale = args_.scale;
   m.loss.similarity = parse_similarity(args_.similarity_fct);
+  m.loss.gist.temperature = args_.temperature;
+  m.loss.gist.margin_strategy = args_.margin_strategy;
+  m.loss.gist.margin = args_.margin;
+  m.loss.gist.contrast_anchors = args_.contrast_anchors;
+  m.loss.gist.contrast_positives = args_.contrast_positives;
   m.loss.matryoshka.dims = args_.matryoshka_dims;
   m.loss.matryoshka.weights = args_.matryoshka_weights;
   m.loss.matryoshka.n_dims_per_step = args_.n_dims_per_step;
@@ -416,6 +431,29 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
   for (size_t c = 0; c < m.columns.size(); ++c) {
     m.tokens[c].reserve(m.rows.size());
     for (const auto& row : m.rows) m.tokens[c].push_back(m.model->tokenize(row[c]));
+  }
+  if (m.loss.uses_guide()) {
+    TORCH_INTERNAL_ASSERT(m.guide.has_value());
+    m.guide->encoder().eval();
+    for (auto& parameter : m.guide->encoder().parameters()) parameter.set_requires_grad(false);
+    if (m.device.is_cuda()) m.guide->to(m.device);
+    // As ST's GISTEmbedLoss: the guide reads the model's token ids when it shares the vocabulary
+    // and reads at least as many tokens; else ST decodes them and tokenizes the text again, where
+    // embedtune tokenizes the original text with the guide (the same text unless the model's
+    // tokenizer changes it, e.g. by lowercasing).
+    const Tokenizer& a = m.model->tokenizer();
+    const Tokenizer& b = m.guide->tokenizer();
+    bool same_vocab = a.vocab_size() == b.vocab_size();
+    for (size_t id = 0; same_vocab && id < a.vocab_size(); ++id) {
+      same_vocab =
+          a.id_to_token(static_cast<int32_t>(id)) == b.id_to_token(static_cast<int32_t>(id));
+    }
+    if (!same_vocab || m.guide->max_seq_length() < m.model->max_seq_length()) {
+      m.guide_tokens.assign(m.columns.size(), {});
+      for (size_t c = 0; c < m.columns.size(); ++c) {
+        for (const auto& row : m.rows) m.guide_tokens[c].push_back(m.guide->tokenize(row[c]));
+      }
+    }
   }
   if (!args_.eval.empty()) {
     // The corpus is prepare's train + test positives, whatever rows training reads: a mined file
@@ -720,7 +758,21 @@ TrainOutput Trainer::train() {
         at::Tensor loss;
         {
           AutocastGuard autocast(m.device, args_.bf16);
-          loss = compute_loss(m.loss, embed_columns(*m.model, ids, m.device), m.engine);
+          // The model first, then its guide, as GISTEmbedLoss.forward orders them.
+          const std::vector<at::Tensor> embeddings = embed_columns(*m.model, ids, m.device);
+          std::vector<at::Tensor> guide_embeddings;
+          if (m.guide) {
+            at::NoGradGuard no_grad;
+            TokenColumns guide_ids = ids;
+            if (!m.guide_tokens.empty()) {
+              for (size_t c = 0; c < m.columns.size(); ++c) {
+                for (size_t r = 0; r < rows.size(); ++r)
+                  guide_ids[c][r] = &m.guide_tokens[c][rows[r]];
+              }
+            }
+            guide_embeddings = embed_columns(*m.guide, guide_ids, m.device);
+          }
+          loss = compute_loss(m.loss, embeddings, m.engine, guide_embeddings);
         }
         if (m.callbacks.on_loss) m.callbacks.on_loss(loss, state_.global_step);
         // Trainer.training_step: loss / current_gradient_accumulation_steps (the group's own
@@ -898,6 +950,16 @@ TrainOutput Trainer::train() {
     card.loss_settings["scale"] = args_.scale;
     card.loss_settings["similarity_fct"] = similarity_name(m.loss.similarity);
     if (m.loss.uses_gradient_cache()) card.loss_settings["mini_batch_size"] = args_.mini_batch_size;
+    if (m.loss.uses_guide()) {
+      card.loss_settings.erase("scale");
+      card.loss_settings.erase("similarity_fct");
+      card.loss_settings["guide"] = args_.guide_model;
+      card.loss_settings["temperature"] = args_.temperature;
+      card.loss_settings["margin_strategy"] = args_.margin_strategy;
+      card.loss_settings["margin"] = args_.margin;
+      card.loss_settings["contrast_anchors"] = args_.contrast_anchors;
+      card.loss_settings["contrast_positives"] = args_.contrast_positives;
+    }
     card.dims = args_.matryoshka_dims;
     card.non_default_hyperparameters = args_.non_defaults();
     card.all_hyperparameters = args_.all_values();

@@ -151,11 +151,9 @@ void TrainingArguments::validate() {
   require(!output_dir.empty(), "output_dir", "a folder", "nothing",
           "set output_dir: or --output_dir");
   require(query_prompt.empty() || query_prompt_name.empty(), "query_prompt_name",
-          "the prompt text (query_prompt) or its name, not both", "both",
-          "drop one of them");
+          "the prompt text (query_prompt) or its name, not both", "both", "drop one of them");
   require(corpus_prompt.empty() || corpus_prompt_name.empty(), "corpus_prompt_name",
-          "the prompt text (corpus_prompt) or its name, not both", "both",
-          "drop one of them");
+          "the prompt text (corpus_prompt) or its name, not both", "both", "drop one of them");
   require(device == "cpu" || device == "cuda" || device.rfind("cuda:", 0) == 0, "device",
           "cpu, cuda or cuda:N", "'" + device + "'");
   require(max_seq_length >= 0, "max_seq_length", "0 (the model's own) or a positive length",
@@ -186,11 +184,20 @@ void TrainingArguments::validate() {
   require(warmup_steps >= 0, "warmup_steps", "an integer >= 0", to_text(warmup_steps));
   require_choice(optim, "optim", {"adamw_torch_fused", "adamw_torch"});
   require_choice(batch_sampler, "batch_sampler", {"batch_sampler", "no_duplicates"});
+  require_choice(loss, "loss",
+                 {"MatryoshkaLoss", "MultipleNegativesRankingLoss",
+                  "CachedMultipleNegativesRankingLoss", "GISTEmbedLoss"});
   require_choice(
-      loss, "loss",
-      {"MatryoshkaLoss", "MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss"});
-  require_choice(inner_loss, "inner_loss",
-                 {"MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss"});
+      inner_loss, "inner_loss",
+      {"MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss", "GISTEmbedLoss"});
+  {
+    const bool gist =
+        loss == "GISTEmbedLoss" || (loss == "MatryoshkaLoss" && inner_loss == "GISTEmbedLoss");
+    require(!gist || !guide_model.empty(), "guide_model", "a guide model folder for GISTEmbedLoss",
+            "nothing", "set guide_model (the base model is a good guide)");
+    require(temperature > 0, "temperature", "a number > 0", to_text(temperature));
+    require_choice(margin_strategy, "margin_strategy", {"absolute", "relative"});
+  }
   require(loss == "MatryoshkaLoss" || inner_loss == "MultipleNegativesRankingLoss", "inner_loss",
           "MultipleNegativesRankingLoss unless loss is MatryoshkaLoss (inner_loss is the loss "
           "inside it)",

@@ -45,6 +45,9 @@ struct TrainingArguments {
   // Loss.
   std::string loss, inner_loss;
   int64_t mini_batch_size;
+  std::string guide_model, margin_strategy;
+  double temperature, margin;
+  bool contrast_anchors, contrast_positives;
   std::vector<int64_t> matryoshka_dims;
   std::vector<double> matryoshka_weights;
   int64_t n_dims_per_step;
@@ -130,14 +133,26 @@ struct TrainingArguments {
           "train.jsonl fields in loss order: anchor, positive, negatives... (empty: anchor, "
           "positive[, negative])");
     visit(self.loss, "loss", std::string("MatryoshkaLoss"),
-          "MatryoshkaLoss (over inner_loss), MultipleNegativesRankingLoss or "
-          "CachedMultipleNegativesRankingLoss");
+          "MatryoshkaLoss (over inner_loss), MultipleNegativesRankingLoss, "
+          "CachedMultipleNegativesRankingLoss or GISTEmbedLoss");
     visit(self.inner_loss, "inner_loss", std::string("MultipleNegativesRankingLoss"),
-          "The loss inside MatryoshkaLoss: MultipleNegativesRankingLoss or "
-          "CachedMultipleNegativesRankingLoss");
+          "The loss inside MatryoshkaLoss: MultipleNegativesRankingLoss, "
+          "CachedMultipleNegativesRankingLoss or GISTEmbedLoss");
     visit(self.mini_batch_size, "mini_batch_size", int64_t{32},
           "CachedMultipleNegativesRankingLoss: rows per forward pass (bounds memory; the loss is "
           "still over the whole batch)");
+    visit(self.guide_model, "guide_model", std::string(),
+          "GISTEmbedLoss: the guide model folder (e.g. the base model) that flags false negatives");
+    visit(self.temperature, "temperature", 0.01, "GISTEmbedLoss: scores are cosine / temperature");
+    visit(self.margin_strategy, "margin_strategy", std::string("absolute"),
+          "GISTEmbedLoss: absolute or relative false-negative margin");
+    visit(self.margin, "margin", 0.0,
+          "GISTEmbedLoss: drop candidates the guide scores above positive - margin (relative: "
+          "- |positive| * margin)");
+    visit(self.contrast_anchors, "contrast_anchors", true,
+          "GISTEmbedLoss: anchor-anchor pairs join the softmax");
+    visit(self.contrast_positives, "contrast_positives", true,
+          "GISTEmbedLoss: positive-positive pairs join the softmax");
     visit(self.matryoshka_dims, "matryoshka_dims", std::vector<int64_t>{768, 512, 256, 128, 64},
           "Matryoshka dimensions (also the evaluated dimensions)");
     visit(self.matryoshka_weights, "matryoshka_weights", std::vector<double>{},

@@ -3,6 +3,7 @@
 // tiny random models (BERT, XLM-RoBERTa, RoBERTa, MPNet, ModernBERT, Qwen3), against
 // tests/python/oracle_losses.py. Cached cases with dropout off are also held to ST's plain loss on
 // the same batch; cached cases with dropout on to ST's cached loss drawing the same masks.
+// GISTEmbedLoss, alone and inside MatryoshkaLoss, against tests/python/oracle_gist.py.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/nn/module.h>
@@ -158,6 +159,61 @@ INSTANTIATE_TEST_SUITE_P(
                       "cached_matryoshka_weighted", "cached_mnrl_triplets_dropout",
                       "cached_matryoshka_triplets_dropout", "qwen3_cached_mnrl_triplets",
                       "qwen3_cached_matryoshka_pairs_dropout"));
+
+// GISTEmbedLoss, alone and inside MatryoshkaLoss, against tests/python/oracle_gist.py: the tiny
+// `mean` BERT trained, the tiny `cls` BERT (same vocabulary) as guide, both in eval mode.
+class GistParity : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GistParity, LossAndEveryGradientMatchSentenceTransformers) {
+  const fs::path dir = testing::testdata_dir("gist", "cases.json");
+  const nlohmann::json cases = io::read_json_file(dir / "cases.json");
+  nlohmann::json c;
+  for (const auto& item : cases["cases"]) {
+    if (item["name"] == GetParam()) c = item;
+  }
+  ASSERT_FALSE(c.is_null()) << "case " << GetParam() << " missing from cases.json";
+  auto st = SentenceTransformer::load((dir / "model").string());
+  auto guide = SentenceTransformer::load((dir / "guide").string());
+  st.encoder().eval();
+  guide.encoder().eval();
+
+  LossConfig config;
+  config.loss = c.contains("dims") ? "MatryoshkaLoss" : "GISTEmbedLoss";
+  if (c.contains("dims")) {
+    config.inner_loss = "GISTEmbedLoss";
+    config.matryoshka.dims = c["dims"].get<std::vector<int64_t>>();
+  }
+  config.gist.temperature = c.value("temperature", 0.01);
+  config.gist.margin_strategy = c.value("margin_strategy", std::string("absolute"));
+  config.gist.margin = c.value("margin", 0.0);
+  config.gist.contrast_anchors = c.value("contrast_anchors", true);
+  config.gist.contrast_positives = c.value("contrast_positives", true);
+  config.validate(st.dimension());
+  ASSERT_TRUE(config.uses_guide());
+
+  const std::vector<std::vector<std::string>> texts = {
+      strings(cases["anchors"]), strings(cases["positives"]), strings(cases["negatives"])};
+  std::vector<at::Tensor> embeddings, guide_embeddings;
+  for (int col = 0; col < c["columns"].get<int>(); ++col) {
+    std::vector<std::vector<int32_t>> ids;
+    for (const auto& text : texts[col]) ids.push_back(st.tokenize(text));
+    std::vector<const std::vector<int32_t>*> pointers;
+    for (const auto& v : ids) pointers.push_back(&v);
+    const PackedBatch batch = PackedBatch::from_ids(pointers, st.device());
+    embeddings.push_back(st.forward(batch));
+    at::NoGradGuard no_grad;
+    guide_embeddings.push_back(guide.forward(batch));
+  }
+  std::mt19937_64 rng(0);
+  const at::Tensor loss = compute_loss(config, embeddings, rng, guide_embeddings);
+  loss.backward();
+  check_against(st, loss, dir, GetParam(), GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(Oracle, GistParity,
+                         ::testing::Values("gist_pairs", "gist_triplets", "gist_relative_no_pp",
+                                           "gist_absolute_margin_no_aa",
+                                           "matryoshka_gist_triplets"));
 
 }  // namespace
 }  // namespace embedtune

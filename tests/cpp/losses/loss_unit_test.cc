@@ -229,7 +229,8 @@ TEST(LossSettings, BadValuesGiveOneLineErrors) {
         c.inner_loss = "CachedMNRL";
         c.validate(64);
       },
-      "inner_loss: expected MultipleNegativesRankingLoss or CachedMultipleNegativesRankingLoss");
+      "inner_loss: expected MultipleNegativesRankingLoss, CachedMultipleNegativesRankingLoss or "
+      "GISTEmbedLoss");
   check(
       [] {
         LossConfig c;

@@ -1,0 +1,78 @@
+// GISTEmbedLoss: the guided false-negative mask and the cross-entropy, step for step as
+// sentence_transformers/sentence_transformer/losses/gist_embed.py.
+#include "losses/gist_embed_loss.h"
+
+#include <ATen/ATen.h>
+
+#include <limits>
+
+#include "io/error.h"
+
+namespace embedtune {
+
+void GistEmbedConfig::validate(const std::string& where) const {
+  if (!(temperature > 0.0)) {
+    fail("{}temperature: GISTEmbedLoss needs a temperature > 0, found {}; use 0.01", where,
+         temperature);
+  }
+  if (margin_strategy != "absolute" && margin_strategy != "relative") {
+    fail("{}margin_strategy: expected absolute or relative, found '{}'; fix the value", where,
+         margin_strategy);
+  }
+}
+
+namespace {
+// nn.CosineSimilarity(dim=-1)(a.unsqueeze(1), b.unsqueeze(0)): (B, M).
+at::Tensor sim_matrix(const at::Tensor& a, const at::Tensor& b) {
+  return at::cosine_similarity(a.unsqueeze(1), b.unsqueeze(0), -1);
+}
+}  // namespace
+
+at::Tensor gist_embed_loss(const GistEmbedConfig& config, const std::vector<at::Tensor>& columns,
+                           const std::vector<at::Tensor>& guide_columns) {
+  if (columns.size() != 2 && columns.size() != 3) {
+    fail(
+        "GISTEmbedLoss: expected 2 or 3 columns (anchor, positive[, negative]), found {}; train "
+        "on pairs or triplets",
+        columns.size());
+  }
+  TORCH_INTERNAL_ASSERT(guide_columns.size() == columns.size());
+  const at::Tensor& anchor = columns[0];
+  const at::Tensor& positive = columns[1];
+  const at::Tensor& anchor_guide = guide_columns[0];
+  const at::Tensor& positive_guide = guide_columns[1];
+  const int64_t batch = anchor.size(0);
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+
+  at::Tensor ap_sim = sim_matrix(anchor, positive);
+  const at::Tensor guided_ap_sim = sim_matrix(anchor_guide, positive_guide);
+  const at::Tensor guided_sim = guided_ap_sim.diagonal(0).view({-1, 1});
+  const auto mask_false_negatives = [&](const at::Tensor& guided_sim_mat, at::Tensor sim_mat,
+                                        const at::Tensor& positive_mask) {
+    at::Tensor mask = config.margin_strategy == "absolute"
+                          ? guided_sim_mat > (guided_sim - config.margin)
+                          : guided_sim_mat > (guided_sim - guided_sim.abs() * config.margin);
+    if (positive_mask.defined()) mask = mask & positive_mask.logical_not();
+    return sim_mat.masked_fill(mask, -kInf);
+  };
+  // Each anchor's own positive is never masked.
+  const at::Tensor positive_mask = at::eye(batch, guided_ap_sim.options().dtype(at::kBool));
+  std::vector<at::Tensor> scores = {mask_false_negatives(guided_ap_sim, ap_sim, positive_mask)};
+  if (config.contrast_anchors) {
+    scores.push_back(mask_false_negatives(sim_matrix(anchor_guide, anchor_guide),
+                                          sim_matrix(anchor, anchor), {}));
+  }
+  if (config.contrast_positives) {
+    scores.push_back(mask_false_negatives(sim_matrix(positive_guide, positive_guide),
+                                          sim_matrix(positive, positive), {}));
+  }
+  if (columns.size() == 3) {
+    scores.push_back(mask_false_negatives(sim_matrix(anchor_guide, guide_columns[2]),
+                                          sim_matrix(anchor, columns[2]), {}));
+  }
+  const at::Tensor logits = at::cat(scores, 1) / config.temperature;
+  const at::Tensor labels = at::arange(batch, anchor.options().dtype(at::kLong));
+  return at::cross_entropy_loss(logits, labels);
+}
+
+}  // namespace embedtune
