@@ -121,6 +121,17 @@ def duplicate_pairs(d):
     (d / "dups.jsonl").write_text("".join(json.dumps({"id": i, **json.loads(row)}) + "\n" for i in range(16)))
 
 
+def labeled_pairs(d):
+    rows = [{"anchor": f"question {i}", "positive": f"answer {i}", "label": i % 2} for i in range(8)]
+    (d / "labeled.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def mined_without_ids(d):
+    make_pairs(d / "splits", rows=24, test_rows=8)
+    rows = [{"anchor": f"question {i}", "positive": f"answer {i}", "negative": f"other {i}"} for i in range(8)]
+    (d / "mined.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
 def with_checkpoint(edit=None):
     """A finished 2-step run in out/ (checkpoint-1, checkpoint-2), then `edit` applied to it."""
     def setup(d):
@@ -273,6 +284,17 @@ CASES = [
     # train
     ("train: unknown key in the recipe", write("r.yaml", "lerning_rate: 1e-5\n"),
      ["train", "--config", "r.yaml", *TRAIN], ["r.yaml:1", "learning_rate"]),
+    ("train: GISTEmbedLoss without a guide", pairs, ["train", *TRAIN, "--inner_loss", "GISTEmbedLoss"],
+     ["guide_model", "GISTEmbedLoss"]),
+    ("train: --margin_strategy squared", pairs,
+     ["train", *TRAIN, "--inner_loss", "GISTEmbedLoss", "--guide_model", "model", "--margin_strategy", "squared"],
+     ["margin_strategy", "squared"]),
+    ("train: mined labeled pairs", labeled_pairs,
+     ["train", "--model", "model", "--train", "labeled.jsonl", "--output_dir", "out", "--matryoshka_dims", "64"],
+     ["labeled.jsonl:1", "label", "n-tuple"]),
+    ("train: a mined file without ids, evaluated", mined_without_ids,
+     ["train", "--model", "model", "--train", "mined.jsonl", "--eval", "splits/test.jsonl", "--output_dir", "out",
+      "--matryoshka_dims", "64"], ["mined.jsonl:1", "eval_corpus"]),
     ("train: --per_device_train_batch_size 0", pairs, ["train", *TRAIN, "--per_device_train_batch_size", "0"],
      ["per_device_train_batch_size", "0"]),
     ("train: one training pair", one_pair,
