@@ -15,7 +15,7 @@
 
 #include "data/prepare.h"
 #include "evaluation/evaluation_settings.h"
-#include "mining/hard_negatives.h"
+#include "mining/mine_settings.h"
 #include "training/training_arguments.h"
 
 namespace embedtune::pipeline {
