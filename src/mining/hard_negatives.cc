@@ -16,6 +16,7 @@
 #include "io/checksum.h"
 #include "io/error.h"
 #include "io/npy.h"
+#include "io/settings.h"
 #include "losses/multiple_negatives_ranking_loss.h"
 #include "mining/python_random.h"
 #include "model/sentence_transformer.h"
@@ -35,13 +36,6 @@ std::string with_commas(int64_t n) {
     out += digits[i];
   }
   return n < 0 ? "-" + out : out;
-}
-
-// Python's str(float) for a setting's value in the report ("0.05", "0.8", "0.0").
-std::string python_float(double value) {
-  std::string text = fmt::format("{}", value);
-  if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
-  return text;
 }
 
 // The model's similarity as ST's model.similarity / similarity_pairwise.
@@ -509,7 +503,7 @@ MineResult mine_hard_negatives(SentenceTransformer& model, const std::vector<std
     report += fmt::format(
         "Skipped {} potential negatives ({:.2f}%) due to the {} of {}.\n",
         with_commas(entry["skipped"].get<int64_t>()), entry["ratio"].get<double>() * 100.0,
-        entry["parameter"].get<std::string>(), python_float(entry["value"].get<double>()));
+        entry["parameter"].get<std::string>(), io::setting_text(entry["value"].get<double>()));
   }
   result.missing_samples = result.maximum_samples - static_cast<int64_t>(result.rows.size());
   if (result.missing_samples > 0) {
