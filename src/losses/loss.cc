@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 
+#include "distributed/world.h"
 #include "io/error.h"
 
 namespace embedtune {
@@ -38,9 +39,13 @@ void check_inner_loss(const std::string& loss, const std::string& inner) {
   }
 }
 
-at::Tensor mnrl(const LossConfig& config, const std::vector<at::Tensor>& columns) {
+// `columns`: the local anchors, then the candidates, gathered across ranks when `world` is set.
+at::Tensor mnrl(const LossConfig& config, const std::vector<at::Tensor>& columns,
+                const distributed::World* world) {
   const std::vector<at::Tensor> candidates(columns.begin() + 1, columns.end());
-  return multiple_negatives_ranking_loss(columns[0], candidates, config.scale, config.similarity);
+  return multiple_negatives_ranking_loss(columns[0], candidates, config.scale, config.similarity,
+                                         world != nullptr ? world->size() : 1,
+                                         world != nullptr ? world->rank() : 0);
 }
 }  // namespace
 
@@ -56,6 +61,12 @@ void LossConfig::validate(int64_t model_dim) {
         "mini_batch_size: expected an integer >= 1 (rows per forward pass of "
         "CachedMultipleNegativesRankingLoss), found {}; use 32 (the default) or more",
         mini_batch_size);
+  }
+  if (gather_across_devices && (uses_guide() || uses_gradient_cache())) {
+    fail(
+        "gather_across_devices: supported with MultipleNegativesRankingLoss (alone or inside "
+        "MatryoshkaLoss), not yet with {}; set gather_across_devices: false or use that loss",
+        uses_guide() ? kGist : kCachedMnrl);
   }
   if (uses_guide()) gist.validate("");
   if (loss == kMatryoshka) matryoshka.validate(model_dim);
@@ -73,8 +84,22 @@ at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>&
                         std::mt19937_64& rng, const std::vector<at::Tensor>& guide_columns) {
   // The loss on (possibly shrunk) embeddings: GISTEmbedLoss, or MNRL (also for the cached MNRL,
   // the same function).
+  // gather_across_devices: every rank's candidate columns, gathered once at full size (shrinking
+  // is row-wise, so gathering then shrinking equals ST's shrinking then gathering). The anchors
+  // stay local: with the query_to_doc direction only this rank's rows of the gathered anchors
+  // are used, so their gradient is the local one.
+  const distributed::World* world =
+      config.gather_across_devices && !config.uses_guide() ? distributed::world() : nullptr;
+  std::vector<at::Tensor> gathered;
+  const std::vector<at::Tensor>* used = &columns;
+  if (world != nullptr && columns.size() >= 2) {
+    gathered.push_back(columns[0]);
+    for (size_t c = 1; c < columns.size(); ++c)
+      gathered.push_back(distributed::all_gather_with_grad(columns[c]));
+    used = &gathered;
+  }
   const auto inner = [&](const std::vector<at::Tensor>& embeddings) {
-    if (!config.uses_guide()) return mnrl(config, embeddings);
+    if (!config.uses_guide()) return mnrl(config, embeddings, world);
     if (guide_columns.size() != embeddings.size()) {
       fail("GISTEmbedLoss: expected the guide's embeddings of {} columns, found {}",
            embeddings.size(), guide_columns.size());
@@ -88,7 +113,7 @@ at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>&
         "give the dataset a positive column",
         config.loss, columns.size());
   }
-  if (config.loss != kMatryoshka) return inner(columns);
+  if (config.loss != kMatryoshka) return inner(*used);
 
   const MatryoshkaLossConfig& m = config.matryoshka;
   if (m.dims.empty() || m.weights.size() != m.dims.size()) {
@@ -100,7 +125,7 @@ at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>&
   at::Tensor total;
   std::vector<at::Tensor> shrunk(columns.size());
   for (size_t index : m.dims_for_step(rng)) {
-    for (size_t c = 0; c < columns.size(); ++c) shrunk[c] = shrink(columns[c], m.dims[index]);
+    for (size_t c = 0; c < columns.size(); ++c) shrunk[c] = shrink((*used)[c], m.dims[index]);
     // weight * loss in the loss dtype, summed in dim order, as MatryoshkaLoss.forward.
     at::Tensor term = inner(shrunk) * m.weights[index];
     total = total.defined() ? total + term : term;

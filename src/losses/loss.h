@@ -28,6 +28,10 @@ struct LossConfig {
   SimilarityFunction similarity = SimilarityFunction::kCosine;
   int64_t mini_batch_size = 32;  // rows per forward pass of the cached loss (ST's default)
   GistEmbedConfig gist;          // used only by GISTEmbedLoss (alone or inside MatryoshkaLoss)
+  // MNRL / CachedMNRL in a data-parallel run: score the local anchors against every rank's
+  // candidates (distributed::all_gather_with_grad), as ST's gather_across_devices. Alone it
+  // changes nothing.
+  bool gather_across_devices = false;
 
   // Checks the loss names, scale and mini_batch_size, and (for MatryoshkaLoss) validates
   // `matryoshka` against the model's embedding dimension (sorting its dims). Throws

@@ -41,7 +41,8 @@ at::Tensor similarity_matrix(const at::Tensor& a, const at::Tensor& b,
 
 at::Tensor multiple_negatives_ranking_loss(const at::Tensor& anchors,
                                            const std::vector<at::Tensor>& candidates, double scale,
-                                           SimilarityFunction similarity) {
+                                           SimilarityFunction similarity, int64_t world_size,
+                                           int64_t rank) {
   if (candidates.empty()) {
     fail(
         "MultipleNegativesRankingLoss: expected at least 2 columns (anchor, positive[, "
@@ -58,8 +59,10 @@ at::Tensor multiple_negatives_ranking_loss(const at::Tensor& anchors,
     fail("MultipleNegativesRankingLoss: anchors must be (B, D), found {} dimensions",
          anchors.dim());
   }
+  TORCH_INTERNAL_ASSERT(world_size >= 1 && rank >= 0 && rank < world_size);
   for (size_t c = 0; c < candidates.size(); ++c) {
-    if (!candidates[c].sizes().equals(anchors.sizes())) {
+    if (candidates[c].dim() != 2 || candidates[c].size(0) != anchors.size(0) * world_size ||
+        candidates[c].size(1) != anchors.size(1)) {
       fail(
           "MultipleNegativesRankingLoss: candidate column {} has shape [{}], expected the anchors' "
           "[{}]; "
@@ -68,11 +71,11 @@ at::Tensor multiple_negatives_ranking_loss(const at::Tensor& anchors,
     }
   }
   const int64_t batch = anchors.size(0);
-  // (B, B*C): column j < B is row j's positive, later blocks are hard-negative columns.
+  // (B, W*B*C): column rank*B + i is row i's positive, later blocks are hard-negative columns.
   const at::Tensor docs = candidates.size() == 1 ? candidates[0] : at::cat(candidates, 0);
   const at::Tensor scores = similarity_matrix(anchors, docs, similarity) * scale;
   const at::Tensor rows = at::arange(batch, anchors.options().dtype(at::kLong));
-  const at::Tensor positive = scores.index({rows, rows});
+  const at::Tensor positive = scores.index({rows, rows + rank * batch});
   const at::Tensor log_z = at::logsumexp(scores, {1});
   return -(positive - log_z).mean();
 }

@@ -31,8 +31,13 @@ at::Tensor similarity_matrix(const at::Tensor& a, const at::Tensor& b,
 // candidates[0] = positives (B, D), candidates[1..] = hard-negative columns (B, D). Returns a
 // differentiable scalar. Throws embedtune::Error when there is no candidate column, the shapes
 // disagree, or scale <= 0.
+//
+// gather_across_devices (ST's MNRL with gather_across_devices=True): `candidates` are every rank's
+// columns gathered, (W*B, D) each, with this rank's rows at [rank*B, (rank+1)*B): the local
+// anchors are scored against all of them and row i's positive is candidates[0][rank*B + i].
 at::Tensor multiple_negatives_ranking_loss(
     const at::Tensor& anchors, const std::vector<at::Tensor>& candidates, double scale = 20.0,
-    SimilarityFunction similarity = SimilarityFunction::kCosine);
+    SimilarityFunction similarity = SimilarityFunction::kCosine, int64_t world_size = 1,
+    int64_t rank = 0);
 
 }  // namespace embedtune

@@ -19,6 +19,7 @@
 
 #include "data/records.h"
 #include "data/retrieval_data.h"
+#include "distributed/world.h"
 #include "evaluation/information_retrieval_evaluator.h"
 #include "evaluation/model_evaluation.h"
 #include "io/atomic_file.h"
@@ -116,6 +117,7 @@ constexpr const char* kFreeOnResume[] = {"train",
                                          "save_steps",
                                          "logging_steps",
                                          "save_total_limit",
+                                         "ddp_timeout",
                                          "load_best_model_at_end",
                                          "eval_on_start",
                                          "metric_for_best_model",
@@ -125,8 +127,11 @@ constexpr const char* kFreeOnResume[] = {"train",
 // What a resumed run must share with the run that wrote a checkpoint for the result to be the
 // one an uninterrupted run gives: every setting outside kFreeOnResume, and the training data
 // (its checksum: the file may move, its rows may not change).
-nlohmann::json resume_settings(const TrainingArguments& args, uint64_t train_checksum) {
+nlohmann::json resume_settings(const TrainingArguments& args, uint64_t train_checksum,
+                               int world_size) {
   nlohmann::json settings = nlohmann::json::object();
+  // Several processes: each trains on its share of the batches, so the share must not change.
+  if (world_size > 1) settings["world_size"] = world_size;
   for (const auto& [key, value] : io::setting_values(args)) {
     if (std::find(std::begin(kFreeOnResume), std::end(kFreeOnResume), key) ==
         std::end(kFreeOnResume))
@@ -322,6 +327,24 @@ struct Trainer::Impl {
   std::unique_ptr<AdamW> optimizer;
   std::mt19937_64 engine;
   uint64_t train_checksum = 0;  // XXH64 of the training file, recorded in checkpoints
+  // Several processes (torchrun, srun): the c10d group, and the averaging of gradients. Null alone.
+  distributed::World* world = nullptr;
+  std::unique_ptr<distributed::GradientReducer> reducer;
+
+  int world_size() const { return world != nullptr ? world->size() : 1; }
+  // Rank 0 (or the only process) writes files and prints; the others only compute.
+  bool is_main() const { return world == nullptr || world->is_main(); }
+  // This rank's share of an epoch's global batches, as accelerate's BatchSamplerShard with
+  // even_batches=False and drop_last: global batch i goes to rank i % W, and only full rounds of W
+  // batches are used, so every rank runs the same number of steps.
+  std::vector<std::vector<int64_t>> shard(std::vector<std::vector<int64_t>> batches) const {
+    if (world == nullptr) return batches;
+    std::vector<std::vector<int64_t>> mine;
+    const size_t rounds = batches.size() / static_cast<size_t>(world->size());
+    for (size_t round = 0; round < rounds; ++round)
+      mine.push_back(std::move(batches[round * world->size() + world->rank()]));
+    return mine;
+  }
 };
 
 Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallbacks callbacks)
@@ -340,6 +363,30 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
     }
   }
   m.callbacks = std::move(callbacks);
+  m.world = distributed::connect_world(std::chrono::seconds(args_.ddp_timeout));
+  if (m.world != nullptr) {
+    if (c10::Device(args_.device).is_cuda()) {
+      fail(
+          "training arguments: device: distributed training on CUDA needs NCCL, which this build "
+          "does not have yet; use device: cpu (Gloo) under torchrun, or one GPU without torchrun");
+    }
+    if (!m.options.log_lines && !m.options.progress_bar) {
+      // quiet stays quiet
+    } else if (!m.world->is_main()) {
+      m.options.log_lines = false;
+      m.options.progress_bar = false;
+    }
+    // As sentence-transformers' training arguments under DDP.
+    if (!args_.dataloader_drop_last) {
+      args_.dataloader_drop_last = true;
+      if (m.world->is_main())
+        fmt::print(
+            stderr,
+            "train: {} processes: dataloader_drop_last set to true, as sentence-transformers "
+            "does, so every process gets whole batches\n",
+            m.world->size());
+    }
+  }
   m.device = c10::Device(args_.device);
   if (m.device.is_cuda() && !at::hasCUDA()) {
     fail(
@@ -368,6 +415,7 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
   m.loss.mini_batch_size = args_.mini_batch_size;
   m.loss.scale = args_.scale;
   m.loss.similarity = parse_similarity(args_.similarity_fct);
+  m.loss.gather_across_devices = args_.gather_across_devices;
   m.loss.gist.temperature = args_.temperature;
   m.loss.gist.margin_strategy = args_.margin_strategy;
   m.loss.gist.margin = args_.margin;
@@ -486,6 +534,12 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
           args_.train, m.rows.size(), args_.per_device_train_batch_size, args_.batch_sampler);
     }
   }
+  if (m.world != nullptr && m.sampler->num_batches() < m.world->size()) {
+    fail(
+        "training arguments: per_device_train_batch_size: {} processes need at least {} batches "
+        "of {} rows, found {} training rows; lower the batch size or use fewer processes",
+        m.world->size(), m.world->size(), args_.per_device_train_batch_size, m.rows.size());
+  }
   if (m.sampler->num_batches() == 0) {
     fail(
         "training arguments: per_device_train_batch_size: expected at most {} (the training rows) "
@@ -494,7 +548,7 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
         m.rows.size(), args_.per_device_train_batch_size);
   }
   m.scheduler = parse_scheduler(args_.lr_scheduler_type);
-  m.plan = plan_steps(m.sampler->num_batches(), args_.gradient_accumulation_steps,
+  m.plan = plan_steps(m.sampler->num_batches() / m.world_size(), args_.gradient_accumulation_steps,
                       args_.num_train_epochs, args_.max_steps);
   m.warmup_steps = warmup_steps_for(args_.warmup_ratio, args_.warmup_steps, m.plan.total_steps);
 
@@ -502,6 +556,14 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
   m.parameters = parameters.tensors;
   m.optimizer = std::make_unique<AdamW>(parameters.tensors, args_.adam_beta1, args_.adam_beta2,
                                         args_.adam_epsilon, args_.weight_decay, parameters.decay);
+  if (m.world != nullptr) {
+    // As DistributedDataParallel's constructor: every rank starts from rank 0's weights.
+    std::vector<at::Tensor> state;
+    for (const at::Tensor& p : m.model->encoder().parameters()) state.push_back(p.detach());
+    for (const at::Tensor& b : m.model->encoder().buffers()) state.push_back(b);
+    m.world->broadcast(state, 0);
+    m.reducer = std::make_unique<distributed::GradientReducer>(*m.world, m.parameters);
+  }
 }
 
 Trainer::~Trainer() = default;
@@ -550,8 +612,10 @@ nlohmann::json scheduler_json(const TrainingArguments& args, const StepPlan& pla
 TrainOutput Trainer::train() {
   Impl& m = *impl_;
   const fs::path output_dir = args_.output_dir;
-  fs::create_directories(output_dir);
-  io::write_file_atomic(output_dir / "training_args.yaml", args_.to_yaml());
+  if (m.is_main()) {
+    fs::create_directories(output_dir);
+    io::write_file_atomic(output_dir / "training_args.yaml", args_.to_yaml());
+  }
 
   // State, fresh or from a checkpoint.
   state_ = TrainerState();
@@ -563,7 +627,8 @@ TrainOutput Trainer::train() {
   state_.train_batch_size = args_.per_device_train_batch_size;
   int64_t epochs_trained = 0, update_steps_trained = 0;
   // What a killed run left half-written (checkpoint or final-model staging folders) goes first.
-  for (const fs::path& stale : io::clean_stale_staging(output_dir)) {
+  for (const fs::path& stale :
+       m.is_main() ? io::clean_stale_staging(output_dir) : std::vector<fs::path>{}) {
     if (m.options.log_lines)
       fmt::print(stderr, "train: cleared {} left by an interrupted write\n", stale.string());
   }
@@ -577,7 +642,8 @@ TrainOutput Trainer::train() {
                                      })
             : fs::path(args_.resume_from_checkpoint);
     CheckpointContents contents = load_checkpoint(dir);
-    check_resume_settings(contents.resume, resume_settings(args_, m.train_checksum), dir);
+    check_resume_settings(contents.resume, resume_settings(args_, m.train_checksum, m.world_size()),
+                          dir);
     load_weights(m.model->encoder(), dir / "model.safetensors");
     m.optimizer->load_state(contents.optimizer);
     contents.rng.restore(m.engine);
@@ -604,21 +670,22 @@ TrainOutput Trainer::train() {
           dir.string(), contents.rng.epoch, contents.rng.micro_batch, state_.global_step);
     }
     // The log keeps what happened up to the checkpoint; steps redone after it are logged anew.
-    truncate_log(output_dir / "log.jsonl", state_.global_step);
-    fmt::print(stderr, "train: resuming from {} at step {} (epoch {}, step {} of the epoch)\n",
-               dir.string(), state_.global_step, epochs_trained, update_steps_trained);
+    if (m.is_main()) truncate_log(output_dir / "log.jsonl", state_.global_step);
+    if (m.is_main())
+      fmt::print(stderr, "train: resuming from {} at step {} (epoch {}, step {} of the epoch)\n",
+                 dir.string(), state_.global_step, epochs_trained, update_steps_trained);
   } else {
-    truncate_log(output_dir / "log.jsonl", -1);  // a fresh start logs from the start
+    if (m.is_main()) truncate_log(output_dir / "log.jsonl", -1);  // a fresh start logs anew
   }
 
   SignalGuard signals(m.options.handle_signals);
   Tf32Guard tf32(args_.tf32 && m.device.is_cuda());
   g_stop_signal.store(0);
   TrainOutput output;
-  ProgressReporter progress(m.options.progress_bar, m.options.log_lines, m.plan.total_steps,
-                            state_.global_step,
-                            args_.per_device_train_batch_size * args_.gradient_accumulation_steps,
-                            output_dir / "log.jsonl");
+  ProgressReporter progress(
+      m.options.progress_bar, m.options.log_lines, m.plan.total_steps, state_.global_step,
+      args_.per_device_train_batch_size * args_.gradient_accumulation_steps * m.world_size(),
+      m.is_main() ? output_dir / "log.jsonl" : fs::path());
   const double start_time = now_seconds();
   const int64_t initial_step = state_.global_step;
   int64_t last_logged_step = state_.global_step;
@@ -665,6 +732,12 @@ TrainOutput Trainer::train() {
   };
 
   auto save = [&]() -> fs::path {
+    // Several processes: rank 0 writes the checkpoint (the weights, optimizer and state are the
+    // same on every rank; the generator state written is rank 0's).
+    if (!m.is_main()) {
+      last_saved_step = state_.global_step;
+      return output_dir / checkpoint_folder_name(state_.global_step);
+    }
     if (state_.best_global_step) {
       const fs::path best = output_dir / checkpoint_folder_name(*state_.best_global_step);
       if (*state_.best_global_step == state_.global_step || fs::is_directory(best)) {
@@ -680,7 +753,7 @@ TrainOutput Trainer::train() {
     contents.rng.micro_batch =
         (state_.global_step % m.plan.steps_per_epoch) * args_.gradient_accumulation_steps;
     contents.state = state_;
-    contents.resume = resume_settings(args_, m.train_checksum);
+    contents.resume = resume_settings(args_, m.train_checksum, m.world_size());
     const fs::path path = save_checkpoint(output_dir, *m.model, contents);
     last_saved_step = state_.global_step;
     for (const fs::path& removed :
@@ -716,7 +789,7 @@ TrainOutput Trainer::train() {
   const int64_t accumulation = args_.gradient_accumulation_steps;
   bool stop = state_.global_step >= m.plan.total_steps;
   for (int64_t epoch = epochs_trained; epoch < m.plan.num_epochs && !stop; ++epoch) {
-    const std::vector<std::vector<int64_t>> batches = m.sampler->batches(epoch);
+    const std::vector<std::vector<int64_t>> batches = m.shard(m.sampler->batches(epoch));
     // As transformers: the epoch is len(dataloader) micro-batches; a NoDuplicates epoch that yields
     // more leaves the extra ones unused, one that yields fewer shortens the last group.
     const int64_t steps_in_epoch = m.plan.micro_batches_per_epoch;
@@ -737,6 +810,10 @@ TrainOutput Trainer::train() {
       at::Tensor group_loss = at::zeros({}, tr_loss.options());
       for (int64_t i = 0; i < group; ++i, ++micro) {
         const std::vector<int64_t>& rows = batches[micro];
+        // Several processes: gradients are averaged across ranks during the group's last
+        // backward only (DDP's no_sync for the others). The cached loss runs several backward
+        // passes, so its gradients are averaged after them.
+        if (m.reducer && i == group - 1 && !m.loss.uses_gradient_cache()) m.reducer->arm();
         TokenColumns ids(m.columns.size());
         for (size_t c = 0; c < m.columns.size(); ++c) {
           ids[c].reserve(rows.size());
@@ -781,7 +858,16 @@ TrainOutput Trainer::train() {
         scaled.backward();
         group_loss += scaled.detach().to(at::kFloat);
       }
-      const double group_value = group_loss.item<double>();
+      double group_value = group_loss.item<double>();
+      if (m.world != nullptr) {
+        m.reducer->finish();
+        // The loss every rank logs and checks: the mean over ranks (transformers gathers tr_loss
+        // and takes its mean), so a non-finite loss on any rank stops them all at the same step.
+        std::vector<at::Tensor> shared{at::full({1}, group_value, at::kDouble)};
+        m.world->all_reduce_sum(shared);
+        group_value = shared[0].item<double>() / m.world->size();
+        group_loss.fill_(group_value);
+      }
       if (!std::isfinite(group_value)) {
         fail(
             "training stopped at step {} (epoch {:.2f}): the loss is {}; the last checkpoint{} is "
@@ -826,7 +912,14 @@ TrainOutput Trainer::train() {
       }
       log_save_evaluate(should_log, should_evaluate, should_save);
 
-      const bool callback_stop = m.callbacks.on_step_end && m.callbacks.on_step_end(state_);
+      bool callback_stop = m.callbacks.on_step_end && m.callbacks.on_step_end(state_);
+      if (m.world != nullptr) {
+        // A stop (Ctrl-C, SIGTERM) seen by any rank stops every rank after the same step.
+        std::vector<at::Tensor> flag{
+            at::full({1}, (g_stop_signal.load() != 0 || callback_stop) ? 1.0 : 0.0, at::kDouble)};
+        m.world->all_reduce_sum(flag);
+        callback_stop = flag[0].item<double>() > 0;
+      }
       if ((g_stop_signal.load() != 0 || callback_stop) && !stop) {
         output.interrupted = true;
         output.stop_signal = g_stop_signal.load();
@@ -834,10 +927,11 @@ TrainOutput Trainer::train() {
                                 ? output_dir / checkpoint_folder_name(state_.global_step)
                                 : save();
         progress.finish();
-        fmt::print(stderr,
-                   "train: stopped at step {}; checkpoint {} written. Resume with "
-                   "--resume_from_checkpoint {}\n",
-                   state_.global_step, output.checkpoint.string(), output.checkpoint.string());
+        if (m.is_main())
+          fmt::print(stderr,
+                     "train: stopped at step {}; checkpoint {} written. Resume with "
+                     "--resume_from_checkpoint {}\n",
+                     state_.global_step, output.checkpoint.string(), output.checkpoint.string());
         output.global_step = state_.global_step;
         return output;
       }
@@ -857,7 +951,7 @@ TrainOutput Trainer::train() {
   const double samples =
       args_.max_steps > 0
           ? static_cast<double>(args_.max_steps * args_.per_device_train_batch_size *
-                                args_.gradient_accumulation_steps)
+                                args_.gradient_accumulation_steps * m.world_size())
           : static_cast<double>(m.rows.size()) * args_.num_train_epochs;
   summary["train_samples_per_second"] = std::round(samples / std::max(runtime, 1e-9) * 1e3) / 1e3;
   summary["train_steps_per_second"] = std::round(steps_done / std::max(runtime, 1e-9) * 1e3) / 1e3;
@@ -871,6 +965,7 @@ TrainOutput Trainer::train() {
   output.steps_run = steps_done;
 
   std::optional<int64_t> saved_step;
+  if (!m.is_main()) return output;  // rank 0 alone loads the best model and writes the result
   if (args_.load_best_model_at_end && state_.best_model_checkpoint) {
     load_weights(m.model->encoder(), fs::path(*state_.best_model_checkpoint) / "model.safetensors");
     saved_step = state_.best_global_step;

@@ -203,6 +203,8 @@ void TrainingArguments::validate() {
           "inside it)",
           inner_loss,
           fmt::format("set loss: MatryoshkaLoss, or loss: {} to use it alone", inner_loss));
+  require(ddp_timeout >= 1, "ddp_timeout", "seconds >= 1", to_text(ddp_timeout),
+          "use 1800 (the default)");
   require(mini_batch_size >= 1, "mini_batch_size", "an integer >= 1", to_text(mini_batch_size),
           "use 32 (the default) or more; smaller uses less memory, larger is faster");
   {

@@ -53,6 +53,9 @@ struct TrainingArguments {
   int64_t n_dims_per_step;
   double scale;
   std::string similarity_fct;
+  bool gather_across_devices;
+  // Several processes (torchrun, srun).
+  int64_t ddp_timeout;
   // Evaluation, logging, checkpoints.
   std::string eval_strategy, save_strategy;
   int64_t eval_steps, save_steps, logging_steps, save_total_limit;
@@ -161,6 +164,11 @@ struct TrainingArguments {
           "Dimensions sampled per step (-1: all)");
     visit(self.scale, "scale", 20.0, "MultipleNegativesRankingLoss scale (inverse temperature)");
     visit(self.similarity_fct, "similarity_fct", std::string("cos_sim"), "cos_sim or dot_score");
+    visit(self.gather_across_devices, "gather_across_devices", false,
+          "Under torchrun: score each rank's anchors against every rank's candidates (more "
+          "in-batch negatives)");
+    visit(self.ddp_timeout, "ddp_timeout", int64_t{1800},
+          "Under torchrun: seconds a rank waits for the others before the run ends with an error");
     visit(self.eval_strategy, "eval_strategy", std::string("no"),
           "When to evaluate: no, steps or epoch");
     visit(self.save_strategy, "save_strategy", std::string("steps"),

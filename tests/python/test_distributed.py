@@ -1,0 +1,165 @@
+"""Data-parallel training on c10d (Gloo over loopback, 2 processes): `embedtune train` launched by
+torchrun --no-python, checked against one process that runs the same global batches.
+
+- 2 ranks x 1 micro-batch per step average the same two gradients that one process with
+  gradient_accumulation_steps=2 sums at half weight (global batch 2k goes to rank 0, 2k+1 to
+  rank 1, as accelerate shards a batch sampler): the weights and logged losses agree.
+- gather_across_devices: each rank scores its 4 anchors against all 8 candidates, which averaged
+  over ranks is MNRL on the concatenated batch of 8: one process with batch size 8 (the same
+  permutation cut in 8s) gives the same weights.
+- A rank killed mid-run: the other one stops within seconds and names it.
+Dropout is off: each rank draws its own masks, which no single process can replay.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+from test_train_parity import make_pairs, tiny_model
+
+TORCHRUN = Path(sys.executable).with_name("torchrun")
+COMMON = ["--matryoshka_dims", "64,32,16", "--learning_rate", "1e-3", "--warmup_ratio", "0.2",
+          "--lr_scheduler_type", "cosine", "--num_train_epochs", "2", "--logging_steps", "1",
+          "--save_strategy", "no", "--dataloader_drop_last", "true", "--seed", "7"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env_for_ranks() -> dict:
+    env = dict(os.environ)
+    env["OMP_NUM_THREADS"] = "1"
+    env["GLOO_SOCKET_IFNAME"] = "lo"
+    return env
+
+
+def torchrun(embedtune_bin, *args, timeout=600):
+    cmd = [str(TORCHRUN), "--nproc-per-node", "2", "--master-addr", "127.0.0.1", "--master-port",
+           str(free_port()), "--no-python", str(embedtune_bin), *map(str, args)]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env_for_ranks(), timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(f"torchrun {' '.join(map(str, args))} failed ({result.returncode}):\n"
+                             f"{result.stdout}\n{result.stderr}")
+    return result
+
+
+def losses(out: Path) -> list:
+    return [e["loss"] for e in map(json.loads, (out / "log.jsonl").read_text().splitlines()) if "loss" in e]
+
+
+def grad_norms(out: Path) -> list:
+    return [e["grad_norm"] for e in map(json.loads, (out / "log.jsonl").read_text().splitlines())
+            if "grad_norm" in e]
+
+
+def max_weight_difference(a: Path, b: Path, skip=()) -> float:
+    x, y = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
+    assert x.keys() == y.keys()
+    return max((x[k].float() - y[k].float()).abs().max().item() for k in x if not k.endswith(skip))
+
+
+@pytest.fixture
+def data(tmp_path):
+    pairs = make_pairs()  # 40 pairs
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "train.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs[:32]))
+    (folder / "test.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs[32:]))
+    return folder
+
+
+def test_two_ranks_equal_one_process_with_accumulation(tmp_path, testdata, run, embedtune_bin, data):
+    model = tiny_model(testdata, tmp_path / "model", 0.0)
+    base = ["train", "--model", model, "--train", data / "train.jsonl", *COMMON]
+    two = tmp_path / "two-ranks"
+    result = torchrun(embedtune_bin, *base, "--output_dir", two, "--per_device_train_batch_size", "4")
+    one = tmp_path / "one-process"
+    run(*base, "--output_dir", one, "--per_device_train_batch_size", "4",
+        "--gradient_accumulation_steps", "2", env=env_for_ranks())
+    # 32 rows in batches of 4: 8 per epoch, 4 steps per epoch on either side, 2 epochs.
+    got, expected = losses(two), losses(one)
+    assert len(got) == len(expected) == 8, result.stderr
+    assert got == pytest.approx(expected, abs=1e-5)
+    assert grad_norms(two) == pytest.approx(grad_norms(one), rel=1e-5)
+    # The same computation in the same order (a power-of-two scaling aside): every weight agrees.
+    worst = max_weight_difference(two, one)
+    assert worst < 1e-5, f"2 ranks and one process with accumulation differ by {worst:.3e}"
+    # Rank 0 alone wrote the model folder; it loads and evaluates like any other.
+    assert (two / "README.md").exists() and (two / "training_args.yaml").exists()
+    evaluated = run("evaluate", "--model", two, "--train", data / "train.jsonl", "--test",
+                    data / "test.jsonl", "--dims", "64,32", "--output", tmp_path / "eval.json")
+    assert json.loads((tmp_path / "eval.json").read_text()), evaluated.stderr
+
+
+def test_gather_across_devices_equals_mnrl_on_the_concatenated_batch(tmp_path, testdata, run,
+                                                                     embedtune_bin, data):
+    model = tiny_model(testdata, tmp_path / "model", 0.0)
+    base = ["train", "--model", model, "--train", data / "train.jsonl", *COMMON]
+    two = tmp_path / "gathered"
+    torchrun(embedtune_bin, *base, "--output_dir", two, "--per_device_train_batch_size", "4",
+             "--gather_across_devices", "true")
+    one = tmp_path / "one-batch-of-8"
+    run(*base, "--output_dir", one, "--per_device_train_batch_size", "8", env=env_for_ranks())
+    # The same loss and gradient at every step. The forward passes are not the same computation
+    # (two batches of 4 against one of 8), so they round differently; the attention key biases,
+    # whose gradient is zero up to rounding, turn that noise into lr-sized Adam steps, as in
+    # test_train_parity, and are left out of the weight comparison.
+    got, expected = losses(two), losses(one)
+    assert len(got) == len(expected) == 8
+    assert got == pytest.approx(expected, abs=1e-5)
+    assert grad_norms(two) == pytest.approx(grad_norms(one), rel=1e-5)
+    worst = max_weight_difference(two, one, skip=("attention.self.key.bias",))
+    assert worst < 1e-4, f"gathered 2x4 and one batch of 8 differ by {worst:.3e}"
+    # Without the gather each rank sees only its own 4 candidates: a different loss.
+    plain = tmp_path / "not-gathered"
+    torchrun(embedtune_bin, *base, "--output_dir", plain, "--per_device_train_batch_size", "4")
+    assert losses(plain)[0] != pytest.approx(expected[0], abs=1e-3)
+
+
+def test_a_killed_rank_ends_the_other_and_is_named(tmp_path, testdata, embedtune_bin, data):
+    model = tiny_model(testdata, tmp_path / "model", 0.0)
+    port = free_port()
+    out = tmp_path / "out"
+    procs = []
+    for rank in range(2):
+        env = env_for_ranks()
+        env.update(WORLD_SIZE="2", RANK=str(rank), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                   MASTER_PORT=str(port))
+        procs.append(subprocess.Popen(
+            [str(embedtune_bin), "train", "--model", str(model), "--train", str(data / "train.jsonl"),
+             "--output_dir", str(out), "--per_device_train_batch_size", "4", "--max_steps", "100000",
+             "--logging_steps", "1", "--save_strategy", "no", "--matryoshka_dims", "64"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            log = out / "log.jsonl"
+            if log.exists() and len(log.read_text().splitlines()) >= 2:
+                break
+            assert procs[0].poll() is None, procs[0].communicate()[1]
+            time.sleep(0.2)
+        else:
+            pytest.fail("training did not start within 120 s")
+        procs[1].send_signal(signal.SIGKILL)
+        started = time.time()
+        _, stderr = procs[0].communicate(timeout=60)
+        waited = time.time() - started
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert procs[0].returncode not in (0, None)
+    assert waited < 30, f"rank 0 took {waited:.0f} s to notice"
+    last = stderr.strip().splitlines()[-1]
+    print(f"rank 0 stopped {waited:.1f} s after rank 1 was killed: {last}")
+    assert "rank 1" in last and "distributed:" in last, stderr
