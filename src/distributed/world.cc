@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -213,6 +214,21 @@ at::Tensor World::all_gather(const at::Tensor& local) const {
     impl_->group->_allgather_base(output, input, options)->wait();
   });
   return output;
+}
+
+std::vector<std::string> World::all_gather_strings(const std::string& text) const {
+  const at::Tensor lengths =
+      all_gather(at::full({1}, static_cast<int64_t>(text.size()), at::kLong));
+  const int64_t longest = lengths.max().item<int64_t>();
+  at::Tensor bytes = at::zeros({1, std::max<int64_t>(longest, 1)}, at::kByte);
+  std::memcpy(bytes.data_ptr<uint8_t>(), text.data(), text.size());
+  const at::Tensor all = all_gather(bytes);
+  std::vector<std::string> out;
+  for (int r = 0; r < size(); ++r) {
+    const auto* row = all[r].data_ptr<uint8_t>();
+    out.emplace_back(reinterpret_cast<const char*>(row), lengths[r].item<int64_t>());
+  }
+  return out;
 }
 
 void World::barrier() const {

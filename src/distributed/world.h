@@ -43,6 +43,8 @@ class World {
   // (B, ...) on every rank -> (W*B, ...), rank r's rows at [r*B, (r+1)*B). No gradient.
   at::Tensor all_gather(const at::Tensor& local) const;
   void barrier() const;
+  // Every rank's `text`, in rank order, on every rank.
+  std::vector<std::string> all_gather_strings(const std::string& text) const;
 
   // Asynchronous sum of one contiguous tensor; wait with wait(). For GradientReducer.
   struct Pending;

@@ -122,6 +122,26 @@ void RngState::restore(std::mt19937_64& engine) const {
   TORCH_INTERNAL_ASSERT(!text.fail(), "mt19937_64 state did not parse");
 }
 
+RngStateFile RngState::to_file() const {
+  RngStateFile file;
+  file.torch_cpu = tensor_bytes(torch_cpu);
+  if (torch_cuda.defined()) file.torch_cuda = tensor_bytes(torch_cuda);
+  file.mt19937_64 = mt19937_64;
+  file.epoch = epoch;
+  file.micro_batch = micro_batch;
+  return file;
+}
+
+RngState RngState::from_file(const RngStateFile& file) {
+  RngState state;
+  state.torch_cpu = bytes_tensor(file.torch_cpu);
+  if (file.torch_cuda) state.torch_cuda = bytes_tensor(*file.torch_cuda);
+  state.mt19937_64 = file.mt19937_64;
+  state.epoch = file.epoch;
+  state.micro_batch = file.micro_batch;
+  return state;
+}
+
 std::string checkpoint_folder_name(int64_t global_step) {
   return fmt::format("{}-{}", kCheckpointPrefix, global_step);
 }
@@ -148,13 +168,11 @@ fs::path save_checkpoint(const fs::path& output_dir, const SentenceTransformer& 
     model.save(staging);
     write_tensors(staging / kOptimizerName, contents.optimizer);
     io::write_json_file_atomic(staging / kSchedulerName, contents.scheduler);
-    RngStateFile rng;
-    rng.torch_cpu = tensor_bytes(contents.rng.torch_cpu);
-    if (contents.rng.torch_cuda.defined()) rng.torch_cuda = tensor_bytes(contents.rng.torch_cuda);
-    rng.mt19937_64 = contents.rng.mt19937_64;
-    rng.epoch = contents.rng.epoch;
-    rng.micro_batch = contents.rng.micro_batch;
-    io::write_json_file_atomic(staging / kRngStateName, rng.to_json());
+    io::write_json_file_atomic(staging / kRngStateName, contents.rng.to_file().to_json());
+    for (size_t r = 0; r < contents.other_ranks_rng.size(); ++r) {
+      io::write_json_file_atomic(staging / fmt::format("rng_state_{}.json", r + 1),
+                                 contents.other_ranks_rng[r].to_file().to_json());
+    }
     io::write_json_file_atomic(staging / kResumeName, contents.resume);
     io::write_json_file_atomic(staging / kTrainerStateName, contents.state.to_json());
     io::write_manifest(staging);
@@ -175,7 +193,7 @@ std::string checkpoint_damage(const fs::path& dir) {
   return io::verify_manifest(dir);
 }
 
-CheckpointContents load_checkpoint(const fs::path& dir) {
+CheckpointContents load_checkpoint(const fs::path& dir, int rank) {
   if (!fs::is_directory(dir))
     fail("{}: not a checkpoint folder; check resume_from_checkpoint", dir.string());
   if (const std::string damage = checkpoint_damage(dir); !damage.empty()) {
@@ -188,14 +206,22 @@ CheckpointContents load_checkpoint(const fs::path& dir) {
   contents.scheduler = std::move(plain.scheduler);
   contents.resume = std::move(plain.resume);
   contents.optimizer = read_tensors(dir / kOptimizerName);
-  contents.rng.torch_cpu = bytes_tensor(plain.rng.torch_cpu);
-  if (plain.rng.torch_cuda) contents.rng.torch_cuda = bytes_tensor(*plain.rng.torch_cuda);
-  contents.rng.mt19937_64 = plain.rng.mt19937_64;
-  contents.rng.epoch = plain.rng.epoch;
-  contents.rng.micro_batch = plain.rng.micro_batch;
+  contents.rng = RngState::from_file(plain.rng);
+  std::string origin = (dir / kRngStateName).string();
+  if (rank > 0) {
+    const fs::path own = dir / fmt::format("rng_state_{}.json", rank);
+    origin = own.string();
+    if (!fs::exists(own)) {
+      fail(
+          "{}: missing: the checkpoint was written by fewer than {} processes; resume with the "
+          "number of processes that wrote it",
+          origin, rank + 1);
+    }
+    const RngStateFile file = RngStateFile::from_json(io::read_json_file(own), origin);
+    contents.rng = RngState::from_file(file);
+  }
   // The CPU state is tried on a throw-away generator here, so a garbled file is this error and
   // not LibTorch's internal assertion when training resumes.
-  const std::string origin = (dir / kRngStateName).string();
   try {
     at::Generator probe = at::make_generator<at::CPUGeneratorImpl>();
     probe.set_state(contents.rng.torch_cpu);

@@ -37,6 +37,10 @@ struct RngState {
   static RngState capture(const std::mt19937_64& engine, bool cuda);
   // Sets the default generators and `engine` back to this state.
   void restore(std::mt19937_64& engine) const;
+
+  // The rng_state.json form (hexadecimal bytes), and back.
+  RngStateFile to_file() const;
+  static RngState from_file(const RngStateFile& file);
 };
 
 // What a checkpoint holds besides the model.
@@ -48,6 +52,10 @@ struct CheckpointContents {
   // resume.json: what a resumed run must share with the run that wrote the checkpoint for
   // the result to be the same (the settings that change it, the training data's checksum).
   nlohmann::json resume = nlohmann::json::object();
+  // Several processes: the generators of ranks 1..W-1 (`rng` is rank 0's), written as
+  // rng_state_<rank>.json, as transformers writes rng_state_<rank>.pth, so each rank resumes
+  // drawing the dropout masks it would have drawn.
+  std::vector<RngState> other_ranks_rng;
 };
 
 inline constexpr const char* kCheckpointPrefix = "checkpoint";
@@ -73,7 +81,9 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& output_dir,
 // Reads what save_checkpoint wrote besides the model (tensors on the CPU), after checking every
 // file against manifest.json. Throws Error naming the file for anything missing, damaged or
 // malformed, with the hint to pick another checkpoint.
-CheckpointContents load_checkpoint(const std::filesystem::path& checkpoint_dir);
+// `rank` > 0: `rng` is that rank's generator state (rng_state_<rank>.json; an Error when the
+// checkpoint has none, i.e. it was written by fewer processes).
+CheckpointContents load_checkpoint(const std::filesystem::path& checkpoint_dir, int rank = 0);
 
 // "" when `checkpoint_dir` matches its manifest, else why not (one line naming the file).
 std::string checkpoint_damage(const std::filesystem::path& checkpoint_dir);

@@ -158,6 +158,14 @@ void check_resume_settings(const nlohmann::json& recorded, const nlohmann::json&
           checkpoint.string(), key, then, value.dump());
     }
   }
+  // A checkpoint of several processes records its world_size; one process records none.
+  if (recorded["settings"].contains("world_size") && !now["settings"].contains("world_size")) {
+    fail(
+        "{}: the checkpoint was trained with world_size = {}, this run has 1 process; resume "
+        "under torchrun with --nproc-per-node {} (in all), or start a new output_dir",
+        checkpoint.string(), recorded["settings"]["world_size"].dump(),
+        recorded["settings"]["world_size"].dump());
+  }
   if (recorded["train_xxh64"] != now["train_xxh64"]) {
     fail(
         "{}: the checkpoint was trained on other data (train.jsonl's checksum differs); resume "
@@ -641,7 +649,7 @@ TrainOutput Trainer::train() {
                                                   why);
                                      })
             : fs::path(args_.resume_from_checkpoint);
-    CheckpointContents contents = load_checkpoint(dir);
+    CheckpointContents contents = load_checkpoint(dir, m.world != nullptr ? m.world->rank() : 0);
     check_resume_settings(contents.resume, resume_settings(args_, m.train_checksum, m.world_size()),
                           dir);
     load_weights(m.model->encoder(), dir / "model.safetensors");
@@ -733,7 +741,13 @@ TrainOutput Trainer::train() {
 
   auto save = [&]() -> fs::path {
     // Several processes: rank 0 writes the checkpoint (the weights, optimizer and state are the
-    // same on every rank; the generator state written is rank 0's).
+    // same on every rank), with every rank's generator state.
+    RngState rng = RngState::capture(m.engine, m.device.is_cuda());
+    rng.epoch = state_.global_step / m.plan.steps_per_epoch;
+    rng.micro_batch =
+        (state_.global_step % m.plan.steps_per_epoch) * args_.gradient_accumulation_steps;
+    std::vector<std::string> rank_rngs;
+    if (m.world != nullptr) rank_rngs = m.world->all_gather_strings(rng.to_file().to_json().dump());
     if (!m.is_main()) {
       last_saved_step = state_.global_step;
       return output_dir / checkpoint_folder_name(state_.global_step);
@@ -748,10 +762,11 @@ TrainOutput Trainer::train() {
     contents.optimizer = m.optimizer->state();
     contents.scheduler =
         scheduler_json(args_, m.plan, m.warmup_steps, state_.global_step, m.scheduler);
-    contents.rng = RngState::capture(m.engine, m.device.is_cuda());
-    contents.rng.epoch = state_.global_step / m.plan.steps_per_epoch;
-    contents.rng.micro_batch =
-        (state_.global_step % m.plan.steps_per_epoch) * args_.gradient_accumulation_steps;
+    contents.rng = rng;
+    for (size_t r = 1; r < rank_rngs.size(); ++r) {
+      contents.other_ranks_rng.push_back(RngState::from_file(RngStateFile::from_json(
+          nlohmann::json::parse(rank_rngs[r]), fmt::format("rank {}'s generator state", r))));
+    }
     contents.state = state_;
     contents.resume = resume_settings(args_, m.train_checksum, m.world_size());
     const fs::path path = save_checkpoint(output_dir, *m.model, contents);
