@@ -186,3 +186,32 @@ def test_resume_on_two_ranks_equals_the_uninterrupted_run(tmp_path, testdata, ru
     alone = run(*base, "--output_dir", resumed, "--resume_from_checkpoint",
                 resumed / "checkpoint-3", "--dataloader_drop_last", "true", check=False)
     assert alone.returncode != 0 and "world_size" in alone.stderr, alone.stderr
+
+
+@pytest.mark.parametrize("gather,dropout", [(False, 0.0), (True, 0.0), (False, 0.1)])
+def test_two_ranks_train_as_sentence_transformers_under_torchrun(tmp_path, testdata, embedtune_bin, data,
+                                                                 gather, dropout):
+    model = tiny_model(testdata, tmp_path / "model", dropout)
+    settings = dict(matryoshka_dims=[64, 32, 16], learning_rate=1e-3, warmup_ratio=0.2,
+                    lr_scheduler_type="cosine", num_train_epochs=2, logging_steps=1, seed=7,
+                    per_device_train_batch_size=4, gather_across_devices=gather)
+    st_out = tmp_path / "st"
+    st_out.mkdir()
+    port = str(free_port())
+    result = subprocess.run(
+        [str(TORCHRUN), "--nproc-per-node", "2", "--master-addr", "127.0.0.1", "--master-port", port,
+         str(Path(__file__).with_name("st_ddp_train.py")), str(model), str(data / "train.jsonl"),
+         str(st_out), json.dumps(settings)],
+        capture_output=True, text=True, env=env_for_ranks(), timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    cli = ["train", "--model", model, "--train", data / "train.jsonl", "--output_dir", tmp_path / "ours",
+           "--save_strategy", "no"]
+    for key, value in settings.items():
+        cli += [f"--{key}", ",".join(map(str, value)) if isinstance(value, list) else str(value).lower()]
+    torchrun(embedtune_bin, *cli)
+    expected = json.loads((st_out / "losses.json").read_text())
+    got = losses(tmp_path / "ours")
+    assert len(got) == len(expected) == 8
+    assert got == pytest.approx(expected, abs=1e-4)
+    worst = max_weight_difference(tmp_path / "ours", st_out, skip=("attention.self.key.bias",))
+    assert worst < 1e-4, f"embedtune and sentence-transformers under torchrun differ by {worst:.3e}"

@@ -1,0 +1,38 @@
+"""sentence-transformers 6.2's trainer under torchrun (accelerate, Gloo on CPU), for
+test_distributed.py: `torchrun --nproc-per-node 2 st_ddp_train.py MODEL TRAIN OUT ARGS_JSON`.
+Rank 0 writes OUT/model.safetensors (the trained transformer's weights) and OUT/losses.json."""
+import json
+import sys
+
+import torch
+from datasets import Dataset
+from safetensors.torch import save_file
+from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+from sentence_transformers import SentenceTransformerTrainingArguments
+from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+
+
+def main(model_dir, train, out, settings):
+    torch.set_num_threads(1)
+    settings = json.loads(settings)
+    dims = settings.pop("matryoshka_dims")
+    gather = settings.pop("gather_across_devices", False)
+    model = SentenceTransformer(model_dir, device="cpu")
+    rows = [json.loads(line) for line in open(train, encoding="utf-8")]
+    dataset = Dataset.from_dict({c: [r[c] for r in rows] for c in ("anchor", "positive")})
+    loss = MatryoshkaLoss(model, MultipleNegativesRankingLoss(model, gather_across_devices=gather),
+                          matryoshka_dims=dims)
+    args = SentenceTransformerTrainingArguments(output_dir=out, save_strategy="no", report_to="none",
+                                                use_cpu=True, optim="adamw_torch_fused", **settings)
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
+    trainer.train()
+    if trainer.is_world_process_zero():
+        state = {k: v.contiguous() for k, v in model[0].auto_model.state_dict().items()}
+        save_file(state, f"{out}/model.safetensors")
+        losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
+        with open(f"{out}/losses.json", "w") as f:
+            json.dump(losses, f)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
