@@ -24,6 +24,16 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include "distributed/distributed_config.h"
+#if EMBEDTUNE_WITH_NCCL
+#ifndef USE_C10D_NCCL
+#define USE_C10D_NCCL 1
+#endif
+#include <c10/cuda/CUDAFunctions.h>
+
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
 #include "io/error.h"
 
 namespace embedtune::distributed {
@@ -63,11 +73,19 @@ void World::stop_heartbeat() {
   if (impl_->heartbeat.joinable()) impl_->heartbeat.join();
 }
 
-std::unique_ptr<World> World::connect(const LaunchInfo& info, std::chrono::seconds timeout) {
+std::unique_ptr<World> World::connect(const LaunchInfo& info, std::chrono::seconds timeout,
+                                      bool cuda) {
   std::unique_ptr<World> world(new World(info));
   Impl& m = *world->impl_;
   m.timeout = timeout;
   const std::string where = fmt::format("{}:{}", info.master_addr, info.master_port);
+#if !EMBEDTUNE_WITH_NCCL
+  if (cuda) {
+    fail(
+        "distributed: training on CUDA needs NCCL, and this build has none (a CPU LibTorch, or "
+        "nccl.h was not found); build with `make build-cuda`, or train with device: cpu (Gloo)");
+  }
+#endif
   try {
     c10d::TCPStoreOptions options;
     options.port = static_cast<uint16_t>(info.master_port);
@@ -86,19 +104,33 @@ std::unique_ptr<World> World::connect(const LaunchInfo& info, std::chrono::secon
       m.store = m.tcp;
     }
     auto group_store = c10::make_intrusive<c10d::PrefixStore>("embedtune/", m.store);
-    auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
-    // As the Python bindings: GLOO_SOCKET_IFNAME names the interfaces, else the host's address.
-    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
-    if (ifname != nullptr && *ifname != '\0') {
-      std::stringstream names(ifname);
-      for (std::string name; std::getline(names, name, ',');)
-        gloo->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
-    } else {
-      gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+#if EMBEDTUNE_WITH_NCCL
+    if (cuda) {
+      // As torch.distributed with LOCAL_RANK: each rank on its own GPU, made current before the
+      // communicator is created (lazily, by the first collective).
+      world->device_ = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(info.local_rank));
+      c10::cuda::set_device(static_cast<c10::DeviceIndex>(info.local_rank));
+      auto nccl = c10d::ProcessGroupNCCL::Options::create();
+      nccl->timeout = timeout;
+      m.group = c10::make_intrusive<c10d::ProcessGroupNCCL>(group_store, info.rank, info.world_size,
+                                                            nccl);
     }
-    gloo->threads = 2;
-    m.group =
-        c10::make_intrusive<c10d::ProcessGroupGloo>(group_store, info.rank, info.world_size, gloo);
+#endif
+    if (!m.group) {
+      auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
+      // As the Python bindings: GLOO_SOCKET_IFNAME names the interfaces, else the host's address.
+      const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+      if (ifname != nullptr && *ifname != '\0') {
+        std::stringstream names(ifname);
+        for (std::string name; std::getline(names, name, ',');)
+          gloo->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
+      } else {
+        gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+      }
+      gloo->threads = 2;
+      m.group = c10::make_intrusive<c10d::ProcessGroupGloo>(group_store, info.rank, info.world_size,
+                                                            gloo);
+    }
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -162,6 +194,14 @@ std::string World::describe_failure(const std::string& operation, const std::str
 
 namespace {
 
+// `tensor` on the group's device: itself, or a copy (copy it back with from_group_device).
+at::Tensor to_group_device(const World& world, const at::Tensor& tensor) {
+  return tensor.device() == world.device() ? tensor : tensor.to(world.device());
+}
+void from_group_device(const at::Tensor& result, at::Tensor& tensor) {
+  if (!result.is_same(tensor)) tensor.copy_(result);
+}
+
 template <typename F>
 void run_collective(const World& world, const char* operation, F&& body) {
   try {
@@ -184,8 +224,9 @@ void World::broadcast(std::vector<at::Tensor>& tensors, int root) const {
     // flat copy would double the model's memory for a one-off.
     for (at::Tensor& tensor : tensors) {
       TORCH_INTERNAL_ASSERT(tensor.is_contiguous(), "broadcast of a non-contiguous tensor");
-      std::vector<at::Tensor> one{tensor};
+      std::vector<at::Tensor> one{to_group_device(*this, tensor)};
       impl_->group->broadcast(one, options)->wait();
+      from_group_device(one[0], tensor);
     }
   });
 }
@@ -196,14 +237,15 @@ void World::all_reduce_sum(std::vector<at::Tensor>& tensors) const {
     options.reduceOp = c10d::ReduceOp::SUM;
     options.timeout = impl_->timeout;
     for (at::Tensor& tensor : tensors) {
-      std::vector<at::Tensor> one{tensor};
+      std::vector<at::Tensor> one{to_group_device(*this, tensor)};
       impl_->group->allreduce(one, options)->wait();
+      from_group_device(one[0], tensor);
     }
   });
 }
 
 at::Tensor World::all_gather(const at::Tensor& local) const {
-  at::Tensor input = local.contiguous();
+  at::Tensor input = to_group_device(*this, local.contiguous());
   std::vector<int64_t> shape = input.sizes().vec();
   TORCH_INTERNAL_ASSERT(!shape.empty(), "all_gather of a scalar");
   shape[0] *= size();
@@ -213,7 +255,7 @@ at::Tensor World::all_gather(const at::Tensor& local) const {
     options.timeout = impl_->timeout;
     impl_->group->_allgather_base(output, input, options)->wait();
   });
-  return output;
+  return output.to(local.device());
 }
 
 std::vector<std::string> World::all_gather_strings(const std::string& text) const {
@@ -265,11 +307,11 @@ World* g_world = nullptr;  // deliberately never deleted: the group outlives eve
 
 World* world() { return g_world; }
 
-World* connect_world(std::chrono::seconds timeout) {
+World* connect_world(std::chrono::seconds timeout, bool cuda) {
   std::call_once(g_world_once, [&] {
     const std::optional<LaunchInfo> info = launch_from_environment();
     if (!info) return;
-    g_world = World::connect(*info, timeout).release();
+    g_world = World::connect(*info, timeout, cuda).release();
     std::atexit([] { g_world->stop_heartbeat(); });
   });
   return g_world;

@@ -1,12 +1,14 @@
 // The processes of a data-parallel run, on PyTorch's c10d: a TCPStore for the rendezvous and a
-// Gloo (CPU) process group, as torch.distributed.init_process_group("gloo", "env://") builds
-// them, with the collectives training needs. One World per process, made once from the launch
+// Gloo (CPU) or NCCL (CUDA, in a CUDA build) process group, as
+// torch.distributed.init_process_group("gloo" | "nccl", "env://") builds them, with the
+// collectives training needs. One World per process, made once from the launch
 // variables (launch.h); a process without them has none and runs alone.
 //
 // Letters: W processes (ranks), B rows per rank.
 #pragma once
 
 #include <ATen/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <chrono>
 #include <memory>
@@ -22,8 +24,11 @@ class World {
   // Joins the others: TCPStore at info.master_addr:master_port (a client under torchrun's agent
   // store, else rank 0 hosts it), then the process group, then a heartbeat that lets the others
   // tell a dead rank from a slow one. `timeout` bounds the rendezvous and every collective
-  // (transformers' ddp_timeout). Throws Error naming the address when the rendezvous fails.
-  static std::unique_ptr<World> connect(const LaunchInfo& info, std::chrono::seconds timeout);
+  // (transformers' ddp_timeout). `cuda`: NCCL on GPU local_rank (made the current device), else
+  // Gloo. Throws Error naming the address when the rendezvous fails, or when `cuda` is asked of
+  // a build without NCCL.
+  static std::unique_ptr<World> connect(const LaunchInfo& info, std::chrono::seconds timeout,
+                                        bool cuda = false);
   ~World();
   World(const World&) = delete;
   World& operator=(const World&) = delete;
@@ -32,6 +37,9 @@ class World {
   int size() const { return info_.world_size; }
   int local_rank() const { return info_.local_rank; }
   bool is_main() const { return info_.rank == 0; }
+  // Where the group's collectives run: the CPU (Gloo) or cuda:local_rank (NCCL). Tensors given
+  // on another device are copied there and back.
+  c10::Device device() const { return device_; }
   const LaunchInfo& info() const { return info_; }
 
   // Collectives: every rank calls them in the same order with tensors of the same shapes and
@@ -62,13 +70,15 @@ class World {
   struct Impl;
   explicit World(LaunchInfo info);
   LaunchInfo info_;
+  c10::Device device_ = c10::Device(c10::kCPU);
   std::unique_ptr<Impl> impl_;
 };
 
 // The process's World: null when it runs alone (no launch variables). `connect_world` makes it
 // from the environment once (later calls return the same); it is never torn down before exit.
+// `cuda`: the training device is a GPU (NCCL); only the first call's choice counts.
 World* world();
-World* connect_world(std::chrono::seconds timeout);
+World* connect_world(std::chrono::seconds timeout, bool cuda = false);
 
 // all_gather with the gradient: (B, D) -> (W*B, D), and backward sums the gradient of every
 // rank's use of rank r's rows into rank r's (an all-reduce of the gradient, then rank r's slice),

@@ -109,12 +109,19 @@ EncodedRetrieval encode_retrieval(SentenceTransformer& model, const data::Retrie
     encode_options.batch_size = options.batch_size;
     encode_options.prompt = prompt;
     encode_options.bf16 = options.bf16;
+    encode_options.shard_index = options.shard_index;
+    encode_options.shard_count = options.shard_count;
     if (options.progress) {
       encode_options.progress = [&](int64_t done, int64_t total) {
         options.progress(label, done, total);
       };
     }
-    return model.encode(texts, encode_options);
+    at::Tensor embeddings = model.encode(texts, encode_options);
+    if (options.shard_count > 1) {
+      TORCH_INTERNAL_ASSERT(options.combine_shards, "shard_count > 1 without combine_shards");
+      options.combine_shards(embeddings);
+    }
+    return embeddings;
   };
   // As ST's InformationRetrievalEvaluator: queries through encode_query, the corpus through
   // encode_document, each with the evaluator's prompt or prompt name (an empty one: none given).

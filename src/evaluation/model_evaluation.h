@@ -35,6 +35,11 @@ struct ModelEvaluationOptions {
   std::filesystem::path load_embeddings;  // when set: read them from here instead of encoding
   // Called with ("queries"|"corpus", done, total) while encoding; may be empty.
   std::function<void(const std::string&, int64_t, int64_t)> progress;
+  // Several processes: this one encodes every shard_count-th batch (EncodeOptions), and
+  // `combine_shards` sums the partial (N, D) results of all of them in place (an all-reduce), so
+  // every process gets the embeddings one process computes, bit for bit.
+  int64_t shard_index = 0, shard_count = 1;
+  std::function<void(at::Tensor&)> combine_shards;
 
   // `config` for the CSV files: its score functions followed by the quantized precisions, whose
   // metrics sit beside them as an extra score function's would in ST's CSV.

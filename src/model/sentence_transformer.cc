@@ -249,9 +249,13 @@ at::Tensor SentenceTransformer::encode(const std::vector<std::string>& texts,
   c10::InferenceMode inference;
   const bool was_training = encoder_->is_training();
   encoder_->eval();
-  at::Tensor out = at::empty({n, full}, at::TensorOptions().dtype(at::kFloat));
-  for (int64_t start = 0; start < n; start += options.batch_size) {
+  TORCH_INTERNAL_ASSERT(options.shard_count >= 1 && options.shard_index >= 0 &&
+                        options.shard_index < options.shard_count);
+  at::Tensor out =
+      options.shard_count > 1 ? at::zeros({n, full}, at::kFloat) : at::empty({n, full}, at::kFloat);
+  for (int64_t start = 0, b = 0; start < n; start += options.batch_size, ++b) {
     const int64_t end = std::min(n, start + options.batch_size);
+    if (b % options.shard_count != options.shard_index) continue;
     std::vector<const std::vector<int32_t>*> batch_ids;
     std::vector<int64_t> rows;
     for (int64_t i = start; i < end; ++i) {

@@ -36,6 +36,10 @@ struct EncodeOptions {
   bool bf16 = false;
   // Called after each batch with (texts done, texts in all); may be empty.
   std::function<void(int64_t, int64_t)> progress;
+  // Sharing the work between processes: only batches b with b % shard_count == shard_index are
+  // encoded, the other rows are left 0, so the sum of every shard's result (an all-reduce) is
+  // the whole encoding, computed batch for batch as one process computes it.
+  int64_t shard_index = 0, shard_count = 1;
 };
 
 class SentenceTransformer {

@@ -12,6 +12,7 @@
 #include "data/prepare.h"
 #include "data/records.h"
 #include "data/retrieval_data.h"
+#include "distributed/world.h"
 #include "evaluation/compare.h"
 #include "evaluation/model_evaluation.h"
 #include "evaluation/results_io.h"
@@ -100,21 +101,51 @@ std::optional<evaluation::MetricList> final_model_evaluation(const training::Tra
   return metrics;
 }
 
+// Under torchrun every rank encodes its share of the batches (the sum is the whole encoding) and
+// rank 0 writes the results.
 void evaluate_to(const std::string& model, const Recipe& recipe, const Paths& paths,
-                 const fs::path& json, const fs::path& csv_dir, bool progress) {
-  // On the training device, in fp32, as the reference evaluates.
-  SentenceTransformer st = SentenceTransformer::load(model, c10::Device(recipe.training.device));
+                 const fs::path& json, const fs::path& csv_dir, bool progress,
+                 const distributed::World* world) {
+  // On the training device (under torchrun on CUDA: this rank's GPU), in fp32, as the reference
+  // evaluates.
+  c10::Device device(recipe.training.device);
+  if (world != nullptr && device.is_cuda()) device = world->device();
+  SentenceTransformer st = SentenceTransformer::load(model, device);
   if (recipe.training.max_seq_length > 0) st.set_max_seq_length(recipe.training.max_seq_length);
   const auto data = data::load_prepared_retrieval_data(paths.train, paths.test);
-  const auto options = evaluation_options(recipe, progress);
+  auto options = evaluation_options(recipe, progress && (world == nullptr || world->is_main()));
+  if (world != nullptr) {
+    options.shard_index = world->rank();
+    options.shard_count = world->size();
+    options.combine_shards = [world](at::Tensor& partial) {
+      std::vector<at::Tensor> tensors{partial};
+      world->all_reduce_sum(tensors);
+    };
+  }
   const auto results = evaluation::evaluate_model(st, data, options);
-  write_evaluation(results.metrics, recipe, json, csv_dir);
+  if (world == nullptr || world->is_main())
+    write_evaluation(results.metrics, recipe, json, csv_dir);
+}
+
+// Under torchrun: rank 0's answer, on every rank, so that every rank takes the same stages.
+bool agree(const distributed::World* world, bool decision) {
+  if (world == nullptr) return decision;
+  std::vector<at::Tensor> flag{at::full({1}, decision ? 1 : 0, at::kLong)};
+  world->broadcast(flag, 0);
+  return flag[0].item<int64_t>() != 0;
 }
 
 }  // namespace
 
 RunResult run_workflow(Recipe recipe, const RunOptions& options) {
+  // Under torchrun (or srun) every rank runs the recipe: rank 0 prepares, mines, writes and
+  // reports; the evaluations share the encoding between the ranks, and training is data-parallel.
+  const distributed::World* world =
+      distributed::connect_world(std::chrono::seconds(recipe.training.ddp_timeout),
+                                 c10::Device(recipe.training.device).is_cuda());
+  const bool is_main = world == nullptr || world->is_main();
   auto log = [&](const std::string& line) {
+    if (!is_main) return;
     if (options.log) {
       options.log(line);
     } else {
@@ -134,15 +165,17 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
           paths.root.string());
     }
   }
-  if (options.force) {
+  if (options.force && is_main) {
     for (const fs::path& p :
          {paths.data, paths.baseline, paths.baseline_csv, paths.model, paths.training_state,
           paths.finetuned, paths.finetuned_csv, paths.comparison, paths.report, paths.timings}) {
       fs::remove_all(p);
     }
   }
-  fs::create_directories(paths.root);
-  io::write_file_atomic(paths.recipe, recipe_yaml);
+  if (is_main) {
+    fs::create_directories(paths.root);
+    io::write_file_atomic(paths.recipe, recipe_yaml);
+  }
 
   nlohmann::ordered_json timings = nlohmann::ordered_json::object();
   if (fs::exists(paths.timings)) {
@@ -151,15 +184,19 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
   }
   RunResult result;
   result.run_dir = paths.root;
+  result.is_main = is_main;
   auto stage_done = [&](const char* stage, const Timer& timer) {
+    if (!is_main) return;
     timings[stage] = timer.seconds();
     io::write_file_atomic(paths.timings, timings.dump(2) + "\n");
     ++result.stages_run;
     log(fmt::format("{}: done in {:.1f} s", stage, timer.seconds()));
   };
 
-  // 1. Prepare (or copy in prepared splits).
-  if (!fs::exists(paths.summary)) {
+  // 1. Prepare (or copy in prepared splits). Rank 0 alone prepares and mines; the others wait.
+  if (!is_main) {
+    // (the next agree() waits for rank 0)
+  } else if (!fs::exists(paths.summary)) {
     Timer timer;
     log("prepare: splitting the dataset");
     if (!recipe.data.input.empty()) {
@@ -179,7 +216,7 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
   }
 
   // 1b. Hard negatives for the training pairs, mined with the model being fine-tuned.
-  if (recipe.mine_enabled.value_or(false)) {
+  if (is_main && recipe.mine_enabled.value_or(false)) {
     if (!fs::exists(paths.mined)) {
       Timer timer;
       log(fmt::format("mine: {} negatives per pair with {}", recipe.mine.num_negatives,
@@ -214,18 +251,19 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
   }
 
   // 2. Baseline evaluation.
-  if (!fs::exists(paths.baseline)) {
+  if (agree(world, !fs::exists(paths.baseline))) {
     Timer timer;
     log(fmt::format("baseline: evaluating {} at dims {}", recipe.model,
                     fmt::join(recipe.dims, ",")));
-    evaluate_to(recipe.model, recipe, paths, paths.baseline, paths.baseline_csv, options.progress);
+    evaluate_to(recipe.model, recipe, paths, paths.baseline, paths.baseline_csv, options.progress,
+                world);
     stage_done("baseline", timer);
   } else {
     log("baseline: already done");
   }
 
   // 3. Fine-tuning (resumed from the newest checkpoint when a previous run was cut short).
-  const bool trained = fs::exists(paths.model / kTrainingDone);
+  const bool trained = agree(world, fs::exists(paths.model / kTrainingDone));
   if (!trained) {
     Timer timer;
     training::TrainingArguments args = recipe.training;
@@ -245,22 +283,25 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
     trainer_options.log_lines = !options.progress;
     training::Trainer trainer(args, trainer_options);
     const training::TrainOutput out = trainer.train();
-    io::write_file_atomic(paths.training_state, trainer.state().to_json().dump(2) + "\n");
+    if (is_main)
+      io::write_file_atomic(paths.training_state, trainer.state().to_json().dump(2) + "\n");
     if (out.interrupted) {
       fail(
           "train: interrupted at step {}; checkpoint {} written; run the same command again to "
           "resume",
           out.global_step, out.checkpoint.string());
     }
-    io::write_file_atomic(paths.model / kTrainingDone, "");
-    fs::remove(paths.finetuned);
+    if (is_main) {
+      io::write_file_atomic(paths.model / kTrainingDone, "");
+      fs::remove(paths.finetuned);
+    }
     stage_done("train", timer);
     // The trainer evaluates float32 only: with quantized precisions the final model is encoded
     // again below.
     auto metrics = recipe.evaluation.precisions == std::vector<std::string>{"float32"}
                        ? final_model_evaluation(out)
                        : std::nullopt;
-    if (metrics) {
+    if (metrics && is_main) {
       // The trainer already evaluated the saved model on the same data with the same evaluator:
       // that is the fine-tuned evaluation, so the model is not encoded again.
       Timer eval_timer;
@@ -273,17 +314,18 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
   }
 
   // 4. Evaluation of the fine-tuned model.
-  if (!fs::exists(paths.finetuned)) {
+  if (agree(world, !fs::exists(paths.finetuned))) {
     Timer timer;
     log("finetuned: evaluating the fine-tuned model");
     evaluate_to(paths.model.string(), recipe, paths, paths.finetuned, paths.finetuned_csv,
-                options.progress);
+                options.progress, world);
     stage_done("finetuned", timer);
   } else {
     log("finetuned: already done");
   }
 
-  // 5. Comparison and report (cheap: always written from the results on disk).
+  // 5. Comparison and report (cheap: always written from the results on disk), by rank 0.
+  if (!is_main) return result;
   const auto baseline = evaluation::read_results_json(paths.baseline);
   const auto finetuned = evaluation::read_results_json(paths.finetuned);
   const auto comparison = evaluation::compare_results(baseline, finetuned, paths.baseline.string(),

@@ -23,6 +23,7 @@ struct RunResult {
   std::string comparison_text;   // the table printed at the end
   std::filesystem::path report;  // report.html
   int stages_run = 0;            // how many stages did work (0: everything was already done)
+  bool is_main = true;           // false on ranks 1..W-1 under torchrun: they print nothing
 };
 
 // Runs `recipe` (validated here first: nothing is written before every check passed). The run

@@ -371,16 +371,10 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
     }
   }
   m.callbacks = std::move(callbacks);
-  m.world = distributed::connect_world(std::chrono::seconds(args_.ddp_timeout));
+  m.world = distributed::connect_world(std::chrono::seconds(args_.ddp_timeout),
+                                       c10::Device(args_.device).is_cuda());
   if (m.world != nullptr) {
-    if (c10::Device(args_.device).is_cuda()) {
-      fail(
-          "training arguments: device: distributed training on CUDA needs NCCL, which this build "
-          "does not have yet; use device: cpu (Gloo) under torchrun, or one GPU without torchrun");
-    }
-    if (!m.options.log_lines && !m.options.progress_bar) {
-      // quiet stays quiet
-    } else if (!m.world->is_main()) {
+    if (!m.world->is_main()) {
       m.options.log_lines = false;
       m.options.progress_bar = false;
     }
@@ -396,6 +390,8 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
     }
   }
   m.device = c10::Device(args_.device);
+  // Several processes on GPUs: each on its own, LOCAL_RANK's (the group's device).
+  if (m.world != nullptr && m.device.is_cuda()) m.device = m.world->device();
   if (m.device.is_cuda() && !at::hasCUDA()) {
     fail(
         "training arguments: device: expected an available device, found '{}' but this build or "
@@ -597,6 +593,16 @@ std::vector<std::pair<std::string, double>> Trainer::evaluate() {
   options.corpus_prompt = args_.corpus_prompt;
   options.corpus_prompt_name = args_.corpus_prompt_name;
   options.bf16 = m.options.eval_bf16;
+  if (m.world != nullptr) {
+    // Each rank encodes its share of the batches; the sum gives every rank the whole encoding,
+    // so every rank computes the same metrics (and the same best-model decisions).
+    options.shard_index = m.world->rank();
+    options.shard_count = m.world->size();
+    options.combine_shards = [world = m.world](at::Tensor& partial) {
+      std::vector<at::Tensor> tensors{partial};
+      world->all_reduce_sum(tensors);
+    };
+  }
   const evaluation::IrResults results = evaluation::evaluate_model(*m.model, *m.eval_data, options);
   std::vector<std::pair<std::string, double>> out;
   for (const auto& [key, value] : results.metrics) out.emplace_back("eval_" + key, value);

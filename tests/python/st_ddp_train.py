@@ -23,7 +23,8 @@ def main(model_dir, train, out, settings):
     loss = MatryoshkaLoss(model, MultipleNegativesRankingLoss(model, gather_across_devices=gather),
                           matryoshka_dims=dims)
     args = SentenceTransformerTrainingArguments(output_dir=out, save_strategy="no", report_to="none",
-                                                use_cpu=True, optim="adamw_torch_fused", **settings)
+                                                use_cpu=True, optim="adamw_torch_fused", disable_tqdm=True,
+                                                **settings)
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
     trainer.train()
     if trainer.is_world_process_zero():

@@ -47,7 +47,9 @@ def env_for_ranks() -> dict:
 def torchrun(embedtune_bin, *args, timeout=600):
     cmd = [str(TORCHRUN), "--nproc-per-node", "2", "--master-addr", "127.0.0.1", "--master-port",
            str(free_port()), "--no-python", str(embedtune_bin), *map(str, args)]
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env_for_ranks(), timeout=timeout)
+    # Two ranks share the pipes: a multi-byte character can be split between their writes.
+    result = subprocess.run(cmd, capture_output=True, text=True, errors="replace", env=env_for_ranks(),
+                            timeout=timeout)
     if result.returncode != 0:
         raise AssertionError(f"torchrun {' '.join(map(str, args))} failed ({result.returncode}):\n"
                              f"{result.stdout}\n{result.stderr}")
@@ -81,7 +83,9 @@ def data(tmp_path):
 
 def test_two_ranks_equal_one_process_with_accumulation(tmp_path, testdata, run, embedtune_bin, data):
     model = tiny_model(testdata, tmp_path / "model", 0.0)
-    base = ["train", "--model", model, "--train", data / "train.jsonl", *COMMON]
+    base = ["train", "--model", model, "--train", data / "train.jsonl", *COMMON, "--eval",
+            data / "test.jsonl", "--eval_corpus", data / "train.jsonl", "--eval_strategy", "steps",
+            "--eval_steps", "4"]
     two = tmp_path / "two-ranks"
     result = torchrun(embedtune_bin, *base, "--output_dir", two, "--per_device_train_batch_size", "4")
     one = tmp_path / "one-process"
@@ -95,6 +99,13 @@ def test_two_ranks_equal_one_process_with_accumulation(tmp_path, testdata, run, 
     # The same computation in the same order (a power-of-two scaling aside): every weight agrees.
     worst = max_weight_difference(two, one)
     assert worst < 1e-5, f"2 ranks and one process with accumulation differ by {worst:.3e}"
+    # The evaluations during training: each rank encoded half of the batches, the same metrics.
+    def evaluations(out):
+        return [{k: v for k, v in e.items() if k.startswith("eval_") and k != "eval_runtime"}
+                for e in map(json.loads, (out / "log.jsonl").read_text().splitlines()) if "eval_runtime" in e]
+    assert len(evaluations(two)) == len(evaluations(one)) == 2
+    for a, b in zip(evaluations(two), evaluations(one)):
+        assert a.keys() == b.keys() and a == pytest.approx(b, abs=1e-6)
     # Rank 0 alone wrote the model folder; it loads and evaluates like any other.
     assert (two / "README.md").exists() and (two / "training_args.yaml").exists()
     evaluated = run("evaluate", "--model", two, "--train", data / "train.jsonl", "--test",
@@ -202,7 +213,7 @@ def test_two_ranks_train_as_sentence_transformers_under_torchrun(tmp_path, testd
         [str(TORCHRUN), "--nproc-per-node", "2", "--master-addr", "127.0.0.1", "--master-port", port,
          str(Path(__file__).with_name("st_ddp_train.py")), str(model), str(data / "train.jsonl"),
          str(st_out), json.dumps(settings)],
-        capture_output=True, text=True, env=env_for_ranks(), timeout=600)
+        capture_output=True, text=True, errors="replace", env=env_for_ranks(), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     cli = ["train", "--model", model, "--train", data / "train.jsonl", "--output_dir", tmp_path / "ours",
            "--save_strategy", "no"]
@@ -215,3 +226,23 @@ def test_two_ranks_train_as_sentence_transformers_under_torchrun(tmp_path, testd
     assert got == pytest.approx(expected, abs=1e-4)
     worst = max_weight_difference(tmp_path / "ours", st_out, skip=("attention.self.key.bias",))
     assert worst < 1e-4, f"embedtune and sentence-transformers under torchrun differ by {worst:.3e}"
+
+
+def test_run_recipe_under_torchrun(tmp_path, testdata, run, embedtune_bin):
+    from test_run_workflow import write_recipe
+    from conftest import docs_texts
+    rows = [{"question": " ".join(t.split()[:8]), "context": t} for t in docs_texts(400, min_chars=120)[:96]]
+    dataset = tmp_path / "qa.jsonl"
+    dataset.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    recipe = write_recipe(tmp_path / "recipe.yaml", testdata / "models" / "mean", tmp_path / "ranks", dataset)
+    result = torchrun(embedtune_bin, "run", recipe)
+    out = tmp_path / "ranks"
+    for name in ["data/train.jsonl", "baseline.json", "finetuned.json", "comparison.md", "report.html",
+                 "model/model.safetensors", "model/README.md"]:
+        assert (out / name).exists(), name
+    assert result.stdout.count("run folder:") == 1, "only rank 0 prints the result"
+    # The baseline is encoded half by each rank: the same numbers as one process.
+    alone = tmp_path / "alone.yaml"
+    alone.write_text(recipe.read_text().replace(str(out), str(tmp_path / "alone")))
+    run("run", alone, env=env_for_ranks())
+    assert json.loads((out / "baseline.json").read_text()) == json.loads((tmp_path / "alone" / "baseline.json").read_text())
