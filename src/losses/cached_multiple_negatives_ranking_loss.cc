@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "distributed/world.h"
 #include "io/error.h"
 #include "losses/matryoshka_loss.h"
 #include "losses/multiple_negatives_ranking_loss.h"
@@ -75,11 +76,21 @@ void check_columns(const LossConfig& config, const std::vector<at::Tensor>& embe
 // against all candidates, its mean loss weighted by its share of the batch and back-propagated at
 // once, so only an (M, B*C) score block is alive. `reps` are leaves requiring grad. Returns the
 // summed loss, without graph.
+//
+// gather_across_devices: the candidates of every rank are gathered with their gradient (each
+// chunk's backward then sums every rank's gradient into this rank's rows, one all-reduce per
+// chunk, as ST's chunks back-propagate through its all_gather), and row i's positive is at
+// rank*B + i. Only this rank's rows of the gathered anchors would be used, so they stay local.
 at::Tensor chunked_mnrl_backward(const LossConfig& config, const std::vector<at::Tensor>& reps) {
   const at::Tensor& queries = reps[0];
-  const std::vector<at::Tensor> docs(reps.begin() + 1, reps.end());
+  std::vector<at::Tensor> docs(reps.begin() + 1, reps.end());
+  const distributed::World* world = config.gather_across_devices ? distributed::world() : nullptr;
+  if (world != nullptr) {
+    for (at::Tensor& doc : docs) doc = distributed::all_gather_with_grad(doc);
+  }
   const at::Tensor docs_all = docs.size() == 1 ? docs[0] : at::cat(docs, 0);
   const int64_t batch = queries.size(0);
+  const int64_t offset = world != nullptr ? world->rank() * batch : 0;
   const int64_t step = config.mini_batch_size;
   at::Tensor total;
   for (int64_t begin = 0; begin < batch; begin += step) {
@@ -88,7 +99,7 @@ at::Tensor chunked_mnrl_backward(const LossConfig& config, const std::vector<at:
     const at::Tensor scores =
         similarity_matrix(queries.narrow(0, begin, end - begin), docs_all, config.similarity) *
         config.scale;
-    const at::Tensor positive = scores.index({rows, rows + begin});
+    const at::Tensor positive = scores.index({rows, rows + begin + offset});
     const at::Tensor log_z = at::logsumexp(scores, {1});
     // per_sample_loss.mean() * len(local_batch) / batch_size, as ST writes it.
     at::Tensor chunk = (-(positive - log_z)).mean() * (end - begin) / batch;

@@ -62,11 +62,12 @@ void LossConfig::validate(int64_t model_dim) {
         "CachedMultipleNegativesRankingLoss), found {}; use 32 (the default) or more",
         mini_batch_size);
   }
-  if (gather_across_devices && (uses_guide() || uses_gradient_cache())) {
+  if (gather_across_devices && uses_guide()) {
     fail(
-        "gather_across_devices: supported with MultipleNegativesRankingLoss (alone or inside "
-        "MatryoshkaLoss), not yet with {}; set gather_across_devices: false or use that loss",
-        uses_guide() ? kGist : kCachedMnrl);
+        "gather_across_devices: supported with MultipleNegativesRankingLoss and "
+        "CachedMultipleNegativesRankingLoss (alone or inside MatryoshkaLoss), not yet with {}; "
+        "set gather_across_devices: false or use one of those",
+        kGist);
   }
   if (uses_guide()) gist.validate("");
   if (loss == kMatryoshka) matryoshka.validate(model_dim);

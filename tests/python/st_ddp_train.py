@@ -9,7 +9,8 @@ from datasets import Dataset
 from safetensors.torch import save_file
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
 from sentence_transformers import SentenceTransformerTrainingArguments
-from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+from sentence_transformers.sentence_transformer.losses import (CachedMultipleNegativesRankingLoss, MatryoshkaLoss,
+                                                               MultipleNegativesRankingLoss)
 
 
 def main(model_dir, train, out, settings):
@@ -17,11 +18,17 @@ def main(model_dir, train, out, settings):
     settings = json.loads(settings)
     dims = settings.pop("matryoshka_dims")
     gather = settings.pop("gather_across_devices", False)
+    inner = settings.pop("inner_loss", "MultipleNegativesRankingLoss")
+    mini_batch_size = settings.pop("mini_batch_size", 32)
     model = SentenceTransformer(model_dir, device="cpu")
     rows = [json.loads(line) for line in open(train, encoding="utf-8")]
     dataset = Dataset.from_dict({c: [r[c] for r in rows] for c in ("anchor", "positive")})
-    loss = MatryoshkaLoss(model, MultipleNegativesRankingLoss(model, gather_across_devices=gather),
-                          matryoshka_dims=dims)
+    if inner == "CachedMultipleNegativesRankingLoss":
+        inner_loss = CachedMultipleNegativesRankingLoss(model, mini_batch_size=mini_batch_size,
+                                                        gather_across_devices=gather)
+    else:
+        inner_loss = MultipleNegativesRankingLoss(model, gather_across_devices=gather)
+    loss = MatryoshkaLoss(model, inner_loss, matryoshka_dims=dims)
     args = SentenceTransformerTrainingArguments(output_dir=out, save_strategy="no", report_to="none",
                                                 use_cpu=True, optim="adamw_torch_fused", disable_tqdm=True,
                                                 **settings)

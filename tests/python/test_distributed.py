@@ -7,8 +7,11 @@ torchrun --no-python, checked against one process that runs the same global batc
 - gather_across_devices: each rank scores its 4 anchors against all 8 candidates, which averaged
   over ranks is MNRL on the concatenated batch of 8: one process with batch size 8 (the same
   permutation cut in 8s) gives the same weights.
+- sentence-transformers' own trainer under torchrun (accelerate): the same losses and weights,
+  with and without gather_across_devices, with dropout (each rank draws its masks as ST's rank
+  does), and CachedMultipleNegativesRankingLoss gathered.
 - A rank killed mid-run: the other one stops within seconds and names it.
-Dropout is off: each rank draws its own masks, which no single process can replay.
+Against one process, dropout is off: each rank draws its own masks, which one process cannot replay.
 """
 import json
 import os
@@ -199,13 +202,16 @@ def test_resume_on_two_ranks_equals_the_uninterrupted_run(tmp_path, testdata, ru
     assert alone.returncode != 0 and "world_size" in alone.stderr, alone.stderr
 
 
-@pytest.mark.parametrize("gather,dropout", [(False, 0.0), (True, 0.0), (False, 0.1)])
+@pytest.mark.parametrize("gather,dropout,inner", [
+    (False, 0.0, "MultipleNegativesRankingLoss"), (True, 0.0, "MultipleNegativesRankingLoss"),
+    (False, 0.1, "MultipleNegativesRankingLoss"), (True, 0.1, "CachedMultipleNegativesRankingLoss")])
 def test_two_ranks_train_as_sentence_transformers_under_torchrun(tmp_path, testdata, embedtune_bin, data,
-                                                                 gather, dropout):
+                                                                 gather, dropout, inner):
     model = tiny_model(testdata, tmp_path / "model", dropout)
     settings = dict(matryoshka_dims=[64, 32, 16], learning_rate=1e-3, warmup_ratio=0.2,
                     lr_scheduler_type="cosine", num_train_epochs=2, logging_steps=1, seed=7,
-                    per_device_train_batch_size=4, gather_across_devices=gather)
+                    per_device_train_batch_size=4, gather_across_devices=gather, inner_loss=inner,
+                    mini_batch_size=3)
     st_out = tmp_path / "st"
     st_out.mkdir()
     port = str(free_port())
@@ -218,7 +224,8 @@ def test_two_ranks_train_as_sentence_transformers_under_torchrun(tmp_path, testd
     cli = ["train", "--model", model, "--train", data / "train.jsonl", "--output_dir", tmp_path / "ours",
            "--save_strategy", "no"]
     for key, value in settings.items():
-        cli += [f"--{key}", ",".join(map(str, value)) if isinstance(value, list) else str(value).lower()]
+        text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        cli += [f"--{key}", text.lower() if isinstance(value, bool) else text]
     torchrun(embedtune_bin, *cli)
     expected = json.loads((st_out / "losses.json").read_text())
     got = losses(tmp_path / "ours")
