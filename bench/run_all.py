@@ -22,6 +22,7 @@ runs = {
     "train": [str(here / "bench_train.py"), "--bin", args.bin],
     "mine": [str(here / "bench_mine.py"), "--bin", args.bin],
     "cached_train": [str(here / "bench_cached_train.py"), "--bin", args.bin],
+    "distributed_train": [str(here / "bench_distributed.py"), "--bin", args.bin],
     "architectures": [str(here / "bench_architectures.py"), "--bin", args.bin],
     "workflow": [str(here / "bench_workflow.py"), "--bin", args.bin],
     "eval_topk": [str(here / "bench_eval_topk.py"), "--bench", str(build / "bench" / "embedtune_eval_topk_bench")],
