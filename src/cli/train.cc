@@ -37,6 +37,7 @@ void run_train(const TrainCliArgs& cli, const std::vector<std::string>& override
     std::cout.flush();
     std::exit(128 + (output.stop_signal != 0 ? output.stop_signal : 2));
   }
+  if (!output.is_main) return;  // torchrun's other ranks: rank 0 reports
   if (output.steps_run == 0) {
     fmt::print(
         "train: nothing left to train (the checkpoint is at the last step, {}); model "

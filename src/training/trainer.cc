@@ -986,6 +986,7 @@ TrainOutput Trainer::train() {
   output.steps_run = steps_done;
 
   std::optional<int64_t> saved_step;
+  output.is_main = m.is_main();
   if (!m.is_main()) return output;  // rank 0 alone loads the best model and writes the result
   if (args_.load_best_model_at_end && state_.best_model_checkpoint) {
     load_weights(m.model->encoder(), fs::path(*state_.best_model_checkpoint) / "model.safetensors");

@@ -60,6 +60,8 @@ struct TrainOutput {
   bool interrupted = false;                // stopped by a signal or on_step_end
   int stop_signal = 0;                     // the signal that stopped it (0: none)
   std::filesystem::path checkpoint;        // the checkpoint written when interrupted
+  // False on ranks 1..W-1 under torchrun: rank 0 wrote the model and reports the result.
+  bool is_main = true;
 };
 
 class Trainer {

@@ -253,3 +253,41 @@ def test_run_recipe_under_torchrun(tmp_path, testdata, run, embedtune_bin):
     alone.write_text(recipe.read_text().replace(str(out), str(tmp_path / "alone")))
     run("run", alone, env=env_for_ranks())
     assert json.loads((out / "baseline.json").read_text()) == json.loads((tmp_path / "alone" / "baseline.json").read_text())
+
+
+def test_a_hung_rank_ends_the_other_after_ddp_timeout(tmp_path, testdata, embedtune_bin, data):
+    model = tiny_model(testdata, tmp_path / "model", 0.0)
+    port = free_port()
+    out = tmp_path / "out"
+    procs = []
+    for rank in range(2):
+        env = env_for_ranks()
+        env.update(WORLD_SIZE="2", RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+        procs.append(subprocess.Popen(
+            [str(embedtune_bin), "train", "--model", str(model), "--train", str(data / "train.jsonl"),
+             "--output_dir", str(out), "--per_device_train_batch_size", "4", "--max_steps", "100000",
+             "--logging_steps", "1", "--save_strategy", "no", "--matryoshka_dims", "64",
+             "--ddp_timeout", "5"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            log = out / "log.jsonl"
+            if log.exists() and len(log.read_text().splitlines()) >= 2:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("training did not start within 120 s")
+        procs[1].send_signal(signal.SIGSTOP)  # alive, but answers nothing
+        started = time.time()
+        _, stderr = procs[0].communicate(timeout=90)
+        waited = time.time() - started
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert procs[0].returncode not in (0, None)
+    assert waited < 60, f"rank 0 took {waited:.0f} s with ddp_timeout 5"
+    last = stderr.strip().splitlines()[-1]
+    print(f"rank 0 stopped {waited:.1f} s after rank 1 hung: {last}")
+    assert "rank 1" in last and "distributed:" in last, stderr
