@@ -30,8 +30,8 @@ void run_run(const RunArgs& args) {
   options.force = args.force;
   options.progress = io::progress_enabled();
   const pipeline::RunResult result = pipeline::run_workflow(std::move(recipe), options);
-  if (!result.is_main)
-    return;  // torchrun's other ranks: rank 0 prints  fmt::print("\n{}\n", result.comparison_text);
+  if (!result.is_main) return;  // torchrun's other ranks: rank 0 prints
+  fmt::print("\n{}\n", result.comparison_text);
   fmt::print("run folder: {}\nreport:     {}\n", result.run_dir.string(), result.report.string());
 }
 
