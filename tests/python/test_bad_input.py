@@ -156,6 +156,15 @@ def recipe(extra):
     return lambda d: (d / "recipe.yaml").write_text(text) or make_pairs(d / "x")
 
 
+def launched(**variables):
+    """The training pairs, and launch variables (as torchrun or srun would set them) for the case's
+    process, written to launch.env, which run_case adds to the environment."""
+    def setup(d):
+        pairs(d)
+        (d / "launch.env").write_text("".join(f"{k}={v}\n" for k, v in variables.items()))
+    return setup
+
+
 def non_model_folder(d):
     (d / "mine").mkdir()
     (d / "mine" / "notes.txt").write_text("my notes")
@@ -338,6 +347,16 @@ CASES = [
      ["run", "recipe.yaml"], ["evaluation.precisions", "int2"]),
     ("run: --set without '='", recipe(""), ["run", "recipe.yaml", "--set", "dims"], ["--set", "key=value"]),
     ("run: data file missing", recipe(""), ["run", "recipe.yaml"], ["data.input", "data.jsonl"]),
+    # Several processes
+    ("train under a launcher: RANK=2 with WORLD_SIZE=2",
+     launched(WORLD_SIZE=2, RANK=2, MASTER_ADDR="127.0.0.1", MASTER_PORT=29999), ["train", *TRAIN],
+     ["RANK", "[0, 1]"]),
+    ("train under a launcher: WORLD_SIZE=2 without MASTER_ADDR", launched(WORLD_SIZE=2, RANK=1),
+     ["train", *TRAIN], ["MASTER_ADDR", "torchrun"]),
+    ("train: --ddp_timeout 0", pairs, ["train", *TRAIN, "--ddp_timeout", "0"], ["ddp_timeout"]),
+    ("train: gather_across_devices with GISTEmbedLoss", pairs,
+     ["train", *TRAIN, "--inner_loss", "GISTEmbedLoss", "--guide_model", "model", "--gather_across_devices",
+      "true"], ["gather_across_devices", "GISTEmbedLoss"]),
     # convert, compare, the command line
     ("convert: --output is a folder that is not a model", non_model_folder,
      ["convert", "--model", "model", "--output", "mine"], ["mine", "not a model folder"]),
@@ -359,6 +378,8 @@ def run_case(embedtune_bin, folder, setup, args):
     if setup:
         setup(folder)
     env = {**os.environ, "HF_HUB_CACHE": "hub", "EMBEDTUNE_PROGRESS": "0"}
+    if (folder / "launch.env").exists():
+        env.update(line.split("=", 1) for line in (folder / "launch.env").read_text().splitlines())
     before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
     result = subprocess.run([str(embedtune_bin), *args], cwd=folder, capture_output=True, text=True, env=env)
     after = sorted(p.relative_to(folder) for p in folder.rglob("*"))
