@@ -178,7 +178,7 @@ T value_or_fail(arrow::Result<T> result, const std::filesystem::path& path) {
   return std::move(result).ValueUnsafe();
 }
 
-std::vector<Record> read_file(const std::filesystem::path& path, InvalidRows& invalid) {
+std::vector<Record> read_rows(const std::filesystem::path& path, InvalidRows& invalid) {
   io::check_readable_file(path);
   if (!starts_with_magic(path)) {
     fail(
@@ -254,7 +254,7 @@ bool parquet_available() { return true; }
 
 std::vector<Record> read_parquet_records(const std::filesystem::path& path, InvalidRows& invalid) {
   try {
-    return read_file(path, invalid);
+    return read_rows(path, invalid);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
