@@ -32,9 +32,9 @@ void run_encode(const EncodeArgs& args) {
   }
   SentenceTransformer st = args.model.load();
   // As ST's encode: the text given, else the prompt named, else the model's default_prompt_name.
-  const std::string prompt = st.resolve_prompt(
-      args.prompt_given ? std::optional(args.prompt) : std::nullopt,
-      args.prompt_name_given ? std::optional(args.prompt_name) : std::nullopt);
+  const std::string prompt =
+      st.resolve_prompt(args.prompt_given ? std::optional(args.prompt) : std::nullopt,
+                        args.prompt_name_given ? std::optional(args.prompt_name) : std::nullopt);
   if (args.dim_given && (args.dim < 1 || args.dim > st.dimension())) {
     fail("--dim {} is out of range; expected 1..{} (the model's embedding dimension)", args.dim,
          st.dimension());
@@ -63,7 +63,7 @@ const Register kRegister("encode", [](CLI::App& app) {
       "encode", "Encode texts into embeddings (float32 .npy, one row per text, input order)");
   args->model.add_to(*cmd);
   cmd->add_option("--input", args->input,
-                  "Texts: .txt (one per line), or .jsonl/.json/.csv records (see --field)")
+                  "Texts: .txt (one per line), or .jsonl/.json/.csv/.parquet records (see --field)")
       ->required();
   cmd->add_option("--field", args->field, "Record field holding the text")->capture_default_str();
   cmd->add_option("--output", args->output, "Output .npy file")->required();

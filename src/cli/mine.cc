@@ -83,15 +83,15 @@ const Register kRegister("mine", [](CLI::App& app) {
       "Mine hard negatives for (anchor, positive) pairs as sentence-transformers' "
       "mine_hard_negatives does (exact top-k; no cross-encoder), into JSON Lines for `train`");
   args->model.add_to(*cmd);
-  cmd->add_option("--input", args->input,
-                  "(anchor, positive) rows: .jsonl, .json or .csv (prepare's train.jsonl)")
+  cmd->add_option(
+         "--input", args->input,
+         "(anchor, positive) rows: .jsonl, .json, .csv or .parquet (prepare's train.jsonl)")
       ->required();
   cmd->add_option("--format", args->format,
-                  "Input format: jsonl, json or csv (default: from the "
-                  "extension)");
+                  "Input format: jsonl, json, csv or parquet (default: from the extension)");
   cmd->add_option("--corpus", args->corpus,
                   "More candidate documents besides the positives: .txt (one per line) or "
-                  ".jsonl/.json/.csv records (see --corpus-field)");
+                  ".jsonl/.json/.csv/.parquet records (see --corpus-field)");
   cmd->add_option("--corpus-field", args->corpus_field, "Record field holding a corpus text")
       ->capture_default_str();
   cmd->add_option("--output", args->output,

@@ -32,7 +32,8 @@ const Register kRegister("tokenize", [](CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "tokenize", "Tokenize texts as the model does ([CLS] ... [SEP], cut at max_seq_length)");
   args->model.add_to(*cmd, /*with_device=*/false);
-  cmd->add_option("--input", args->input, "Texts: .txt (one per line) or .jsonl/.json/.csv records")
+  cmd->add_option("--input", args->input,
+                  "Texts: .txt (one per line) or .jsonl/.json/.csv/.parquet records")
       ->required();
   cmd->add_option("--field", args->field, "Record field holding the text")->capture_default_str();
   cmd->add_option("--output", args->output, "Output .jsonl: {\"input_ids\": [...]} per text")

@@ -129,19 +129,25 @@ PairDataset load_pair_dataset(const std::filesystem::path& path, DataFormat form
   InvalidRows invalid(path, /*skip_invalid=*/true);
   std::vector<Record> records = read_records(path, format, invalid);
 
-  if (format == DataFormat::kCsv && !records.empty()) {
-    // Every CSV row has every header column, so a missing column is a header problem.
+  if ((format == DataFormat::kCsv || format == DataFormat::kParquet) && !records.empty()) {
+    // Every CSV or Parquet row has every column of the header or schema, so a missing column is a
+    // problem of the file, not of its rows.
     const nlohmann::json& first = records.front().columns;
     std::vector<std::pair<std::string, const char*>> mapped = {
         {columns.anchor_column, "--anchor-column"}, {columns.positive_column, "--positive-column"}};
     if (columns.negative_column) mapped.emplace_back(*columns.negative_column, "--negative-column");
     for (const auto& [column, flag] : mapped) {
-      if (!first.contains(column)) {
+      if (first.contains(column)) continue;
+      if (format == DataFormat::kCsv) {
         fail(
             "{}:1: expected a column {} in the header, found {}; pass {} NAME to use another "
             "column",
             path.string(), quote_for_message(column), column_list(first), flag);
       }
+      fail(
+          "{}: expected a column {} in the Parquet file, found {}; pass {} NAME to use another "
+          "column",
+          path.string(), quote_for_message(column), column_list(first), flag);
     }
   }
 

@@ -47,8 +47,8 @@ inline constexpr const char* kIdColumn = "id";
 //
 // Invalid rows throw Error ("FILE:LINE: column "question": expected a string, found number 42;
 // fix the row or pass --skip-invalid") unless `skip_invalid`, in which case they are left out
-// and listed in `skipped`. A CSV header without a mapped column throws whatever `skip_invalid`
-// says, since then every row would be invalid.
+// and listed in `skipped`. A CSV header or Parquet schema without a mapped column throws whatever
+// `skip_invalid` says, since then every row would be invalid.
 PairDataset load_pair_dataset(const std::filesystem::path& path, DataFormat format,
                               const ColumnMapping& columns, bool skip_invalid);
 

@@ -66,6 +66,11 @@ PrepareOptions PrepareSettings::options(const std::filesystem::path& output_dir,
     fail("{}: {}: expected an integer >= 0, found {}; fix the value", origin, name("seed"), seed);
   }
   options.seed = static_cast<std::uint64_t>(seed);
+  try {
+    options.split = parse_split_method(split);
+  } catch (const Error& e) {
+    fail("{}: {}: {}", origin, name("split"), e.what());
+  }
   options.skip_invalid = skip_invalid;
   return options;
 }
@@ -115,7 +120,8 @@ PreparedSplits load_and_split(const PrepareOptions& options) {
     fail("{}: expected at least one row, found an empty dataset; check the file",
          options.input.string());
   }
-  prepared.split = train_test_split_indices(dataset.rows.size(), options.test_size, options.seed);
+  prepared.split =
+      train_test_split_indices(dataset.rows.size(), options.test_size, options.seed, options.split);
   return prepared;
 }
 
@@ -130,6 +136,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& options) {
   summary.columns = options.columns;
   summary.test_size = options.test_size;
   summary.seed = options.seed;
+  summary.split = options.split;
   summary.rows_read = dataset.rows_read;
   summary.rows_skipped = dataset.skipped.size();
   summary.skipped_examples.assign(
@@ -196,6 +203,7 @@ nlohmann::ordered_json summary_to_json(const PrepareSummary& summary) {
     out["test_size"] = summary.test_size.fraction;
   }
   out["seed"] = summary.seed;
+  out["split"] = std::string(split_method_name(summary.split));
   out["rows_read"] = summary.rows_read;
   out["rows_skipped_invalid"] = summary.rows_skipped;
   out["skipped_examples"] = summary.skipped_examples;
@@ -232,7 +240,8 @@ std::string format_summary(const PrepareSummary& summary) {
     out += fmt::format("    ... and {} more\n",
                        summary.rows_skipped - summary.skipped_examples.size());
   }
-  line("split", fmt::format("test_size {}, seed {}", summary.test_size.to_string(), summary.seed));
+  line("split", fmt::format("test_size {}, seed {}, {} permutation", summary.test_size.to_string(),
+                            summary.seed, split_method_name(summary.split)));
   line("train rows",
        fmt::format("{} -> {}", summary.train_rows, (summary.output_dir / "train.jsonl").string()));
   line("test rows",

@@ -23,7 +23,7 @@ struct PrepareOptions;
 // prepare's settings as a user writes them: `embedtune prepare`'s flags and a run recipe's
 // `data:` section are both this one list.
 struct PrepareSettings {
-  std::string input, format, anchor_column, positive_column, negative_column, test_size;
+  std::string input, format, anchor_column, positive_column, negative_column, test_size, split;
   int64_t seed;
   bool skip_invalid;
 
@@ -31,8 +31,10 @@ struct PrepareSettings {
 
   template <class Self, class Visitor>
   static void for_each(Self& self, Visitor&& visit) {
-    visit(self.input, "input", std::string(), "Dataset: .jsonl, .json (array of records) or .csv");
-    visit(self.format, "format", std::string(), "jsonl|json|csv (default: from the extension)");
+    visit(self.input, "input", std::string(),
+          "Dataset: .jsonl, .json (array of records), .csv or .parquet");
+    visit(self.format, "format", std::string(),
+          "jsonl|json|csv|parquet (default: from the extension)");
     visit(self.anchor_column, "anchor_column", std::string("question"),
           "Column that becomes \"anchor\"");
     visit(self.positive_column, "positive_column", std::string("context"),
@@ -44,13 +46,16 @@ struct PrepareSettings {
         "Test split: a fraction in (0, 1) or a row count; test = ceil(fraction * rows) as Hugging "
         "Face datasets' train_test_split");
     visit(self.seed, "seed", int64_t{42}, "Seed of the shuffle before the split");
+    visit(self.split, "split", std::string("portable"),
+          "portable|datasets: embedtune's own seeded permutation, or exactly the rows Hugging Face "
+          "datasets' train_test_split(test_size, seed) gives (numpy's PCG64 permutation)");
     visit(self.skip_invalid, "skip_invalid", false,
           "Skip and count invalid rows instead of stopping at the first");
   }
 
   // The options that write into `output_dir`. Throws Error "ORIGIN: KEY: ..." for a missing
-  // input, an unknown format, a bad test size or a negative seed; keys are named with
-  // `key_prefix` ("--" for flags, "data." in a recipe; see io::setting_display_name).
+  // input, an unknown format, a bad test size, a negative seed or an unknown split; keys are named
+  // with `key_prefix` ("--" for flags, "data." in a recipe; see io::setting_display_name).
   PrepareOptions options(const std::filesystem::path& output_dir, std::string_view origin,
                          std::string_view key_prefix) const;
 };
@@ -62,6 +67,7 @@ struct PrepareOptions {
   ColumnMapping columns;
   TestSize test_size = TestSize::of_fraction(0.1);
   std::uint64_t seed = 42;
+  SplitMethod split = SplitMethod::kPortable;
   bool skip_invalid = false;
 };
 
@@ -87,6 +93,7 @@ struct PrepareSummary {
   ColumnMapping columns;
   TestSize test_size;
   std::uint64_t seed = 0;
+  SplitMethod split = SplitMethod::kPortable;
   bool ids_from_input = false;  // the input had an "id" column
   std::size_t rows_read = 0;
   std::size_t rows_skipped = 0;

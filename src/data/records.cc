@@ -1,4 +1,5 @@
-// Reading JSON Lines, JSON-array and CSV dataset files into records (see records.h).
+// Reading JSON Lines, JSON-array and CSV dataset files into records, and dispatching Parquet to
+// parquet.cc (see records.h).
 #include "data/records.h"
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include <sstream>
 
 #include "data/csv.h"
+#include "data/parquet.h"
 #include "data/text.h"
 #include "io/error.h"
 #include "io/file.h"
@@ -210,6 +212,8 @@ std::string_view format_name(DataFormat format) {
       return "json";
     case DataFormat::kCsv:
       return "csv";
+    case DataFormat::kParquet:
+      return "parquet";
   }
   return "?";
 }
@@ -218,7 +222,8 @@ DataFormat parse_format(std::string_view name) {
   if (name == "jsonl") return DataFormat::kJsonLines;
   if (name == "json") return DataFormat::kJson;
   if (name == "csv") return DataFormat::kCsv;
-  fail("expected jsonl, json or csv, found \"{}\"", name);
+  if (name == "parquet") return DataFormat::kParquet;
+  fail("expected jsonl, json, csv or parquet, found \"{}\"", name);
 }
 
 DataFormat format_for_path(const std::filesystem::path& path) {
@@ -228,9 +233,10 @@ DataFormat format_for_path(const std::filesystem::path& path) {
   if (ext == ".jsonl") return DataFormat::kJsonLines;
   if (ext == ".json") return DataFormat::kJson;
   if (ext == ".csv") return DataFormat::kCsv;
+  if (ext == ".parquet") return DataFormat::kParquet;
   fail(
-      "{}: expected a file ending in .jsonl, .json or .csv, found extension \"{}\"; pass "
-      "--format jsonl|json|csv",
+      "{}: expected a file ending in .jsonl, .json, .csv or .parquet, found extension \"{}\"; "
+      "pass --format jsonl|json|csv|parquet",
       path.string(), ext);
 }
 
@@ -251,6 +257,7 @@ std::vector<std::string> InvalidRows::messages() const {
 
 std::vector<Record> read_records(const std::filesystem::path& path, DataFormat format,
                                  InvalidRows& invalid) {
+  if (format == DataFormat::kParquet) return read_parquet_records(path, invalid);
   const std::string bytes = io::read_file(path);
   const std::string_view text = without_bom(bytes);
   switch (format) {
@@ -260,6 +267,8 @@ std::vector<Record> read_records(const std::filesystem::path& path, DataFormat f
       return read_json_array(path, text, invalid);
     case DataFormat::kCsv:
       return read_csv(path, text, invalid);
+    case DataFormat::kParquet:
+      break;
   }
   return {};
 }

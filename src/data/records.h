@@ -1,5 +1,6 @@
-// Reading a dataset file (JSON Lines, a JSON array of records, or CSV) into records whose columns
-// are JSON values, each with the line it came from, and the policy for rows that are invalid.
+// Reading a dataset file (JSON Lines, a JSON array of records, CSV or Parquet) into records whose
+// columns are JSON values, each with the line it came from, and the policy for rows that are
+// invalid.
 #pragma once
 
 #include <cstddef>
@@ -12,19 +13,21 @@
 
 namespace embedtune::data {
 
-enum class DataFormat { kJsonLines, kJson, kCsv };
+enum class DataFormat { kJsonLines, kJson, kCsv, kParquet };
 
-// "jsonl", "json" or "csv".
+// "jsonl", "json", "csv" or "parquet".
 std::string_view format_name(DataFormat format);
 
-// Parses a --format value ("jsonl", "json", "csv"); throws Error naming the accepted values.
+// Parses a --format value ("jsonl", "json", "csv", "parquet"); throws Error naming the accepted
+// values.
 DataFormat parse_format(std::string_view name);
 
-// The format a file's extension names (.jsonl, .json, .csv; case-insensitive); throws Error that
-// suggests --format when the extension is something else.
+// The format a file's extension names (.jsonl, .json, .csv, .parquet; case-insensitive); throws
+// Error that suggests --format when the extension is something else.
 DataFormat format_for_path(const std::filesystem::path& path);
 
-// One row of the input: a JSON object of its columns, and the 1-based line where it begins.
+// One row of the input: a JSON object of its columns, and the 1-based line where it begins (for
+// Parquet, the 1-based row number).
 struct Record {
   nlohmann::json columns;
   std::size_t line = 0;
@@ -66,10 +69,11 @@ class InvalidRows {
 //  - JSON Lines: one JSON object per line; blank lines are ignored.
 //  - JSON: one array of objects ([{...}, {...}]); a record's line is where its object begins.
 //  - CSV: RFC 4180 with a header row naming the columns; every value is a JSON string.
+//  - Parquet: through Arrow's Parquet reader, values typed as parquet.h describes.
 // Rows that cannot be read (malformed JSON, a value that is not an object, a CSV row with an
 // unterminated quote or the wrong number of fields, bad UTF-8 in a row) go to `invalid`.
 // Problems that concern the whole file (missing file, malformed JSON array, a CSV header with
-// repeated names) throw Error whatever `invalid` skips.
+// repeated names, a damaged Parquet file) throw Error whatever `invalid` skips.
 std::vector<Record> read_records(const std::filesystem::path& path, DataFormat format,
                                  InvalidRows& invalid);
 

@@ -8,6 +8,7 @@
 #include <limits>
 #include <random>
 
+#include "data/numpy_random.h"
 #include "io/error.h"
 
 namespace embedtune::data {
@@ -101,10 +102,25 @@ std::vector<std::size_t> seeded_permutation(std::size_t n, std::uint64_t seed) {
   return permutation;
 }
 
+std::string_view split_method_name(SplitMethod method) {
+  return method == SplitMethod::kDatasets ? "datasets" : "portable";
+}
+
+SplitMethod parse_split_method(std::string_view name) {
+  if (name == "portable") return SplitMethod::kPortable;
+  if (name == "datasets") return SplitMethod::kDatasets;
+  fail(
+      "expected portable (embedtune's own permutation) or datasets (the rows Hugging Face "
+      "datasets' train_test_split gives), found \"{}\"",
+      name);
+}
+
 SplitIndices train_test_split_indices(std::size_t n_rows, const TestSize& test_size,
-                                      std::uint64_t seed) {
+                                      std::uint64_t seed, SplitMethod method) {
   const SplitSizes sizes = train_test_split_sizes(n_rows, test_size);
-  std::vector<std::size_t> permutation = seeded_permutation(n_rows, seed);
+  const std::vector<std::size_t> permutation = method == SplitMethod::kDatasets
+                                                   ? numpy_permutation(n_rows, seed)
+                                                   : seeded_permutation(n_rows, seed);
   SplitIndices split;
   split.test.assign(permutation.begin(),
                     permutation.begin() + static_cast<std::ptrdiff_t>(sizes.test));

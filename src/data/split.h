@@ -1,4 +1,5 @@
-// Seeded train/test splitting: a portable permutation and Hugging Face datasets' split sizes.
+// Seeded train/test splitting: Hugging Face datasets' split sizes, and its rows (numpy's
+// permutation) or a portable permutation of our own.
 #pragma once
 
 #include <cstddef>
@@ -48,17 +49,32 @@ SplitSizes train_test_split_sizes(std::size_t n_rows, const TestSize& test_size)
 // is fixed by the C++ standard), then Fisher-Yates from the last position down, drawing each
 // index in [0, i] by rejection sampling on 64-bit outputs (std::shuffle and
 // std::uniform_int_distribution are implementation-defined, so they are not used).
-// This is not numpy's PCG64 permutation: a split matches Hugging Face's sizes, not its rows.
+// This is not numpy's PCG64 permutation: a split matches Hugging Face's sizes, not its rows
+// (SplitMethod::kDatasets gives its rows).
 std::vector<std::size_t> seeded_permutation(std::size_t n, std::uint64_t seed);
 
-// The test and train row indices for a seeded split: test = the first sizes.test entries of
-// seeded_permutation(n_rows, seed), train = the rest, each in permuted order (as datasets does
-// with permutation[:n_test] and permutation[n_test:]).
+// Which permutation a split takes its rows from.
+enum class SplitMethod {
+  kPortable,  // seeded_permutation (embedtune's own; the default)
+  kDatasets,  // numpy_permutation: the rows datasets' train_test_split(test_size, seed) gives
+};
+
+// "portable" or "datasets".
+std::string_view split_method_name(SplitMethod method);
+
+// Parses "portable" or "datasets"; throws Error naming both otherwise.
+SplitMethod parse_split_method(std::string_view name);
+
+// The test and train row indices for a seeded split: test = the first sizes.test entries of the
+// permutation `method` names (seeded_permutation or numpy_permutation of n_rows with `seed`),
+// train = the next sizes.train, each in permuted order, as datasets does with
+// permutation[:n_test] and permutation[n_test:n_test + n_train].
 struct SplitIndices {
   std::vector<std::size_t> train;
   std::vector<std::size_t> test;
 };
 SplitIndices train_test_split_indices(std::size_t n_rows, const TestSize& test_size,
-                                      std::uint64_t seed);
+                                      std::uint64_t seed,
+                                      SplitMethod method = SplitMethod::kPortable);
 
 }  // namespace embedtune::data

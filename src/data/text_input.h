@@ -1,5 +1,5 @@
 // Reading the texts to encode or tokenize: a .txt file (one text a line) or records
-// (.jsonl / .json / .csv) from which one field is taken.
+// (.jsonl / .json / .csv / .parquet) from which one field is taken.
 #pragma once
 
 #include <filesystem>

@@ -10,7 +10,9 @@
 
 namespace embedtune::io {
 
-std::string read_file(const std::filesystem::path& path) {
+namespace {
+
+std::ifstream open_file(const std::filesystem::path& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     fail("{}: expected a readable file, found a folder; pass the file inside it", path.string());
@@ -20,6 +22,15 @@ std::string read_file(const std::filesystem::path& path) {
     fail("{}: expected a readable file, found none ({}); check the path", path.string(),
          std::strerror(errno));
   }
+  return in;
+}
+
+}  // namespace
+
+void check_readable_file(const std::filesystem::path& path) { open_file(path); }
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in = open_file(path);
   std::ostringstream bytes;
   bytes << in.rdbuf();
   if (in.bad()) {

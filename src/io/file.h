@@ -10,4 +10,8 @@ namespace embedtune::io {
 // naming what was found (nothing, a folder, a read error with the system's reason) and the fix.
 std::string read_file(const std::filesystem::path& path);
 
+// Throws the Error read_file would when `path` is not a file it can open, for readers that open
+// the file through another library (Arrow's Parquet reader).
+void check_readable_file(const std::filesystem::path& path);
+
 }  // namespace embedtune::io

@@ -132,6 +132,18 @@ def mined_without_ids(d):
     (d / "mined.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
+def parquet(rows, cut=False):
+    """d.parquet with `rows` (dicts) written by pyarrow; with `cut`, only its first half."""
+    def setup(d):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        pq.write_table(pa.Table.from_pylist(rows), d / "d.parquet")
+        if cut:
+            data = (d / "d.parquet").read_bytes()
+            (d / "d.parquet").write_bytes(data[: len(data) // 2])
+    return setup
+
+
 def with_checkpoint(edit=None):
     """A finished 2-step run in out/ (checkpoint-1, checkpoint-2), then `edit` applied to it."""
     def setup(d):
@@ -242,6 +254,16 @@ CASES = [
      ["prepare", "--input", "d.jsonl", "--output", "p"], ["d.jsonl:2", "id"]),
     ("prepare: --seed -1", write("d.jsonl", '{"question": "q", "context": "c"}\n'),
      ["prepare", "--input", "d.jsonl", "--output", "p", "--seed", "-1"], ["--seed", "-1"]),
+    ("prepare: --split numpy", write("d.jsonl", '{"question": "q", "context": "c"}\n'),
+     ["prepare", "--input", "d.jsonl", "--output", "p", "--split", "numpy"], ["--split", "numpy", "datasets"]),
+    ("prepare: a damaged Parquet file", parquet([{"question": f"q{i}", "context": f"c{i}"} for i in range(20)], cut=True),
+     ["prepare", "--input", "d.parquet", "--output", "p"], ["d.parquet", "damaged", "write the file again"]),
+    ("prepare: a .parquet file that is not Parquet", write("d.parquet", "question,context\nq,c\n"),
+     ["prepare", "--input", "d.parquet", "--output", "p"], ["d.parquet", "PAR1"]),
+    ("prepare: a Parquet column is missing", parquet([{"question": "q", "answer": "a"}]),
+     ["prepare", "--input", "d.parquet", "--output", "p"], ["d.parquet", "context", "--positive-column"]),
+    ("prepare: a null text in Parquet", parquet([{"question": "q", "context": "c"}, {"question": None, "context": "d"}]),
+     ["prepare", "--input", "d.parquet", "--output", "p"], ["d.parquet:2", "question", "null"]),
     # evaluate
     ("evaluate: --dims abc", pairs, [*EVAL, "--dims", "abc"], ["--dims", "abc"]),
     ("evaluate: --dims larger than the model", pairs, [*EVAL, "--dims", "512"], ["--dims", "1..64"]),

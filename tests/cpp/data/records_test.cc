@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "data/parquet.h"
 #include "data/text.h"
 #include "data_test_util.h"
 
@@ -30,9 +31,31 @@ TEST_F(RecordsTest, FormatFromExtensionAndName) {
   EXPECT_EQ(format_for_path("a/b.jsonl"), DataFormat::kJsonLines);
   EXPECT_EQ(format_for_path("b.JSON"), DataFormat::kJson);
   EXPECT_EQ(format_for_path("b.csv"), DataFormat::kCsv);
+  EXPECT_EQ(format_for_path("b.Parquet"), DataFormat::kParquet);
+  EXPECT_EQ(parse_format("parquet"), DataFormat::kParquet);
   EXPECT_THAT(error_of([] { format_for_path("b.tsv"); }), HasSubstr("pass --format"));
   EXPECT_EQ(parse_format("csv"), DataFormat::kCsv);
-  EXPECT_THAT(error_of([] { parse_format("xml"); }), HasSubstr("expected jsonl, json or csv"));
+  EXPECT_THAT(error_of([] { parse_format("xml"); }),
+              HasSubstr("expected jsonl, json, csv or parquet"));
+}
+
+// Parquet files themselves are written by pyarrow in tests/python/test_parquet_datasets.py; these
+// are the errors that need no writer.
+TEST_F(RecordsTest, ParquetErrorsNameTheFile) {
+  if (!parquet_available()) {
+    const auto file = write("d.parquet", "PAR1");
+    EXPECT_THAT(error_of([&] { read(file, DataFormat::kParquet); }),
+                HasSubstr("d.parquet: expected a build of embedtune that reads Parquet"));
+    return;
+  }
+  EXPECT_THAT(error_of([&] { read(dir_ / "absent.parquet", DataFormat::kParquet); }),
+              HasSubstr("absent.parquet: expected a readable file, found none"));
+  const auto text = write("text.parquet", "question,context\nq,c\n");
+  EXPECT_THAT(error_of([&] { read(text, DataFormat::kParquet); }),
+              HasSubstr("text.parquet: expected a Parquet file, found no Parquet magic bytes"));
+  const auto cut = write("cut.parquet", "PAR1\x15\x04\x15\x10");
+  EXPECT_THAT(error_of([&] { read(cut, DataFormat::kParquet); }),
+              HasSubstr("cut.parquet: expected a readable Parquet file, found a damaged one"));
 }
 
 TEST_F(RecordsTest, JsonLinesWithBomCrlfAndBlankLines) {
