@@ -28,6 +28,8 @@ parser.add_argument("--dims", default="384,256,128,64,32")
 parser.add_argument("--device", default="cpu")
 parser.add_argument("--skip-st", action="store_true")
 args = parser.parse_args()
+if args.device != "cpu" and not args.skip_st:
+    parser.error("the sentence-transformers side (st_train.py) trains on the CPU only: add --skip-st")
 model = args.model or str(benchlib.default_model())
 TORCHRUN = str(pathlib.Path(benchlib.PYTHON).with_name("torchrun"))
 HERE = pathlib.Path(__file__).resolve().parent
