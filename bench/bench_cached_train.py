@@ -10,7 +10,6 @@ Usage: bench_cached_train.py --bin build/embedtune [--batch-sizes 32,256,1024] [
 import argparse
 import json
 import pathlib
-import subprocess
 import sys
 import tempfile
 
@@ -61,11 +60,7 @@ rows = []
 with tempfile.TemporaryDirectory() as tmp:
     tmp = pathlib.Path(tmp)
     # Every row of the dataset, so that a no-duplicates batch of 1024 fills.
-    subprocess.run([benchlib.PYTHON, str(benchlib.ROOT / "tools" / "build_docs_dataset.py"), "--output",
-                    str(tmp / "d.jsonl")], check=True, capture_output=True)
-    subprocess.run([args.bin, "prepare", "--input", str(tmp / "d.jsonl"), "--output", str(tmp / "s")], check=True,
-                   capture_output=True)
-    train = str(tmp / "s" / "train.jsonl")
+    train = benchlib.prepared_train(tmp, args.bin)
     for batch in [int(b) for b in args.plain_batch_sizes.split(",") if b]:
         rows.append({"loss": "MatryoshkaLoss(MultipleNegativesRankingLoss)", "batch_size": batch,
                      "embedtune": ours(train, tmp / f"plain{batch}", batch, cached=False)})

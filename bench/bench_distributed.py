@@ -7,7 +7,6 @@ Usage: bench_distributed.py --bin build/embedtune [--procs 1,2] [--samples 512] 
 """
 import argparse
 import json
-import os
 import pathlib
 import socket
 import subprocess
@@ -86,11 +85,7 @@ def sentence_transformers(train: str, out: pathlib.Path, procs: int) -> dict:
 rows = []
 with tempfile.TemporaryDirectory() as tmp:
     tmp = pathlib.Path(tmp)
-    subprocess.run([benchlib.PYTHON, str(benchlib.ROOT / "tools" / "build_docs_dataset.py"), "--output",
-                    str(tmp / "d.jsonl")], check=True, capture_output=True)
-    subprocess.run([args.bin, "prepare", "--input", str(tmp / "d.jsonl"), "--output", str(tmp / "s")], check=True,
-                   capture_output=True)
-    train = str(tmp / "s" / "train.jsonl")
+    train = benchlib.prepared_train(tmp, args.bin)
     for procs in [int(p) for p in args.procs.split(",")]:
         row = {"processes": procs, "embedtune": ours(train, tmp / f"ours{procs}", procs)}
         if not args.skip_st:

@@ -69,3 +69,12 @@ def docs_paragraphs(count: int, min_chars: int = 20) -> list[str]:
                 paragraphs.append(para)
     step = max(1, len(paragraphs) // count)
     return paragraphs[::step][:count]
+
+
+def prepared_train(tmp: pathlib.Path, embedtune_bin: str) -> str:
+    """The documentation-QA dataset built in `tmp` and split by `embedtune prepare`: its train.jsonl."""
+    subprocess.run([PYTHON, str(ROOT / "tools" / "build_docs_dataset.py"), "--output", str(tmp / "d.jsonl")],
+                   check=True, capture_output=True)
+    subprocess.run([embedtune_bin, "prepare", "--input", str(tmp / "d.jsonl"), "--output", str(tmp / "s")],
+                   check=True, capture_output=True)
+    return str(tmp / "s" / "train.jsonl")

@@ -141,7 +141,10 @@ def test_gather_across_devices_equals_mnrl_on_the_concatenated_batch(tmp_path, t
     assert losses(plain)[0] != pytest.approx(expected[0], abs=1e-3)
 
 
-def test_a_killed_rank_ends_the_other_and_is_named(tmp_path, testdata, embedtune_bin, data):
+def stop_rank_1_mid_run(tmp_path, testdata, embedtune_bin, data, signal_number, *extra):
+    """Starts 2 ranks by hand (env://, rank 0 hosts the store), sends rank 1 `signal_number` once
+    training has logged a step, and returns (seconds rank 0 took to exit, its exit code, its last
+    stderr line)."""
     model = tiny_model(testdata, tmp_path / "model", 0.0)
     port = free_port()
     out = tmp_path / "out"
@@ -153,7 +156,7 @@ def test_a_killed_rank_ends_the_other_and_is_named(tmp_path, testdata, embedtune
         procs.append(subprocess.Popen(
             [str(embedtune_bin), "train", "--model", str(model), "--train", str(data / "train.jsonl"),
              "--output_dir", str(out), "--per_device_train_batch_size", "4", "--max_steps", "100000",
-             "--logging_steps", "1", "--save_strategy", "no", "--matryoshka_dims", "64"],
+             "--logging_steps", "1", "--save_strategy", "no", "--matryoshka_dims", "64", *extra],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     try:
         deadline = time.time() + 120
@@ -165,19 +168,23 @@ def test_a_killed_rank_ends_the_other_and_is_named(tmp_path, testdata, embedtune
             time.sleep(0.2)
         else:
             pytest.fail("training did not start within 120 s")
-        procs[1].send_signal(signal.SIGKILL)
+        procs[1].send_signal(signal_number)
         started = time.time()
-        _, stderr = procs[0].communicate(timeout=60)
+        _, stderr = procs[0].communicate(timeout=90)
         waited = time.time() - started
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
-    assert procs[0].returncode not in (0, None)
-    assert waited < 30, f"rank 0 took {waited:.0f} s to notice"
-    last = stderr.strip().splitlines()[-1]
+    return waited, procs[0].returncode, stderr.strip().splitlines()[-1]
+
+
+def test_a_killed_rank_ends_the_other_and_is_named(tmp_path, testdata, embedtune_bin, data):
+    waited, code, last = stop_rank_1_mid_run(tmp_path, testdata, embedtune_bin, data, signal.SIGKILL)
     print(f"rank 0 stopped {waited:.1f} s after rank 1 was killed: {last}")
-    assert "rank 1" in last and "distributed:" in last, stderr
+    assert code not in (0, None)
+    assert waited < 30, f"rank 0 took {waited:.0f} s to notice"
+    assert "rank 1" in last and "distributed:" in last, last
 
 
 def test_resume_on_two_ranks_equals_the_uninterrupted_run(tmp_path, testdata, run, embedtune_bin, data):
@@ -256,38 +263,10 @@ def test_run_recipe_under_torchrun(tmp_path, testdata, run, embedtune_bin):
 
 
 def test_a_hung_rank_ends_the_other_after_ddp_timeout(tmp_path, testdata, embedtune_bin, data):
-    model = tiny_model(testdata, tmp_path / "model", 0.0)
-    port = free_port()
-    out = tmp_path / "out"
-    procs = []
-    for rank in range(2):
-        env = env_for_ranks()
-        env.update(WORLD_SIZE="2", RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-        procs.append(subprocess.Popen(
-            [str(embedtune_bin), "train", "--model", str(model), "--train", str(data / "train.jsonl"),
-             "--output_dir", str(out), "--per_device_train_batch_size", "4", "--max_steps", "100000",
-             "--logging_steps", "1", "--save_strategy", "no", "--matryoshka_dims", "64",
-             "--ddp_timeout", "5"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            log = out / "log.jsonl"
-            if log.exists() and len(log.read_text().splitlines()) >= 2:
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail("training did not start within 120 s")
-        procs[1].send_signal(signal.SIGSTOP)  # alive, but answers nothing
-        started = time.time()
-        _, stderr = procs[0].communicate(timeout=90)
-        waited = time.time() - started
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    assert procs[0].returncode not in (0, None)
-    assert waited < 60, f"rank 0 took {waited:.0f} s with ddp_timeout 5"
-    last = stderr.strip().splitlines()[-1]
+    # SIGSTOP: alive, but answers nothing (and its heartbeat stops too).
+    waited, code, last = stop_rank_1_mid_run(tmp_path, testdata, embedtune_bin, data, signal.SIGSTOP,
+                                             "--ddp_timeout", "5")
     print(f"rank 0 stopped {waited:.1f} s after rank 1 hung: {last}")
-    assert "rank 1" in last and "distributed:" in last, stderr
+    assert code not in (0, None)
+    assert waited < 60, f"rank 0 took {waited:.0f} s with ddp_timeout 5"
+    assert "rank 1" in last and "distributed:" in last, last
