@@ -42,10 +42,22 @@ namespace {
 constexpr const char* kAlivePrefix = "embedtune/alive/";
 constexpr std::chrono::milliseconds kHeartbeat{500};
 
+// The first line of a backend's message, shortened, in printable ASCII: a message cut inside a
+// multi-byte character, or carrying raw bytes, would make the error line invalid UTF-8.
 std::string first_line(const std::string& text, size_t limit = 240) {
   std::string line = text.substr(0, text.find('\n'));
-  if (line.size() > limit) line = line.substr(0, limit) + "...";
-  return line;
+  const bool cut = line.size() > limit;
+  if (cut) line.resize(limit);
+  std::string out;
+  for (const char c : line) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) {
+      out += c;
+    } else {
+      out += fmt::format("\\x{:02x}", u);
+    }
+  }
+  return cut ? out + "..." : out;
 }
 
 }  // namespace
