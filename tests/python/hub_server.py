@@ -156,12 +156,19 @@ class HubServer:
             return self.add_commit(repo_type, repo_id, files, branch=branch, replace=True)
 
     def add_commit(self, repo_type: str, repo_id: str, files: dict, branch: str = "main", replace: bool = False) -> str:
-        """A newer commit on `branch`: the given files are added or replace existing ones; returns its sha."""
+        """A newer commit on `branch`; returns its sha.
+
+        The given files are added or replace the files at those paths (a None value deletes the path); the other
+        files of the branch stay, unless `replace` is true (then the commit holds exactly `files`). A branch that does
+        not exist yet starts empty."""
         with self._lock:
             repo = self._repos[(repo_type, repo_id)]
             parent = repo.branches.get(branch)
             tree = {} if (replace or parent is None) else dict(repo.commits[parent]["files"])
             for path, data in files.items():
+                if data is None:  # None deletes the path
+                    tree.pop(path, None)
+                    continue
                 entry = _Entry(data, self.is_lfs(path, len(data)))
                 tree[path] = entry
                 if entry.lfs:
@@ -389,7 +396,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         headers = {"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream", **headers}
         status, start, end = 200, 0, total
         range_header = self._headers_lc.get("range")
-        if range_header:
+        if range_header and total > 0:
             match = re.fullmatch(r"bytes=(\d*)-(\d*)", range_header.strip())
             if match is None:
                 raise _Reply(416, "bad range", headers={"Content-Range": f"bytes */{total}"})
@@ -399,7 +406,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             else:
                 start = int(first)
                 end = min(total, int(last) + 1) if last else total
-            if start >= total and total > 0 or start > end:
+            if start >= total or start > end:
                 raise _Reply(416, "range not satisfiable", headers={"Content-Range": f"bytes */{total}"})
             status = 206
             headers["Content-Range"] = f"bytes {start}-{max(start, end - 1)}/{total}"

@@ -28,7 +28,11 @@ def server():
 
 def hf(server, tmp_path, code, token=None):
     """Runs `code` (which must print one JSON line last) with huggingface_hub pointed at the server."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE_", "HUGGINGFACE_"))}
+    # ctest sets HF_HUB_OFFLINE and TRANSFORMERS_OFFLINE, and a proxy must not catch the loopback traffic
+    dropped = ("HF_", "HUGGING_FACE_", "HUGGINGFACE_", "TRANSFORMERS_OFFLINE")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(dropped) and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     env.update({
         "HF_ENDPOINT": server.url,
         "HF_HOME": str(tmp_path / "hf_home"),
@@ -111,6 +115,7 @@ def test_upload_folder_basic_and_multipart(server, tmp_path):
     (folder / "nested").mkdir(parents=True)
     content = {
         "README.txt": b"hello\n",
+        "empty.txt": b"",
         "nested/notes.txt": b"nested\n",
         "model.safetensors": os.urandom(64 * 1024),
         "big.bin": os.urandom(6 * 1024 * 1024),
@@ -122,17 +127,20 @@ def test_upload_folder_basic_and_multipart(server, tmp_path):
         url = api.create_repo("org/up")
         again = api.create_repo("org/up", exist_ok=True)
         info = api.upload_folder(repo_id="org/up", folder_path={str(folder)!r}, commit_message="add files")
-        print(json.dumps({{"url": str(url), "again": str(again), "oid": info.oid, "commit_url": info.commit_url}}))
+        # unchanged files: preupload answers their oids, so huggingface_hub makes no commit and asks repo_info
+        same = api.upload_folder(repo_id="org/up", folder_path={str(folder)!r}, commit_message="again")
+        print(json.dumps({{"url": str(url), "again": str(again), "oid": info.oid, "same": same.oid}}))
     """, token=TOKEN)
 
     assert out["url"] == out["again"] == f"{server.url}/org/up"
-    assert out["oid"] == server.head("model", "org/up")
+    assert out["oid"] == out["same"] == server.head("model", "org/up")
+    assert len(server.commits) == 1
     assert server.files("model", "org/up") == content
     lines = server.commits[-1]["lines"]
     assert lines[0] == {"key": "header", "value": {"summary": "add files", "description": ""}}
     by_path = {line["value"]["path"]: line for line in lines[1:]}
     assert {p: line["key"] for p, line in by_path.items()} == {
-        "README.txt": "file", "nested/notes.txt": "file", "model.safetensors": "lfsFile", "big.bin": "lfsFile"}
+        "README.txt": "file", "empty.txt": "file", "nested/notes.txt": "file", "model.safetensors": "lfsFile", "big.bin": "lfsFile"}
     for path in ("model.safetensors", "big.bin"):
         assert server.lfs_objects[hashlib.sha256(content[path]).hexdigest()] == content[path]
     puts = [r for r in server.requests if r["method"] == "PUT"]
@@ -185,6 +193,20 @@ def test_private_repo_without_token_raises(server, tmp_path):
         print(json.dumps(names))
     """)
     assert out == {k: ["RepositoryNotFoundError", 401] for k in ("file", "snapshot", "info")}
+    assert all("authorization" not in r["headers"] for r in server.requests)
+
+
+def test_private_repo_with_wrong_token_raises(server, tmp_path):
+    server.token = TOKEN
+    server.add_repo("model", "org/secret", seeded_files(), private=True)
+    out = hf(server, tmp_path, """
+        try:
+            hh.hf_hub_download("org/secret", "config.json")
+            print(json.dumps(None))
+        except Exception as e:
+            print(json.dumps([type(e).__name__, e.response.status_code]))
+    """, token="hf_wrong")
+    assert out == ["RepositoryNotFoundError", 401]
 
 
 def test_not_found_errors_and_api(server, tmp_path):
@@ -228,7 +250,7 @@ def test_raw_http_range_corrupt_and_unhandled(server):
 
     def get(url, headers=None, method="GET"):
         req = urllib.request.Request(url, headers=headers or {}, method=method)
-        opener = urllib.request.build_opener(NoRedirect)
+        opener = urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({}))
         try:
             with opener.open(req) as resp:
                 return resp.status, dict(resp.headers), resp.read()
