@@ -242,12 +242,19 @@ class HubServer:
             return "missing"
         return "ok" if value == f"Bearer {self.token}" else "wrong"
 
+    @staticmethod
+    def _unauthorized(state: str, code: str | None) -> _Reply:
+        """The Hub's 401: "Invalid username or password." without a token, another message for a bad one."""
+        if state == "missing":
+            message = "Invalid username or password."
+        else:
+            message = "Invalid credentials in Authorization header"
+        return _Reply(401, message, code, headers={"X-Error-Message": message})
+
     def _require_write(self, headers: dict, repo_scoped: bool = True) -> None:
         state = self._auth_state(headers)
         if state in ("missing", "wrong"):
-            message = "Invalid username or password." if state == "missing" else "Invalid credentials in Authorization header"
-            raise _Reply(401, message, "RepoNotFound" if repo_scoped and state == "missing" else None,
-                         headers={"X-Error-Message": message})
+            raise self._unauthorized(state, "RepoNotFound" if repo_scoped and state == "missing" else None)
 
     def _repo(self, repo_type: str, repo_id: str, headers: dict, raw_path: str, write: bool = False) -> _Repo:
         """The repo, or a relative 307 for a renamed one, or the Hub's 401/404 errors."""
@@ -261,10 +268,10 @@ class HubServer:
         if write:
             self._require_write(headers)
         elif (repo is None or repo.private) and state in ("missing", "wrong"):
-            message = "Invalid username or password." if state == "missing" else "Invalid credentials in Authorization header"
-            raise _Reply(401, message, "RepoNotFound", headers={"X-Error-Message": message})
+            raise self._unauthorized(state, "RepoNotFound")
         if repo is None:
-            raise _Reply(404, "Repository not found", "RepoNotFound", headers={"X-Error-Message": "Repository not found"})
+            raise _Reply(404, "Repository not found", "RepoNotFound",
+                         headers={"X-Error-Message": "Repository not found"})
         return repo
 
     @staticmethod
@@ -645,7 +652,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         for line in lines:
             key, value = line.get("key"), line.get("value", {})
             if key == "file":
-                data = base64.b64decode(value["content"]) if value.get("encoding") == "base64" else value["content"].encode()
+                content = value["content"]
+                data = base64.b64decode(content) if value.get("encoding") == "base64" else content.encode()
                 tree[value["path"]] = _Entry(data, False)
             elif key == "lfsFile":
                 data = hub._blobs.get(value["oid"])

@@ -140,7 +140,8 @@ def test_upload_folder_basic_and_multipart(server, tmp_path):
     assert lines[0] == {"key": "header", "value": {"summary": "add files", "description": ""}}
     by_path = {line["value"]["path"]: line for line in lines[1:]}
     assert {p: line["key"] for p, line in by_path.items()} == {
-        "README.txt": "file", "empty.txt": "file", "nested/notes.txt": "file", "model.safetensors": "lfsFile", "big.bin": "lfsFile"}
+        "README.txt": "file", "empty.txt": "file", "nested/notes.txt": "file",
+        "model.safetensors": "lfsFile", "big.bin": "lfsFile"}
     for path in ("model.safetensors", "big.bin"):
         assert server.lfs_objects[hashlib.sha256(content[path]).hexdigest()] == content[path]
     puts = [r for r in server.requests if r["method"] == "PUT"]
