@@ -9,6 +9,7 @@
 #include "cli/command.h"
 #include "cli/model_options.h"
 #include "cli/settings_options.h"
+#include "data/hub_input.h"
 #include "data/records.h"
 #include "data/text_input.h"
 #include "io/atomic_file.h"
@@ -28,10 +29,11 @@ struct MineArgs {
 void run_mine(const MineArgs& args) {
   io::check_output_file(args.output, "--output");
   args.settings.validate("--");
+  const std::filesystem::path input = data::local_dataset_file(args.input);  // hf://datasets/...
   const data::DataFormat format =
-      args.format.empty() ? data::format_for_path(args.input) : data::parse_format(args.format);
-  data::InvalidRows invalid(args.input, false, "fix the row");
-  const std::vector<data::Record> records = data::read_records(args.input, format, invalid);
+      args.format.empty() ? data::format_for_path(input) : data::parse_format(args.format);
+  data::InvalidRows invalid(input, false, "fix the row");
+  const std::vector<data::Record> records = data::read_records(input, format, invalid);
   std::vector<std::string> anchors, positives;
   for (const data::Record& record : records) {
     for (const std::string* column :

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "data/hub_input.h"
 #include "data/text.h"
 #include "io/atomic_file.h"
 #include "io/error.h"
@@ -107,10 +108,11 @@ std::size_t count_repeats(const std::vector<std::string>& texts) {
 }
 
 PreparedSplits load_and_split(const PrepareOptions& options) {
-  const DataFormat format = options.format ? *options.format : format_for_path(options.input);
+  const std::filesystem::path input = local_dataset_file(options.input.string());  // hf://datasets/...
+  const DataFormat format = options.format ? *options.format : format_for_path(input);
   PreparedSplits prepared;
-  prepared.dataset =
-      load_pair_dataset(options.input, format, options.columns, options.skip_invalid);
+  prepared.format = format;
+  prepared.dataset = load_pair_dataset(input, format, options.columns, options.skip_invalid);
   const PairDataset& dataset = prepared.dataset;
   if (dataset.rows.empty()) {
     if (!dataset.skipped.empty()) {
@@ -132,7 +134,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& options) {
   PrepareSummary summary;
   summary.input = options.input;
   summary.output_dir = options.output_dir;
-  summary.format = options.format ? *options.format : format_for_path(options.input);
+  summary.format = prepared.format;
   summary.columns = options.columns;
   summary.test_size = options.test_size;
   summary.seed = options.seed;

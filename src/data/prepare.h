@@ -116,7 +116,9 @@ PrepareSummary prepare_dataset(const PrepareOptions& options);
 struct PreparedSplits {
   PairDataset dataset;
   SplitIndices split;
+  DataFormat format = DataFormat::kJsonLines;  // the format the input was read as
 };
+// options.input may be hf://datasets/... (data::local_dataset_file).
 PreparedSplits load_and_split(const PrepareOptions& options);
 
 // summary.json's content.

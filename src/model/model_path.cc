@@ -7,6 +7,7 @@
 #include <fstream>
 #include <vector>
 
+#include "hub/download.h"
 #include "io/error.h"
 #include "io/file.h"
 
@@ -14,14 +15,16 @@ namespace embedtune {
 namespace fs = std::filesystem;
 namespace {
 
-fs::path hub_cache() {
-  if (const char* cache = std::getenv("HF_HUB_CACHE"); cache && *cache) return cache;
-  if (const char* home = std::getenv("HF_HOME"); home && *home) return fs::path(home) / "hub";
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
-    return fs::path(xdg) / "huggingface" / "hub";
-  }
-  const char* user_home = std::getenv("HOME");
-  return fs::path(user_home ? user_home : "/") / ".cache" / "huggingface" / "hub";
+// What a model download skips: weights in formats embedtune does not read (ONNX, OpenVINO, TF,
+// Flax, Core ML, GGUF). PyTorch .bin weights are skipped too when .safetensors ones exist.
+hub::DownloadOptions model_download_options() {
+  hub::DownloadOptions options;
+  options.exclude = {"onnx/*",       "openvino/*",     "coreml/*",  "*.onnx",
+                     "*.onnx_data",  "*.h5",           "*.msgpack", "*.ot",
+                     "tf_model*",    "flax_model*",    "rust_model*", "*.gguf",
+                     "*.tflite",     "*.mlmodel"};
+  options.prefer_safetensors = true;
+  return options;
 }
 
 }  // namespace
@@ -43,7 +46,8 @@ fs::path resolve_model_path(const std::string& name_or_path) {
   if (looks_like_id) {
     std::string folder = "models--" + name_or_path;
     folder.replace(folder.find('/'), 1, "--");
-    const fs::path repo = hub_cache() / folder;
+    const hub::HubSettings settings = hub::HubSettings::from_environment();
+    const fs::path repo = settings.cache / folder;
     const fs::path snapshots = repo / "snapshots";
     std::string revision;
     if (fs::is_regular_file(repo / "refs" / "main", ec))
@@ -73,11 +77,18 @@ fs::path resolve_model_path(const std::string& name_or_path) {
       if (!newest.empty()) return newest;
     }
     looked.push_back(snapshots.string());
+    // Not in the cache: download it, unless offline.
+    if (!settings.offline) {
+      return hub::download_snapshot(settings, {hub::RepoType::kModel, name_or_path},
+                                    model_download_options());
+    }
+    fail("model '{}' not found: looked in {}; HF_HUB_OFFLINE is set, so nothing is downloaded: "
+         "unset it, or pass a model folder",
+         name_or_path, fmt::join(looked, " and "));
   }
-  fail(
-      "model '{}' not found: looked in {}; pass a model folder, or put the model in the Hugging "
-      "Face cache (HF_HOME / HF_HUB_CACHE) first, since embedtune never downloads",
-      name_or_path, fmt::join(looked, " and "));
+  fail("model '{}' not found: looked in {}; pass a model folder or a Hugging Face model id "
+       "(org/name)",
+       name_or_path, fmt::join(looked, " and "));
 }
 
 }  // namespace embedtune

@@ -6,9 +6,12 @@
 #include <algorithm>
 #include <functional>
 
+#include "data/hub_input.h"
 #include "io/error.h"
 #include "model/sentence_transformer.h"
 #include "pipeline/recipe.h"
+
+#include "data/hub_input.h"
 
 namespace embedtune::pipeline {
 namespace fs = std::filesystem;
@@ -28,7 +31,7 @@ void Recipe::validate() {
   for (const auto& [key, path] : {std::pair{"data.input", data.input},
                                   {"data.train", data_train},
                                   {"data.test", data_test}}) {
-    if (!path.empty() && !fs::is_regular_file(path)) {
+    if (!path.empty() && !data::is_hub_url(path) && !fs::is_regular_file(path)) {
       fail(
           "recipe: {} '{}' is not a file; check the path (relative paths start from the current "
           "folder)",

@@ -22,6 +22,7 @@
 #include "distributed/world.h"
 #include "evaluation/information_retrieval_evaluator.h"
 #include "evaluation/model_evaluation.h"
+#include "hub/upload.h"
 #include "io/atomic_file.h"
 #include "io/checksum.h"
 #include "io/error.h"
@@ -118,6 +119,9 @@ constexpr const char* kFreeOnResume[] = {"train",
                                          "logging_steps",
                                          "save_total_limit",
                                          "ddp_timeout",
+                                         "push_to_hub",
+                                         "hub_model_id",
+                                         "hub_private_repo",
                                          "load_best_model_at_end",
                                          "eval_on_start",
                                          "metric_for_best_model",
@@ -623,6 +627,8 @@ nlohmann::json scheduler_json(const TrainingArguments& args, const StepPlan& pla
 
 }  // namespace
 
+static void push_final_model(const TrainingArguments& args_, const std::string& folder_name);
+
 TrainOutput Trainer::train() {
   Impl& m = *impl_;
   const fs::path output_dir = args_.output_dir;
@@ -1085,8 +1091,31 @@ TrainOutput Trainer::train() {
     card.saved_step = saved_step;
     card.versions = {{"embedtune", "0.1.0"}, {"LibTorch", TORCH_VERSION}};
     io::write_file_atomic(output_dir / "README.md", render_model_card(card));
+    if (args_.push_to_hub) push_final_model(args_, card.model_name);
   }
   return output;
+}
+
+// As transformers' Trainer.push_to_hub at the end of training: output_dir without its
+// checkpoints, in one commit "End of training".
+static void push_final_model(const TrainingArguments& args_, const std::string& folder_name) {
+  const fs::path output_dir(args_.output_dir);
+  const hub::HubSettings settings = hub::HubSettings::from_environment();
+  std::string repo_id = args_.hub_model_id.empty() ? folder_name : args_.hub_model_id;
+  if (repo_id.find('/') == std::string::npos) repo_id = hub::token_owner(settings) + "/" + repo_id;
+  hub::PushOptions options;
+  options.private_repo = args_.hub_private_repo;
+  options.commit_message = "End of training";
+  options.exclude = {"checkpoint-*/", "_*"};
+  try {
+    const hub::PushResult pushed =
+        hub::upload_folder(settings, output_dir, {hub::RepoType::kModel, repo_id}, options);
+    fmt::print(stderr, "push_to_hub: {} files ({} LFS) -> {}\n", pushed.files, pushed.lfs_files,
+               pushed.commit_url.empty() ? repo_id : pushed.commit_url);
+  } catch (const Error& error) {
+    fail("{}; the trained model is saved in {}: publish it with `embedtune push {} {}`",
+         error.what(), output_dir.string(), output_dir.string(), repo_id);
+  }
 }
 
 }  // namespace embedtune::training

@@ -17,6 +17,7 @@
 #include <type_traits>
 
 #include "evaluation/ir_evaluator_config.h"
+#include "hub/hub_settings.h"
 #include "io/error.h"
 
 namespace embedtune::training {
@@ -203,6 +204,14 @@ void TrainingArguments::validate() {
           "inside it)",
           inner_loss,
           fmt::format("set loss: MatryoshkaLoss, or loss: {} to use it alone", inner_loss));
+  if (push_to_hub) {
+    if (!hub_model_id.empty()) hub::check_repo_id(hub_model_id, "hub_model_id");
+    const hub::HubSettings hub_settings = hub::HubSettings::from_environment();
+    require(!hub_settings.token.empty(), "push_to_hub",
+            "a Hugging Face token to publish with", "none", hub_settings.token_hint());
+    require(!hub_settings.offline, "push_to_hub", "the network", "HF_HUB_OFFLINE set",
+            "unset HF_HUB_OFFLINE, or set push_to_hub: false");
+  }
   require(ddp_timeout >= 1, "ddp_timeout", "seconds >= 1", to_text(ddp_timeout),
           "use 1800 (the default)");
   require(mini_batch_size >= 1, "mini_batch_size", "an integer >= 1", to_text(mini_batch_size),

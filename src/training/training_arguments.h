@@ -64,6 +64,9 @@ struct TrainingArguments {
   std::optional<bool> greater_is_better;
   int64_t seed;
   std::string resume_from_checkpoint;
+  // Publishing the final model on the Hugging Face Hub.
+  bool push_to_hub, hub_private_repo;
+  std::string hub_model_id;
 
   // All fields at their defaults.
   TrainingArguments();
@@ -191,6 +194,14 @@ struct TrainingArguments {
           "Seed of weights' dropout, batch order and dimension sampling");
     visit(self.resume_from_checkpoint, "resume_from_checkpoint", std::string(),
           "Checkpoint folder to continue from, or 'last' for the newest in output_dir");
+    visit(self.push_to_hub, "push_to_hub", false,
+          "Upload the final model to the Hugging Face Hub when training ends (needs HF_TOKEN "
+          "or `hf auth login`)");
+    visit(self.hub_model_id, "hub_model_id", std::string(),
+          "Hub repository for push_to_hub: org/name, or name under the token's user (default: "
+          "output_dir's folder name)");
+    visit(self.hub_private_repo, "hub_private_repo", false,
+          "push_to_hub creates the repository private");
   }
 
   // The field names in for_each order.

@@ -92,6 +92,7 @@ class HubServer:
 
     def __init__(self):
         self.token: str | None = None
+        self.user = "tester"  # whoami-v2's name for the token
         self.lfs_threshold = 10 * MiB
         self.multipart_threshold = 5 * MiB
         self.multipart_chunk_size = 5 * MiB
@@ -466,6 +467,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         method = self.command
         if segments[:3] == ["api", "repos", "create"] and method == "POST":
             self._create_repo()
+            return True
+        if segments[:2] == ["api", "whoami-v2"] and method == "GET":
+            state = self.hub._auth_state(self._headers_lc)
+            if state in ("missing", "wrong") or "authorization" not in self._headers_lc:
+                raise self.hub._unauthorized("missing" if state == "none" else state, None)
+            self._json({"type": "user", "name": self.hub.user})
             return True
         if segments[:2] == ["api", "complete_multipart"] and method == "POST":
             self._complete_multipart()
