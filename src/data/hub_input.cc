@@ -49,9 +49,10 @@ fs::path local_dataset_file(const std::string& name) {
   if (!is_hub_url(name)) return name;
   std::string rest = name.substr(kScheme.size());
   if (!rest.starts_with("datasets/")) {
-    fail("{}: expected hf://datasets/org/name[@revision][/file or split]; only dataset "
-         "repositories hold data files",
-         name);
+    fail(
+        "{}: expected hf://datasets/org/name[@revision][/file or split]; only dataset "
+        "repositories hold data files",
+        name);
   }
   rest.erase(0, std::string_view("datasets/").size());
   // org/name[@revision] is the first two components; the rest is the path in the repository.
@@ -103,14 +104,16 @@ fs::path local_dataset_file(const std::string& name) {
   for (const fs::path& file : (chosen.empty() ? files : chosen)) names.push_back(file.string());
   if (names.size() > 6) names.resize(6), names.push_back("...");
   if (chosen.empty()) {
-    fail("{}: no data file (.parquet, .jsonl, .json, .csv) {}; the repository has: {}; name a "
-         "file, e.g. hf://datasets/{}/FILE",
-         name, looked_for, names.empty() ? "no data files" : fmt::format("{}", fmt::join(names, ", ")),
-         repo_id);
+    fail(
+        "{}: no data file (.parquet, .jsonl, .json, .csv) {}; the repository has: {}; name a "
+        "file, e.g. hf://datasets/{}/FILE",
+        name, looked_for,
+        names.empty() ? "no data files" : fmt::format("{}", fmt::join(names, ", ")), repo_id);
   }
-  fail("{}: {} data files {} ({}); embedtune reads one file: name it, e.g. "
-       "hf://datasets/{}/{}",
-       name, chosen.size(), looked_for, fmt::join(names, ", "), repo_id, chosen.front().string());
+  fail(
+      "{}: {} data files {} ({}); embedtune reads one file: name it, e.g. "
+      "hf://datasets/{}/{}",
+      name, chosen.size(), looked_for, fmt::join(names, ", "), repo_id, chosen.front().string());
 }
 
 }  // namespace embedtune::data

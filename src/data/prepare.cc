@@ -108,7 +108,8 @@ std::size_t count_repeats(const std::vector<std::string>& texts) {
 }
 
 PreparedSplits load_and_split(const PrepareOptions& options) {
-  const std::filesystem::path input = local_dataset_file(options.input.string());  // hf://datasets/...
+  const std::filesystem::path input =
+      local_dataset_file(options.input.string());  // hf://datasets/...
   const DataFormat format = options.format ? *options.format : format_for_path(input);
   PreparedSplits prepared;
   prepared.format = format;

@@ -59,7 +59,8 @@ void check_repo_path(const RepoRef& repo, const std::string& path) {
 
 std::string strip_etag(std::string etag) {
   if (etag.starts_with("W/")) etag.erase(0, 2);
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"')
+    etag = etag.substr(1, etag.size() - 2);
   return etag;
 }
 
@@ -94,9 +95,10 @@ std::string resolve_commit(const HubSettings& settings, const RepoRef& repo,
   const json info = json::parse(response.body, nullptr, false);
   if (!info.is_object() || !info.contains("sha") || !info["sha"].is_string() ||
       !is_commit_hash(info["sha"].get<std::string>())) {
-    fail("{}: the Hub's repository information has no commit \"sha\"; is HF_ENDPOINT ({}) a "
-         "Hugging Face Hub?",
-         what, settings.endpoint);
+    fail(
+        "{}: the Hub's repository information has no commit \"sha\"; is HF_ENDPOINT ({}) a "
+        "Hugging Face Hub?",
+        what, settings.endpoint);
   }
   return info["sha"].get<std::string>();
 }
@@ -214,8 +216,8 @@ class BlobLock {
 
 // snapshots/<commit>/<path> -> ../../blobs/<etag> (one more "../" per folder in `path`); a copy
 // where the file system has no symbolic links.
-void link_into_snapshot(const fs::path& folder, const std::string& commit,
-                        const std::string& path, const std::string& etag) {
+void link_into_snapshot(const fs::path& folder, const std::string& commit, const std::string& path,
+                        const std::string& etag) {
   const fs::path pointer = folder / "snapshots" / commit / path;
   fs::create_directories(pointer.parent_path());
   std::string target;
@@ -260,8 +262,9 @@ std::optional<FileMeta> file_metadata(const HubSettings& settings, const RepoRef
   }
   FileMeta meta;
   meta.commit = response.header("x-repo-commit");
-  meta.etag = strip_etag(response.header("x-linked-etag").empty() ? response.header("etag")
-                                                                  : response.header("x-linked-etag"));
+  meta.etag =
+      strip_etag(response.header("x-linked-etag").empty() ? response.header("etag")
+                                                          : response.header("x-linked-etag"));
   const std::string linked_size = response.header("x-linked-size");
   const std::string length = response.header("content-length");
   if (!linked_size.empty()) {
@@ -351,9 +354,10 @@ void download_to(const HubSettings& settings, const RepoRef& repo, std::string u
     }
     if (attempt >= settings.retries) {
       const uint64_t kept = fs::exists(incomplete, ec) ? fs::file_size(incomplete, ec) : 0;
-      fail("{}: network failure after {} retries ({}); {} bytes are kept in {} and the next run "
-           "resumes from there",
-           what, settings.retries, last_failure, kept, incomplete.string());
+      fail(
+          "{}: network failure after {} retries ({}); {} bytes are kept in {} and the next run "
+          "resumes from there",
+          what, settings.retries, last_failure, kept, incomplete.string());
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(wait_s));
     wait_s = std::min(wait_s * 2, 4.0);
@@ -375,10 +379,11 @@ void verify_and_store(const fs::path& incomplete, const fs::path& blob, const st
   if (!size_ok || (!kind.empty() && got != etag)) {
     std::error_code ec;
     fs::remove(incomplete, ec);
-    fail("{}: checksum mismatch: the Hub names the file {} ({}, {} bytes) but the {} bytes "
-         "downloaded hash to {}; nothing was cached, run again",
-         what, etag, kind.empty() ? "ETag" : kind, size ? std::to_string(*size) : "?",
-         digests.size, got);
+    fail(
+        "{}: checksum mismatch: the Hub names the file {} ({}, {} bytes) but the {} bytes "
+        "downloaded hash to {}; nothing was cached, run again",
+        what, etag, kind.empty() ? "ETag" : kind, size ? std::to_string(*size) : "?", digests.size,
+        got);
   }
   fs::rename(incomplete, blob);
 }
@@ -472,10 +477,12 @@ fs::path download_snapshot(const HubSettings& settings, const RepoRef& repo,
   std::string why;
   if (settings.offline) {
     if (auto snapshot = cached_snapshot(folder, options.revision, options, why)) return *snapshot;
-    fail("{} at '{}': offline (HF_HUB_OFFLINE) and the cache {} has no complete copy: {}; "
-         "download it with the network first (embedtune download {}{})",
-         repo.describe(), options.revision, settings.cache.string(), why, repo.id,
-         repo.type == RepoType::kModel ? "" : " --repo-type " + std::string(repo_type_name(repo.type)));
+    fail(
+        "{} at '{}': offline (HF_HUB_OFFLINE) and the cache {} has no complete copy: {}; "
+        "download it with the network first (embedtune download {}{})",
+        repo.describe(), options.revision, settings.cache.string(), why, repo.id,
+        repo.type == RepoType::kModel ? ""
+                                      : " --repo-type " + std::string(repo_type_name(repo.type)));
   }
   std::string commit;
   std::vector<TreeFile> files;
@@ -534,7 +541,8 @@ fs::path download_file(const HubSettings& settings, const RepoRef& repo,
     fail("{} of {} at '{}': offline (HF_HUB_OFFLINE) and not in the cache {}: {}", path_in_repo,
          repo.describe(), revision, settings.cache.string(), why);
   }
-  const std::optional<FileMeta> meta = file_metadata(settings, repo, folder, revision, path_in_repo);
+  const std::optional<FileMeta> meta =
+      file_metadata(settings, repo, folder, revision, path_in_repo);
   if (!meta) {
     fail("{}: not found in {} at revision '{}' on {}", path_in_repo, repo.describe(), revision,
          settings.endpoint);

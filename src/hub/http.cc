@@ -71,7 +71,8 @@ size_t on_write(char* data, size_t size, size_t count, void* user) {
 HttpResponse perform(const HttpRequest& request) {
   global_init();
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> handle(curl_easy_init(), curl_easy_cleanup);
-  if (!handle) throw NetworkError(fmt::format("{}: libcurl could not start a request", request.url));
+  if (!handle)
+    throw NetworkError(fmt::format("{}: libcurl could not start a request", request.url));
   CURL* curl = handle.get();
   HttpResponse response;
   Transfer transfer{&request, &response};

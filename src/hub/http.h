@@ -17,7 +17,7 @@ struct HttpRequest {
   std::string method = "GET";  // GET, HEAD, POST, PUT
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;  // sent as given
-  std::string body;  // POST/PUT body
+  std::string body;                                          // POST/PUT body
   // When set, a 200 or 206 response's body goes here chunk by chunk with the status (return
   // false to abort) instead of into HttpResponse::body; other bodies stay in the response.
   std::function<bool(long status, std::string_view chunk)> on_body;

@@ -1,9 +1,8 @@
 // Retries, redirects and error messages for Hub requests.
 #include "hub/hub_api.h"
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "io/error.h"
@@ -21,9 +20,7 @@ std::string resolve_location(const std::string& url, const std::string& location
 
 }  // namespace
 
-std::string RepoRef::describe() const {
-  return fmt::format("{} '{}'", repo_type_name(type), id);
-}
+std::string RepoRef::describe() const { return fmt::format("{} '{}'", repo_type_name(type), id); }
 
 std::string response_message(const HttpResponse& response) {
   std::string message;
@@ -56,9 +53,10 @@ HttpResponse hub_request(const HubSettings& settings, HttpRequest request, std::
       // An unknown host is retried once only: a name that does not resolve rarely comes back.
       const int retries = error.unknown_host ? std::min(settings.retries, 1) : settings.retries;
       if (attempt >= retries) {
-        fail("{}: network failure after {} retries: {}; check the connection (HF_ENDPOINT={}), "
-             "or set HF_HUB_OFFLINE=1 to use the cache",
-             what, retries, error.what(), settings.endpoint);
+        fail(
+            "{}: network failure after {} retries: {}; check the connection (HF_ENDPOINT={}), "
+            "or set HF_HUB_OFFLINE=1 to use the cache",
+            what, retries, error.what(), settings.endpoint);
       }
       std::this_thread::sleep_for(std::chrono::duration<double>(wait_s));
       wait_s = std::min(wait_s * 2, 4.0);
@@ -99,9 +97,10 @@ void check_response(const HubSettings& settings, const HttpResponse& response, c
       fail("{}: not found in {} at revision '{}' on {}", what, repo.describe(), revision,
            settings.endpoint);
     }
-    fail("{}: {} not found on {}: check the name (and --repo-type), or set HF_TOKEN if it is "
-         "private",
-         what, repo.describe(), settings.endpoint);
+    fail(
+        "{}: {} not found on {}: check the name (and --repo-type), or set HF_TOKEN if it is "
+        "private",
+        what, repo.describe(), settings.endpoint);
   }
   fail("{}: the Hub ({}) answered HTTP {}{}{}", what, settings.endpoint, response.status,
        message.empty() ? "" : ": ", message);

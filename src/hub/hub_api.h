@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "hub/hub_settings.h"
 #include "hub/http.h"
+#include "hub/hub_settings.h"
 
 namespace embedtune::hub {
 

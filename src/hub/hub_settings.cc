@@ -33,9 +33,12 @@ std::string trim(std::string text) {
 
 std::string_view repo_type_name(RepoType type) {
   switch (type) {
-    case RepoType::kModel: return "model";
-    case RepoType::kDataset: return "dataset";
-    case RepoType::kSpace: return "space";
+    case RepoType::kModel:
+      return "model";
+    case RepoType::kDataset:
+      return "dataset";
+    case RepoType::kSpace:
+      return "space";
   }
   return "model";
 }
@@ -49,9 +52,12 @@ RepoType parse_repo_type(std::string_view text, std::string_view what) {
 
 std::string_view url_prefix(RepoType type) {
   switch (type) {
-    case RepoType::kModel: return "";
-    case RepoType::kDataset: return "datasets/";
-    case RepoType::kSpace: return "spaces/";
+    case RepoType::kModel:
+      return "";
+    case RepoType::kDataset:
+      return "datasets/";
+    case RepoType::kSpace:
+      return "spaces/";
   }
   return "";
 }
@@ -98,12 +104,13 @@ HubSettings HubSettings::from_environment() {
 std::string HubSettings::token_hint() const {
   if (token.empty()) {
     return fmt::format(
-        "no token was sent: set HF_TOKEN, or log in (`hf auth login` writes {})",
+        "no token is set: set HF_TOKEN, or log in with 'hf auth login' (it writes {})",
         token_file.string());
   }
-  return fmt::format("the token from {} was refused or lacks access: check it, and that it may "
-                     "read (or write) this repository",
-                     token_source);
+  return fmt::format(
+      "the token from {} was refused or lacks access: check it, and that it may read (or write) "
+      "this repository",
+      token_source);
 }
 
 void check_repo_id(const std::string& repo_id, std::string_view what) {
@@ -134,8 +141,9 @@ void check_repo_id(const std::string& repo_id, std::string_view what) {
     const std::string_view id(repo_id);
     if (!part_ok(two_parts ? id.substr(0, slash) : id) ||
         (two_parts && !part_ok(id.substr(slash + 1)))) {
-      problem = "each part must be letters, digits, '-', '_' or '.', not starting or ending "
-                "with '-' or '.'";
+      problem =
+          "each part must be letters, digits, '-', '_' or '.', not starting or ending "
+          "with '-' or '.'";
     }
   }
   if (!problem.empty()) {
@@ -151,8 +159,7 @@ bool looks_like_repo_id(const std::string& name) {
          name.front() != '~';
 }
 
-fs::path repo_cache_folder(const HubSettings& settings, RepoType type,
-                           const std::string& repo_id) {
+fs::path repo_cache_folder(const HubSettings& settings, RepoType type, const std::string& repo_id) {
   std::string folder = std::string(repo_type_name(type)) + "s--" + repo_id;
   for (auto pos = folder.find('/'); pos != std::string::npos; pos = folder.find('/', pos)) {
     folder.replace(pos, 1, "--");

@@ -18,13 +18,13 @@ RepoType parse_repo_type(std::string_view text, std::string_view what);
 std::string_view url_prefix(RepoType type);
 
 struct HubSettings {
-  std::string endpoint;       // HF_ENDPOINT, else https://huggingface.co; no trailing '/'
+  std::string endpoint;         // HF_ENDPOINT, else https://huggingface.co; no trailing '/'
   std::filesystem::path cache;  // HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, else HF_HOME/hub
-  std::string token;          // "" when there is none
-  std::string token_source;   // where the token came from ("HF_TOKEN", the token file's path)
+  std::string token;            // "" when there is none
+  std::string token_source;     // where the token came from ("HF_TOKEN", the token file's path)
   std::filesystem::path token_file;  // HF_TOKEN_PATH, else HF_HOME/token
-  bool offline = false;       // HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE set to 1/ON/YES/TRUE
-  int retries = 5;            // further attempts after a network failure, a 429 or a 5xx
+  bool offline = false;              // HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE set to 1/ON/YES/TRUE
+  int retries = 5;                   // further attempts after a network failure, a 429 or a 5xx
 
   // Reads the variables above (HF_HOME: else $XDG_CACHE_HOME/huggingface, else
   // ~/.cache/huggingface). Never throws.

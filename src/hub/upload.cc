@@ -72,7 +72,8 @@ std::vector<LocalFile> list_folder(const fs::path& folder,
     fail("{}: not a folder; push uploads a folder (a saved model, a dataset)", folder.string());
   }
   std::vector<LocalFile> files;
-  for (auto it = fs::recursive_directory_iterator(folder, fs::directory_options::follow_directory_symlink, ec);
+  for (auto it = fs::recursive_directory_iterator(
+           folder, fs::directory_options::follow_directory_symlink, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;  // follows links to files, as Path.is_file
     LocalFile file;
@@ -111,8 +112,8 @@ json post_json(const HubSettings& settings, const RepoRef& repo, const std::stri
 void create_repo(const HubSettings& settings, const RepoRef& repo, bool private_repo) {
   const auto slash = repo.id.find('/');
   json payload = {{"name", slash == std::string::npos ? repo.id : repo.id.substr(slash + 1)},
-                  {"organization", slash == std::string::npos ? json(nullptr)
-                                                              : json(repo.id.substr(0, slash))}};
+                  {"organization",
+                   slash == std::string::npos ? json(nullptr) : json(repo.id.substr(0, slash))}};
   if (private_repo) payload["visibility"] = "private";
   if (repo.type != RepoType::kModel) payload["type"] = repo_type_name(repo.type);
   HttpRequest request;
@@ -176,14 +177,14 @@ std::size_t upload_lfs(const HubSettings& settings, const RepoRef& repo,
                        const std::string& revision, const std::vector<LocalFile*>& lfs_files,
                        bool quiet) {
   std::size_t uploaded = 0;
-  const std::string batch_url =
-      fmt::format("{}/{}{}.git/info/lfs/objects/batch", settings.endpoint, url_prefix(repo.type),
-                  repo.id);
+  const std::string batch_url = fmt::format("{}/{}{}.git/info/lfs/objects/batch", settings.endpoint,
+                                            url_prefix(repo.type), repo.id);
   for (size_t begin = 0; begin < lfs_files.size(); begin += 256) {
     const size_t end = std::min(lfs_files.size(), begin + 256);
     json objects = json::array();
     for (size_t i = begin; i < end; ++i) {
-      objects.push_back({{"oid", lfs_files[i]->digests.sha256}, {"size", lfs_files[i]->digests.size}});
+      objects.push_back(
+          {{"oid", lfs_files[i]->digests.sha256}, {"size", lfs_files[i]->digests.size}});
     }
     json payload = {{"operation", "upload"},
                     {"transfers", {"basic", "multipart"}},
@@ -229,9 +230,11 @@ std::size_t upload_lfs(const HubSettings& settings, const RepoRef& repo,
         json done = json::array();
         for (size_t index = 0; index < parts.size(); ++index) {
           const uint64_t offset = index * chunk;
-          const uint64_t length = std::min(chunk, file.digests.size - std::min(offset, file.digests.size));
+          const uint64_t length =
+              std::min(chunk, file.digests.size - std::min(offset, file.digests.size));
           std::string etag;
-          put(settings, parts[index].second, read_range(file.absolute, offset, length), what, &etag);
+          put(settings, parts[index].second, read_range(file.absolute, offset, length), what,
+              &etag);
           done.push_back({{"partNumber", parts[index].first}, {"etag", etag}});
         }
         post_json(settings, repo, href, {{"oid", oid}, {"parts", done}}, what);
@@ -264,8 +267,8 @@ std::string token_owner(const HubSettings& settings) {
   const json answer = json::parse(response.body, nullptr, false);
   if (response.status != 200 || !answer.is_object() || !answer.contains("name") ||
       !answer["name"].is_string()) {
-    fail("{}: the Hub answered HTTP {} without a user name; name the repository as org/name",
-         what, response.status);
+    fail("{}: the Hub answered HTTP {} without a user name; name the repository as org/name", what,
+         response.status);
   }
   return answer["name"].get<std::string>();
 }
@@ -273,13 +276,13 @@ std::string token_owner(const HubSettings& settings) {
 PushResult upload_folder(const HubSettings& settings, const fs::path& folder, const RepoRef& repo,
                          const PushOptions& options) {
   check_repo_id(repo.id, "push");
+  std::vector<LocalFile> files = list_folder(folder, options.exclude);
   if (settings.token.empty()) {
     fail("push {}: no Hugging Face token; {}", repo.id, settings.token_hint());
   }
   if (settings.offline) {
     fail("push {}: offline (HF_HUB_OFFLINE is set); unset it to publish", repo.id);
   }
-  std::vector<LocalFile> files = list_folder(folder, options.exclude);
   for (LocalFile& file : files) file.digests = file_digests(file.absolute);
 
   create_repo(settings, repo, options.private_repo);
@@ -324,8 +327,8 @@ PushResult upload_folder(const HubSettings& settings, const fs::path& folder, co
   }
   HttpRequest request;
   request.method = "POST";
-  request.url = fmt::format("{}/api/{}s/{}/commit/{}", settings.endpoint,
-                            repo_type_name(repo.type), repo.id, url_quote(options.revision, ""));
+  request.url = fmt::format("{}/api/{}s/{}/commit/{}", settings.endpoint, repo_type_name(repo.type),
+                            repo.id, url_quote(options.revision, ""));
   request.body = std::move(ndjson);
   request.headers = {{"content-type", "application/x-ndjson"}};
   const std::string what = fmt::format("push: commit to {}", repo.describe());

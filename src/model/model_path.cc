@@ -19,10 +19,9 @@ namespace {
 // Flax, Core ML, GGUF). PyTorch .bin weights are skipped too when .safetensors ones exist.
 hub::DownloadOptions model_download_options() {
   hub::DownloadOptions options;
-  options.exclude = {"onnx/*",       "openvino/*",     "coreml/*",  "*.onnx",
-                     "*.onnx_data",  "*.h5",           "*.msgpack", "*.ot",
-                     "tf_model*",    "flax_model*",    "rust_model*", "*.gguf",
-                     "*.tflite",     "*.mlmodel"};
+  options.exclude = {"onnx/*",      "openvino/*", "coreml/*", "*.onnx",    "*.onnx_data",
+                     "*.h5",        "*.msgpack",  "*.ot",     "tf_model*", "flax_model*",
+                     "rust_model*", "*.gguf",     "*.tflite", "*.mlmodel"};
   options.prefer_safetensors = true;
   return options;
 }
@@ -82,13 +81,15 @@ fs::path resolve_model_path(const std::string& name_or_path) {
       return hub::download_snapshot(settings, {hub::RepoType::kModel, name_or_path},
                                     model_download_options());
     }
-    fail("model '{}' not found: looked in {}; HF_HUB_OFFLINE is set, so nothing is downloaded: "
-         "unset it, or pass a model folder",
-         name_or_path, fmt::join(looked, " and "));
+    fail(
+        "model '{}' not found: looked in {}; HF_HUB_OFFLINE is set, so nothing is downloaded: "
+        "unset it, or pass a model folder",
+        name_or_path, fmt::join(looked, " and "));
   }
-  fail("model '{}' not found: looked in {}; pass a model folder or a Hugging Face model id "
-       "(org/name)",
-       name_or_path, fmt::join(looked, " and "));
+  fail(
+      "model '{}' not found: looked in {}; pass a model folder or a Hugging Face model id "
+      "(org/name)",
+      name_or_path, fmt::join(looked, " and "));
 }
 
 }  // namespace embedtune

@@ -11,8 +11,6 @@
 #include "model/sentence_transformer.h"
 #include "pipeline/recipe.h"
 
-#include "data/hub_input.h"
-
 namespace embedtune::pipeline {
 namespace fs = std::filesystem;
 
@@ -54,6 +52,12 @@ void Recipe::validate() {
   }
   training.model = model;
   training.output_dir = (fs::path(output) / "model").string();
+  if (training.push_to_hub && training.hub_model_id.empty()) {
+    // The model folder is always "model": name the repository after the run instead.
+    fs::path run = fs::absolute(output).lexically_normal();
+    if (run.filename().empty()) run = run.parent_path();
+    training.hub_model_id = run.filename().string();
+  }
   training.train = (fs::path(output) / "data" / "train.jsonl").string();
   training.eval = (fs::path(output) / "data" / "test.jsonl").string();
   if (!mine_enabled) mine_enabled = mine_section_given;

@@ -207,8 +207,8 @@ void TrainingArguments::validate() {
   if (push_to_hub) {
     if (!hub_model_id.empty()) hub::check_repo_id(hub_model_id, "hub_model_id");
     const hub::HubSettings hub_settings = hub::HubSettings::from_environment();
-    require(!hub_settings.token.empty(), "push_to_hub",
-            "a Hugging Face token to publish with", "none", hub_settings.token_hint());
+    require(!hub_settings.token.empty(), "push_to_hub", "a Hugging Face token to publish with",
+            "none", hub_settings.token_hint());
     require(!hub_settings.offline, "push_to_hub", "the network", "HF_HUB_OFFLINE set",
             "unset HF_HUB_OFFLINE, or set push_to_hub: false");
   }

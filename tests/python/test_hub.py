@@ -288,6 +288,11 @@ def test_hf_dataset_urls_prepare_the_same_rows_as_the_local_file(server, tmp_pat
     many = embedtune(embedtune_bin, env, "prepare", "--input", "hf://datasets/org/many", "--output",
                      tmp_path / "many", *common, check=False)
     assert many.returncode != 0 and "a.jsonl" in many.stderr and "b.jsonl" in many.stderr
+    # A file the repository lacks is recorded in .no_exist/, as hf_hub_download records it.
+    absent = embedtune(embedtune_bin, env, "prepare", "--input", "hf://datasets/org/pairs/absent.parquet",
+                       "--output", tmp_path / "absent", *common, check=False)
+    assert absent.returncode != 0 and "absent.parquet" in absent.stderr and "not found" in absent.stderr
+    assert list((tmp_path / "cache" / "datasets--org--pairs" / ".no_exist").glob("*/absent.parquet"))
     bad = embedtune(embedtune_bin, env, "prepare", "--input", "hf://models/org/x", "--output", tmp_path / "bad",
                     *common, check=False)
     assert bad.returncode != 0 and "hf://datasets/" in bad.stderr

@@ -268,8 +268,8 @@ def test_raw_http_range_corrupt_and_unhandled(server):
     status, _, body = get(headers["Location"])
     assert status == 200 and len(body) == len(data) and body != data
     assert get(headers["Location"])[2] == data
-    status, _, _ = get(f"{server.url}/api/whoami-v2")
-    assert status == 404 and server.unhandled[-1]["path"] == "/api/whoami-v2"
+    status, _, _ = get(f"{server.url}/api/no-such-route")
+    assert status == 404 and server.unhandled[-1]["path"] == "/api/no-such-route"
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -154,6 +154,7 @@ TEST(ModelPath, ResolvesHuggingFaceCacheLayout) {
   fs::create_directories(hub / "models--org--name" / "refs");
   std::ofstream(hub / "models--org--name" / "refs" / "main") << "rev1";
   ::setenv("HF_HUB_CACHE", hub.c_str(), 1);
+  ::setenv("HF_HUB_OFFLINE", "1", 1);  // org/absent is not downloaded
   EXPECT_EQ(resolve_model_path("org/name"), snapshot);
   try {
     resolve_model_path("org/absent");
@@ -164,6 +165,7 @@ TEST(ModelPath, ResolvesHuggingFaceCacheLayout) {
         << e.what();
   }
   ::unsetenv("HF_HUB_CACHE");
+  ::unsetenv("HF_HUB_OFFLINE");
   fs::remove_all(hub);
 }
 
