@@ -25,6 +25,7 @@ runs = {
     "distributed_train": [str(here / "bench_distributed.py"), "--bin", args.bin],
     "architectures": [str(here / "bench_architectures.py"), "--bin", args.bin],
     "workflow": [str(here / "bench_workflow.py"), "--bin", args.bin],
+    "hub": [str(here / "bench_hub.py"), "--bin", args.bin],
     "eval_topk": [str(here / "bench_eval_topk.py"), "--bench", str(build / "bench" / "embedtune_eval_topk_bench")],
     "quantized_search": [str(here / "bench_quantized_search.py"), "--scalar-too", "--bench",
                          str(build / "bench" / "embedtune_quantized_search_bench")],

@@ -51,7 +51,7 @@ std::string sha256_hex(std::string_view bytes) {
   return digest.hex();
 }
 
-FileDigests file_digests(const std::filesystem::path& path) {
+FileDigests file_digests(const std::filesystem::path& path, bool with_git_sha1) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   std::ifstream in(path, std::ios::binary);
@@ -64,14 +64,14 @@ FileDigests file_digests(const std::filesystem::path& path) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     const std::string_view chunk(buffer.data(), static_cast<size_t>(in.gcount()));
     sha256.update(chunk);
-    sha1.update(chunk);
+    if (with_git_sha1) sha1.update(chunk);
     total += chunk.size();
   }
   if (in.bad() || total != size) {
     fail("{}: read {} of {} bytes; the file changed or the disk failed while it was hashed",
          path.string(), total, size);
   }
-  return {sha256.hex(), sha1.hex(), total};
+  return {sha256.hex(), with_git_sha1 ? sha1.hex() : std::string(), total};
 }
 
 }  // namespace embedtune::hub

@@ -34,12 +34,13 @@ std::string sha256_hex(std::string_view bytes);
 
 // Lower-case hex digests of the file at `path`, read once: its SHA-256 and its git blob SHA-1
 // (SHA-1 of "blob <size>\0" + contents, what `git hash-object` prints and the Hub's ETag of a
-// regular file). Throws Error naming the file when it cannot be read.
+// regular file; left empty when `with_git_sha1` is false, which saves a pass of SHA-1 over large
+// files). Throws Error naming the file when it cannot be read.
 struct FileDigests {
   std::string sha256;
   std::string git_sha1;
   uint64_t size = 0;
 };
-FileDigests file_digests(const std::filesystem::path& path);
+FileDigests file_digests(const std::filesystem::path& path, bool with_git_sha1 = true);
 
 }  // namespace embedtune::hub

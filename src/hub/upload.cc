@@ -109,6 +109,37 @@ json post_json(const HubSettings& settings, const RepoRef& repo, const std::stri
   return json::parse(response.body, nullptr, false);
 }
 
+// As upload_folder: a README.md's metadata is checked by the Hub before anything is hashed or sent,
+// so a broken model card fails the push at once.
+void validate_readme(const HubSettings& settings, const RepoRef& repo,
+                     const std::vector<LocalFile>& files) {
+  for (const LocalFile& file : files) {
+    if (file.path_in_repo != "README.md") continue;
+    HttpRequest request;
+    request.method = "POST";
+    request.url = settings.endpoint + "/api/validate-yaml";
+    request.body =
+        json({{"content", io::read_file(file.absolute)}, {"repoType", repo_type_name(repo.type)}})
+            .dump();
+    request.headers = {{"content-type", "application/json"}};
+    const std::string what = fmt::format("push: {}", file.absolute.string());
+    const HttpResponse response = hub_request(settings, request, what);
+    if (response.status == 400) {
+      const json answer = json::parse(response.body, nullptr, false);
+      std::string message;
+      if (answer.is_object() && answer.contains("errors") && answer["errors"].is_array()) {
+        for (const json& error : answer["errors"]) {
+          if (!message.empty()) message += "; ";
+          message += error.is_object() ? error.value("message", "") : error.dump();
+        }
+      }
+      fail("{}: the Hub refuses its metadata (the YAML between the '---' lines): {}; fix it", what,
+           message.empty() ? response_message(response) : message);
+    }
+    check_response(settings, response, repo, what);
+  }
+}
+
 void create_repo(const HubSettings& settings, const RepoRef& repo, bool private_repo) {
   const auto slash = repo.id.find('/');
   json payload = {{"name", slash == std::string::npos ? repo.id : repo.id.substr(slash + 1)},
@@ -283,7 +314,9 @@ PushResult upload_folder(const HubSettings& settings, const fs::path& folder, co
   if (settings.offline) {
     fail("push {}: offline (HF_HUB_OFFLINE is set); unset it to publish", repo.id);
   }
-  for (LocalFile& file : files) file.digests = file_digests(file.absolute);
+  validate_readme(settings, repo, files);
+  // The commit names LFS files by SHA-256; regular files travel whole, so no git SHA-1 is needed.
+  for (LocalFile& file : files) file.digests = file_digests(file.absolute, /*with_git_sha1=*/false);
 
   create_repo(settings, repo, options.private_repo);
   fetch_upload_modes(settings, repo, options.revision, files);

@@ -101,6 +101,7 @@ class HubServer:
         self.unhandled: list[dict] = []
         self.commits: list[dict] = []
         self.lfs_objects: dict[str, bytes] = {}
+        self.validated_readmes: list[dict] = []  # bodies of POST /api/validate-yaml
         self._repos: dict[tuple[str, str], _Repo] = {}
         self._renamed: dict[tuple[str, str], str] = {}
         self._blobs: dict[str, bytes] = {}  # sha256 -> bytes: every LFS object the CDN can serve
@@ -468,6 +469,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if segments[:3] == ["api", "repos", "create"] and method == "POST":
             self._create_repo()
             return True
+        if segments[:2] == ["api", "validate-yaml"] and method == "POST":
+            self._validate_yaml()
+            return True
         if segments[:2] == ["api", "whoami-v2"] and method == "GET":
             state = self.hub._auth_state(self._headers_lc)
             if state in ("missing", "wrong") or "authorization" not in self._headers_lc:
@@ -690,6 +694,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                             "sha": sha, "lines": lines, "raw": self._body})
         self._json({"success": True, "commitOid": sha, "commitUrl": f"{hub._repo_url(repo)}/commit/{sha}",
                     "hookOutput": "", "pullRequestUrl": pr_url})
+
+    def _validate_yaml(self) -> None:
+        """upload_folder's README.md check: the metadata between '---' lines must be a YAML mapping."""
+        self.hub.validated_readmes.append(json.loads(self._body or b"{}"))
+        content = self.hub.validated_readmes[-1].get("content", "")
+        errors = []
+        if content.startswith("---\n") and "\n---" in content[4:]:
+            import yaml  # the test environment's PyYAML
+
+            try:
+                if not isinstance(yaml.safe_load(content[4:content.index("\n---", 4)]) or {}, dict):
+                    errors.append({"message": "metadata must be a YAML mapping"})
+            except yaml.YAMLError as e:
+                errors.append({"message": f"invalid YAML: {e}"})
+        self._json({"errors": errors, "warnings": []}, status=400 if errors else 200)
 
     def _create_repo(self) -> None:
         hub = self.hub

@@ -210,6 +210,7 @@ def make_upload_folder(folder):
     (folder / ".git").mkdir()
     (folder / ".git" / "config").write_text("[core]\n")
     (folder / "config.json").write_text('{"hidden_size": 8}\n')
+    (folder / "README.md").write_text("---\nlicense: apache-2.0\ntags: [sentence-transformers]\n---\n# A model\n")
     (folder / "a.txt").write_text("a\n")
     (folder / "sub" / "deeper" / "x.txt").write_text("nested\n")
     (folder / "empty.txt").write_bytes(b"")
@@ -224,6 +225,7 @@ def test_push_sends_what_upload_folder_sends(server, tmp_path, embedtune_bin):
     env = hub_env(server, tmp_path, token=TOKEN)
     result = embedtune(embedtune_bin, env, "push", folder, "org/ours", "--commit-message", "Upload it", "--private")
     assert "org/ours" in result.stdout
+    assert len(server.validated_readmes) == 1  # the model card's metadata, checked before any upload
     our_puts = [r for r in server.requests if r["method"] == "PUT"]
     assert len(our_puts) == 3, our_puts  # one basic upload, a multipart upload in 2 parts
     hf(server, tmp_path, f"""
@@ -237,11 +239,21 @@ def test_push_sends_what_upload_folder_sends(server, tmp_path, embedtune_bin):
     expected = {k: v for k, v in folder_files(folder).items() if not k.startswith(".git/")}
     assert server.files("model", "org/ours") == server.files("model", "org/theirs") == expected
     assert any(line["key"] == "lfsFile" for line in ours["lines"])
+    assert all(body == server.validated_readmes[0] for body in server.validated_readmes[1:])
     puts = [r for r in server.requests if r["method"] == "PUT"]
     assert puts and all("authorization" not in r["headers"] for r in puts)
     # Private: a request without the token does not see it.
     hidden = embedtune(embedtune_bin, hub_env(server, tmp_path, cache="c2"), "download", "org/ours", check=False)
     assert hidden.returncode != 0 and "401" in hidden.stderr
+
+
+def test_push_with_broken_model_card_metadata_fails_before_any_upload(server, tmp_path, embedtune_bin):
+    server.token = TOKEN
+    folder = make_upload_folder(tmp_path / "upload")
+    (folder / "README.md").write_text("---\nlicense: [apache\n---\n# A model\n")
+    result = embedtune(embedtune_bin, hub_env(server, tmp_path, token=TOKEN), "push", folder, "org/ours", check=False)
+    assert result.returncode != 0 and "README.md" in result.stderr and "metadata" in result.stderr
+    assert not server.commits and not [r for r in server.requests if r["method"] == "PUT"]
 
 
 def test_push_without_a_token_fails_before_any_request(server, tmp_path, embedtune_bin):
