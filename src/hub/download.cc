@@ -229,7 +229,11 @@ void link_into_snapshot(const fs::path& folder, const std::string& commit, const
   if (fs::is_symlink(pointer, ec) && fs::read_symlink(pointer, ec) == target) return;
   fs::remove(pointer, ec);
   fs::create_symlink(target, pointer, ec);
-  if (ec) fs::copy_file(folder / "blobs" / etag, pointer, fs::copy_options::overwrite_existing);
+  if (!ec) return;
+  // Another process (a torchrun rank) may have made the same link meanwhile.
+  std::error_code read_ec;
+  if (fs::is_symlink(pointer, read_ec) && fs::read_symlink(pointer, read_ec) == target) return;
+  fs::copy_file(folder / "blobs" / etag, pointer, fs::copy_options::overwrite_existing);
 }
 
 struct FileMeta {

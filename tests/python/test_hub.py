@@ -331,3 +331,18 @@ def test_train_push_to_hub_publishes_the_final_model(server, tmp_path, embedtune
                         tmp_path / "refused", "--push_to_hub", "true", check=False)
     assert refused.returncode != 0 and "push_to_hub" in refused.stderr and "HF_TOKEN" in refused.stderr
     assert not (tmp_path / "refused").exists()
+
+
+def test_two_processes_downloading_at_once_share_the_cache(server, tmp_path, embedtune_bin):
+    """As torchrun's ranks loading one model id: the blob lock makes one wait for the other."""
+    data = lfs_repo(server, size=8 * 1024 * 1024)
+    env = hub_env(server, tmp_path)
+    procs = [subprocess.Popen([str(embedtune_bin), "download", "org/w", "--quiet"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert outs[0][0] == outs[1][0]
+    snapshot = pathlib.Path(outs[0][0].strip())
+    assert (snapshot / "model.safetensors").is_symlink()
+    assert (snapshot / "model.safetensors").read_bytes() == data
+    assert sum(r["role"] == "cdn" for r in server.requests) == 1, "the file was downloaded twice"
