@@ -24,6 +24,7 @@
 #include "mining/hard_negatives.h"
 #include "model/sentence_transformer.h"
 #include "pipeline/report.h"
+#include "training/distributed_evaluation.h"
 #include "training/trainer.h"
 
 namespace embedtune::pipeline {
@@ -114,14 +115,7 @@ void evaluate_to(const std::string& model, const Recipe& recipe, const Paths& pa
   if (recipe.training.max_seq_length > 0) st.set_max_seq_length(recipe.training.max_seq_length);
   const auto data = data::load_prepared_retrieval_data(paths.train, paths.test);
   auto options = evaluation_options(recipe, progress && (world == nullptr || world->is_main()));
-  if (world != nullptr) {
-    options.shard_index = world->rank();
-    options.shard_count = world->size();
-    options.combine_shards = [world](at::Tensor& partial) {
-      std::vector<at::Tensor> tensors{partial};
-      world->all_reduce_sum(tensors);
-    };
-  }
+  if (world != nullptr) training::share_evaluation(options, *world);
   const auto results = evaluation::evaluate_model(st, data, options);
   if (world == nullptr || world->is_main())
     write_evaluation(results.metrics, recipe, json, csv_dir);

@@ -37,6 +37,7 @@
 #include "tokenizer/tokenizer.h"
 #include "training/adamw.h"
 #include "training/batch_sampler.h"
+#include "training/distributed_evaluation.h"
 #include "training/lr_schedule.h"
 #include "training/model_card.h"
 #include "training/progress.h"
@@ -597,16 +598,7 @@ std::vector<std::pair<std::string, double>> Trainer::evaluate() {
   options.corpus_prompt = args_.corpus_prompt;
   options.corpus_prompt_name = args_.corpus_prompt_name;
   options.bf16 = m.options.eval_bf16;
-  if (m.world != nullptr) {
-    // Each rank encodes its share of the batches; the sum gives every rank the whole encoding,
-    // so every rank computes the same metrics (and the same best-model decisions).
-    options.shard_index = m.world->rank();
-    options.shard_count = m.world->size();
-    options.combine_shards = [world = m.world](at::Tensor& partial) {
-      std::vector<at::Tensor> tensors{partial};
-      world->all_reduce_sum(tensors);
-    };
-  }
+  if (m.world != nullptr) share_evaluation(options, *m.world);
   const evaluation::IrResults results = evaluation::evaluate_model(*m.model, *m.eval_data, options);
   std::vector<std::pair<std::string, double>> out;
   for (const auto& [key, value] : results.metrics) out.emplace_back("eval_" + key, value);
