@@ -12,6 +12,7 @@
 
 #include "distributed/world.h"
 #include "io/error.h"
+#include "losses/gist_embed_loss.h"
 #include "losses/matryoshka_loss.h"
 #include "losses/multiple_negatives_ranking_loss.h"
 #include "model/packed_batch.h"
@@ -121,13 +122,20 @@ std::vector<at::Tensor> leaves(const std::vector<at::Tensor>& tensors) {
 
 CachedLossGradients cached_loss_gradients(const LossConfig& config,
                                           const std::vector<at::Tensor>& embeddings,
-                                          std::mt19937_64& rng) {
+                                          std::mt19937_64& rng,
+                                          const std::vector<at::Tensor>& guide_embeddings) {
   check_columns(config, embeddings);
   at::AutoGradMode grad_mode(true);
   const std::vector<at::Tensor> reps = leaves(embeddings);
+  // The chunked loss on (possibly shrunk) leaves: CachedGISTEmbedLoss with the guide's full-size
+  // embeddings (the decorator shrinks only the model's), else CachedMNRL.
+  const auto chunked = [&](const std::vector<at::Tensor>& columns) {
+    if (!config.uses_guide()) return chunked_mnrl_backward(config, columns);
+    return chunked_gist_backward(config.gist, config.mini_batch_size, columns, guide_embeddings);
+  };
   CachedLossGradients out;
   if (config.loss != "MatryoshkaLoss") {
-    out.loss = chunked_mnrl_backward(config, reps);
+    out.loss = chunked(reps);
   } else {
     // ST's CachedLossDecorator: per dim, the loss on detached shrunk copies, then their gradient
     // times the weight back through the shrink into the full embeddings.
@@ -138,7 +146,7 @@ CachedLossGradients cached_loss_gradients(const LossConfig& config,
       std::vector<at::Tensor> truncated;
       for (const at::Tensor& r : reps) truncated.push_back(shrink(r, m.dims[index]));
       const std::vector<at::Tensor> detached = leaves(truncated);
-      const at::Tensor term = chunked_mnrl_backward(config, detached) * m.weights[index];
+      const at::Tensor term = chunked(detached) * m.weights[index];
       out.loss = out.loss.defined() ? out.loss + term : term;
       for (size_t c = 0; c < truncated.size(); ++c) {
         truncated[c].backward(detached[c].grad() * m.weights[index]);
@@ -151,7 +159,10 @@ CachedLossGradients cached_loss_gradients(const LossConfig& config,
 
 at::Tensor cached_loss_backward(const LossConfig& config, SentenceTransformer& model,
                                 const TokenColumns& columns, double grad_scale,
-                                std::mt19937_64& rng) {
+                                std::mt19937_64& rng, const CachedGuide& guide) {
+  if (config.uses_guide() && (guide.model == nullptr || guide.columns.size() != columns.size())) {
+    fail("CachedGISTEmbedLoss: the guide model and its token ids of every column are needed");
+  }
   if (columns.size() < 2) {
     fail(
         "CachedMultipleNegativesRankingLoss: expected at least 2 columns (anchor, positive[, "
@@ -169,34 +180,48 @@ at::Tensor cached_loss_backward(const LossConfig& config, SentenceTransformer& m
   const int64_t step = config.mini_batch_size;
   TORCH_INTERNAL_ASSERT(step >= 1, "LossConfig::validate was not called");
 
-  auto embed = [&](size_t c, int64_t begin, int64_t end) {
-    const std::vector<const std::vector<int32_t>*> ids(columns[c].begin() + begin,
-                                                       columns[c].begin() + end);
+  auto embed_with = [&](SentenceTransformer& encoder, const TokenColumns& source, size_t c,
+                        int64_t begin, int64_t end) {
+    const std::vector<const std::vector<int32_t>*> ids(source[c].begin() + begin,
+                                                       source[c].begin() + end);
     int64_t width = 0;  // right padding: the mini-batch's own longest sequence
-    if (model.pads_left()) {
-      for (const auto* seq : columns[c]) width = std::max<int64_t>(width, seq->size());
+    if (encoder.pads_left()) {
+      for (const auto* seq : source[c]) width = std::max<int64_t>(width, seq->size());
     }
-    return model.forward(PackedBatch::from_ids(ids, device, model.pads_left(), width));
+    return encoder.forward(PackedBatch::from_ids(ids, device, encoder.pads_left(), width));
+  };
+  auto embed = [&](size_t c, int64_t begin, int64_t end) {
+    return embed_with(model, columns, c, begin, end);
   };
 
-  // (1) Embed without graph, keeping each mini-batch's generator state.
+  // (1) Embed without graph, keeping each mini-batch's generator state; with a guide, each
+  // mini-batch is then embedded by the guide too (ST's CachedGISTEmbedLoss.embed_minibatch; the
+  // guide, in eval mode, draws nothing from the generator).
   std::vector<std::vector<RngSnapshot>> states(columns.size());
-  std::vector<at::Tensor> reps(columns.size());
+  std::vector<at::Tensor> reps(columns.size()), guide_reps;
+  if (config.uses_guide()) guide_reps.resize(columns.size());
   {
     at::NoGradGuard no_grad;
     for (size_t c = 0; c < columns.size(); ++c) {
-      std::vector<at::Tensor> parts;
+      std::vector<at::Tensor> parts, guide_parts;
       for (int64_t begin = 0; begin < rows; begin += step) {
+        const int64_t end = std::min(begin + step, rows);
         states[c].push_back(RngSnapshot::capture(device));
-        parts.push_back(embed(c, begin, std::min(begin + step, rows)));
+        parts.push_back(embed(c, begin, end));
+        if (config.uses_guide()) {
+          guide_parts.push_back(embed_with(*guide.model, guide.columns, c, begin, end));
+        }
       }
       reps[c] = parts.size() == 1 ? parts[0] : at::cat(parts, 0);
+      if (config.uses_guide()) {
+        guide_reps[c] = guide_parts.size() == 1 ? guide_parts[0] : at::cat(guide_parts, 0);
+      }
     }
   }
   const RngSnapshot after_first_pass = RngSnapshot::capture(device);
 
   // (2) The loss and its gradient with respect to the embeddings.
-  const CachedLossGradients cached = cached_loss_gradients(config, reps, rng);
+  const CachedLossGradients cached = cached_loss_gradients(config, reps, rng, guide_reps);
 
   // (3) Embed again with graph, replaying the generator, and back-propagate the cached gradients
   // scaled as the outer backward would scale the loss (ST's surrogate dot(reps, grad) *

@@ -1,4 +1,5 @@
-// CachedMultipleNegativesRankingLoss (GradCache), alone or inside MatryoshkaLoss, as
+// CachedMultipleNegativesRankingLoss and CachedGISTEmbedLoss (GradCache), alone or inside
+// MatryoshkaLoss, as
 // sentence-transformers 6.2's CachedLossMixin, CachedMultipleNegativesRankingLoss and
 // MatryoshkaLoss's CachedLossDecorator: the loss of the whole batch with the memory of one
 // mini-batch.
@@ -52,9 +53,19 @@ struct CachedLossGradients {
   at::Tensor loss;
   std::vector<at::Tensor> gradients;
 };
+// CachedGISTEmbedLoss takes the guide's (B, G) embeddings of every column in `guide_embeddings`
+// (full size at every Matryoshka dim) and computes chunked_gist_backward instead of the MNRL.
 CachedLossGradients cached_loss_gradients(const LossConfig& config,
                                           const std::vector<at::Tensor>& embeddings,
-                                          std::mt19937_64& rng);
+                                          std::mt19937_64& rng,
+                                          const std::vector<at::Tensor>& guide_embeddings = {});
+
+// CachedGISTEmbedLoss's guide: the model (eval mode, no gradients) and the token ids it reads,
+// the same rows and columns as the trained model's.
+struct CachedGuide {
+  SentenceTransformer* model = nullptr;
+  TokenColumns columns;
+};
 
 // One GradCache training step of `model` on one batch, as ST's CachedLossMixin.forward_cached
 // followed by its backward hook:
@@ -71,8 +82,10 @@ CachedLossGradients cached_loss_gradients(const LossConfig& config,
 // leading padding). Returns the loss (a scalar without graph). The caller sets train/eval mode and
 // any autocast. Throws embedtune::Error as cached_loss_gradients, and on columns with different
 // row counts.
+// CachedGISTEmbedLoss needs `guide`: each mini-batch of step (1) is embedded by the guide right
+// after the model, as ST's CachedGISTEmbedLoss does.
 at::Tensor cached_loss_backward(const LossConfig& config, SentenceTransformer& model,
                                 const TokenColumns& columns, double grad_scale,
-                                std::mt19937_64& rng);
+                                std::mt19937_64& rng, const CachedGuide& guide = {});
 
 }  // namespace embedtune

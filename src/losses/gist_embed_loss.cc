@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "io/error.h"
@@ -73,6 +74,68 @@ at::Tensor gist_embed_loss(const GistEmbedConfig& config, const std::vector<at::
   const at::Tensor logits = at::cat(scores, 1) / config.temperature;
   const at::Tensor labels = at::arange(batch, anchor.options().dtype(at::kLong));
   return at::cross_entropy_loss(logits, labels);
+}
+
+at::Tensor chunked_gist_backward(const GistEmbedConfig& config, int64_t mini_batch_size,
+                                 const std::vector<at::Tensor>& columns,
+                                 const std::vector<at::Tensor>& guide_columns) {
+  if (columns.size() < 2 || guide_columns.size() != columns.size()) {
+    fail(
+        "CachedGISTEmbedLoss: expected at least 2 columns (anchor, positive[, negatives...]) and "
+        "the guide's embeddings of each, found {} and {}",
+        columns.size(), guide_columns.size());
+  }
+  const at::Tensor& anchors = columns[0];
+  const at::Tensor& anchors_guide = guide_columns[0];
+  const at::Tensor& positives = columns[1];
+  const at::Tensor& positives_guide = guide_columns[1];
+  const int64_t batch = anchors.size(0);
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  at::Tensor total;
+  for (int64_t begin = 0; begin < batch; begin += mini_batch_size) {
+    const int64_t rows = std::min(mini_batch_size, batch - begin);
+    const at::Tensor chunk_anchors = anchors.narrow(0, begin, rows);
+    const at::Tensor chunk_anchors_guide = anchors_guide.narrow(0, begin, rows);
+    const at::Tensor guided_ap_sim = sim_matrix(chunk_anchors_guide, positives_guide);
+    const at::Tensor guided_sim = guided_ap_sim.diagonal(begin).view({-1, 1});
+    const auto mask_false_negatives = [&](const at::Tensor& guided_sim_mat,
+                                          const at::Tensor& sim_mat,
+                                          const at::Tensor& positive_mask) {
+      at::Tensor mask = config.margin_strategy == "absolute"
+                            ? guided_sim_mat > (guided_sim - config.margin)
+                            : guided_sim_mat > (guided_sim - guided_sim.abs() * config.margin);
+      if (positive_mask.defined()) mask = mask & positive_mask.logical_not();
+      return sim_mat.masked_fill(mask, -kInf);
+    };
+    // Row i of the chunk is anchor begin + i: its own positive is never masked.
+    at::Tensor positive_mask =
+        at::zeros_like(guided_ap_sim, guided_ap_sim.options().dtype(at::kBool));
+    const at::Tensor chunk_rows = at::arange(rows, guided_ap_sim.options().dtype(at::kLong));
+    positive_mask.index_put_({chunk_rows, chunk_rows + begin}, true);
+    std::vector<at::Tensor> scores = {
+        mask_false_negatives(guided_ap_sim, sim_matrix(chunk_anchors, positives), positive_mask)};
+    if (config.contrast_anchors) {
+      scores.push_back(mask_false_negatives(sim_matrix(chunk_anchors_guide, anchors_guide),
+                                            sim_matrix(chunk_anchors, anchors), {}));
+    }
+    if (config.contrast_positives) {
+      scores.push_back(
+          mask_false_negatives(sim_matrix(positives_guide.narrow(0, begin, rows), positives_guide),
+                               sim_matrix(positives.narrow(0, begin, rows), positives), {}));
+    }
+    for (size_t c = 2; c < columns.size(); ++c) {
+      scores.push_back(mask_false_negatives(sim_matrix(chunk_anchors_guide, guide_columns[c]),
+                                            sim_matrix(chunk_anchors, columns[c]), {}));
+    }
+    const at::Tensor logits = at::cat(scores, 1) / config.temperature;
+    const at::Tensor labels = chunk_rows + begin;
+    // cross_entropy(scores, labels) * len(scores) / batch_size, as ST writes it.
+    at::Tensor loss = at::cross_entropy_loss(logits, labels) * rows / batch;
+    loss.backward();
+    loss = loss.detach();
+    total = total.defined() ? total + loss : loss;
+  }
+  return total;
 }
 
 }  // namespace embedtune

@@ -34,4 +34,16 @@ struct GistEmbedConfig {
 at::Tensor gist_embed_loss(const GistEmbedConfig& config, const std::vector<at::Tensor>& columns,
                            const std::vector<at::Tensor>& guide_columns);
 
+// CachedGISTEmbedLoss's step (2), as ST's CachedGISTEmbedLoss.calculate_loss(with_backward=True):
+// the same loss over chunks of `mini_batch_size` anchors, each chunk scored against every
+// candidate (anchor-positive, anchor-anchor, its positives against every positive, anchor-negative
+// for each negative column), masked by the guide, its cross-entropy weighted by its share of the
+// batch and back-propagated at once, so only an (M, B x parts) score block is alive. `columns` are
+// leaves requiring grad (B, D) (anchor, positive, negatives...), `guide_columns` the guide's (B,
+// G). Returns the summed loss without graph; the gradients land in the leaves' .grad. Throws
+// embedtune::Error for fewer than 2 columns or guide columns that do not match.
+at::Tensor chunked_gist_backward(const GistEmbedConfig& config, int64_t mini_batch_size,
+                                 const std::vector<at::Tensor>& columns,
+                                 const std::vector<at::Tensor>& guide_columns);
+
 }  // namespace embedtune

@@ -14,21 +14,24 @@ constexpr const char* kMatryoshka = "MatryoshkaLoss";
 constexpr const char* kMnrl = "MultipleNegativesRankingLoss";
 constexpr const char* kCachedMnrl = "CachedMultipleNegativesRankingLoss";
 constexpr const char* kGist = "GISTEmbedLoss";
+constexpr const char* kCachedGist = "CachedGISTEmbedLoss";
 
 void check_loss_name(const std::string& name) {
-  if (name != kMatryoshka && name != kMnrl && name != kCachedMnrl && name != kGist) {
+  if (name != kMatryoshka && name != kMnrl && name != kCachedMnrl && name != kGist &&
+      name != kCachedGist) {
     fail(
         "loss: expected MatryoshkaLoss, MultipleNegativesRankingLoss, "
-        "CachedMultipleNegativesRankingLoss or GISTEmbedLoss, found '{}'; use one of those",
+        "CachedMultipleNegativesRankingLoss, GISTEmbedLoss or CachedGISTEmbedLoss, found '{}'; "
+        "use one of those",
         name);
   }
 }
 
 void check_inner_loss(const std::string& loss, const std::string& inner) {
-  if (inner != kMnrl && inner != kCachedMnrl && inner != kGist) {
+  if (inner != kMnrl && inner != kCachedMnrl && inner != kGist && inner != kCachedGist) {
     fail(
-        "inner_loss: expected MultipleNegativesRankingLoss, CachedMultipleNegativesRankingLoss or "
-        "GISTEmbedLoss, found '{}'; use one of those",
+        "inner_loss: expected MultipleNegativesRankingLoss, CachedMultipleNegativesRankingLoss, "
+        "GISTEmbedLoss or CachedGISTEmbedLoss, found '{}'; use one of those",
         inner);
   }
   if (loss != kMatryoshka && inner != kMnrl) {
@@ -74,11 +77,13 @@ void LossConfig::validate(int64_t model_dim) {
 }
 
 bool LossConfig::uses_guide() const {
-  return loss == kGist || (loss == kMatryoshka && inner_loss == kGist);
+  const std::string& used = loss == kMatryoshka ? inner_loss : loss;
+  return used == kGist || used == kCachedGist;
 }
 
 bool LossConfig::uses_gradient_cache() const {
-  return loss == kCachedMnrl || (loss == kMatryoshka && inner_loss == kCachedMnrl);
+  const std::string& used = loss == kMatryoshka ? inner_loss : loss;
+  return used == kCachedMnrl || used == kCachedGist;
 }
 
 at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>& columns,

@@ -17,11 +17,11 @@
 namespace embedtune {
 
 struct LossConfig {
-  // "MatryoshkaLoss" (over inner_loss), "MultipleNegativesRankingLoss" or
-  // "CachedMultipleNegativesRankingLoss".
+  // "MatryoshkaLoss" (over inner_loss), "MultipleNegativesRankingLoss",
+  // "CachedMultipleNegativesRankingLoss", "GISTEmbedLoss" or "CachedGISTEmbedLoss".
   std::string loss = "MatryoshkaLoss";
-  // The loss inside MatryoshkaLoss: "MultipleNegativesRankingLoss" or
-  // "CachedMultipleNegativesRankingLoss". Must stay the default with any other `loss`.
+  // The loss inside MatryoshkaLoss: any of the four above. Must stay the default with any other
+  // `loss`.
   std::string inner_loss = "MultipleNegativesRankingLoss";
   MatryoshkaLossConfig matryoshka;  // used only by "MatryoshkaLoss"
   double scale = 20.0;              // MNRL scale = 1 / temperature
@@ -38,11 +38,11 @@ struct LossConfig {
   // embedtune::Error on a bad setting.
   void validate(int64_t model_dim);
 
-  // Whether the loss is CachedMultipleNegativesRankingLoss, alone or inside MatryoshkaLoss: then
-  // the trainer runs cached_loss_backward instead of compute_loss + backward.
+  // Whether the loss is CachedMultipleNegativesRankingLoss or CachedGISTEmbedLoss, alone or inside
+  // MatryoshkaLoss: then the trainer runs cached_loss_backward instead of compute_loss + backward.
   bool uses_gradient_cache() const;
-  // Whether the loss is GISTEmbedLoss, alone or inside MatryoshkaLoss: compute_loss then needs
-  // the guide model's embeddings of the batch.
+  // Whether the loss is GISTEmbedLoss or CachedGISTEmbedLoss, alone or inside MatryoshkaLoss: the
+  // loss then needs the guide model's embeddings of the batch.
   bool uses_guide() const;
 };
 
@@ -59,7 +59,7 @@ struct LossConfig {
 // 2 columns, mismatched shapes, or a dim larger than D. `config` must have been validated.
 // GISTEmbedLoss takes `guide_columns`, the guide's (B, G) embeddings of the same columns, full
 // size for every Matryoshka dim (ST shrinks only the trained model's output); other losses ignore
-// them.
+// them. CachedGISTEmbedLoss is computed as GISTEmbedLoss (the same function).
 at::Tensor compute_loss(const LossConfig& config, const std::vector<at::Tensor>& columns,
                         std::mt19937_64& rng, const std::vector<at::Tensor>& guide_columns = {});
 

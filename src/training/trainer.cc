@@ -409,8 +409,8 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
   m.model.emplace(SentenceTransformer::load(args_.model, c10::Device(c10::kCPU)));
   // GISTEmbedLoss's guide exists before the trainer seeds too (building its modules draws from
   // the generator, as the model's do).
-  if (args_.loss == "GISTEmbedLoss" ||
-      (args_.loss == "MatryoshkaLoss" && args_.inner_loss == "GISTEmbedLoss"))
+  const std::string& used_loss = args_.loss == "MatryoshkaLoss" ? args_.inner_loss : args_.loss;
+  if (used_loss == "GISTEmbedLoss" || used_loss == "CachedGISTEmbedLoss")
     m.guide.emplace(SentenceTransformer::load(args_.guide_model, c10::Device(c10::kCPU)));
   // As transformers' Trainer.__init__: set_seed(args.seed), once the model exists (building the
   // modules draws from the generator before the weights are loaded over them).
@@ -838,14 +838,27 @@ TrainOutput Trainer::train() {
           ids[c].reserve(rows.size());
           for (int64_t r : rows) ids[c].push_back(&m.tokens[c][r]);
         }
+        // The guide's token ids: the model's, or its own tokenization of the same rows.
+        const auto guide_ids = [&] {
+          TokenColumns guide_ids = ids;
+          if (!m.guide_tokens.empty()) {
+            for (size_t c = 0; c < m.columns.size(); ++c) {
+              for (size_t r = 0; r < rows.size(); ++r)
+                guide_ids[c][r] = &m.guide_tokens[c][rows[r]];
+            }
+          }
+          return guide_ids;
+        };
         if (m.loss.uses_gradient_cache()) {
           // GradCache does its own backward, mini-batch by mini-batch, scaled as
           // Trainer.training_step scales the loss (below).
           at::Tensor loss;
           {
             AutocastGuard autocast(m.device, args_.bf16);
+            CachedGuide guide;
+            if (m.guide) guide = {&*m.guide, guide_ids()};
             loss = cached_loss_backward(m.loss, *m.model, ids, 1.0 / static_cast<double>(group),
-                                        m.engine);
+                                        m.engine, guide);
           }
           if (m.callbacks.on_loss) m.callbacks.on_loss(loss, state_.global_step);
           group_loss += (loss / static_cast<double>(group)).to(at::kFloat);
@@ -859,14 +872,7 @@ TrainOutput Trainer::train() {
           std::vector<at::Tensor> guide_embeddings;
           if (m.guide) {
             at::NoGradGuard no_grad;
-            TokenColumns guide_ids = ids;
-            if (!m.guide_tokens.empty()) {
-              for (size_t c = 0; c < m.columns.size(); ++c) {
-                for (size_t r = 0; r < rows.size(); ++r)
-                  guide_ids[c][r] = &m.guide_tokens[c][rows[r]];
-              }
-            }
-            guide_embeddings = embed_columns(*m.guide, guide_ids, m.device);
+            guide_embeddings = embed_columns(*m.guide, guide_ids(), m.device);
           }
           loss = compute_loss(m.loss, embeddings, m.engine, guide_embeddings);
         }

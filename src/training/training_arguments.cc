@@ -187,15 +187,16 @@ void TrainingArguments::validate() {
   require_choice(batch_sampler, "batch_sampler", {"batch_sampler", "no_duplicates"});
   require_choice(loss, "loss",
                  {"MatryoshkaLoss", "MultipleNegativesRankingLoss",
-                  "CachedMultipleNegativesRankingLoss", "GISTEmbedLoss"});
-  require_choice(
-      inner_loss, "inner_loss",
-      {"MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss", "GISTEmbedLoss"});
+                  "CachedMultipleNegativesRankingLoss", "GISTEmbedLoss", "CachedGISTEmbedLoss"});
+  require_choice(inner_loss, "inner_loss",
+                 {"MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss",
+                  "GISTEmbedLoss", "CachedGISTEmbedLoss"});
   {
-    const bool gist =
-        loss == "GISTEmbedLoss" || (loss == "MatryoshkaLoss" && inner_loss == "GISTEmbedLoss");
-    require(!gist || !guide_model.empty(), "guide_model", "a guide model folder for GISTEmbedLoss",
-            "nothing", "set guide_model (the base model is a good guide)");
+    const std::string& used = loss == "MatryoshkaLoss" ? inner_loss : loss;
+    const bool gist = used == "GISTEmbedLoss" || used == "CachedGISTEmbedLoss";
+    require(!gist || !guide_model.empty(), "guide_model",
+            fmt::format("a guide model folder for {}", used), "nothing",
+            "set guide_model (the base model is a good guide)");
     require(temperature > 0, "temperature", "a number > 0", to_text(temperature));
     require_choice(margin_strategy, "margin_strategy", {"absolute", "relative"});
   }

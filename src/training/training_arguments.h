@@ -140,13 +140,13 @@ struct TrainingArguments {
           "positive[, negative])");
     visit(self.loss, "loss", std::string("MatryoshkaLoss"),
           "MatryoshkaLoss (over inner_loss), MultipleNegativesRankingLoss, "
-          "CachedMultipleNegativesRankingLoss or GISTEmbedLoss");
+          "CachedMultipleNegativesRankingLoss, GISTEmbedLoss or CachedGISTEmbedLoss");
     visit(self.inner_loss, "inner_loss", std::string("MultipleNegativesRankingLoss"),
           "The loss inside MatryoshkaLoss: MultipleNegativesRankingLoss, "
-          "CachedMultipleNegativesRankingLoss or GISTEmbedLoss");
+          "CachedMultipleNegativesRankingLoss, GISTEmbedLoss or CachedGISTEmbedLoss");
     visit(self.mini_batch_size, "mini_batch_size", int64_t{32},
-          "CachedMultipleNegativesRankingLoss: rows per forward pass (bounds memory; the loss is "
-          "still over the whole batch)");
+          "CachedMultipleNegativesRankingLoss, CachedGISTEmbedLoss: rows per forward pass (bounds "
+          "memory; the loss is still over the whole batch)");
     visit(self.guide_model, "guide_model", std::string(),
           "GISTEmbedLoss: the guide model folder (e.g. the base model) that flags false negatives");
     visit(self.temperature, "temperature", 0.01, "GISTEmbedLoss: scores are cosine / temperature");

@@ -137,6 +137,53 @@ TEST(CachedMultipleNegativesRankingLoss, ChunkedLossAndGradientsAreThoseOfThePla
   }
 }
 
+// ST's CachedGISTEmbedLoss computes GISTEmbedLoss chunk by chunk: the same loss and gradients.
+TEST(CachedGISTEmbedLoss, ChunkedLossAndGradientsAreThoseOfGistEmbedLoss) {
+  at::manual_seed(6);
+  const std::vector<at::Tensor> columns = {at::randn({7, 8}), at::randn({7, 8}), at::randn({7, 8})};
+  // A guide that agrees with the model only roughly, so that some candidates are masked.
+  std::vector<at::Tensor> guide;
+  for (const at::Tensor& c : columns) guide.push_back(c.narrow(1, 0, 6) + 0.5 * at::randn({7, 6}));
+  for (const std::string loss : {"CachedGISTEmbedLoss", "MatryoshkaLoss"}) {
+    for (const size_t used_columns : {2, 3}) {
+      for (const int64_t mini_batch_size : {1, 3, 7, 32}) {
+        LossConfig cached;
+        cached.loss = loss;
+        if (loss == "MatryoshkaLoss") cached.inner_loss = "CachedGISTEmbedLoss";
+        cached.mini_batch_size = mini_batch_size;
+        cached.gist.margin_strategy = "relative";
+        cached.gist.margin = 0.05;
+        cached.matryoshka.dims = {2, 8, 4};
+        cached.matryoshka.weights = {0.5, 1.0, 3.0};
+        cached.validate(8);
+        ASSERT_TRUE(cached.uses_gradient_cache() && cached.uses_guide());
+        LossConfig plain = cached;
+        plain.loss = loss == "MatryoshkaLoss" ? loss : "GISTEmbedLoss";
+        plain.inner_loss = loss == "MatryoshkaLoss" ? "GISTEmbedLoss" : plain.inner_loss;
+        ASSERT_FALSE(plain.uses_gradient_cache());
+
+        const std::vector<at::Tensor> used(columns.begin(), columns.begin() + used_columns);
+        const std::vector<at::Tensor> used_guide(guide.begin(), guide.begin() + used_columns);
+        std::vector<at::Tensor> leaves;
+        for (const at::Tensor& c : used) leaves.push_back(c.clone().requires_grad_(true));
+        std::mt19937_64 rng_plain(1), rng_cached(1);
+        const at::Tensor want = compute_loss(plain, leaves, rng_plain, used_guide);
+        want.backward();
+        const CachedLossGradients got = cached_loss_gradients(cached, used, rng_cached, used_guide);
+        // Temperature 0.01 makes the loss large (~100): float32 sums in another order differ by
+        // a few ulps of it.
+        EXPECT_NEAR(got.loss.item<double>(), want.item<double>(),
+                    1e-5 + 1e-6 * std::abs(want.item<double>()))
+            << loss;
+        for (size_t c = 0; c < used.size(); ++c) {
+          EXPECT_LT((got.gradients[c] - leaves[c].grad()).abs().max().item<double>(), 1e-5)
+              << loss << ", mini_batch_size " << mini_batch_size << ", column " << c;
+        }
+      }
+    }
+  }
+}
+
 TEST(RngSnapshot, RestoreReplaysTheDraws) {
   at::manual_seed(9);
   const RngSnapshot before = RngSnapshot::capture(at::Device(at::kCPU));
@@ -229,8 +276,8 @@ TEST(LossSettings, BadValuesGiveOneLineErrors) {
         c.inner_loss = "CachedMNRL";
         c.validate(64);
       },
-      "inner_loss: expected MultipleNegativesRankingLoss, CachedMultipleNegativesRankingLoss or "
-      "GISTEmbedLoss");
+      "inner_loss: expected MultipleNegativesRankingLoss, CachedMultipleNegativesRankingLoss, "
+      "GISTEmbedLoss or CachedGISTEmbedLoss, found 'CachedMNRL'");
   check(
       [] {
         LossConfig c;
