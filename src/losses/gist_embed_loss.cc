@@ -27,6 +27,19 @@ namespace {
 at::Tensor sim_matrix(const at::Tensor& a, const at::Tensor& b) {
   return at::cosine_similarity(a.unsqueeze(1), b.unsqueeze(0), -1);
 }
+
+// GISTEmbedLoss's mask_false_negatives: `sim_mat` with -inf where the guide scores a candidate
+// above the row's guided positive score `guided_sim` (R, 1), less the margin; never where
+// `positive_mask` (optional) is set.
+at::Tensor mask_false_negatives(const GistEmbedConfig& config, const at::Tensor& guided_sim,
+                                const at::Tensor& guided_sim_mat, const at::Tensor& sim_mat,
+                                const at::Tensor& positive_mask = {}) {
+  at::Tensor mask = config.margin_strategy == "absolute"
+                        ? guided_sim_mat > (guided_sim - config.margin)
+                        : guided_sim_mat > (guided_sim - guided_sim.abs() * config.margin);
+  if (positive_mask.defined()) mask = mask & positive_mask.logical_not();
+  return sim_mat.masked_fill(mask, -std::numeric_limits<double>::infinity());
+}
 }  // namespace
 
 at::Tensor gist_embed_loss(const GistEmbedConfig& config, const std::vector<at::Tensor>& columns,
@@ -43,33 +56,27 @@ at::Tensor gist_embed_loss(const GistEmbedConfig& config, const std::vector<at::
   const at::Tensor& anchor_guide = guide_columns[0];
   const at::Tensor& positive_guide = guide_columns[1];
   const int64_t batch = anchor.size(0);
-  constexpr double kInf = std::numeric_limits<double>::infinity();
 
   at::Tensor ap_sim = sim_matrix(anchor, positive);
   const at::Tensor guided_ap_sim = sim_matrix(anchor_guide, positive_guide);
   const at::Tensor guided_sim = guided_ap_sim.diagonal(0).view({-1, 1});
-  const auto mask_false_negatives = [&](const at::Tensor& guided_sim_mat, at::Tensor sim_mat,
-                                        const at::Tensor& positive_mask) {
-    at::Tensor mask = config.margin_strategy == "absolute"
-                          ? guided_sim_mat > (guided_sim - config.margin)
-                          : guided_sim_mat > (guided_sim - guided_sim.abs() * config.margin);
-    if (positive_mask.defined()) mask = mask & positive_mask.logical_not();
-    return sim_mat.masked_fill(mask, -kInf);
+  const auto mask = [&](const at::Tensor& guided_sim_mat, const at::Tensor& sim_mat,
+                        const at::Tensor& positive_mask = {}) {
+    return mask_false_negatives(config, guided_sim, guided_sim_mat, sim_mat, positive_mask);
   };
   // Each anchor's own positive is never masked.
   const at::Tensor positive_mask = at::eye(batch, guided_ap_sim.options().dtype(at::kBool));
-  std::vector<at::Tensor> scores = {mask_false_negatives(guided_ap_sim, ap_sim, positive_mask)};
+  std::vector<at::Tensor> scores = {mask(guided_ap_sim, ap_sim, positive_mask)};
   if (config.contrast_anchors) {
-    scores.push_back(mask_false_negatives(sim_matrix(anchor_guide, anchor_guide),
-                                          sim_matrix(anchor, anchor), {}));
+    scores.push_back(mask(sim_matrix(anchor_guide, anchor_guide), sim_matrix(anchor, anchor)));
   }
   if (config.contrast_positives) {
-    scores.push_back(mask_false_negatives(sim_matrix(positive_guide, positive_guide),
-                                          sim_matrix(positive, positive), {}));
+    scores.push_back(
+        mask(sim_matrix(positive_guide, positive_guide), sim_matrix(positive, positive)));
   }
   if (columns.size() == 3) {
-    scores.push_back(mask_false_negatives(sim_matrix(anchor_guide, guide_columns[2]),
-                                          sim_matrix(anchor, columns[2]), {}));
+    scores.push_back(
+        mask(sim_matrix(anchor_guide, guide_columns[2]), sim_matrix(anchor, columns[2])));
   }
   const at::Tensor logits = at::cat(scores, 1) / config.temperature;
   const at::Tensor labels = at::arange(batch, anchor.options().dtype(at::kLong));
@@ -90,7 +97,6 @@ at::Tensor chunked_gist_backward(const GistEmbedConfig& config, int64_t mini_bat
   const at::Tensor& positives = columns[1];
   const at::Tensor& positives_guide = guide_columns[1];
   const int64_t batch = anchors.size(0);
-  constexpr double kInf = std::numeric_limits<double>::infinity();
   at::Tensor total;
   for (int64_t begin = 0; begin < batch; begin += mini_batch_size) {
     const int64_t rows = std::min(mini_batch_size, batch - begin);
@@ -98,14 +104,9 @@ at::Tensor chunked_gist_backward(const GistEmbedConfig& config, int64_t mini_bat
     const at::Tensor chunk_anchors_guide = anchors_guide.narrow(0, begin, rows);
     const at::Tensor guided_ap_sim = sim_matrix(chunk_anchors_guide, positives_guide);
     const at::Tensor guided_sim = guided_ap_sim.diagonal(begin).view({-1, 1});
-    const auto mask_false_negatives = [&](const at::Tensor& guided_sim_mat,
-                                          const at::Tensor& sim_mat,
-                                          const at::Tensor& positive_mask) {
-      at::Tensor mask = config.margin_strategy == "absolute"
-                            ? guided_sim_mat > (guided_sim - config.margin)
-                            : guided_sim_mat > (guided_sim - guided_sim.abs() * config.margin);
-      if (positive_mask.defined()) mask = mask & positive_mask.logical_not();
-      return sim_mat.masked_fill(mask, -kInf);
+    const auto mask = [&](const at::Tensor& guided_sim_mat, const at::Tensor& sim_mat,
+                          const at::Tensor& positive_mask = {}) {
+      return mask_false_negatives(config, guided_sim, guided_sim_mat, sim_mat, positive_mask);
     };
     // Row i of the chunk is anchor begin + i: its own positive is never masked.
     at::Tensor positive_mask =
@@ -113,19 +114,18 @@ at::Tensor chunked_gist_backward(const GistEmbedConfig& config, int64_t mini_bat
     const at::Tensor chunk_rows = at::arange(rows, guided_ap_sim.options().dtype(at::kLong));
     positive_mask.index_put_({chunk_rows, chunk_rows + begin}, true);
     std::vector<at::Tensor> scores = {
-        mask_false_negatives(guided_ap_sim, sim_matrix(chunk_anchors, positives), positive_mask)};
+        mask(guided_ap_sim, sim_matrix(chunk_anchors, positives), positive_mask)};
     if (config.contrast_anchors) {
-      scores.push_back(mask_false_negatives(sim_matrix(chunk_anchors_guide, anchors_guide),
-                                            sim_matrix(chunk_anchors, anchors), {}));
+      scores.push_back(
+          mask(sim_matrix(chunk_anchors_guide, anchors_guide), sim_matrix(chunk_anchors, anchors)));
     }
     if (config.contrast_positives) {
-      scores.push_back(
-          mask_false_negatives(sim_matrix(positives_guide.narrow(0, begin, rows), positives_guide),
-                               sim_matrix(positives.narrow(0, begin, rows), positives), {}));
+      scores.push_back(mask(sim_matrix(positives_guide.narrow(0, begin, rows), positives_guide),
+                            sim_matrix(positives.narrow(0, begin, rows), positives)));
     }
     for (size_t c = 2; c < columns.size(); ++c) {
-      scores.push_back(mask_false_negatives(sim_matrix(chunk_anchors_guide, guide_columns[c]),
-                                            sim_matrix(chunk_anchors, columns[c]), {}));
+      scores.push_back(mask(sim_matrix(chunk_anchors_guide, guide_columns[c]),
+                            sim_matrix(chunk_anchors, columns[c])));
     }
     const at::Tensor logits = at::cat(scores, 1) / config.temperature;
     const at::Tensor labels = chunk_rows + begin;
