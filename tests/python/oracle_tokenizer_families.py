@@ -22,7 +22,9 @@ Writes into OUTDIR:
     qwen2       byte-level BPE behind the Qwen2 Split regex, NFC, "$A <|endoftext|>" template (as
                 Qwen3-Embedding); reference: AutoTokenizer (Qwen2Tokenizer)
     qwen2_file  the same tokenizer.json alone; reference: tokenizers
-    mpnet       WordPiece with MPNet's <s> $A </s> as MPNetTokenizer saves it; reference: AutoTokenizer
+    mpnet       WordPiece with MPNet's <s> $A </s> as MPNetTokenizer saves it, laid out as
+                microsoft/mpnet-base (<s> <pad> </s> <unk> = 0..3, unknown token [UNK], <mask> last);
+                reference: AutoTokenizer
     mix_*       tokenizer.json files that combine the remaining components and options (NFD/NFKC/
                 NFKD, StripAccents, Lowercase, Strip, Replace, Prepend, Whitespace, Digits,
                 Punctuation, Split with a string and inverted, every split behaviour, Metaspace
@@ -31,47 +33,42 @@ Writes into OUTDIR:
                 BertProcessing and Sequence post-processors); reference: tokenizers
   expected/<variant>.<set>.<max_length>.txt   one line of space-separated ids per text (0 = no truncation)
   manifest.json            the list of cases above
+
+Importable: oracle_models.py builds its test models' tokenizers with the same helpers, one per
+family (make_xlmr, make_roberta, make_mpnet, make_modernbert: (folder, training text) -> folder),
+on training_lines().
 """
 import io
 import json
 import os
 import pathlib
 import random
+import shutil
 import sys
+import tempfile
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers  # noqa: E402
 
-out = pathlib.Path(sys.argv[1]).resolve()
 here = pathlib.Path(__file__).resolve().parent
 source_dir = pathlib.Path(os.environ.get("EMBEDTUNE_SOURCE_DIR", here.parent.parent))
 docs_root = pathlib.Path("/usr/share/doc/python3.11/html/_sources")
 train_root = pathlib.Path("/usr/lib/python3.11")
 
-# --- texts ------------------------------------------------------------------------------------
-doc_files = sorted(docs_root.rglob("*.txt"))
-if not doc_files:
-    sys.exit(f"oracle_tokenizer_families: no *.txt under {docs_root}; install python3.11-doc")
-docs = []
-for f in doc_files:
-    lines = f.read_bytes().decode("utf-8").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    docs.extend(lines)
-golden = [json.loads(line)["text"] for line in
-          (source_dir / "tests/data/tokenizer_golden.jsonl").read_text(encoding="utf-8").splitlines()]
 
-train_files = sorted(train_root.glob("*.py"))
-if not train_files:
-    sys.exit(f"oracle_tokenizer_families: no *.py under {train_root} to train on")
-training = []
-for f in train_files:
-    training.extend(line for line in f.read_text(encoding="utf-8", errors="replace").split("\n") if line.strip())
-# A few non-ASCII lines so the vocabularies know some accents, CJK and symbols (still not test text).
-training += ["naïve café résumé Ångström Straße œuvre façade", "日本語のテキスト 中文文本 한국어",
-             "Привет мир Ελληνικά العربية עברית", "emoji 😀🎉 ✓ → ± × ÷ € £ ¥"] * 20
-
-rng = random.Random(20261201)
+def training_lines():
+    """The text every family is trained on (also oracle_models.py's test models): the non-blank
+    lines of the standard library's top-level modules, then a few non-ASCII lines."""
+    train_files = sorted(train_root.glob("*.py"))
+    if not train_files:
+        sys.exit(f"oracle_tokenizer_families: no *.py under {train_root} to train on")
+    lines = []
+    for f in train_files:
+        lines.extend(line for line in f.read_text(encoding="utf-8", errors="replace").split("\n") if line.strip())
+    # A few non-ASCII lines so the vocabularies know some accents, CJK and symbols (still not test text).
+    lines += ["naïve café résumé Ångström Straße œuvre façade", "日本語のテキスト 中文文本 한국어",
+              "Привет мир Ελληνικά العربية עברית", "emoji 😀🎉 ✓ → ± × ÷ € £ ¥"] * 20
+    return lines
 
 
 def random_fuzz():
@@ -106,18 +103,6 @@ def with_added(tokens):
         pos = rng.randint(0, len(line))
         texts.append(line[:pos] + rng.choice(tokens) + line[pos:])
     return texts
-
-
-texts_dir = out / "texts"
-texts_dir.mkdir(parents=True, exist_ok=True)
-variants_dir = out / "variants"
-variants_dir.mkdir(exist_ok=True)
-expected_dir = out / "expected"
-expected_dir.mkdir(exist_ok=True)
-fuzz = random_fuzz()
-base_sets = {"docs": docs, "golden": golden, "fuzz": fuzz}
-manifest = []
-written_sets = set()
 
 
 def write_set(name, texts):
@@ -174,19 +159,19 @@ def file_only_variant(name, source_folder):
 
 
 # --- XLM-R: SentencePiece unigram ------------------------------------------------------------
-def make_xlmr():
+def make_xlmr(d, training):
+    """XLMRobertaTokenizer in folder `d`: a SentencePiece unigram of 6,000 pieces trained on `training`."""
     import sentencepiece as spm
     from transformers import XLMRobertaTokenizer
-    spm_dir = out / "work" / "xlmr_spm"
-    spm_dir.mkdir(parents=True, exist_ok=True)
+    spm_dir = pathlib.Path(tempfile.mkdtemp())
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(training), model_writer=model, vocab_size=6000, model_type="unigram",
         character_coverage=0.9995, num_threads=1, seed_sentencepiece_size=100000,
         input_sentence_size=0, shuffle_input_sentence=False, minloglevel=2)
     (spm_dir / "sentencepiece.bpe.model").write_bytes(model.getvalue())
-    d = variants_dir / "xlmr"
     XLMRobertaTokenizer.from_pretrained(str(spm_dir)).save_pretrained(str(d))
+    shutil.rmtree(spm_dir)
     # The hub's XLM-R layout (as older transformers converted it): Precompiled then collapse runs
     # of spaces; Metaspace alone as the pre-tokenizer, in its legacy add_prefix_space form.
     doc = json.loads((d / "tokenizer.json").read_text(encoding="utf-8"))
@@ -207,7 +192,8 @@ def make_xlmr():
 specials_roberta = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 
 
-def make_roberta():
+def make_roberta(d, training):
+    """RobertaTokenizer in folder `d`: byte-level BPE of 8,000 tokens trained on `training`."""
     from transformers import RobertaTokenizer
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -217,7 +203,6 @@ def make_roberta():
     state = json.loads(tok.to_str())
     vocab, merges = state["model"]["vocab"], [tuple(m) if isinstance(m, list) else tuple(m.split(" "))
                                               for m in state["model"]["merges"]]
-    d = variants_dir / "roberta"
     RobertaTokenizer(vocab=vocab, merges=merges).save_pretrained(str(d))
     return d
 
@@ -226,7 +211,7 @@ def make_roberta():
 QWEN_REGEX = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 
 
-def make_qwen2():
+def make_qwen2(d, training):
     from transformers import Qwen2Tokenizer
     tok = Tokenizer(models.BPE())
     tok.normalizer = normalizers.NFC()
@@ -239,7 +224,6 @@ def make_qwen2():
     state = json.loads(tok.to_str())
     vocab, merges = state["model"]["vocab"], [tuple(m) if isinstance(m, list) else tuple(m.split(" "))
                                               for m in state["model"]["merges"]]
-    d = variants_dir / "qwen2"
     qt = Qwen2Tokenizer(vocab=vocab, merges=merges, additional_special_tokens=["<|im_start|>", "<|im_end|>"])
     qt.save_pretrained(str(d))
     # Qwen3-Embedding's template: the text then <|endoftext|> (its last-token pooling reads it).
@@ -258,33 +242,54 @@ def make_qwen2():
 
 
 # --- MPNet: WordPiece with <s> $A </s> ---------------------------------------------------------
-def make_mpnet():
+def make_mpnet(d, training):
+    """MPNetTokenizer in folder `d`: WordPiece of 6,000 tokens trained on `training`, laid out as
+    microsoft/mpnet-base's vocabulary: <s> <pad> </s> <unk> at 0..3 (<unk> a plain entry: the
+    tokenizer's unknown token is [UNK], further on), <mask> last."""
     from transformers import MPNetTokenizer
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     trainer = trainers.WordPieceTrainer(vocab_size=6000, show_progress=False,
-                                        special_tokens=["<s>", "<pad>", "</s>", "[UNK]", "<mask>"])
+                                        special_tokens=["<s>", "<pad>", "</s>", "<unk>", "[UNK]"])
     tok.train_from_iterator(training, trainer)
     vocab = json.loads(tok.to_str())["model"]["vocab"]
-    d = variants_dir / "mpnet"
+    vocab["<mask>"] = len(vocab)
     MPNetTokenizer(vocab=vocab).save_pretrained(str(d))
     return d
 
 
-families = [
-    ("xlmr", make_xlmr, ["<s>", "</s>", "<pad>", "<unk>", "<mask>"]),
-    ("roberta", make_roberta, specials_roberta),
-    ("qwen2", make_qwen2, ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]),
-    ("mpnet", make_mpnet, ["<s>", "</s>", "<pad>", "[UNK]", "<mask>"]),
-]
-for name, make, specials in families:
-    folder = make()
-    sets = dict(base_sets)
-    sets[f"added_{name}"] = with_added(specials)
-    run_transformers(name, folder, sets)
-    if name != "mpnet":
-        run_tokenizers(f"{name}_file", file_only_variant(f"{name}_file", folder), sets)
+# --- ModernBERT: byte-level BPE as answerdotai/ModernBERT-base -------------------------------
+MODERNBERT_SPECIALS = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+
+
+def make_modernbert(d, training):
+    """PreTrainedTokenizerFast in folder `d` as answerdotai/ModernBERT-base's (OLMo's byte-level BPE):
+    NFC, ByteLevel without a prefix space, <|endoftext|> and <|padding|> first in the vocabulary,
+    [UNK] [CLS] [SEP] [PAD] [MASK] added after it ([MASK] takes the space before it), and
+    "[CLS] $A [SEP]" / "[CLS] $A [SEP] $B [SEP]". 8,000 tokens trained on `training`."""
+    from tokenizers import AddedToken
+    from transformers import PreTrainedTokenizerFast
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=8000, special_tokens=["<|endoftext|>", "<|padding|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(training, trainer)
+    tok.add_special_tokens([AddedToken(t, lstrip=t == "[MASK]", normalized=False) for t in MODERNBERT_SPECIALS])
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0", pair="[CLS]:0 $A:0 [SEP]:0 $B:0 [SEP]:0",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
+    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]",
+                            pad_token="[PAD]", mask_token="[MASK]", clean_up_tokenization_spaces=True,
+                            model_max_length=8192,
+                            model_input_names=["input_ids", "attention_mask"]).save_pretrained(str(d))
+    config = json.loads((d / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"  # as the hub's file names it
+    (d / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return d
+
 
 # --- the remaining components, combined (reference: tokenizers itself) -------------------------
 from tokenizers import AddedToken  # noqa: E402
@@ -368,16 +373,54 @@ def make_mix_wordpiece():
     return tok, ["[CLS]", "[SEP]", "[UNK]"]
 
 
-for name, make in (("mix_bpe", make_mix_bpe), ("mix_bpe_bytes", make_mix_bpe_bytes),
-                   ("mix_unigram", make_mix_unigram), ("mix_wordpiece", make_mix_wordpiece)):
-    tok, specials = make()
-    d = variants_dir / name
-    d.mkdir(exist_ok=True)
-    tok.save(str(d / "tokenizer.json"))
-    sets = dict(base_sets)
-    sets[f"added_{name}"] = with_added(specials)
-    run_tokenizers(name, d, sets)
+if __name__ == "__main__":
+    out = pathlib.Path(sys.argv[1]).resolve()
+    doc_files = sorted(docs_root.rglob("*.txt"))
+    if not doc_files:
+        sys.exit(f"oracle_tokenizer_families: no *.txt under {docs_root}; install python3.11-doc")
+    docs = []
+    for f in doc_files:
+        lines = f.read_bytes().decode("utf-8").split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        docs.extend(lines)
+    golden = [json.loads(line)["text"] for line in
+              (source_dir / "tests/data/tokenizer_golden.jsonl").read_text(encoding="utf-8").splitlines()]
+    training = training_lines()
+    rng = random.Random(20261201)
+    texts_dir = out / "texts"
+    texts_dir.mkdir(parents=True, exist_ok=True)
+    variants_dir = out / "variants"
+    variants_dir.mkdir(exist_ok=True)
+    expected_dir = out / "expected"
+    expected_dir.mkdir(exist_ok=True)
+    fuzz = random_fuzz()
+    base_sets = {"docs": docs, "golden": golden, "fuzz": fuzz}
+    manifest = []
+    written_sets = set()
+    families = [
+        ("xlmr", make_xlmr, ["<s>", "</s>", "<pad>", "<unk>", "<mask>"]),
+        ("roberta", make_roberta, specials_roberta),
+        ("qwen2", make_qwen2, ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]),
+        ("mpnet", make_mpnet, ["<s>", "</s>", "<pad>", "<unk>", "[UNK]", "<mask>"]),
+    ]
+    for name, make, specials in families:
+        folder = make(variants_dir / name, training)
+        sets = dict(base_sets)
+        sets[f"added_{name}"] = with_added(specials)
+        run_transformers(name, folder, sets)
+        if name != "mpnet":
+            run_tokenizers(f"{name}_file", file_only_variant(f"{name}_file", folder), sets)
+    for name, make in (("mix_bpe", make_mix_bpe), ("mix_bpe_bytes", make_mix_bpe_bytes),
+                       ("mix_unigram", make_mix_unigram), ("mix_wordpiece", make_mix_wordpiece)):
+        tok, specials = make()
+        d = variants_dir / name
+        d.mkdir(exist_ok=True)
+        tok.save(str(d / "tokenizer.json"))
+        sets = dict(base_sets)
+        sets[f"added_{name}"] = with_added(specials)
+        run_tokenizers(name, d, sets)
 
-(out / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-print(f"oracle_tokenizer_families: {len(docs)} docs lines, {len(fuzz)} fuzz texts, "
-      f"{len(manifest)} expected files in {out}")
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    print(f"oracle_tokenizer_families: {len(docs)} docs lines, {len(fuzz)} fuzz texts, "
+          f"{len(manifest)} expected files in {out}")
