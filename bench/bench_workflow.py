@@ -1,7 +1,8 @@
 """The whole workflow side by side: `embedtune run RECIPE` against the reference notebook written
 with sentence-transformers (st_workflow.py), same recipe, model and prepared splits, each in its
 own process. Reports NDCG@10 per Matryoshka dim of both sides (baseline and fine-tuned) and their
-differences, wall seconds per stage (embedtune's from the run folder's timings.json), totals and
+differences, wall seconds per stage (embedtune's from the run folder's timings.json; mine too when
+the recipe has a mine: section), totals and
 their ratio, and the peak RSS of each process (os.wait4, benchlib.measure).
 
 Usage: bench_workflow.py --bin build/embedtune [--recipe recipes/demo.yaml] [--set KEY=VALUE ...]
@@ -57,6 +58,14 @@ def run_both(args, run_dir: pathlib.Path, model: str, env: dict) -> dict:
         "train": sum(1 for _ in open(run_dir / "data" / "train.jsonl", encoding="utf-8")),
         "test": sum(1 for _ in open(run_dir / "data" / "test.jsonl", encoding="utf-8")),
     }
+    mined = run_dir / "data" / "train-mined.jsonl"
+    if "mine" in timings and mined.exists():
+        with open(mined, encoding="utf-8") as f:
+            lines = f.readlines()
+        rows["mined"] = len(lines)
+        rows["mined_columns"] = list(json.loads(lines[0])) if lines else []
+        rows["mined_st"] = st_out.get("mined_rows")
+        rows["mined_columns_st"] = st_out.get("mined_columns")
     return {"ours": ours, "timings": timings, "baseline": ndcg(baseline, dims), "finetuned": ndcg(finetuned, dims),
             "st": st, "st_out": st_out, "dims": dims, "rows": rows}
 
@@ -65,7 +74,7 @@ def report(args, model: str, r: dict) -> dict:
     st_out, dims = r["st_out"], r["dims"]
     diff = lambda ours, theirs: {str(d): ours[str(d)] - theirs[str(d)] for d in dims}  # noqa: E731
     ft_diff = diff(r["finetuned"], st_out["finetuned_ndcg@10"])
-    ours_total = sum(r["timings"].get(s, 0.0) for s in ("prepare", *STAGES))
+    ours_total = sum(r["timings"].get(s, 0.0) for s in ("prepare", "mine", *STAGES))
     st_total = st_out["total_s"]
     return {
         "benchmark": "workflow",
@@ -78,7 +87,7 @@ def report(args, model: str, r: dict) -> dict:
                           "diff": ft_diff},
         },
         "stage_s": {
-            "embedtune": {s: r["timings"].get(s) for s in ("prepare", *STAGES)},
+            "embedtune": {s: r["timings"].get(s) for s in ("prepare", "mine", *STAGES) if s in r["timings"]},
             "sentence_transformers": st_out["timings"],
         },
         "total_s": {"embedtune": ours_total, "sentence_transformers": st_total},

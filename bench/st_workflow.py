@@ -1,6 +1,11 @@
 """The sentence-transformers side of bench_workflow.py: the reference notebook's whole workflow
 (baseline evaluation, Matryoshka fine-tuning with SentenceTransformerTrainer, evaluation of the
 fine-tuned model) driven by an embedtune recipe, on the splits an `embedtune run` already prepared.
+With a `mine:` section, hard negatives are first mined from the prepared train split with the base
+model (util.mine_hard_negatives, the same settings) and training reads the mined rows, as `run`
+does; the evaluation corpus stays the prepared train + test. The inner loss follows the recipe's
+training.inner_loss (MultipleNegativesRankingLoss, CachedMultipleNegativesRankingLoss or
+GISTEmbedLoss with training.guide_model).
 
 Usage: st_workflow.py RECIPE --run-dir DIR --model PATH [--set KEY=VALUE ...]
   RECIPE   the same YAML recipe `embedtune run` read (recipes/demo.yaml); --set applies the same
@@ -9,7 +14,8 @@ Usage: st_workflow.py RECIPE --run-dir DIR --model PATH [--set KEY=VALUE ...]
 Prints one JSON line: wall seconds per stage (baseline, train, finetuned) and, per dim, NDCG@10 of
 the base and the fine-tuned model, plus every evaluator metric for both.
 
-Stage boundaries follow embedtune's timings.json: baseline = load the model + evaluate; train =
+Stage boundaries follow embedtune's timings.json: mine (with a mine: section) = load the model +
+mine; baseline = load the model + evaluate; train =
 build the trainer + train (its per-epoch evaluations included) + save the model; finetuned = load
 the saved model + evaluate. Sentence-transformers 6.2 (the pinned oracle).
 """
@@ -26,9 +32,18 @@ import yaml
 
 # Keys of the recipe's training: section that are embedtune's, not SentenceTransformerTrainingArguments
 # fields; they configure the model and the loss instead (mirrors src/training/training_arguments.h).
-LOSS_KEYS = {"loss", "matryoshka_weights", "n_dims_per_step", "scale", "similarity_fct", "train_columns"}
+LOSS_KEYS = {"loss", "matryoshka_weights", "n_dims_per_step", "scale", "similarity_fct", "train_columns",
+             "inner_loss", "mini_batch_size", "guide_model", "temperature", "margin_strategy", "margin",
+             "contrast_anchors", "contrast_positives", "gather_across_devices"}
 MODEL_KEYS = {"max_seq_length", "device"}
-DERIVED_KEYS = {"model", "train", "eval", "output_dir", "matryoshka_dims"}
+DERIVED_KEYS = {"model", "train", "eval", "eval_corpus", "output_dir", "matryoshka_dims"}
+# The recipe's mine: keys, as mine_hard_negatives spells its parameters (src/mining/mine_settings.h).
+# The run names the columns and keeps the positives out itself (src/pipeline/recipe.h).
+MINE_KEYS = {"range_min": int, "range_max": int, "max_score": float, "min_score": float,
+             "absolute_margin": float, "relative_margin": float, "num_negatives": int,
+             "sampling_strategy": str, "query_prompt_name": str, "query_prompt": str,
+             "corpus_prompt_name": str, "corpus_prompt": str, "output_format": str,
+             "output_scores": bool, "batch_size": int, "faiss_batch_size": int, "cache_folder": str}
 # An embedtune checkpoint-resume option; a fresh benchmark run never resumes.
 IGNORED_KEYS = {"resume_from_checkpoint"}
 
@@ -123,22 +138,72 @@ def build_evaluator(train: list[dict], test: list[dict], dims: list[int], batch_
         for d in dims])
 
 
-def build_loss(model, training: dict, dims: list[int]):
-    """MatryoshkaLoss(MultipleNegativesRankingLoss) with the recipe's dims, honouring embedtune's
-    loss keys (loss, scale, similarity_fct, matryoshka_weights, n_dims_per_step) where set."""
-    from sentence_transformers import util
-    from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+def as_bool(value) -> bool:
+    if isinstance(value, str):
+        return value.lower() in ("true", "yes", "1", "on")
+    return bool(value)
+
+
+def build_loss(model, training: dict, dims: list[int], device: str = "cpu"):
+    """MatryoshkaLoss(inner_loss) with the recipe's dims, honouring embedtune's loss keys (loss,
+    inner_loss, scale, similarity_fct, matryoshka_weights, n_dims_per_step, mini_batch_size,
+    guide_model, temperature, margin_strategy, margin, contrast_anchors, contrast_positives)."""
+    from sentence_transformers import SentenceTransformer, util
+    from sentence_transformers.sentence_transformer.losses import (CachedMultipleNegativesRankingLoss, GISTEmbedLoss,
+                                                                   MatryoshkaLoss, MultipleNegativesRankingLoss)
 
     similarity = {"cos_sim": util.cos_sim, "cosine": util.cos_sim, "dot_score": util.dot_score,
                   "dot": util.dot_score}[training.get("similarity_fct", "cos_sim")]
-    inner = MultipleNegativesRankingLoss(model, scale=float(training.get("scale", 20.0)), similarity_fct=similarity)
-    if training.get("loss", "MatryoshkaLoss") == "MultipleNegativesRankingLoss":
+    loss_name = training.get("loss", "MatryoshkaLoss")
+    inner_name = training.get("inner_loss", "MultipleNegativesRankingLoss") if loss_name == "MatryoshkaLoss" else loss_name
+    if inner_name == "MultipleNegativesRankingLoss":
+        inner = MultipleNegativesRankingLoss(model, scale=float(training.get("scale", 20.0)), similarity_fct=similarity)
+    elif inner_name == "CachedMultipleNegativesRankingLoss":
+        inner = CachedMultipleNegativesRankingLoss(model, scale=float(training.get("scale", 20.0)),
+                                                   similarity_fct=similarity,
+                                                   mini_batch_size=int(training.get("mini_batch_size", 32)))
+    elif inner_name == "GISTEmbedLoss":
+        if not training.get("guide_model"):
+            sys.exit("recipe: training.guide_model: GISTEmbedLoss needs a guide model folder")
+        guide = SentenceTransformer(str(training["guide_model"]), device=device)
+        inner = GISTEmbedLoss(model, guide, temperature=float(training.get("temperature", 0.01)),
+                              margin_strategy=str(training.get("margin_strategy", "absolute")),
+                              margin=float(training.get("margin", 0.0)),
+                              contrast_anchors=as_bool(training.get("contrast_anchors", True)),
+                              contrast_positives=as_bool(training.get("contrast_positives", True)))
+    else:
+        sys.exit(f"recipe: training.inner_loss: {inner_name} is not offered by this benchmark")
+    if loss_name != "MatryoshkaLoss":
         return inner
     weights = training.get("matryoshka_weights")
     if isinstance(weights, str):
         weights = [float(w) for w in weights.strip("[]").split(",")]
     return MatryoshkaLoss(model, inner, matryoshka_dims=dims, matryoshka_weights=weights or None,
                           n_dims_per_step=int(training.get("n_dims_per_step", -1)))
+
+
+def mine_settings(recipe: dict) -> dict | None:
+    """mine_hard_negatives keyword arguments from the recipe's mine: section, or None when the run
+    does not mine (mine.enabled false, or no other mine key set). Empty prompts count as not given,
+    as embedtune reads them; null numbers are None."""
+    mine = dict(recipe.get("mine") or {})
+    enabled = mine.pop("enabled", None)
+    enabled = bool(mine) if enabled is None else as_bool(enabled)
+    if not enabled:
+        return None
+    kwargs = {}
+    for key, value in mine.items():
+        if key == "seed":
+            continue
+        if key not in MINE_KEYS:
+            sys.exit(f"recipe: mine.{key} is not a mine setting this benchmark maps")
+        if value is None or (isinstance(value, str) and value.lower() in ("", "null", "none")):
+            continue  # None, ST's default for every optional parameter
+        kind = MINE_KEYS[key]
+        kwargs[key] = as_bool(value) if kind is bool else kind(value)
+    if kwargs.get("output_format", "triplet") not in ("triplet", "n-tuple"):
+        sys.exit("recipe: mine.output_format: the run trains on what it mines, so triplet or n-tuple")
+    return kwargs
 
 
 def ndcg_by_dim(results: dict, dims: list[int]) -> dict:
@@ -160,6 +225,7 @@ def main(argv=None) -> None:
     if isinstance(columns, str):
         columns = [c.strip() for c in columns.strip("[]").split(",")]
 
+    mining = mine_settings(recipe)
     run_dir = pathlib.Path(args.run_dir)
     train_rows = read_jsonl(run_dir / "data" / "train.jsonl")
     test_rows = read_jsonl(run_dir / "data" / "test.jsonl")
@@ -179,6 +245,25 @@ def main(argv=None) -> None:
             model.max_seq_length = max_seq_length
         return model
 
+    # 1b. Hard negatives for the training pairs, mined with the base model (as `run` does).
+    train_dataset = None
+    if mining is not None:
+        import random
+
+        from sentence_transformers.util import mine_hard_negatives
+
+        start = time.perf_counter()
+        model = load(args.model)
+        random.seed(int((recipe.get("mine") or {}).get("seed", 42)))  # random sampling draws from Python's random
+        pairs = Dataset.from_dict({"anchor": [r["anchor"] for r in train_rows],
+                                   "positive": [r["positive"] for r in train_rows]})
+        train_dataset = mine_hard_negatives(pairs, model, anchor_column_name="anchor",
+                                            positive_column_name="positive", **mining)
+        timings["mine"] = time.perf_counter() - start
+        out["mined_rows"] = len(train_dataset)
+        out["mined_columns"] = train_dataset.column_names
+        del model
+
     # 2. Baseline.
     start = time.perf_counter()
     model = load(args.model)
@@ -190,8 +275,9 @@ def main(argv=None) -> None:
     try:
         start = time.perf_counter()
         model = load(args.model)
-        train_loss = build_loss(model, training, dims)
-        train_dataset = Dataset.from_list([{c: r[c] for c in columns} for r in train_rows]).select_columns(columns)
+        train_loss = build_loss(model, training, dims, device)
+        if train_dataset is None:
+            train_dataset = Dataset.from_list([{c: r[c] for c in columns} for r in train_rows]).select_columns(columns)
         trainer = SentenceTransformerTrainer(model=model, args=training_arguments(training, tmp, device),
                                              train_dataset=train_dataset, loss=train_loss, evaluator=evaluator)
         train_output = trainer.train()
