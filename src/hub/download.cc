@@ -293,7 +293,6 @@ void download_to(const HubSettings& settings, const RepoRef& repo, std::string u
                  const std::string& what) {
   double wait_s = 0.25;
   std::string last_failure;
-  const std::string endpoint_origin = url_origin(settings.endpoint);
   for (int attempt = 0, redirects = 0;; ++attempt) {
     std::error_code ec;
     uint64_t offset = fs::exists(incomplete, ec) ? fs::file_size(incomplete, ec) : 0;
@@ -307,12 +306,9 @@ void download_to(const HubSettings& settings, const RepoRef& repo, std::string u
     bool truncated = false;
     HttpRequest request;
     request.url = url;
-    request.headers = {{"accept-encoding", "identity"},
-                       {"user-agent", "embedtune/1; hf_hub_protocol/1"}};
+    request.headers = {{"accept-encoding", "identity"}};
     if (offset > 0) request.headers.emplace_back("range", fmt::format("bytes={}-", offset));
-    if (!settings.token.empty() && url_origin(url) == endpoint_origin) {
-      request.headers.emplace_back("authorization", settings.bearer());
-    }
+    add_hub_headers(settings, request);
     request.on_body = [&](long status, std::string_view chunk) {
       if (!out.is_open()) {
         // A 200 to a Range request is the whole file: start again from byte 0.
@@ -493,13 +489,9 @@ fs::path download_snapshot(const HubSettings& settings, const RepoRef& repo,
   try {
     commit = resolve_commit(settings, repo, options.revision);
     files = list_tree(settings, repo, commit);
-  } catch (const Error& error) {
+  } catch (const UnreachableError& error) {
     // As snapshot_download: when the Hub cannot be reached, a complete cached copy will do.
     const std::string message = error.what();
-    if (message.find("network failure") == std::string::npos &&
-        message.find("answered HTTP 5") == std::string::npos) {
-      throw;
-    }
     if (auto snapshot = cached_snapshot(folder, options.revision, options, why)) {
       fmt::print(stderr, "warning: {}; using the cached copy {}\n", message, snapshot->string());
       return *snapshot;

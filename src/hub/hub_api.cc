@@ -34,18 +34,20 @@ std::string response_message(const HttpResponse& response) {
   return message;
 }
 
+void add_hub_headers(const HubSettings& settings, HttpRequest& request) {
+  request.headers.emplace_back("user-agent", "embedtune/1; hf_hub_protocol/1");
+  if (!settings.token.empty() && url_origin(request.url) == url_origin(settings.endpoint)) {
+    request.headers.emplace_back("authorization", settings.bearer());
+  }
+}
+
 HttpResponse hub_request(const HubSettings& settings, HttpRequest request, std::string_view what,
                          bool follow_relative) {
-  request.headers.emplace_back("user-agent", "embedtune/1; hf_hub_protocol/1");
-  const std::string endpoint_origin = url_origin(settings.endpoint);
   double wait_s = 0.25;
   int redirects = 0;
   for (int attempt = 0;; ++attempt) {
     HttpRequest sent = request;
-    // The token goes to the Hub only, never to a CDN or storage host a redirect names.
-    if (!settings.token.empty() && url_origin(sent.url) == endpoint_origin) {
-      sent.headers.emplace_back("authorization", settings.bearer());
-    }
+    add_hub_headers(settings, sent);
     HttpResponse response;
     try {
       response = perform(sent);
@@ -53,10 +55,10 @@ HttpResponse hub_request(const HubSettings& settings, HttpRequest request, std::
       // An unknown host is retried once only: a name that does not resolve rarely comes back.
       const int retries = error.unknown_host ? std::min(settings.retries, 1) : settings.retries;
       if (attempt >= retries) {
-        fail(
+        throw UnreachableError(fmt::format(
             "{}: network failure after {} retries: {}; check the connection (HF_ENDPOINT={}), "
             "or set HF_HUB_OFFLINE=1 to use the cache",
-            what, retries, error.what(), settings.endpoint);
+            what, retries, error.what(), settings.endpoint));
       }
       std::this_thread::sleep_for(std::chrono::duration<double>(wait_s));
       wait_s = std::min(wait_s * 2, 4.0);
@@ -102,8 +104,11 @@ void check_response(const HubSettings& settings, const HttpResponse& response, c
         "private",
         what, repo.describe(), settings.endpoint);
   }
-  fail("{}: the Hub ({}) answered HTTP {}{}{}", what, settings.endpoint, response.status,
-       message.empty() ? "" : ": ", message);
+  const std::string text =
+      fmt::format("{}: the Hub ({}) answered HTTP {}{}{}", what, settings.endpoint, response.status,
+                  message.empty() ? "" : ": ", message);
+  if (response.status >= 500) throw UnreachableError(text);
+  fail("{}", text);
 }
 
 }  // namespace embedtune::hub

@@ -619,7 +619,7 @@ nlohmann::json scheduler_json(const TrainingArguments& args, const StepPlan& pla
 
 }  // namespace
 
-static void push_final_model(const TrainingArguments& args_, const std::string& folder_name);
+static void push_final_model(const TrainingArguments& args, const std::string& folder_name);
 
 TrainOutput Trainer::train() {
   Impl& m = *impl_;
@@ -1096,13 +1096,13 @@ TrainOutput Trainer::train() {
 
 // As transformers' Trainer.push_to_hub at the end of training: output_dir without its
 // checkpoints, in one commit "End of training".
-static void push_final_model(const TrainingArguments& args_, const std::string& folder_name) {
-  const fs::path output_dir(args_.output_dir);
+static void push_final_model(const TrainingArguments& args, const std::string& folder_name) {
+  const fs::path output_dir(args.output_dir);
   const hub::HubSettings settings = hub::HubSettings::from_environment();
-  std::string repo_id = args_.hub_model_id.empty() ? folder_name : args_.hub_model_id;
+  std::string repo_id = args.hub_model_id.empty() ? folder_name : args.hub_model_id;
   if (repo_id.find('/') == std::string::npos) repo_id = hub::token_owner(settings) + "/" + repo_id;
   hub::PushOptions options;
-  options.private_repo = args_.hub_private_repo;
+  options.private_repo = args.hub_private_repo;
   options.commit_message = "End of training";
   options.exclude = {"checkpoint-*/", "_*"};
   try {
