@@ -1,7 +1,7 @@
 """Renders chat templates with transformers' own Jinja environment, as the expected outputs of
 embedtune's template engine (tests/cpp/tokenizer/chat_template_test.cc).
 
-Usage: oracle_chat_template.py OUTDIR. Writes OUTDIR/cases.json: a list of {name, template,
+Usage: oracle_chat_template.py OUTDIR (oracle_models imports CHATML for its chat models). Writes OUTDIR/cases.json: a list of {name, template,
 context, expected} or {name, template, context, error: true}. Every template here is written for
 these tests (none is copied from a model repository); the first ones have the shape of the chat
 templates decoder embedders ship (ChatML roles, a namespace that walks the messages backwards,
@@ -217,4 +217,5 @@ def main() -> None:
     print(f"oracle_chat_template: {len(cases)} cases ({sum('error' in c for c in cases)} errors) in {out}")
 
 
-main()
+if __name__ == "__main__":
+    main()

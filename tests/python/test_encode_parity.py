@@ -1,7 +1,8 @@
 """Parity: `embedtune encode` against SentenceTransformer.encode (the oracle), fp32 on the CPU.
 
 The bar: max |diff| <= 1e-5 on every embedding, for tiny random BERTs of every pooling mode, for
-tiny random XLM-RoBERTa, RoBERTa, MPNet and ModernBERT models at batch sizes 1 and 16, and for
+tiny random XLM-RoBERTa, RoBERTa, MPNet, ModernBERT and Qwen3 models (one of them rendering texts
+through its chat template) at batch sizes 1 and 16, and for
 all-MiniLM-L6-v2 on over 300 varied texts, long ones (cut at max_seq_length) included.
 """
 import json
@@ -51,11 +52,12 @@ def encode_both(run, tmp_path, model_dir, texts, batch_size=32, extra=(), **st_k
 
 
 ARCHITECTURES = {"xlm_roberta": "XLMRobertaModel", "roberta": "RobertaModel", "mpnet": "MPNetModel",
-                 "modernbert": "ModernBertModel", "qwen3": "Qwen3Model"}
+                 "modernbert": "ModernBertModel", "qwen3": "Qwen3Model",
+                 "qwen3_chat": "Qwen3Model"}  # texts rendered through its chat template
 
 
 @pytest.mark.parametrize("mode", ["mean", "cls", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken", "plain_hf",
-                                  *ARCHITECTURES])
+                                  "qwen3_chat_hf", *ARCHITECTURES])
 def test_tiny_models_match_sentence_transformers(run, tmp_path, testdata, mode):
     texts = varied_texts(60)
     ours, expected = encode_both(run, tmp_path, testdata / "models" / mode, texts, batch_size=16)
