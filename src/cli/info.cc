@@ -25,9 +25,10 @@ void run_info(const ModelOptions& options) {
   fmt::print("prompts:          {} (default_prompt_name: {})\n",
              fmt::join(st.prompts().names(), ", "), default_prompt ? *default_prompt : "none");
   if (const ChatTemplate* chat = st.chat_template()) {
-    fmt::print("chat template:    {} (content {}; each text a user message, a prompt a system one)\n",
-               chat->origin(),
-               chat->format() == ChatTemplate::MessageFormat::kFlat ? "as a string" : "as text parts");
+    fmt::print(
+        "chat template:    {} (content {}; each text a user message, a prompt a system one)\n",
+        chat->origin(),
+        chat->format() == ChatTemplate::MessageFormat::kFlat ? "as a string" : "as text parts");
   } else {
     fmt::print("chat template:    none (texts are tokenized as they are)\n");
   }

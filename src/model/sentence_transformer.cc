@@ -64,8 +64,8 @@ std::shared_ptr<const ChatTemplate> load_chat_template(const fs::path& transform
                                                        const nlohmann::json& config_json) {
   std::string format = "auto";
   if (has_modules) {
-    const auto modalities = st_bert_config.is_object() ? st_bert_config.find("modality_config")
-                                                       : st_bert_config.end();
+    const auto modalities =
+        st_bert_config.is_object() ? st_bert_config.find("modality_config") : st_bert_config.end();
     if (!st_bert_config.is_object() || modalities == st_bert_config.end() ||
         !modalities->is_object() || !modalities->contains("message")) {
       return nullptr;
@@ -73,9 +73,10 @@ std::shared_ptr<const ChatTemplate> load_chat_template(const fs::path& transform
     const auto& message = (*modalities)["message"];
     if (message.is_object() && message.contains("format")) {
       if (!message["format"].is_string()) {
-        fail("{}: modality_config.message.format must be \"flat\", \"structured\" or \"auto\", "
-             "found {}",
-             st_bert_config_path.string(), message["format"].dump());
+        fail(
+            "{}: modality_config.message.format must be \"flat\", \"structured\" or \"auto\", "
+            "found {}",
+            st_bert_config_path.string(), message["format"].dump());
       }
       format = message["format"].get<std::string>();
     }
@@ -83,16 +84,20 @@ std::shared_ptr<const ChatTemplate> load_chat_template(const fs::path& transform
   auto chat = ChatTemplate::from_folder(transformer_dir);
   if (!chat) {
     if (!has_modules) return nullptr;
-    fail("{}: modality_config has \"message\", so sentence-transformers renders each text through "
-         "the tokenizer's chat template, but {} has neither chat_template.jinja nor a chat_template "
-         "in tokenizer_config.json; add the template or remove the \"message\" entry",
-         st_bert_config_path.string(), transformer_dir.string());
+    fail(
+        "{}: modality_config has \"message\", so sentence-transformers renders each text through "
+        "the tokenizer's chat template, but there is neither {} nor a chat_template in {}; add the "
+        "template or remove the \"message\" entry",
+        st_bert_config_path.string(),
+        (transformer_dir / "chat_template.jinja").lexically_normal().string(),
+        (transformer_dir / "tokenizer_config.json").lexically_normal().string());
   }
   if (chat->reads_variable("task")) {
-    fail("{}: the chat template reads the variable `task`, which sentence-transformers fills "
-         "from encode_query/encode_document; embedtune does not pass it, so the embeddings would "
-         "differ. Use a template without `task`",
-         chat->origin());
+    fail(
+        "{}: the chat template reads the variable \"task\", which sentence-transformers fills "
+        "from encode_query/encode_document; embedtune does not pass it, so the embeddings would "
+        "differ. Use a template without \"task\"",
+        chat->origin());
   }
   if (format == "flat") {
     chat->set_format(ChatTemplate::MessageFormat::kFlat);
@@ -101,9 +106,10 @@ std::shared_ptr<const ChatTemplate> load_chat_template(const fs::path& transform
   } else if (format == "auto") {
     chat->set_format(chat->infer_format(config_json.value("model_type", "")));
   } else {
-    fail("{}: modality_config.message.format must be \"flat\", \"structured\" or \"auto\", "
-         "found \"{}\"",
-         st_bert_config_path.string(), format);
+    fail(
+        "{}: modality_config.message.format must be \"flat\", \"structured\" or \"auto\", "
+        "found \"{}\"",
+        st_bert_config_path.string(), format);
   }
   return std::make_shared<const ChatTemplate>(std::move(*chat));
 }
@@ -162,14 +168,15 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
   nlohmann::json st_bert_json;
   if (fs::exists(st_bert_config)) {
     st_bert_json = io::read_json_file(st_bert_config);
-    if (st_bert_json.contains("max_seq_length") && st_bert_json["max_seq_length"].is_number_integer()) {
+    if (st_bert_json.contains("max_seq_length") &&
+        st_bert_json["max_seq_length"].is_number_integer()) {
       max_length = st_bert_json["max_seq_length"].get<int64_t>();
       have_length = true;
     }
     model.do_lower_case_ = st_bert_json.value("do_lower_case", false);
   }
-  model.chat_template_ = load_chat_template(transformer_dir, fs::exists(modules_path),
-                                            st_bert_json, st_bert_config, model.config_json_);
+  model.chat_template_ = load_chat_template(transformer_dir, fs::exists(modules_path), st_bert_json,
+                                            st_bert_config, model.config_json_);
   if (fs::exists(tokenizer_config)) {
     const auto json = io::read_json_file(tokenizer_config);
     const auto side = json.find("padding_side");
@@ -392,9 +399,8 @@ void SentenceTransformer::save(const fs::path& dir) const {
       const nlohmann::json forward = {{"method", "forward"},
                                       {"method_output_name", "last_hidden_state"}};
       nlohmann::json message = forward;
-      message["format"] = chat_template_->format() == ChatTemplate::MessageFormat::kFlat
-                              ? "flat"
-                              : "structured";
+      message["format"] =
+          chat_template_->format() == ChatTemplate::MessageFormat::kFlat ? "flat" : "structured";
       st_bert_config["transformer_task"] = "feature-extraction";
       st_bert_config["modality_config"] = {{"text", forward}, {"message", message}};
       st_bert_config["module_output_name"] = "token_embeddings";

@@ -33,10 +33,11 @@ def ask_for_messages(d):
 
 
 def chat_template(text):
-    """A "message" model whose chat_template.jinja is `text`."""
+    """A "message" model whose chat_template.jinja is `text`, and a text to encode."""
     def setup(d):
         ask_for_messages(d)
         (d / "model" / "chat_template.jinja").write_text(text, encoding="utf-8")
+        (d / "t.txt").write_text("hello\n")
     return setup
 
 
@@ -228,7 +229,7 @@ CASES = [
     ("chat template with a syntax error", chat_template("{% for m in messages %}{{ m.content }"), ENCODE,
      ["chat_template.jinja:1", "unclosed tag"]),
     ("chat template reads task", chat_template("{% if task %}{{ task }}{% endif %}{{ messages[0].content }}"),
-     ENCODE, ["chat_template.jinja", "`task`"]),
+     ENCODE, ["chat_template.jinja", '"task"']),
     ("chat template raises", chat_template("{{ raise_exception('only conversations with an assistant turn') }}"),
      ENCODE, ["chat_template.jinja:1", "raised an exception", "assistant turn"]),
     ("intermediate_size disagrees with the weights", set_config(intermediate_size=96), ENCODE,
