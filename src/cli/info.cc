@@ -5,6 +5,7 @@
 
 #include "cli/command.h"
 #include "cli/model_options.h"
+#include "tokenizer/chat_template.h"
 
 namespace embedtune::cli {
 namespace {
@@ -23,6 +24,14 @@ void run_info(const ModelOptions& options) {
   const auto& default_prompt = st.prompts().default_prompt_name();
   fmt::print("prompts:          {} (default_prompt_name: {})\n",
              fmt::join(st.prompts().names(), ", "), default_prompt ? *default_prompt : "none");
+  if (const ChatTemplate* chat = st.chat_template()) {
+    fmt::print(
+        "chat template:    {} (content {}; each text a user message, a prompt a system one)\n",
+        chat->origin(),
+        chat->format() == ChatTemplate::MessageFormat::kFlat ? "as a string" : "as text parts");
+  } else {
+    fmt::print("chat template:    none (texts are tokenized as they are)\n");
+  }
   fmt::print("tokenizer:\n");
   for (const std::string& line : st.tokenizer().describe()) fmt::print("  {}\n", line);
   fmt::print("parameters:       {} ({:.1f} M)\n", st.parameter_count(), st.parameter_count() / 1e6);

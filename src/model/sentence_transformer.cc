@@ -16,6 +16,7 @@
 #include "model/autocast.h"
 #include "model/model_path.h"
 #include "model/weights.h"
+#include "tokenizer/chat_template.h"
 
 namespace embedtune {
 namespace fs = std::filesystem;
@@ -50,7 +51,68 @@ fs::path module_path(const nlohmann::json& entry, const fs::path& modules_path) 
 }
 
 const char* const kTokenizerFiles[] = {"tokenizer.json", "tokenizer_config.json", "vocab.txt",
-                                       "special_tokens_map.json"};
+                                       "special_tokens_map.json", "chat_template.jinja"};
+
+// The chat template sentence-transformers 6.2 renders every text through: a saved
+// modality_config with "message" (its "format": flat, structured or auto), or, for a plain Hugging
+// Face folder (no modules.json), a tokenizer with a chat template (Transformer.infer_modalities).
+// Folders saved before modality_config existed are plain text whatever their tokenizer holds.
+std::shared_ptr<const ChatTemplate> load_chat_template(const fs::path& transformer_dir,
+                                                       bool has_modules,
+                                                       const nlohmann::json& st_bert_config,
+                                                       const fs::path& st_bert_config_path,
+                                                       const nlohmann::json& config_json) {
+  std::string format = "auto";
+  if (has_modules) {
+    const auto modalities =
+        st_bert_config.is_object() ? st_bert_config.find("modality_config") : st_bert_config.end();
+    if (!st_bert_config.is_object() || modalities == st_bert_config.end() ||
+        !modalities->is_object() || !modalities->contains("message")) {
+      return nullptr;
+    }
+    const auto& message = (*modalities)["message"];
+    if (message.is_object() && message.contains("format")) {
+      if (!message["format"].is_string()) {
+        fail(
+            "{}: modality_config.message.format must be \"flat\", \"structured\" or \"auto\", "
+            "found {}",
+            st_bert_config_path.string(), message["format"].dump());
+      }
+      format = message["format"].get<std::string>();
+    }
+  }
+  auto chat = ChatTemplate::from_folder(transformer_dir);
+  if (!chat) {
+    if (!has_modules) return nullptr;
+    fail(
+        "{}: modality_config has \"message\", so sentence-transformers renders each text through "
+        "the tokenizer's chat template, but there is neither {} nor a chat_template in {}; add the "
+        "template or remove the \"message\" entry",
+        st_bert_config_path.string(),
+        (transformer_dir / "chat_template.jinja").lexically_normal().string(),
+        (transformer_dir / "tokenizer_config.json").lexically_normal().string());
+  }
+  if (chat->reads_variable("task")) {
+    fail(
+        "{}: the chat template reads the variable \"task\", which sentence-transformers fills "
+        "from encode_query/encode_document; embedtune does not pass it, so the embeddings would "
+        "differ. Use a template without \"task\"",
+        chat->origin());
+  }
+  if (format == "flat") {
+    chat->set_format(ChatTemplate::MessageFormat::kFlat);
+  } else if (format == "structured") {
+    chat->set_format(ChatTemplate::MessageFormat::kStructured);
+  } else if (format == "auto") {
+    chat->set_format(chat->infer_format(config_json.value("model_type", "")));
+  } else {
+    fail(
+        "{}: modality_config.message.format must be \"flat\", \"structured\" or \"auto\", "
+        "found \"{}\"",
+        st_bert_config_path.string(), format);
+  }
+  return std::make_shared<const ChatTemplate>(std::move(*chat));
+}
 
 }  // namespace
 
@@ -103,24 +165,18 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
   bool have_length = false;
   const fs::path st_bert_config = transformer_dir / "sentence_bert_config.json";
   const fs::path tokenizer_config = transformer_dir / "tokenizer_config.json";
+  nlohmann::json st_bert_json;
   if (fs::exists(st_bert_config)) {
-    const auto json = io::read_json_file(st_bert_config);
-    if (json.contains("max_seq_length") && json["max_seq_length"].is_number_integer()) {
-      max_length = json["max_seq_length"].get<int64_t>();
+    st_bert_json = io::read_json_file(st_bert_config);
+    if (st_bert_json.contains("max_seq_length") &&
+        st_bert_json["max_seq_length"].is_number_integer()) {
+      max_length = st_bert_json["max_seq_length"].get<int64_t>();
       have_length = true;
     }
-    model.do_lower_case_ = json.value("do_lower_case", false);
-    // sentence-transformers 6 renders every text through the tokenizer's chat template when
-    // the saved modality_config has "message"; without it (and in older folders) plain text.
-    const auto modalities = json.find("modality_config");
-    if (modalities != json.end() && modalities->is_object() && modalities->contains("message")) {
-      fail(
-          "{}: modality_config has \"message\": sentence-transformers renders each text through "
-          "the chat template, which embedtune does not do yet; remove the \"message\" entry to "
-          "embed plain text",
-          st_bert_config.string());
-    }
+    model.do_lower_case_ = st_bert_json.value("do_lower_case", false);
   }
+  model.chat_template_ = load_chat_template(transformer_dir, fs::exists(modules_path), st_bert_json,
+                                            st_bert_config, model.config_json_);
   if (fs::exists(tokenizer_config)) {
     const auto json = io::read_json_file(tokenizer_config);
     const auto side = json.find("padding_side");
@@ -185,6 +241,10 @@ int64_t SentenceTransformer::parameter_count() const {
 
 std::vector<int32_t> SentenceTransformer::tokenize(std::string_view text,
                                                    std::string_view prompt) const {
+  // A chat model gets the prompt as a system message (InputFormatter.prepend_prompt_to_messages).
+  if (chat_template_) {
+    return chat_template_->encode(*tokenizer_, text, prompt, static_cast<size_t>(max_seq_length_));
+  }
   if (prompt.empty()) return tokenizer_->encode(text, static_cast<size_t>(max_seq_length_));
   std::string joined;
   joined.reserve(prompt.size() + text.size());
@@ -193,7 +253,8 @@ std::vector<int32_t> SentenceTransformer::tokenize(std::string_view text,
 }
 
 int64_t SentenceTransformer::prompt_length(std::string_view prompt) const {
-  if (prompt.empty()) return 0;
+  // sentence-transformers does not track the prompt of a chat-rendered text: pooling keeps it.
+  if (prompt.empty() || chat_template_) return 0;
   // As sentence-transformers' _get_prompt_length: the prompt tokenised alone, less a trailing
   // special token ([SEP], </s>, <|endoftext|>); a leading [CLS] counts as part of the prompt.
   const std::vector<int32_t> ids = tokenize({}, prompt);
@@ -330,9 +391,21 @@ void SentenceTransformer::save(const fs::path& dir) const {
       fs::create_directories(staging / "2_Normalize");
     }
     io::write_file_atomic(staging / "modules.json", modules.dump(2) + "\n");
-    io::write_json_file_atomic(
-        staging / "sentence_bert_config.json",
-        {{"max_seq_length", max_seq_length_}, {"do_lower_case", do_lower_case_}});
+    nlohmann::json st_bert_config = {{"max_seq_length", max_seq_length_},
+                                     {"do_lower_case", do_lower_case_}};
+    if (chat_template_) {
+      // As sentence-transformers 6.2 saves a Transformer with the "message" modality, so that it
+      // loads this folder rendering texts the same way.
+      const nlohmann::json forward = {{"method", "forward"},
+                                      {"method_output_name", "last_hidden_state"}};
+      nlohmann::json message = forward;
+      message["format"] =
+          chat_template_->format() == ChatTemplate::MessageFormat::kFlat ? "flat" : "structured";
+      st_bert_config["transformer_task"] = "feature-extraction";
+      st_bert_config["modality_config"] = {{"text", forward}, {"message", message}};
+      st_bert_config["module_output_name"] = "token_embeddings";
+    }
+    io::write_json_file_atomic(staging / "sentence_bert_config.json", st_bert_config);
     nlohmann::json st_config =
         st_config_json_.is_object() ? st_config_json_ : nlohmann::json::object();
     // The prompts as loaded, as ST's save writes self.prompts: "query" and "document" always

@@ -25,6 +25,8 @@
 
 namespace embedtune {
 
+class ChatTemplate;
+
 struct EncodeOptions {
   int64_t batch_size = 32;
   int64_t dim = 0;  // keep the first `dim` values and re-normalise them; 0 keeps all
@@ -95,6 +97,10 @@ class SentenceTransformer {
     return prompts_.resolve(prompt, prompt_name, task);
   }
   // The transformer (BertModel, XLMRobertaModel, ...): its parameters are what training updates.
+  // The chat template every text goes through, as sentence-transformers 6.2 renders texts for a
+  // Transformer whose modality_config has "message" (and for a plain Hugging Face folder whose
+  // tokenizer has a chat template); null for plain text models.
+  const ChatTemplate* chat_template() const { return chat_template_.get(); }
   Encoder& encoder() { return *encoder_; }
   const Encoder& encoder() const { return *encoder_; }
   c10::Device device() const { return device_; }
@@ -108,6 +114,7 @@ class SentenceTransformer {
   std::filesystem::path source_dir_;
   std::shared_ptr<Encoder> encoder_;
   std::shared_ptr<Tokenizer> tokenizer_;
+  std::shared_ptr<const ChatTemplate> chat_template_;
   PoolingConfig pooling_;
   bool normalize_ = false;
   int64_t max_seq_length_ = 512;

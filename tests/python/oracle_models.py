@@ -26,6 +26,12 @@ config has them). Folders:
                Normalize, with a Qwen2Tokenizer (byte-level BPE behind Qwen's Split regex, trained here
                on the standard library's sources, "$A <|endoftext|>", padded on the left) and
                instruction prompts in config_sentence_transformers.json, as Qwen3-Embedding
+  qwen3_chat/  the same kind of model with a ChatML chat template (oracle_chat_template.CHATML, in
+               chat_template.jinja), saved by sentence-transformers 6.2 from a plain folder, so its
+               modality_config has "message": every text is rendered as a user message, a prompt
+               as a system message
+  qwen3_chat_hf/ a plain Hugging Face Qwen3 folder whose tokenizer_config.json holds the template
+               (sentence-transformers infers the "message" modality and mean pooling)
 The XLM-R, RoBERTa, MPNet and ModernBERT tokenizers come from oracle_tokenizer_families' helpers
 (one per family, the same ones its tokenizer tests use).
 """
@@ -45,6 +51,7 @@ from transformers import (AutoTokenizer, BertConfig, BertModel, ModernBertConfig
                           Qwen2Tokenizer, Qwen3Config, Qwen3Model, RobertaConfig, RobertaModel, XLMRobertaConfig,
                           XLMRobertaModel)
 
+from oracle_chat_template import CHATML
 from oracle_tokenizer_families import make_modernbert, make_mpnet, make_roberta, make_xlmr, training_lines
 
 out = pathlib.Path(sys.argv[1])
@@ -170,7 +177,7 @@ def qwen3(dropout):
     ))
 
 
-def make_hf_folder(folder: pathlib.Path, seed: int, architecture=bert) -> None:
+def make_hf_folder(folder: pathlib.Path, seed: int, architecture=bert, chat_template=None) -> None:
     torch.manual_seed(seed)
     model = architecture(0.1)
     # Larger than default init so that outputs differ clearly between tokens and layers.
@@ -181,6 +188,12 @@ def make_hf_folder(folder: pathlib.Path, seed: int, architecture=bert) -> None:
     model.save_pretrained(folder, safe_serialization=True)
     if architecture is qwen3:
         save_qwen_tokenizer(folder)
+        if chat_template == "jinja":
+            (folder / "chat_template.jinja").write_text(CHATML, encoding="utf-8")
+        elif chat_template == "config":
+            config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+            config["chat_template"] = CHATML
+            (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
         return
     family = FAMILY_OF.get(architecture)
     if family:
@@ -192,9 +205,9 @@ def make_hf_folder(folder: pathlib.Path, seed: int, architecture=bert) -> None:
 
 
 def make_st_folder(folder: pathlib.Path, mode: str, normalize: bool, seed: int, architecture=bert,
-                   prompts=None) -> None:
-    hf = folder.with_name(folder.name + "_hf")
-    make_hf_folder(hf, seed, architecture)
+                   prompts=None, chat_template=None) -> None:
+    hf = folder.with_name(folder.name + "_tmp_hf")
+    make_hf_folder(hf, seed, architecture, chat_template)
     transformer = Transformer(str(hf), max_seq_length=100)
     modules = [transformer, Pooling(transformer.get_embedding_dimension(), pooling_mode=mode)]
     if normalize:
@@ -216,5 +229,10 @@ make_st_folder(out / "modernbert", "mean", True, 13, modernbert)
 make_st_folder(out / "qwen3", "lasttoken", True, 14, qwen3,
                prompts={"query": "Instruct: Given a question about Python, retrieve passages that answer it\nQuery:",
                         "document": ""})
+QWEN_PROMPTS = {"query": "Instruct: Given a question about Python, retrieve passages that answer it\nQuery:",
+                "document": ""}
+make_st_folder(out / "qwen3_chat", "lasttoken", True, 15, qwen3, prompts=QWEN_PROMPTS, chat_template="jinja")
+assert "message" in SentenceTransformer(str(out / "qwen3_chat"), device="cpu")[0].modality_config
+make_hf_folder(out / "qwen3_chat_hf", 16, qwen3, chat_template="config")
 shutil.rmtree(TOKENIZER_DIR)
 print(f"oracle_models: wrote tiny models under {out}")

@@ -26,6 +26,21 @@ BEGIN, END = "<!-- bad-inputs:begin -->", "<!-- bad-inputs:end -->"
 # ---------------------------------------------------------------------------------------------
 # Set-ups: each prepares the folder a case runs in (cwd), with relative names.
 
+def ask_for_messages(d):
+    """The model's sentence_bert_config.json asks sentence-transformers for the "message" modality."""
+    edit_json(d / "model" / "sentence_bert_config.json",
+              lambda c: c.update(modality_config={"text": {}, "message": {"format": "flat"}}))
+
+
+def chat_template(text):
+    """A "message" model whose chat_template.jinja is `text`, and a text to encode."""
+    def setup(d):
+        ask_for_messages(d)
+        (d / "model" / "chat_template.jinja").write_text(text, encoding="utf-8")
+        (d / "t.txt").write_text("hello\n")
+    return setup
+
+
 def edit_json(path: pathlib.Path, edit):
     value = json.loads(path.read_text())
     edit(value)
@@ -209,10 +224,14 @@ CASES = [
      ["config.json", "pad_token_id 40000", "vocab_size 30522"]),
     ("config.json qwen3 with sliding-window layers",
      set_config(model_type="qwen3", hidden_act="silu", use_sliding_window=True), ENCODE, ["config.json", "sliding-window"]),
-    ("sentence_bert_config.json asks for chat-template messages",
-     lambda d: edit_json(d / "model" / "sentence_bert_config.json",
-                         lambda c: c.update(modality_config={"text": {}, "message": {}})), ENCODE,
-     ["sentence_bert_config.json", "chat template"]),
+    ("sentence_bert_config.json asks for chat-template messages, no template",
+     ask_for_messages, ENCODE, ["sentence_bert_config.json", "chat template", "chat_template.jinja"]),
+    ("chat template with a syntax error", chat_template("{% for m in messages %}{{ m.content }"), ENCODE,
+     ["chat_template.jinja:1", "unclosed tag"]),
+    ("chat template reads task", chat_template("{% if task %}{{ task }}{% endif %}{{ messages[0].content }}"),
+     ENCODE, ["chat_template.jinja", '"task"']),
+    ("chat template raises", chat_template("{{ raise_exception('only conversations with an assistant turn') }}"),
+     ENCODE, ["chat_template.jinja:1", "raised an exception", "assistant turn"]),
     ("intermediate_size disagrees with the weights", set_config(intermediate_size=96), ENCODE,
      ["config.json", "intermediate.dense.weight"]),
     ("model.safetensors truncated", truncate_weights, ENCODE, ["model.safetensors"]),

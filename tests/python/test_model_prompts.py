@@ -140,7 +140,8 @@ def test_evaluate_matches_st_evaluator(run, tmp_path, testdata, pairs, flags, st
     assert max_diff(np.load(tmp_path / "emb" / "queries.npy"), st.encode(queries, prompt="")) > 1e-3
 
 
-@pytest.mark.parametrize("folder", ["mean", "cls", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken", "qwen3"])
+@pytest.mark.parametrize("folder", ["mean", "cls", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken", "qwen3",
+                                    "qwen3_chat"])
 def test_include_prompt_false_leaves_the_prompt_out_of_pooling(run, tmp_path, testdata, texts, folder):
     """Pooling with include_prompt false, as ST masks the prompt: [CLS] and the prompt's tokens
     are left out of every mode, the other tokens keep their position weights (weightedmean)."""

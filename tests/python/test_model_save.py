@@ -65,7 +65,7 @@ def test_convert_replaces_an_existing_model_folder_whole(run, tmp_path, testdata
     assert (other / "mine.txt").read_text() == "keep"
 
 
-@pytest.mark.parametrize("name", ["xlm_roberta", "roberta", "mpnet", "modernbert", "qwen3"])
+@pytest.mark.parametrize("name", ["xlm_roberta", "roberta", "mpnet", "modernbert", "qwen3", "qwen3_chat", "qwen3_chat_hf"])
 def test_other_architectures_save_and_load_in_sentence_transformers(run, tmp_path, testdata, name):
     source = testdata / "models" / name
     saved = tmp_path / "saved"

@@ -41,6 +41,34 @@ def test_tokenize_with_max_seq_length_and_prompt(run, tmp_path, default_model):
     assert got == expected_ids(default_model, texts, max_seq_length=20, prompt="query: ")
 
 
+@pytest.mark.parametrize("folder", ["qwen3_chat", "qwen3_chat_hf"])
+def test_chat_template_models_tokenize_as_sentence_transformers(run, tmp_path, testdata, folder):
+    """A model whose texts go through its chat template (a saved "message" modality, or a plain
+    folder whose tokenizer has a template): each text is rendered as a user message, a prompt as a
+    system message, tokenized without special tokens, and a text cut at max_seq_length gets the
+    template's tail (<|im_end|> and its newline) written back over its last tokens."""
+    model_dir = testdata / "models" / folder
+    st = SentenceTransformer(str(model_dir), device="cpu")
+    assert "message" in st[0].modality_config
+    texts = varied_texts(40)
+    im_end = st.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    for prompt in ["", "Instruct: Given a question, retrieve passages\nQuery:"]:
+        want = []
+        for text in texts:
+            features = st.preprocess([text], prompt=prompt or None)
+            want.append(features["input_ids"][0][features["attention_mask"][0].bool()].tolist())
+        got = ours(run, tmp_path, model_dir, texts, *(["--prompt", prompt] if prompt else []))
+        mismatches = [i for i, (a, b) in enumerate(zip(got, want)) if a != b]
+        print(f"{folder}, prompt {prompt!r}: {len(texts)} texts, {len(mismatches)} mismatching")
+        assert len(got) == len(want) and not mismatches
+        cut = [ids for ids in got if len(ids) == st.max_seq_length]
+        assert cut and all(ids[-2] == im_end for ids in cut), "long texts keep the template's tail"
+        assert all(ids[0] == st.tokenizer.convert_tokens_to_ids("<|im_start|>") for ids in got)
+    info = run("info", "--model", model_dir).stdout
+    source = "chat_template.jinja" if folder == "qwen3_chat" else "tokenizer_config.json: chat_template"
+    assert f"chat template:    {model_dir / source}" in info, info
+
+
 FAMILIES = ["xlmr", "roberta", "qwen2", "mpnet"]
 
 

@@ -105,6 +105,8 @@ def train_python(model_dir, pairs, output_dir, batch_sampler, loss_name="Matryos
     # Qwen3's tokenizer pads on the left: embedtune lays its batches out so too, so that the attention
     # dropout mask falls where transformers' does.
     ("qwen3", "no_duplicates", 0.0), ("qwen3", "no_duplicates", 0.1),
+    # Every text rendered through the model's chat template, in training as in encoding.
+    ("qwen3_chat", "no_duplicates", 0.1),
 ])
 def test_six_steps_match_sentence_transformers_trainer(tmp_path, testdata, run, model, batch_sampler, dropout):
     check_six_steps(tmp_path, testdata, run, model, batch_sampler, dropout)
