@@ -335,7 +335,8 @@ Value string_method(const std::string& s, const std::string& name) {
     return bound(name, [s](A&, K&) { return Value::string(capitalize(s)); });
   if (name == "find" || name == "rfind" || name == "count" || name == "index") {
     return bound(name, [s, name](A& a, K& k) {
-      const std::string& sub = need_string(arg(a, k, 0, "sub"), name.c_str());
+      const Value sub_value = arg(a, k, 0, "sub");  // need_string returns a reference into it
+      const std::string& sub = need_string(sub_value, name.c_str());
       if (name == "count") {
         if (sub.empty()) return Value::integer(static_cast<int64_t>(code_point_count(s)) + 1);
         int64_t n = 0;
