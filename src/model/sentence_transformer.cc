@@ -66,19 +66,20 @@ std::shared_ptr<const ChatTemplate> load_chat_template(const fs::path& transform
   if (has_modules) {
     const auto modalities =
         st_bert_config.is_object() ? st_bert_config.find("modality_config") : st_bert_config.end();
-    if (!st_bert_config.is_object() || modalities == st_bert_config.end() ||
-        !modalities->is_object() || !modalities->contains("message")) {
+    if (modalities == st_bert_config.end() || !modalities->is_object() ||
+        !modalities->contains("message")) {
       return nullptr;
     }
     const auto& message = (*modalities)["message"];
     if (message.is_object() && message.contains("format")) {
-      if (!message["format"].is_string()) {
+      const auto& value = message["format"];
+      if (!value.is_string() || (value != "flat" && value != "structured" && value != "auto")) {
         fail(
             "{}: modality_config.message.format must be \"flat\", \"structured\" or \"auto\", "
             "found {}",
-            st_bert_config_path.string(), message["format"].dump());
+            st_bert_config_path.string(), value.dump());
       }
-      format = message["format"].get<std::string>();
+      format = value.get<std::string>();
     }
   }
   auto chat = ChatTemplate::from_folder(transformer_dir);
@@ -103,13 +104,8 @@ std::shared_ptr<const ChatTemplate> load_chat_template(const fs::path& transform
     chat->set_format(ChatTemplate::MessageFormat::kFlat);
   } else if (format == "structured") {
     chat->set_format(ChatTemplate::MessageFormat::kStructured);
-  } else if (format == "auto") {
-    chat->set_format(chat->infer_format(config_json.value("model_type", "")));
   } else {
-    fail(
-        "{}: modality_config.message.format must be \"flat\", \"structured\" or \"auto\", "
-        "found \"{}\"",
-        st_bert_config_path.string(), format);
+    chat->set_format(chat->infer_format(config_json.value("model_type", "")));
   }
   return std::make_shared<const ChatTemplate>(std::move(*chat));
 }

@@ -447,15 +447,20 @@ Value list_method(const Value& l, const std::string& name) {
   return Value::undefined(name);
 }
 
-Value to_list_value(const Value& v) { return Value::list(iterate(v)); }
-
-// Sort key for sort/unique/min/max: the attribute, lower-cased strings unless case-sensitive.
-Value sort_key(const Value& item, const Value& attribute, bool case_sensitive) {
+// The item's "a.b" attribute (Jinja's make_attrgetter); the item itself when `attribute` is not
+// a string.
+Value attribute_of(const Value& item, const Value& attribute) {
   Value key = item;
   if (attribute.is_string()) {
     const Value parts = split(attribute.as_string(), Value::string("."), -1, false);
     for (const auto& part : parts.as_list()) key = get_item(key, part);
   }
+  return key;
+}
+
+// Sort key for sort/unique/min/max: the attribute, lower-cased strings unless case-sensitive.
+Value sort_key(const Value& item, const Value& attribute, bool case_sensitive) {
+  Value key = attribute_of(item, attribute);
   if (!case_sensitive && key.is_string()) return Value::string(to_lower(key.as_string()));
   return key;
 }
@@ -525,7 +530,7 @@ Value select_items(const Value& value, List& args, Kwargs& kwargs, bool keep, bo
                  args.end());
   List out;
   for (const auto& item : iterate(value)) {
-    const Value subject = by_attribute ? sort_key(item, attribute, true) : item;
+    const Value subject = by_attribute ? attribute_of(item, attribute) : item;
     const bool pass = test.is_undefined()
                           ? subject.truthy()
                           : apply_test(need_string(test, "select"), subject, test_args);
@@ -664,14 +669,14 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
       bool first = true;
       for (const auto& item : iterate(v)) {
         if (!first) out += sep;
-        out += (attribute.is_undefined() || attribute.is_none() ? item
-                                                                : sort_key(item, attribute, true))
-                   .str();
+        out +=
+            (attribute.is_undefined() || attribute.is_none() ? item : attribute_of(item, attribute))
+                .str();
         first = false;
       }
       return Value::string(out);
     };
-    f["list"] = [](const Value& v, List&, Kwargs&) { return to_list_value(v); };
+    f["list"] = [](const Value& v, List&, Kwargs&) { return Value::list(iterate(v)); };
     f["lower"] = [](const Value& v, List&, Kwargs&) { return Value::string(to_lower(v.str())); };
     f["upper"] = [](const Value& v, List&, Kwargs&) { return Value::string(to_upper(v.str())); };
     f["title"] = [](const Value& v, List&, Kwargs&) { return Value::string(jinja_title(v.str())); };
@@ -753,7 +758,7 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
       const Value attribute = arg(a, k, 0, "attribute");
       Value total = arg(a, k, 1, "start", Value::integer(0));
       for (const auto& item : iterate(v)) {
-        const Value x = attribute.is_undefined() ? item : sort_key(item, attribute, true);
+        const Value x = attribute.is_undefined() ? item : attribute_of(item, attribute);
         if (total.kind() == Value::Kind::kFloat || x.kind() == Value::Kind::kFloat)
           total = Value::real(total.as_double() + x.as_double());
         else
@@ -771,7 +776,7 @@ const std::map<std::string, FilterFn, std::less<>>& filters() {
       }
       for (const auto& item : iterate(v)) {
         if (attribute) {
-          Value x = sort_key(item, *attribute, true);
+          Value x = attribute_of(item, *attribute);
           if (x.is_undefined() && fallback) x = *fallback;
           out.push_back(x);
         } else {
@@ -910,16 +915,15 @@ Value get_slice(const Value& object, const Value& start_v, const Value& stop_v,
   const int64_t step = given(step_v) ? need_int(step_v, "slice") : 1;
   if (step == 0) fail("chat template: slice step cannot be zero");
   // Python's slice.indices.
-  const auto clamp = [&](const Value& v, int64_t fallback, bool is_start) {
+  const auto clamp = [&](const Value& v, int64_t fallback) {
     if (!given(v)) return fallback;
     int64_t i = need_int(v, "slice");
     if (i < 0) i += size;
     if (step > 0) return std::clamp<int64_t>(i, 0, size);
-    (void)is_start;
     return std::clamp<int64_t>(i, -1, size - 1);
   };
-  const int64_t start = clamp(start_v, step > 0 ? 0 : size - 1, true);
-  const int64_t stop = clamp(stop_v, step > 0 ? size : -1, false);
+  const int64_t start = clamp(start_v, step > 0 ? 0 : size - 1);
+  const int64_t stop = clamp(stop_v, step > 0 ? size : -1);
   List items;
   std::string text;
   for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {

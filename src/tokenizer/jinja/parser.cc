@@ -1,5 +1,6 @@
 // Lexer and parser for chat templates, as jinja2/lexer.py and jinja2/parser.py read them with
 // transformers' environment (trim_blocks, lstrip_blocks, the loopcontrols extension).
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <set>
@@ -34,7 +35,10 @@ bool is_space(char c) {
 
 class Lexer {
  public:
-  Lexer(std::string source, const std::string& origin) : src_(std::move(source)), origin_(origin) {}
+  Lexer(std::string source, const std::string& origin) : src_(std::move(source)), origin_(origin) {
+    for (size_t i = 0; i < src_.size(); ++i)
+      if (src_[i] == '\n') newlines_.push_back(i);
+  }
 
   std::vector<Segment> run() {
     std::vector<Segment> out;
@@ -110,10 +114,10 @@ class Lexer {
     fail("{}:{}: {}", origin_, line, what);
   }
 
+  // 1 + the newlines before `pos`.
   int line_at(size_t pos) const {
-    int line = 1;
-    for (size_t i = 0; i < pos && i < src_.size(); ++i) line += src_[i] == '\n';
-    return line;
+    return 1 + static_cast<int>(std::lower_bound(newlines_.begin(), newlines_.end(), pos) -
+                                newlines_.begin());
   }
 
   void push_text(std::vector<Segment>& out, std::string text, int line) {
@@ -325,6 +329,7 @@ class Lexer {
 
   std::string src_;
   const std::string& origin_;
+  std::vector<size_t> newlines_;  // offsets of '\n' in src_
 };
 
 // Recursive descent over the segments, following jinja2/parser.py's grammar and precedence.

@@ -28,41 +28,22 @@ class LocatedError : public Error {
 
 enum class Flow { kNormal, kBreak, kContinue };
 
-class Renderer {
- public:
-  Renderer(const Template::Parsed& parsed, const nlohmann::ordered_json& context)
-      : parsed_(parsed) {
-    if (!context.is_object()) fail("{}: the render context must be a JSON object", parsed.origin);
-    for (const auto& [k, v] : context.items()) context_.set(k, Value::from_json(v));
-    install_globals();
-    frames_.emplace_back();
-  }
-
-  std::string run() {
-    std::string out;
-    exec_body(parsed_.body, out);
-    return out;
-  }
-
- private:
-  [[noreturn]] void rethrow(const Error& e, int line) const {
-    throw LocatedError(fmt::format("{}:{}: {}", parsed_.origin, line, e.what()));
-  }
-
-  void install_globals() {
-    globals_.set(
-        "raise_exception", Value::function("raise_exception", [](List& a, Kwargs&) -> Value {
-          fail("chat template raised an exception: {}", a.empty() ? std::string() : a[0].str());
-        }));
-    globals_.set("strftime_now", Value::function("strftime_now", [](List& a, Kwargs&) {
-                   const std::time_t now = std::time(nullptr);
-                   std::tm tm{};
-                   localtime_r(&now, &tm);
-                   char buf[256];
-                   const size_t n =
-                       std::strftime(buf, sizeof buf, a.empty() ? "" : a[0].str().c_str(), &tm);
-                   return Value::string(std::string(buf, n));
-                 }));
+// The globals transformers' environment adds (and Jinja's range), built once: they hold no state.
+const Dict& globals() {
+  static const Dict table = [] {
+    Dict g;
+    g.set("raise_exception", Value::function("raise_exception", [](List& a, Kwargs&) -> Value {
+            fail("chat template raised an exception: {}", a.empty() ? std::string() : a[0].str());
+          }));
+    g.set("strftime_now", Value::function("strftime_now", [](List& a, Kwargs&) {
+            const std::time_t now = std::time(nullptr);
+            std::tm tm{};
+            localtime_r(&now, &tm);
+            char buf[256];
+            const size_t n =
+                std::strftime(buf, sizeof buf, a.empty() ? "" : a[0].str().c_str(), &tm);
+            return Value::string(std::string(buf, n));
+          }));
     const auto make_dict = [](List& a, Kwargs& k) {
       Dict d;
       if (!a.empty()) {
@@ -78,34 +59,57 @@ class Renderer {
       }
       return d;
     };
-    globals_.set("namespace", Value::function("namespace", [make_dict](List& a, Kwargs& k) {
-                   return Value::name_space(make_dict(a, k));
-                 }));
-    globals_.set("dict", Value::function("dict", [make_dict](List& a, Kwargs& k) {
-                   return Value::dict(make_dict(a, k));
-                 }));
-    globals_.set("range", Value::function("range", [](List& a, Kwargs&) {
-                   int64_t start = 0, stop = 0, step = 1;
-                   const auto num = [](const Value& v) {
-                     if (v.kind() != Value::Kind::kInt && v.kind() != Value::Kind::kBool)
-                       fail("chat template: range() expects integers, found {}", v.type_name());
-                     return v.as_int();
-                   };
-                   if (a.size() == 1) {
-                     stop = num(a[0]);
-                   } else if (a.size() >= 2) {
-                     start = num(a[0]);
-                     stop = num(a[1]);
-                     if (a.size() > 2) step = num(a[2]);
-                   }
-                   if (step == 0) fail("chat template: range() step must not be zero");
-                   List items;
-                   for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-                     items.push_back(Value::integer(i));
-                     if (items.size() > 100000) fail("chat template: range() is too long");
-                   }
-                   return Value::list(std::move(items));
-                 }));
+    g.set("namespace", Value::function("namespace", [make_dict](List& a, Kwargs& k) {
+            return Value::name_space(make_dict(a, k));
+          }));
+    g.set("dict", Value::function("dict", [make_dict](List& a, Kwargs& k) {
+            return Value::dict(make_dict(a, k));
+          }));
+    g.set("range", Value::function("range", [](List& a, Kwargs&) {
+            int64_t start = 0, stop = 0, step = 1;
+            const auto num = [](const Value& v) {
+              if (v.kind() != Value::Kind::kInt && v.kind() != Value::Kind::kBool)
+                fail("chat template: range() expects integers, found {}", v.type_name());
+              return v.as_int();
+            };
+            if (a.size() == 1) {
+              stop = num(a[0]);
+            } else if (a.size() >= 2) {
+              start = num(a[0]);
+              stop = num(a[1]);
+              if (a.size() > 2) step = num(a[2]);
+            }
+            if (step == 0) fail("chat template: range() step must not be zero");
+            List items;
+            for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+              items.push_back(Value::integer(i));
+              if (items.size() > 100000) fail("chat template: range() is too long");
+            }
+            return Value::list(std::move(items));
+          }));
+    return g;
+  }();
+  return table;
+}
+
+class Renderer {
+ public:
+  Renderer(const Template::Parsed& parsed, const nlohmann::ordered_json& context)
+      : parsed_(parsed) {
+    if (!context.is_object()) fail("{}: the render context must be a JSON object", parsed.origin);
+    for (const auto& [k, v] : context.items()) context_.set(k, Value::from_json(v));
+    frames_.emplace_back();
+  }
+
+  std::string run() {
+    std::string out;
+    exec_body(parsed_.body, out);
+    return out;
+  }
+
+ private:
+  [[noreturn]] void rethrow(const Error& e, int line) const {
+    throw LocatedError(fmt::format("{}:{}: {}", parsed_.origin, line, e.what()));
   }
 
   // ---- statements ----
@@ -237,13 +241,8 @@ class Renderer {
                  return a[static_cast<size_t>(index) % a.size()];
                }));
       frames_.back().set("loop", Value::dict(std::move(loop)));
-      Flow flow;
-      try {
-        flow = exec_body(node.body, out);
-      } catch (...) {
-        frames_.pop_back();
-        throw;
-      }
+      // No unwinding on an error: it ends the render, and the Renderer with it.
+      const Flow flow = exec_body(node.body, out);
       frames_.pop_back();
       if (flow == Flow::kBreak) break;
     }
@@ -283,19 +282,13 @@ class Renderer {
       frames_.push_back(saved.front());
       frames_.push_back(std::move(frame));
       std::string out;
-      try {
-        for (const auto& [name, fallback] : macro->params) {
-          if (frames_.back().find(name)) continue;
-          frames_.back().set(name, fallback ? eval(*fallback) : Value::undefined(name));
-        }
-        frames_.back().set("varargs", Value::list(std::move(extra), true));
-        frames_.back().set("kwargs", Value::dict(std::move(extra_kwargs)));
-        exec_body(macro->body, out);
-      } catch (...) {
-        saved.front() = std::move(frames_.front());
-        frames_ = std::move(saved);
-        throw;
+      for (const auto& [name, fallback] : macro->params) {
+        if (frames_.back().find(name)) continue;
+        frames_.back().set(name, fallback ? eval(*fallback) : Value::undefined(name));
       }
+      frames_.back().set("varargs", Value::list(std::move(extra), true));
+      frames_.back().set("kwargs", Value::dict(std::move(extra_kwargs)));
+      exec_body(macro->body, out);
       saved.front() = std::move(frames_.front());
       frames_ = std::move(saved);
       return Value::string(std::move(out));
@@ -308,7 +301,7 @@ class Renderer {
     for (auto it = frames_.rbegin(); it != frames_.rend(); ++it)
       if (const Value* v = it->find(name)) return *v;
     if (const Value* v = context_.find(name)) return *v;
-    if (const Value* v = globals_.find(name)) return *v;
+    if (const Value* v = globals().find(name)) return *v;
     return Value::undefined(name);
   }
 
@@ -501,7 +494,6 @@ class Renderer {
 
   const Template::Parsed& parsed_;
   Dict context_;
-  Dict globals_;
   std::vector<Dict> frames_;
 };
 
