@@ -17,7 +17,7 @@ namespace {
 
 struct EncodeArgs {
   ModelOptions model;
-  std::string input, field = "text", output, prompt, prompt_name;
+  std::string input, field = "text", output, prompt, prompt_name, task;
   int64_t batch_size = 32, dim = 0;
   bool dim_given = false, prompt_given = false, prompt_name_given = false;
   bool bf16 = false;
@@ -31,10 +31,12 @@ void run_encode(const EncodeArgs& args) {
     fail("--prompt and --prompt-name both given; give the prompt text or its name, not both");
   }
   SentenceTransformer st = args.model.load();
-  // As ST's encode: the text given, else the prompt named, else the model's default_prompt_name.
-  const std::string prompt =
-      st.resolve_prompt(args.prompt_given ? std::optional(args.prompt) : std::nullopt,
-                        args.prompt_name_given ? std::optional(args.prompt_name) : std::nullopt);
+  // As ST's encode: the text given, else the prompt named, else (encode_query, encode_document)
+  // the task's prompt, else the model's default_prompt_name.
+  const EncodeTask task = encode_task(args.task);
+  const std::string prompt = st.resolve_prompt(
+      args.prompt_given ? std::optional(args.prompt) : std::nullopt,
+      args.prompt_name_given ? std::optional(args.prompt_name) : std::nullopt, task);
   if (args.dim_given && (args.dim < 1 || args.dim > st.dimension())) {
     fail("--dim {} is out of range; expected 1..{} (the model's embedding dimension)", args.dim,
          st.dimension());
@@ -44,6 +46,7 @@ void run_encode(const EncodeArgs& args) {
   options.batch_size = args.batch_size;
   options.dim = args.dim;
   options.prompt = prompt;
+  options.task = task;
   options.bf16 = args.bf16;
   options.progress = io::progress_printer("encode");
   const auto start = std::chrono::steady_clock::now();
@@ -77,6 +80,7 @@ const Register kRegister("encode", [](CLI::App& app) {
                   "Prepend the model's prompt of this name (config_sentence_transformers.json "
                   "prompts); with neither flag, its default_prompt_name applies, if set")
       ->each([args](const std::string&) { args->prompt_name_given = true; });
+  add_task_option(*cmd, args->task);
   cmd->add_flag("--bf16", args->bf16, "Encode in bf16 autocast (CUDA only; fp32 otherwise)");
   cmd->callback([args] { run_encode(*args); });
 });

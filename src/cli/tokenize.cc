@@ -13,7 +13,7 @@ namespace {
 
 struct TokenizeArgs {
   ModelOptions model;
-  std::string input, field = "text", output, prompt;
+  std::string input, field = "text", output, prompt, task;
 };
 
 void run_tokenize(const TokenizeArgs& args) {
@@ -21,7 +21,10 @@ void run_tokenize(const TokenizeArgs& args) {
   const auto texts = data::read_texts(args.input, args.field);
   io::AtomicWriter writer(args.output);
   for (const auto& text : texts) {
-    writer.stream() << nlohmann::json{{"input_ids", st.tokenize(text, args.prompt)}}.dump() << '\n';
+    writer.stream() << nlohmann::json{{"input_ids",
+                                       st.tokenize(text, args.prompt, encode_task(args.task))}}
+                           .dump()
+                    << '\n';
   }
   writer.commit();
   fmt::print(stderr, "tokenize: {} texts -> {}\n", texts.size(), args.output);
@@ -39,6 +42,10 @@ const Register kRegister("tokenize", [](CLI::App& app) {
   cmd->add_option("--output", args->output, "Output .jsonl: {\"input_ids\": [...]} per text")
       ->required();
   cmd->add_option("--prompt", args->prompt, "Text prepended to every input");
+  cmd->add_option("--task", args->task,
+                  "query or document: the task a chat template that reads the variable task "
+                  "gets, as encode_query and encode_document pass it (unset: none)")
+      ->check(CLI::IsMember({"query", "document"}));
   cmd->callback([args] { run_tokenize(*args); });
 });
 

@@ -104,10 +104,11 @@ EncodedRetrieval encode_retrieval(SentenceTransformer& model, const data::Retrie
     return out;
   }
   auto encode = [&](const std::vector<std::string>& texts, const std::string& prompt,
-                    const std::string& label) {
+                    EncodeTask task, const std::string& label) {
     EncodeOptions encode_options;
     encode_options.batch_size = options.batch_size;
     encode_options.prompt = prompt;
+    encode_options.task = task;
     encode_options.bf16 = options.bf16;
     encode_options.shard_index = options.shard_index;
     encode_options.shard_count = options.shard_count;
@@ -132,8 +133,8 @@ EncodedRetrieval encode_retrieval(SentenceTransformer& model, const data::Retrie
       given(options.query_prompt), given(options.query_prompt_name), EncodeTask::kQuery);
   const std::string corpus_prompt = model.resolve_prompt(
       given(options.corpus_prompt), given(options.corpus_prompt_name), EncodeTask::kDocument);
-  out.queries = encode(data.query_texts, query_prompt, "queries");
-  out.corpus = encode(data.corpus_texts, corpus_prompt, "corpus");
+  out.queries = encode(data.query_texts, query_prompt, EncodeTask::kQuery, "queries");
+  out.corpus = encode(data.corpus_texts, corpus_prompt, EncodeTask::kDocument, "corpus");
   if (!options.save_embeddings.empty()) {
     fs::create_directories(options.save_embeddings);
     save_matrix(options.save_embeddings / "queries.npy", out.queries);

@@ -57,11 +57,12 @@ at::Tensor pairwise_similarity(const at::Tensor& a, const at::Tensor& b,
   return (a * b).sum(-1);
 }
 
-// Encodes `texts` with `prompt` and L2-normalises them (encode(..., normalize_embeddings=True)),
-// or reads them from the cache folder when an earlier run stored the same model, prompt and texts.
+// Encodes `texts` with `prompt` as `task` (encode_query or encode_document) and L2-normalises
+// them (normalize_embeddings=True), or reads them from the cache folder when an earlier run stored
+// the same model, prompt and texts (`what` names the task in the file name).
 at::Tensor embed(SentenceTransformer& model, const std::vector<std::string>& texts,
-                 const std::string& prompt, const MineSettings& settings, std::string_view what,
-                 const MineProgress& progress) {
+                 const std::string& prompt, EncodeTask task, const MineSettings& settings,
+                 std::string_view what, const MineProgress& progress) {
   fs::path cache_file;
   if (!settings.cache_folder.empty()) {
     std::string key = fs::absolute(model.source_dir()).lexically_normal().string();
@@ -86,6 +87,7 @@ at::Tensor embed(SentenceTransformer& model, const std::vector<std::string>& tex
   EncodeOptions options;
   options.batch_size = settings.batch_size;
   options.prompt = prompt;
+  options.task = task;
   if (progress) {
     options.progress = [&](int64_t done, int64_t total) { progress(what, done, total); };
   }
@@ -236,8 +238,10 @@ MineResult mine_hard_negatives(SentenceTransformer& model, const std::vector<std
       given(settings.corpus_prompt), given(settings.corpus_prompt_name), EncodeTask::kDocument);
   const std::string query_prompt = model.resolve_prompt(
       given(settings.query_prompt), given(settings.query_prompt_name), EncodeTask::kQuery);
-  at::Tensor corpus_embeddings = embed(model, corpus, corpus_prompt, settings, "corpus", progress);
-  at::Tensor query_embeddings = embed(model, queries, query_prompt, settings, "query", progress);
+  at::Tensor corpus_embeddings =
+      embed(model, corpus, corpus_prompt, EncodeTask::kDocument, settings, "corpus", progress);
+  at::Tensor query_embeddings =
+      embed(model, queries, query_prompt, EncodeTask::kQuery, settings, "query", progress);
 
   // Exact top-k per anchor, faiss_batch_size anchors at a time, padded to range_max +
   // max_positives columns with index -1 when the corpus is smaller.

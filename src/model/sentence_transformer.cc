@@ -93,13 +93,6 @@ std::shared_ptr<const ChatTemplate> load_chat_template(const fs::path& transform
         (transformer_dir / "chat_template.jinja").lexically_normal().string(),
         (transformer_dir / "tokenizer_config.json").lexically_normal().string());
   }
-  if (chat->reads_variable("task")) {
-    fail(
-        "{}: the chat template reads the variable \"task\", which sentence-transformers fills "
-        "from encode_query/encode_document; embedtune does not pass it, so the embeddings would "
-        "differ. Use a template without \"task\"",
-        chat->origin());
-  }
   if (format == "flat") {
     chat->set_format(ChatTemplate::MessageFormat::kFlat);
   } else if (format == "structured") {
@@ -173,6 +166,8 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
   }
   model.chat_template_ = load_chat_template(transformer_dir, fs::exists(modules_path), st_bert_json,
                                             st_bert_config, model.config_json_);
+  model.chat_template_reads_task_ =
+      model.chat_template_ && model.chat_template_->reads_variable("task");
   if (fs::exists(tokenizer_config)) {
     const auto json = io::read_json_file(tokenizer_config);
     const auto side = json.find("padding_side");
@@ -235,11 +230,17 @@ int64_t SentenceTransformer::parameter_count() const {
   return count;
 }
 
-std::vector<int32_t> SentenceTransformer::tokenize(std::string_view text,
-                                                   std::string_view prompt) const {
-  // A chat model gets the prompt as a system message (InputFormatter.prepend_prompt_to_messages).
+std::vector<int32_t> SentenceTransformer::tokenize(std::string_view text, std::string_view prompt,
+                                                   EncodeTask task) const {
+  // A chat model gets the prompt as a system message (InputFormatter.prepend_prompt_to_messages),
+  // and the task only when its template reads "task" (Transformer._chat_template_declares_task).
   if (chat_template_) {
-    return chat_template_->encode(*tokenizer_, text, prompt, static_cast<size_t>(max_seq_length_));
+    std::string_view task_name;
+    if (task != EncodeTask::kEncode && chat_template_reads_task_) {
+      task_name = task == EncodeTask::kQuery ? "query" : "document";
+    }
+    return chat_template_->encode(*tokenizer_, text, prompt, static_cast<size_t>(max_seq_length_),
+                                  task_name);
   }
   if (prompt.empty()) return tokenizer_->encode(text, static_cast<size_t>(max_seq_length_));
   std::string joined;
@@ -295,7 +296,7 @@ at::Tensor SentenceTransformer::encode(const std::vector<std::string>& texts,
   const int64_t prompt_length = pooling_.include_prompt ? 0 : this->prompt_length(options.prompt);
   const auto n = static_cast<int64_t>(texts.size());
   std::vector<std::vector<int32_t>> ids(texts.size());
-  for (int64_t i = 0; i < n; ++i) ids[i] = tokenize(texts[i], options.prompt);
+  for (int64_t i = 0; i < n; ++i) ids[i] = tokenize(texts[i], options.prompt, options.task);
 
   // Longest first, as sentence-transformers orders its batches; ties keep input order.
   std::vector<int64_t> order(texts.size());

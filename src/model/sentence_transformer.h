@@ -33,6 +33,10 @@ struct EncodeOptions {
   // Prepended to every text, as sentence-transformers' prompt= once resolved: the caller picks it
   // with SentenceTransformer::resolve_prompt (encode uses it as given, "" for none).
   std::string prompt;
+  // Which encode method of sentence-transformers this is: encode_query and encode_document pass
+  // their task ("query", "document") to a chat template that reads the variable "task". The
+  // prompt is resolved apart (see SentenceTransformer::resolve_prompt).
+  EncodeTask task = EncodeTask::kEncode;
   // bf16 autocast on CUDA (ignored on the CPU). Off by default: encoding and evaluation run in
   // fp32, as the reference evaluates.
   bool bf16 = false;
@@ -65,7 +69,10 @@ class SentenceTransformer {
   at::Tensor encode(const std::vector<std::string>& texts, const EncodeOptions& options = {});
 
   // Token ids as the model sees them: prompt + text, [CLS] ... [SEP], cut at max_seq_length().
-  std::vector<int32_t> tokenize(std::string_view text, std::string_view prompt = {}) const;
+  // A chat model renders the text through its template, with `task` as its "task" variable when
+  // the template reads one (kQuery: "query", kDocument: "document"; kEncode: undefined).
+  std::vector<int32_t> tokenize(std::string_view text, std::string_view prompt = {},
+                                EncodeTask task = EncodeTask::kEncode) const;
 
   // Sentence embeddings with autograd (for training): (B, D), normalised if the model normalises.
   // `prompt_length`: tokens at the start of each sequence that pooling leaves out (see pool()).
@@ -115,6 +122,7 @@ class SentenceTransformer {
   std::shared_ptr<Encoder> encoder_;
   std::shared_ptr<Tokenizer> tokenizer_;
   std::shared_ptr<const ChatTemplate> chat_template_;
+  bool chat_template_reads_task_ = false;  // whether tokenize passes it the task
   PoolingConfig pooling_;
   bool normalize_ = false;
   int64_t max_seq_length_ = 512;

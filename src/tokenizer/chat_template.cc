@@ -118,7 +118,8 @@ nlohmann::ordered_json ChatTemplate::conversation(std::string_view text,
   return messages;
 }
 
-std::string ChatTemplate::render(const nlohmann::ordered_json& messages) const {
+std::string ChatTemplate::render(const nlohmann::ordered_json& messages,
+                                 std::string_view task) const {
   // apply_chat_template's variables: the special tokens, then messages, tools, documents and
   // add_generation_prompt (render_jinja_template passes those last, so they win).
   nlohmann::ordered_json context = special_tokens_;
@@ -126,22 +127,26 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages) const {
   context["tools"] = nullptr;
   context["documents"] = nullptr;
   context["add_generation_prompt"] = false;
+  if (!task.empty()) context["task"] = std::string(task);
   return template_->render(context);
 }
 
-std::vector<int32_t> ChatTemplate::suffix_ids(const Tokenizer& tokenizer,
-                                              std::string_view prompt) const {
+std::vector<int32_t> ChatTemplate::suffix_ids(const Tokenizer& tokenizer, std::string_view prompt,
+                                              std::string_view task) const {
+  std::string key(task);
+  key.push_back('\0');
+  key.append(prompt);
   {
     std::lock_guard<std::mutex> lock(suffix_cache_->mutex);
-    const auto it = suffix_cache_->by_prompt.find(prompt);
-    if (it != suffix_cache_->by_prompt.end()) return it->second;
+    const auto it = suffix_cache_->by_key.find(key);
+    if (it != suffix_cache_->by_key.end()) return it->second;
   }
   std::vector<int32_t> suffix;
   try {
     const std::vector<int32_t> first =
-        tokenizer.encode(render(conversation("0", prompt)), 0, false);
+        tokenizer.encode(render(conversation("0", prompt), task), 0, false);
     const std::vector<int32_t> second =
-        tokenizer.encode(render(conversation("1 2 3 4", prompt)), 0, false);
+        tokenizer.encode(render(conversation("1 2 3 4", prompt), task), 0, false);
     size_t count = 0;
     while (count < first.size() && count < second.size() &&
            first[first.size() - 1 - count] == second[second.size() - 1 - count]) {
@@ -155,16 +160,17 @@ std::vector<int32_t> ChatTemplate::suffix_ids(const Tokenizer& tokenizer,
     suffix.clear();
   }
   std::lock_guard<std::mutex> lock(suffix_cache_->mutex);
-  suffix_cache_->by_prompt.emplace(std::string(prompt), suffix);
+  suffix_cache_->by_key.emplace(std::move(key), suffix);
   return suffix;
 }
 
 std::vector<int32_t> ChatTemplate::encode(const Tokenizer& tokenizer, std::string_view text,
-                                          std::string_view prompt, size_t max_length) const {
+                                          std::string_view prompt, size_t max_length,
+                                          std::string_view task) const {
   std::vector<int32_t> ids =
-      tokenizer.encode(render(conversation(text, prompt)), max_length, false);
+      tokenizer.encode(render(conversation(text, prompt), task), max_length, false);
   if (max_length == 0 || ids.size() < max_length) return ids;
-  const std::vector<int32_t> suffix = suffix_ids(tokenizer, prompt);
+  const std::vector<int32_t> suffix = suffix_ids(tokenizer, prompt, task);
   const size_t keep = std::min(suffix.size(), ids.size());
   std::copy(suffix.end() - static_cast<std::ptrdiff_t>(keep), suffix.end(),
             ids.end() - static_cast<std::ptrdiff_t>(keep));

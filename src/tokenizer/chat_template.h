@@ -44,15 +44,19 @@ class ChatTemplate {
   // The conversation for one text: [{"role": "system", "content": prompt}] when `prompt` is not
   // empty, then {"role": "user", "content": text}, with content laid out in format().
   nlohmann::ordered_json conversation(std::string_view text, std::string_view prompt) const;
-  // apply_chat_template(messages, tokenize=False, add_generation_prompt=False): the rendered
-  // text. Throws embedtune::Error naming the template and line where jinja2 would raise.
-  std::string render(const nlohmann::ordered_json& messages) const;
+  // apply_chat_template(messages, tokenize=False, add_generation_prompt=False[, task=task]): the
+  // rendered text; `task` ("query", "document") is passed as the template variable "task" when
+  // not empty, as sentence-transformers passes encode_query's and encode_document's task. Throws
+  // embedtune::Error naming the template and line where jinja2 would raise.
+  std::string render(const nlohmann::ordered_json& messages, std::string_view task = {}) const;
 
-  // The ids sentence-transformers feeds the model for `text`: render(conversation(text, prompt))
-  // tokenized without special tokens and cut to `max_length` (0: no limit); a sequence of
-  // exactly max_length gets the template's tail tokens written over its last ones. Thread-safe.
+  // The ids sentence-transformers feeds the model for `text`: render(conversation(text, prompt),
+  // task) tokenized without special tokens and cut to `max_length` (0: no limit); a sequence of
+  // exactly max_length gets the template's tail tokens (rendered with the same task) written
+  // over its last ones. Thread-safe.
   std::vector<int32_t> encode(const Tokenizer& tokenizer, std::string_view text,
-                              std::string_view prompt, size_t max_length) const;
+                              std::string_view prompt, size_t max_length,
+                              std::string_view task = {}) const;
 
   // Whether the template reads the variable `name` without setting it (sentence-transformers
   // passes task= only to templates that read "task").
@@ -61,9 +65,11 @@ class ChatTemplate {
   const std::string& origin() const { return origin_; }
 
  private:
-  // The template's tail for conversations with this prompt: the longest common token suffix of
-  // two renders whose user content differs ("0" and "1 2 3 4"), as _chat_template_suffix_ids.
-  std::vector<int32_t> suffix_ids(const Tokenizer& tokenizer, std::string_view prompt) const;
+  // The template's tail for conversations with this prompt and task: the longest common token
+  // suffix of two renders whose user content differs ("0" and "1 2 3 4"), as
+  // _chat_template_suffix_ids.
+  std::vector<int32_t> suffix_ids(const Tokenizer& tokenizer, std::string_view prompt,
+                                  std::string_view task) const;
 
   std::string source_;
   std::string origin_;
@@ -72,7 +78,8 @@ class ChatTemplate {
   MessageFormat format_ = MessageFormat::kFlat;
   struct SuffixCache {
     std::mutex mutex;
-    std::map<std::string, std::vector<int32_t>, std::less<>> by_prompt;
+    // Keyed by task, a NUL, then the prompt.
+    std::map<std::string, std::vector<int32_t>, std::less<>> by_key;
   };
   std::shared_ptr<SuffixCache> suffix_cache_ = std::make_shared<SuffixCache>();
 };

@@ -228,8 +228,6 @@ CASES = [
      ask_for_messages, ENCODE, ["sentence_bert_config.json", "chat template", "chat_template.jinja"]),
     ("chat template with a syntax error", chat_template("{% for m in messages %}{{ m.content }"), ENCODE,
      ["chat_template.jinja:1", "unclosed tag"]),
-    ("chat template reads task", chat_template("{% if task %}{{ task }}{% endif %}{{ messages[0].content }}"),
-     ENCODE, ["chat_template.jinja", '"task"']),
     ("chat template raises", chat_template("{{ raise_exception('only conversations with an assistant turn') }}"),
      ENCODE, ["chat_template.jinja:1", "raised an exception", "assistant turn"]),
     ("intermediate_size disagrees with the weights", set_config(intermediate_size=96), ENCODE,

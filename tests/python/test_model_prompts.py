@@ -164,3 +164,82 @@ def test_include_prompt_false_leaves_the_prompt_out_of_pooling(run, tmp_path, te
     if st[1].pooling_mode != "lasttoken":
         included = SentenceTransformer(str(testdata / "models" / folder), device="cpu")
         assert max_diff(ours, included.encode(texts, prompt=prompt, convert_to_numpy=True)) > 1e-4
+
+
+# A chat template that reads the variable "task", as task-aware embedders ship (query augmentation
+# tokens after a query): sentence-transformers passes task="query" from encode_query and
+# task="document" from encode_document, and nothing from encode (nor in training).
+TASK_TAIL = ("{%- if task == 'query' %}{{- '<|im_start|>query\\n' }}"
+             "{%- elif task == 'document' %}{{- 'document<|im_end|>\\n' }}{%- endif %}")
+
+
+@pytest.fixture(scope="module")
+def task_chat_model(testdata, tmp_path_factory):
+    """The tiny qwen3_chat model (ChatML, last-token pooling, a "query" prompt) with TASK_TAIL
+    appended to its chat template."""
+    folder = tmp_path_factory.mktemp("task-chat") / "m"
+    shutil.copytree(testdata / "models" / "qwen3_chat", folder)
+    template = folder / "chat_template.jinja"
+    template.write_text(template.read_text(encoding="utf-8") + TASK_TAIL, encoding="utf-8")
+    st = SentenceTransformer(str(folder), device="cpu")
+    assert st[0]._chat_template_declares_task()
+    return folder, st
+
+
+@pytest.fixture(scope="module")
+def task_texts(texts):
+    # Long ones too: cut at max_seq_length, they get the task's tail restored.
+    return texts + [" ".join(["token"] * n) for n in (150, 400)]
+
+
+@pytest.mark.parametrize("task", ["query", "document", None])
+def test_chat_template_reading_task_gets_it_as_st_encode_query_and_document(run, tmp_path, task_chat_model,
+                                                                          task_texts, task):
+    folder, st = task_chat_model
+    flags = ["--task", task] if task else []
+    ours = encode(run, tmp_path, folder, task_texts, *flags)
+    oracle = {"query": st.encode_query, "document": st.encode_document, None: st.encode}[task]
+    diff = max_diff(ours, oracle(task_texts, convert_to_numpy=True))
+    print(f"task-reading chat template, --task {task}: max |diff| = {diff:.3e}")
+    assert diff <= TOLERANCE
+    # The ids, cut ones included: the task's tail is rendered and restored as ST does.
+    (tmp_path / "long.txt").write_text(task_texts[-1] + "\n" + task_texts[0] + "\n")
+    run("tokenize", "--model", folder, "--input", tmp_path / "long.txt", "--output", tmp_path / "ids.jsonl", *flags)
+    ids = [json.loads(line)["input_ids"] for line in (tmp_path / "ids.jsonl").read_text().splitlines()]
+    for text, got in zip([task_texts[-1], task_texts[0]], ids):
+        expected = st[0].preprocess([text], task=task)["input_ids"][0].tolist()
+        assert got == expected
+    assert len(ids[0]) == st.max_seq_length
+    # The task matters: rendered with another one (same prompt), the embeddings are others.
+    if task:
+        other = st.encode(task_texts, prompt=st.prompts[task] or None, convert_to_numpy=True)
+        assert max_diff(ours, other) > 1e-3
+
+
+def test_evaluate_and_mine_pass_the_task_to_the_chat_template(run, tmp_path, task_chat_model, pairs):
+    """evaluate: queries as encode_query, the corpus as encode_document (InformationRetrievalEvaluator);
+    mine: the same (mine_hard_negatives)."""
+    folder, st = task_chat_model
+    dims = [64, 32]
+    run("evaluate", "--model", folder, "--train", pairs / "train.jsonl", "--test", pairs / "test.jsonl",
+        "--dims", ",".join(map(str, dims)), "--output", tmp_path / "r.json", "--save-embeddings", tmp_path / "emb")
+    ours = json.loads((tmp_path / "r.json").read_text())
+    expected, _, queries, corpus = st_results(folder, pairs, dims)
+    worst = max(abs(ours[k] - v) for k, v in expected.items())
+    print(f"evaluate, task-reading chat template: max |diff| = {worst:.3e}")
+    assert worst <= 1e-4
+    assert max_diff(np.load(tmp_path / "emb" / "queries.npy"), st.encode_query(queries)) <= TOLERANCE
+    assert max_diff(np.load(tmp_path / "emb" / "corpus.npy"), st.encode_document(corpus)) <= TOLERANCE
+
+    from datasets import Dataset
+    from sentence_transformers.util import mine_hard_negatives
+    rows = [json.loads(line) for line in (pairs / "train.jsonl").read_text().splitlines()]
+    dataset = Dataset.from_dict({"anchor": [r["anchor"] for r in rows], "positive": [r["positive"] for r in rows]})
+    mined = [dict(r) for r in mine_hard_negatives(dataset, st, num_negatives=2, output_format="n-tuple",
+                                                 output_scores=True, verbose=False)]
+    run("mine", "--model", folder, "--input", pairs / "train.jsonl", "--output", tmp_path / "mined.jsonl",
+        "--num_negatives", 2, "--output_format", "n-tuple", "--output_scores")
+    ours = [json.loads(line) for line in (tmp_path / "mined.jsonl").read_text().splitlines()]
+    assert [(r["anchor"], r["negative_1"], r["negative_2"]) for r in ours] == \
+        [(r["anchor"], r["negative_1"], r["negative_2"]) for r in mined]
+    assert max(abs(a - b) for o, m in zip(ours, mined) for a, b in zip(o["scores"], m["scores"])) <= 1e-5

@@ -96,6 +96,16 @@ TEST(ChatTemplate, BuildsTheConversationSentenceTransformersBuilds) {
   EXPECT_EQ(parts.infer_format("gpt_oss"), ChatTemplate::MessageFormat::kFlat);
 }
 
+TEST(ChatTemplate, PassesTheTaskOnlyWhenOneIsGiven) {
+  // As sentence-transformers: task= from encode_query / encode_document, nothing from encode.
+  ChatTemplate chat("{{ messages[0].content }}{% if task is defined %}|{{ task }}{% endif %}", "t",
+                    nlohmann::ordered_json::object());
+  EXPECT_TRUE(chat.reads_variable("task"));
+  EXPECT_EQ(chat.render(chat.conversation("hi", "")), "hi");
+  EXPECT_EQ(chat.render(chat.conversation("hi", ""), "query"), "hi|query");
+  EXPECT_EQ(chat.render(chat.conversation("hi", ""), "document"), "hi|document");
+}
+
 TEST(ChatTemplate, FindsTheFoldersTemplateAsTransformersDoes) {
   const testing::ScratchDir dir;
   EXPECT_FALSE(ChatTemplate::from_folder(dir.path()).has_value());
