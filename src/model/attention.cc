@@ -1,18 +1,93 @@
-// packed_attention: pad, attend, unpad.
+// packed_attention: the varlen kernels on CUDA, else pad, attend, unpad.
 #include "model/attention.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "model/dropout.h"
+#include "model/libtorch_version.h"
 
 namespace embedtune {
 
+AttentionPattern AttentionPattern::causal_over(const PackedBatch& batch) {
+  const int64_t t = batch.max_length;
+  const at::Tensor index = at::arange(t, batch.input_ids.options().dtype(at::kLong));
+  // In the padded layout too: a row's real tokens are contiguous (after its padding when left
+  // padded), so key <= query there is key <= query within the sequence, once padding keys are
+  // masked.
+  return {.causal = true,
+          .window = -1,
+          .allowed = index.unsqueeze(0).le(index.unsqueeze(1)).view({1, 1, t, t})};
+}
+
+AttentionPattern AttentionPattern::sliding_window(const PackedBatch& batch, int64_t window) {
+  if (batch.max_length - 1 <= window) return full();
+  return {.causal = false,
+          .window = window,
+          .allowed = sliding_window_pairs(batch.max_length, window, batch.input_ids.device())};
+}
+
+std::optional<at::Tensor> varlen_attention(const at::Tensor& qkv, const PackedBatch& batch,
+                                           const AttentionOptions& options) {
+  const int64_t heads = options.num_heads, head_dim = options.head_dim;
+  // Both kernels want head sizes in steps of 8 up to 256 (SDPA pads others; these are not).
+  if (!qkv.is_cuda() || options.score_bias.defined() || head_dim % 8 != 0 || head_dim > 256) {
+    return std::nullopt;
+  }
+  const AttentionPattern& pattern = options.pattern;
+  const int64_t n = qkv.size(0);
+  const std::vector<at::Tensor> parts = qkv.view({n, 3, heads, head_dim}).unbind(1);
+  const at::Tensor q = parts[0].contiguous(), k = parts[1].contiguous(),
+                   v = parts[2].contiguous();  // each (N, heads, d)
+  const at::Tensor cu_seqlens = batch.offsets.to(at::kInt);
+  const double dropout_p = options.training ? options.dropout_p : 0.0;
+  const int64_t t = batch.max_length;
+  at::Tensor context;
+  const at::ScalarType dtype = qkv.scalar_type();
+  if (dtype == at::kBFloat16 || dtype == at::kHalf) {
+    // Flash attention: window_size_left/right (-1: unbounded) take the sliding window.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
+    const std::optional<int64_t> left =
+        pattern.window >= 0 ? std::optional<int64_t>(pattern.window) : std::nullopt;
+    const std::optional<int64_t> right =
+        pattern.window >= 0 ? std::optional<int64_t>(pattern.window) : std::nullopt;
+    context = std::get<0>(at::_flash_attention_forward(
+        q, k, v, cu_seqlens, cu_seqlens, t, t, dropout_p, pattern.causal,
+        /*return_debug_mask=*/false, /*scale=*/std::nullopt, left, right));
+#else
+    // LibTorch before 2.5 has no window arguments on the flash kernel.
+    if (pattern.window >= 0) return std::nullopt;
+    context = std::get<0>(at::_flash_attention_forward(q, k, v, cu_seqlens, cu_seqlens, t, t,
+                                                       dropout_p, pattern.causal,
+                                                       /*return_debug_mask=*/false));
+#endif
+  } else if (dtype == at::kFloat) {
+    // The memory-efficient kernel, fp32's fallback: (1, N, heads, d) with cu_seqlens; custom
+    // mask 1 is causal from the top left (the same as bottom right: queries and keys are the same
+    // sequence). It has no two-sided window.
+    if (pattern.window >= 0) return std::nullopt;
+    const bool needs_grad = at::GradMode::is_enabled() && qkv.requires_grad();
+    context = std::get<0>(at::_efficient_attention_forward(
+                              q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0),
+                              /*bias=*/std::nullopt, cu_seqlens, cu_seqlens, t, t, dropout_p,
+                              /*custom_mask_type=*/pattern.causal ? 1 : 0,
+                              /*compute_log_sumexp=*/needs_grad))
+                  .squeeze(0);
+  } else {
+    return std::nullopt;
+  }
+  return context.reshape({n, heads * head_dim});  // (N, H)
+}
+
 at::Tensor packed_attention(const at::Tensor& qkv_packed, const PackedBatch& batch,
                             const AttentionOptions& options) {
+  if (std::optional<at::Tensor> context = varlen_attention(qkv_packed, batch, options)) {
+    return *context;
+  }
   const int64_t b = batch.batch_size(), t = batch.max_length;
   const int64_t heads = options.num_heads, head_dim = options.head_dim, h = heads * head_dim;
   at::Tensor qkv = qkv_packed;
@@ -30,14 +105,15 @@ at::Tensor packed_attention(const at::Tensor& qkv_packed, const PackedBatch& bat
   // The pairs that may attend: real keys, within the allowed pattern.
   std::optional<at::Tensor> allowed;
   if (!batch.uniform) allowed = batch.key_mask;
-  if (options.allowed.defined()) {
+  const at::Tensor& pattern_allowed = options.pattern.allowed;
+  if (pattern_allowed.defined()) {
     if (allowed) {
       // Padding queries (rows dropped afterwards) see every real key: a row with no key at all
       // would be NaN, and NaN survives into the gradients through the softmax backward.
       const at::Tensor padding_query = batch.key_mask.transpose(-1, -2).logical_not();
-      allowed = at::logical_and(*allowed, at::logical_or(options.allowed, padding_query));
+      allowed = at::logical_and(*allowed, at::logical_or(pattern_allowed, padding_query));
     } else {
-      allowed = options.allowed;
+      allowed = pattern_allowed;
     }
   }
   // The additive mask: the score bias, with -inf where a pair may not attend.

@@ -82,7 +82,7 @@ at::Tensor BertAttention::forward(const at::Tensor& hidden, const PackedBatch& b
                                          .dropout_p = dropout_p,
                                          .training = is_training(),
                                          .score_bias = {},
-                                         .allowed = {}});
+                                         .pattern = {}});
   return output->forward(context, hidden, batch);
 }
 

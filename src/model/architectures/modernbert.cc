@@ -133,7 +133,7 @@ ModernBertAttention::ModernBertAttention(const ModernBertConfig& config)
 }
 
 at::Tensor ModernBertAttention::forward(const at::Tensor& hidden, const RotaryTables& rotary,
-                                        const at::Tensor& window_pairs, const PackedBatch& batch) {
+                                        const AttentionPattern& pattern, const PackedBatch& batch) {
   const int64_t n = hidden.size(0);
   // (N, 3H) -> (N, 3, heads, d): query, key, value; rotate query and key.
   const std::vector<at::Tensor> qkv =
@@ -146,7 +146,7 @@ at::Tensor ModernBertAttention::forward(const at::Tensor& hidden, const RotaryTa
                                          .dropout_p = dropout_p,
                                          .training = is_training(),
                                          .score_bias = {},
-                                         .allowed = window_pairs});
+                                         .pattern = pattern});
   // out_drop(Wo(context)), the attention dropout again, as transformers.
   return token_dropout(Wo->forward(context), dropout_p, is_training(), batch);
 }
@@ -180,10 +180,10 @@ ModernBertEncoderLayer::ModernBertEncoderLayer(const ModernBertConfig& config, i
 }
 
 at::Tensor ModernBertEncoderLayer::forward(const at::Tensor& hidden, const RotaryTables& rotary,
-                                           const at::Tensor& window_pairs,
+                                           const AttentionPattern& pattern,
                                            const PackedBatch& batch) {
   const at::Tensor normed = attn_norm ? attn_norm->forward(hidden) : hidden;
-  at::Tensor x = hidden + attn->forward(normed, rotary, window_pairs, batch);
+  at::Tensor x = hidden + attn->forward(normed, rotary, pattern, batch);
   return x + mlp->forward(mlp_norm->forward(x), batch);
 }
 
@@ -205,17 +205,14 @@ at::Tensor ModernBertModel::forward(const PackedBatch& batch) {
   // Positions 0..len-1 per sequence, as transformers' arange over right-padded inputs.
   const RotaryTables global = rotary_tables(batch.position_ids, global_inv_freq_);
   const RotaryTables local = rotary_tables(batch.position_ids, local_inv_freq_);
-  // The window: |query - key| <= local_attention / 2. A batch no longer than the window needs
-  // no pattern at all.
-  const int64_t half_window = config_.local_attention / 2;
-  at::Tensor window;
-  if (batch.max_length - 1 > half_window) {
-    window = sliding_window_pairs(batch.max_length, half_window, batch.input_ids.device());
-  }
+  // The window: |query - key| <= local_attention / 2.
+  const AttentionPattern window =
+      AttentionPattern::sliding_window(batch, config_.local_attention / 2);
+  const AttentionPattern full = AttentionPattern::full();
   for (size_t i = 0; i < layers_->size(); ++i) {
     const bool sliding = config_.sliding[i];
-    hidden = layers_[i]->as<ModernBertEncoderLayer>()->forward(
-        hidden, sliding ? local : global, sliding ? window : at::Tensor(), batch);
+    hidden = layers_[i]->as<ModernBertEncoderLayer>()->forward(hidden, sliding ? local : global,
+                                                               sliding ? window : full, batch);
   }
   return final_norm_->forward(hidden);
 }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "model/architectures/encoder.h"
+#include "model/attention.h"
 #include "model/packed_batch.h"
 #include "model/rotary.h"
 
@@ -75,10 +76,10 @@ struct ModernBertEmbeddings : torch::nn::Module {
 
 struct ModernBertAttention : torch::nn::Module {
   explicit ModernBertAttention(const ModernBertConfig& config);
-  // (N, H) -> (N, H). `rotary`: the tables of this layer's theta; `window_pairs`: the
-  // sliding-window pattern (1, 1, T, T) for a local layer, undefined for a global one.
+  // (N, H) -> (N, H). `rotary`: the tables of this layer's theta; `pattern`: the sliding window
+  // for a local layer, full() for a global one.
   at::Tensor forward(const at::Tensor& hidden, const RotaryTables& rotary,
-                     const at::Tensor& window_pairs, const PackedBatch& batch);
+                     const AttentionPattern& pattern, const PackedBatch& batch);
   torch::nn::Linear Wqkv{nullptr}, Wo{nullptr};  // NOLINT: Hugging Face key names
   int64_t num_heads, head_dim;
   double dropout_p;
@@ -94,7 +95,7 @@ struct ModernBertMLP : torch::nn::Module {
 struct ModernBertEncoderLayer : torch::nn::Module {
   ModernBertEncoderLayer(const ModernBertConfig& config, int64_t index);
   at::Tensor forward(const at::Tensor& hidden, const RotaryTables& rotary,
-                     const at::Tensor& window_pairs, const PackedBatch& batch);
+                     const AttentionPattern& pattern, const PackedBatch& batch);
   std::shared_ptr<ModernBertLayerNorm> attn_norm;  // null in layer 0 (an identity there)
   std::shared_ptr<ModernBertAttention> attn;
   std::shared_ptr<ModernBertLayerNorm> mlp_norm;

@@ -92,7 +92,7 @@ at::Tensor MPNetAttention::forward(const at::Tensor& hidden, const at::Tensor& p
                                          .dropout_p = attention_dropout_p,
                                          .training = is_training(),
                                          .score_bias = position_bias,
-                                         .allowed = {}});
+                                         .pattern = {}});
   // As transformers: LayerNorm(dropout(o(context)) + hidden).
   at::Tensor out = token_dropout(attn->o->forward(context), hidden_dropout_p, is_training(), batch);
   return LayerNorm->forward(out + hidden);

@@ -96,7 +96,7 @@ Qwen3Attention::Qwen3Attention(const Qwen3Config& config)
 }
 
 at::Tensor Qwen3Attention::forward(const at::Tensor& hidden, const RotaryTables& rotary,
-                                   const at::Tensor& causal, const PackedBatch& batch) {
+                                   const AttentionPattern& causal, const PackedBatch& batch) {
   const int64_t n = hidden.size(0), group = num_heads / num_kv_heads;
   // Norm each head, then rotate: (N, Q, d) and (N, K, d).
   const at::Tensor q =
@@ -116,7 +116,7 @@ at::Tensor Qwen3Attention::forward(const at::Tensor& hidden, const RotaryTables&
                                                .dropout_p = dropout_p,
                                                .training = is_training(),
                                                .score_bias = {},
-                                               .allowed = causal});
+                                               .pattern = causal});
   return o_proj->forward(context);
 }
 
@@ -145,7 +145,7 @@ Qwen3DecoderLayer::Qwen3DecoderLayer(const Qwen3Config& config) {
 }
 
 at::Tensor Qwen3DecoderLayer::forward(const at::Tensor& hidden, const RotaryTables& rotary,
-                                      const at::Tensor& causal, const PackedBatch& batch) {
+                                      const AttentionPattern& causal, const PackedBatch& batch) {
   const at::Tensor x =
       hidden + self_attn->forward(input_layernorm->forward(hidden), rotary, causal, batch);
   return x + mlp->forward(post_attention_layernorm->forward(x));
@@ -169,10 +169,7 @@ at::Tensor Qwen3Model::forward(const PackedBatch& batch) {
   // pad instead; rotary attention depends on position differences only, so the two agree to
   // float rounding.
   const RotaryTables rotary = rotary_tables(batch.position_ids, inv_freq_);
-  const at::Tensor index = at::arange(batch.max_length, batch.input_ids.options().dtype(at::kLong));
-  const at::Tensor causal = index.unsqueeze(0)
-                                .le(index.unsqueeze(1))  // key <= query
-                                .view({1, 1, batch.max_length, batch.max_length});
+  const AttentionPattern causal = AttentionPattern::causal_over(batch);
   for (size_t i = 0; i < layers_->size(); ++i) {
     hidden = layers_[i]->as<Qwen3DecoderLayer>()->forward(hidden, rotary, causal, batch);
   }

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "model/architectures/encoder.h"
+#include "model/attention.h"
 #include "model/packed_batch.h"
 #include "model/rotary.h"
 
@@ -62,9 +63,9 @@ struct Qwen3RMSNorm : torch::nn::Module {
 struct Qwen3Attention : torch::nn::Module {
   explicit Qwen3Attention(const Qwen3Config& config);
   // (N, H) -> (N, H): each token attends to itself and the tokens before it in its sequence.
-  // `causal`: the (1, 1, T, T) lower-triangular pattern of the batch's longest sequence.
-  at::Tensor forward(const at::Tensor& hidden, const RotaryTables& rotary, const at::Tensor& causal,
-                     const PackedBatch& batch);
+  // `causal`: AttentionPattern::causal_over(batch).
+  at::Tensor forward(const at::Tensor& hidden, const RotaryTables& rotary,
+                     const AttentionPattern& causal, const PackedBatch& batch);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   std::shared_ptr<Qwen3RMSNorm> q_norm, k_norm;
   int64_t num_heads, num_kv_heads, head_dim;
@@ -79,8 +80,8 @@ struct Qwen3MLP : torch::nn::Module {
 
 struct Qwen3DecoderLayer : torch::nn::Module {
   explicit Qwen3DecoderLayer(const Qwen3Config& config);
-  at::Tensor forward(const at::Tensor& hidden, const RotaryTables& rotary, const at::Tensor& causal,
-                     const PackedBatch& batch);
+  at::Tensor forward(const at::Tensor& hidden, const RotaryTables& rotary,
+                     const AttentionPattern& causal, const PackedBatch& batch);
   std::shared_ptr<Qwen3RMSNorm> input_layernorm, post_attention_layernorm;
   std::shared_ptr<Qwen3Attention> self_attn;
   std::shared_ptr<Qwen3MLP> mlp;
