@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The GPU proof (issue 15) as one device run: build embedtune against the device's own CUDA torch,
+# run the CUDA tests (VarlenAttention and every other test that needs a device), then
+# bench/bench_gpu.py, embedtune beside sentence-transformers. Every log and figure goes under $OUT.
+#
+# Here, once, what the run carries (see ../shared/device/README.md):
+#   bash scripts/device_run.sh prepare
+#     .deps/    the -dev packages the build needs, as .deb files (../shared/device/fetch-debs.sh)
+#     .device/  the demo dataset, and the default model in fp16 (the NDCG check's real weights)
+# Then, with the device tool, one call:
+#   command: bash scripts/device_run.sh run      carry: [".deps", ".device"]     timeout_s: 540
+# On this machine, `EMBEDTUNE_DEVICE_REHEARSE=1 bash scripts/device_run.sh run` goes through the
+# same steps on the CPU with the CUDA build tree (build-cuda), no unpacking and a tiny benchmark.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBS=(nlohmann-json3-dev libutf8proc-dev libutf8proc2 libcli11-dev libfmt-dev libfmt9
+      libyaml-cpp-dev libyaml-cpp0.7 libgtest-dev libgmock-dev libjemalloc-dev libjemalloc2
+      libonig-dev libonig5 libgloo-dev libcurl4-openssl-dev libssl-dev pkgconf pkgconf-bin
+      libpkgconf3)
+
+prepare() {
+  ../shared/device/fetch-debs.sh "${DEBS[@]}"
+  mkdir -p .device
+  [ -f data/python-docs-qa.jsonl ] || { echo "data/python-docs-qa.jsonl missing: run scripts/setup.sh" >&2; exit 1; }
+  cp data/python-docs-qa.jsonl .device/
+  local model
+  model=$(.venv/bin/python scripts/default_model.py)
+  rm -rf .device/quality-model
+  cp -r "$model" .device/quality-model
+  # Half precision to fit the transfer; the run widens it back to fp32 before either side loads it.
+  .venv/bin/python - .device/quality-model/model.safetensors <<'EOF'
+import sys
+from safetensors.torch import load_file, save_file
+path = sys.argv[1]
+save_file({k: v.half().contiguous() for k, v in load_file(path).items()}, path, metadata={"format": "pt"})
+EOF
+  du -sh .deps .device | sed 's/^/carried: /'
+}
+
+run() {
+  # torch_python: the torch whose LibTorch the build links; python: torch and
+  # sentence-transformers for the benchmark. On the device both are the machine's python3.
+  local out=${OUT:-out} build=build-device torch_python=python3 python=python3 jobs=16
+  local rehearse=${EMBEDTUNE_DEVICE_REHEARSE:-0}
+  mkdir -p "$out"
+  if [ "$rehearse" = 1 ]; then
+    build=build-cuda torch_python=.venv-cuda/bin/python python=.venv/bin/python jobs=2
+  else
+    # shellcheck disable=SC1091
+    source .deps/unpack.sh
+    export PATH="/opt/deps/usr/bin:$PATH"
+    export PKG_CONFIG_PATH="/opt/deps/usr/lib/x86_64-linux-gnu/pkgconfig:/opt/deps/usr/share/pkgconfig"
+  fi
+  {
+    echo "== machine"; nvidia-smi || true; $torch_python -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())'
+  } 2>&1 | tee "$out/machine.txt"
+
+  echo "== build ($build)"
+  local prefix
+  prefix=$($torch_python -c 'import torch; print(torch.utils.cmake_prefix_path)')
+  SECONDS=0
+  if ! { cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DEMBEDTUNE_TESTS=ON \
+           -DEMBEDTUNE_PARQUET=OFF -DEMBEDTUNE_PYTHON="$(command -v $python || echo $python)" \
+           -DCMAKE_PREFIX_PATH="$prefix${CMAKE_PREFIX_PATH:+;${CMAKE_PREFIX_PATH//:/;}}" &&
+         cmake --build "$build" -j "$jobs" --target embedtune embedtune_model_tests; } > "$out/build.log" 2>&1; then
+    tail -40 "$out/build.log"; echo "device_run: the build failed (whole log in build.log)"; exit 1
+  fi
+  echo "built in ${SECONDS} s"
+
+  echo "== CUDA tests"
+  # The kernels against the padded path, forward and gradients (tests/cpp/model/attention_test.cc);
+  # on the GPU the CUDA case must run, not skip.
+  "$build/tests/embedtune_model_tests" --gtest_filter='VarlenAttention.*' 2>&1 | tee "$out/cuda_tests.txt" || true
+
+  echo "== benchmark"
+  local model=.device/quality-model
+  if [ "$rehearse" = 1 ]; then
+    model=$(.venv/bin/python scripts/default_model.py)
+  else
+    $python - "$model/model.safetensors" <<'EOF'
+import sys
+from safetensors.torch import load_file, save_file
+path = sys.argv[1]
+save_file({k: v.float().contiguous() for k, v in load_file(path).items()}, path, metadata={"format": "pt"})
+EOF
+  fi
+  local bench=(--bin "$build/embedtune" --data .device/python-docs-qa.jsonl --quality-model "$model"
+               --tokenizer "$model" --output "$out/bench_gpu.json")
+  [ "$rehearse" = 1 ] && bench=(--bin "$build/embedtune" --quality-model "$model" --rehearse --output "$out/bench_gpu.json")
+  $python bench/bench_gpu.py "${bench[@]}" 2>&1 | tee "$out/bench_gpu.txt"
+}
+
+case "${1:-}" in
+  prepare) prepare ;;
+  run) run ;;
+  *) echo "usage: $0 prepare|run" >&2; exit 2 ;;
+esac
