@@ -31,8 +31,4 @@ List iterate(const Value& value);
 // The error Jinja2 raises on using an undefined value in an operation.
 [[noreturn]] void fail_undefined(const Value& value);
 
-// Python's str.upper/lower on UTF-8.
-std::string to_upper(std::string_view s);
-std::string to_lower(std::string_view s);
-
 }  // namespace embedtune::jinja
