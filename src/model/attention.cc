@@ -3,7 +3,9 @@
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
+#include <fmt/format.h>
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -46,38 +48,53 @@ std::optional<at::Tensor> varlen_attention(const at::Tensor& qkv, const PackedBa
   const at::Tensor cu_seqlens = batch.offsets.to(at::kInt);
   const double dropout_p = options.training ? options.dropout_p : 0.0;
   const int64_t t = batch.max_length;
-  at::Tensor context;
   const at::ScalarType dtype = qkv.scalar_type();
-  if (dtype == at::kBFloat16 || dtype == at::kHalf) {
-    // Flash attention: window_size_left/right (-1: unbounded) take the sliding window.
+  const bool flash = dtype == at::kBFloat16 || dtype == at::kHalf;
+  if (!flash && dtype != at::kFloat) return std::nullopt;
+  // A kernel this GPU lacks (flash attention needs Ampere or newer) fails on its first call; from
+  // then on attention pads around SDPA, which picks what the GPU has.
+  static std::atomic<bool> flash_unavailable{false}, efficient_unavailable{false};
+  std::atomic<bool>& unavailable = flash ? flash_unavailable : efficient_unavailable;
+  if (unavailable.load(std::memory_order_relaxed)) return std::nullopt;
+  at::Tensor context;
+  try {
+    if (flash) {
+      // Flash attention: window_size_left/right (-1: unbounded) take the sliding window.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
-    const std::optional<int64_t> left =
-        pattern.window >= 0 ? std::optional<int64_t>(pattern.window) : std::nullopt;
-    const std::optional<int64_t> right =
-        pattern.window >= 0 ? std::optional<int64_t>(pattern.window) : std::nullopt;
-    context = std::get<0>(at::_flash_attention_forward(
-        q, k, v, cu_seqlens, cu_seqlens, t, t, dropout_p, pattern.causal,
-        /*return_debug_mask=*/false, /*scale=*/std::nullopt, left, right));
+      const std::optional<int64_t> left =
+          pattern.window >= 0 ? std::optional<int64_t>(pattern.window) : std::nullopt;
+      const std::optional<int64_t> right =
+          pattern.window >= 0 ? std::optional<int64_t>(pattern.window) : std::nullopt;
+      context = std::get<0>(at::_flash_attention_forward(
+          q, k, v, cu_seqlens, cu_seqlens, t, t, dropout_p, pattern.causal,
+          /*return_debug_mask=*/false, /*scale=*/std::nullopt, left, right));
 #else
-    // LibTorch before 2.5 has no window arguments on the flash kernel.
-    if (pattern.window >= 0) return std::nullopt;
-    context = std::get<0>(at::_flash_attention_forward(q, k, v, cu_seqlens, cu_seqlens, t, t,
-                                                       dropout_p, pattern.causal,
-                                                       /*return_debug_mask=*/false));
+      // LibTorch before 2.5 has no window arguments on the flash kernel.
+      if (pattern.window >= 0) return std::nullopt;
+      context = std::get<0>(at::_flash_attention_forward(q, k, v, cu_seqlens, cu_seqlens, t, t,
+                                                         dropout_p, pattern.causal,
+                                                         /*return_debug_mask=*/false));
 #endif
-  } else if (dtype == at::kFloat) {
-    // The memory-efficient kernel, fp32's fallback: (1, N, heads, d) with cu_seqlens; custom
-    // mask 1 is causal from the top left (the same as bottom right: queries and keys are the same
-    // sequence). It has no two-sided window.
-    if (pattern.window >= 0) return std::nullopt;
-    const bool needs_grad = at::GradMode::is_enabled() && qkv.requires_grad();
-    context = std::get<0>(at::_efficient_attention_forward(
-                              q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0),
-                              /*bias=*/std::nullopt, cu_seqlens, cu_seqlens, t, t, dropout_p,
-                              /*custom_mask_type=*/pattern.causal ? 1 : 0,
-                              /*compute_log_sumexp=*/needs_grad))
-                  .squeeze(0);
-  } else {
+    } else {
+      // The memory-efficient kernel, fp32's fallback: (1, N, heads, d) with cu_seqlens; custom
+      // mask 1 is causal from the top left (the same as bottom right: queries and keys are the
+      // same sequence). It has no two-sided window.
+      if (pattern.window >= 0) return std::nullopt;
+      const bool needs_grad = at::GradMode::is_enabled() && qkv.requires_grad();
+      context = std::get<0>(at::_efficient_attention_forward(
+                                q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0),
+                                /*bias=*/std::nullopt, cu_seqlens, cu_seqlens, t, t, dropout_p,
+                                /*custom_mask_type=*/pattern.causal ? 1 : 0,
+                                /*compute_log_sumexp=*/needs_grad))
+                    .squeeze(0);
+    }
+  } catch (const c10::Error& error) {
+    if (!unavailable.exchange(true)) {
+      fmt::print(stderr,
+                 "embedtune: the {} attention kernel is not available here ({}); attention pads "
+                 "around scaled-dot-product attention instead\n",
+                 flash ? "flash" : "memory-efficient", error.what_without_backtrace());
+    }
     return std::nullopt;
   }
   return context.reshape({n, heads * head_dim});  // (N, H)
