@@ -19,6 +19,15 @@ DEBS=(nlohmann-json3-dev libutf8proc-dev libutf8proc2 libcli11-dev libfmt-dev li
       libonig-dev libonig5 libgloo-dev libcurl4-openssl-dev libssl-dev pkgconf pkgconf-bin
       libpkgconf3)
 
+# cast_weights PYTHON FILE DTYPE: rewrites a safetensors file with every tensor in DTYPE.
+cast_weights() {
+  "$1" -c 'import sys, torch
+from safetensors.torch import load_file, save_file
+dtype = getattr(torch, sys.argv[2])
+save_file({k: v.to(dtype).contiguous() for k, v in load_file(sys.argv[1]).items()}, sys.argv[1],
+          metadata={"format": "pt"})' "$2" "$3"
+}
+
 prepare() {
   ../shared/device/fetch-debs.sh "${DEBS[@]}"
   mkdir -p .device
@@ -29,12 +38,7 @@ prepare() {
   rm -rf .device/quality-model
   cp -r "$model" .device/quality-model
   # Half precision to fit the transfer; the run widens it back to fp32 before either side loads it.
-  .venv/bin/python - .device/quality-model/model.safetensors <<'EOF'
-import sys
-from safetensors.torch import load_file, save_file
-path = sys.argv[1]
-save_file({k: v.half().contiguous() for k, v in load_file(path).items()}, path, metadata={"format": "pt"})
-EOF
+  cast_weights .venv/bin/python .device/quality-model/model.safetensors float16
   du -sh .deps .device | sed 's/^/carried: /'
 }
 
@@ -78,12 +82,7 @@ run() {
   if [ "$rehearse" = 1 ]; then
     model=$(.venv/bin/python scripts/default_model.py)
   else
-    $python - "$model/model.safetensors" <<'EOF'
-import sys
-from safetensors.torch import load_file, save_file
-path = sys.argv[1]
-save_file({k: v.float().contiguous() for k, v in load_file(path).items()}, path, metadata={"format": "pt"})
-EOF
+    cast_weights "$python" "$model/model.safetensors" float32
   fi
   local bench=(--bin "$build/embedtune" --data .device/python-docs-qa.jsonl --quality-model "$model"
                --tokenizer "$model" --output "$out/bench_gpu.json")

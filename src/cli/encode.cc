@@ -80,7 +80,10 @@ const Register kRegister("encode", [](CLI::App& app) {
                   "Prepend the model's prompt of this name (config_sentence_transformers.json "
                   "prompts); with neither flag, its default_prompt_name applies, if set")
       ->each([args](const std::string&) { args->prompt_name_given = true; });
-  add_task_option(*cmd, args->task);
+  add_task_option(*cmd, args->task,
+                  "Encode as sentence-transformers' encode_query (query: the model's \"query\" "
+                  "prompt unless one is given) or encode_document (document); a chat template "
+                  "that reads the variable task gets it. Unset: as encode");
   cmd->add_flag("--bf16", args->bf16, "Encode in bf16 autocast (CUDA only; fp32 otherwise)");
   cmd->callback([args] { run_encode(*args); });
 });

@@ -33,13 +33,8 @@ SentenceTransformer ModelOptions::load() const {
   return st;
 }
 
-void add_task_option(CLI::App& command, std::string& task) {
-  command
-      .add_option("--task", task,
-                  "Encode as sentence-transformers' encode_query (query: the model's \"query\" "
-                  "prompt unless one is given) or encode_document (document); a chat template "
-                  "that reads the variable task gets it. Unset: as encode")
-      ->check(CLI::IsMember({"query", "document"}));
+void add_task_option(CLI::App& command, std::string& task, const std::string& help) {
+  command.add_option("--task", task, help)->check(CLI::IsMember({"query", "document"}));
 }
 
 EncodeTask encode_task(const std::string& task) {

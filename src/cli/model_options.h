@@ -23,7 +23,7 @@ struct ModelOptions {
 
 // --task: encode as sentence-transformers' encode ("" / unset), encode_query ("query") or
 // encode_document ("document"). add_task_option adds the flag, limited to those names.
-void add_task_option(CLI::App& command, std::string& task);
+void add_task_option(CLI::App& command, std::string& task, const std::string& help);
 EncodeTask encode_task(const std::string& task);
 
 }  // namespace embedtune::cli

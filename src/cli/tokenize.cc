@@ -42,10 +42,9 @@ const Register kRegister("tokenize", [](CLI::App& app) {
   cmd->add_option("--output", args->output, "Output .jsonl: {\"input_ids\": [...]} per text")
       ->required();
   cmd->add_option("--prompt", args->prompt, "Text prepended to every input");
-  cmd->add_option("--task", args->task,
+  add_task_option(*cmd, args->task,
                   "query or document: the task a chat template that reads the variable task "
-                  "gets, as encode_query and encode_document pass it (unset: none)")
-      ->check(CLI::IsMember({"query", "document"}));
+                  "gets, as encode_query and encode_document pass it (unset: none)");
   cmd->callback([args] { run_tokenize(*args); });
 });
 

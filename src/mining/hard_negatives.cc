@@ -59,10 +59,11 @@ at::Tensor pairwise_similarity(const at::Tensor& a, const at::Tensor& b,
 
 // Encodes `texts` with `prompt` as `task` (encode_query or encode_document) and L2-normalises
 // them (normalize_embeddings=True), or reads them from the cache folder when an earlier run stored
-// the same model, prompt and texts (`what` names the task in the file name).
+// the same model, prompt and texts (ST's file names: query_ or corpus_embeddings_<hash>.npy).
 at::Tensor embed(SentenceTransformer& model, const std::vector<std::string>& texts,
                  const std::string& prompt, EncodeTask task, const MineSettings& settings,
-                 std::string_view what, const MineProgress& progress) {
+                 const MineProgress& progress) {
+  const std::string_view what = task == EncodeTask::kQuery ? "query" : "corpus";
   fs::path cache_file;
   if (!settings.cache_folder.empty()) {
     std::string key = fs::absolute(model.source_dir()).lexically_normal().string();
@@ -239,9 +240,9 @@ MineResult mine_hard_negatives(SentenceTransformer& model, const std::vector<std
   const std::string query_prompt = model.resolve_prompt(
       given(settings.query_prompt), given(settings.query_prompt_name), EncodeTask::kQuery);
   at::Tensor corpus_embeddings =
-      embed(model, corpus, corpus_prompt, EncodeTask::kDocument, settings, "corpus", progress);
+      embed(model, corpus, corpus_prompt, EncodeTask::kDocument, settings, progress);
   at::Tensor query_embeddings =
-      embed(model, queries, query_prompt, EncodeTask::kQuery, settings, "query", progress);
+      embed(model, queries, query_prompt, EncodeTask::kQuery, settings, progress);
 
   // Exact top-k per anchor, faiss_batch_size anchors at a time, padded to range_max +
   // max_positives columns with index -1 when the corpus is smaller.

@@ -166,8 +166,6 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
   }
   model.chat_template_ = load_chat_template(transformer_dir, fs::exists(modules_path), st_bert_json,
                                             st_bert_config, model.config_json_);
-  model.chat_template_reads_task_ =
-      model.chat_template_ && model.chat_template_->reads_variable("task");
   if (fs::exists(tokenizer_config)) {
     const auto json = io::read_json_file(tokenizer_config);
     const auto side = json.find("padding_side");
@@ -233,12 +231,11 @@ int64_t SentenceTransformer::parameter_count() const {
 std::vector<int32_t> SentenceTransformer::tokenize(std::string_view text, std::string_view prompt,
                                                    EncodeTask task) const {
   // A chat model gets the prompt as a system message (InputFormatter.prepend_prompt_to_messages),
-  // and the task only when its template reads "task" (Transformer._chat_template_declares_task).
+  // and the task as the template's "task" variable.
   if (chat_template_) {
-    std::string_view task_name;
-    if (task != EncodeTask::kEncode && chat_template_reads_task_) {
-      task_name = task == EncodeTask::kQuery ? "query" : "document";
-    }
+    const std::string_view task_name = task == EncodeTask::kQuery      ? "query"
+                                       : task == EncodeTask::kDocument ? "document"
+                                                                       : "";
     return chat_template_->encode(*tokenizer_, text, prompt, static_cast<size_t>(max_seq_length_),
                                   task_name);
   }

@@ -122,7 +122,6 @@ class SentenceTransformer {
   std::shared_ptr<Encoder> encoder_;
   std::shared_ptr<Tokenizer> tokenizer_;
   std::shared_ptr<const ChatTemplate> chat_template_;
-  bool chat_template_reads_task_ = false;  // whether tokenize passes it the task
   PoolingConfig pooling_;
   bool normalize_ = false;
   int64_t max_seq_length_ = 512;

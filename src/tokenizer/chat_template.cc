@@ -127,7 +127,9 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages,
   context["tools"] = nullptr;
   context["documents"] = nullptr;
   context["add_generation_prompt"] = false;
-  if (!task.empty()) context["task"] = std::string(task);
+  // sentence-transformers passes task= only to a template that reads it
+  // (Transformer._chat_template_declares_task).
+  if (!task.empty() && template_->reads_variable("task")) context["task"] = std::string(task);
   return template_->render(context);
 }
 

@@ -45,8 +45,9 @@ class ChatTemplate {
   // empty, then {"role": "user", "content": text}, with content laid out in format().
   nlohmann::ordered_json conversation(std::string_view text, std::string_view prompt) const;
   // apply_chat_template(messages, tokenize=False, add_generation_prompt=False[, task=task]): the
-  // rendered text; `task` ("query", "document") is passed as the template variable "task" when
-  // not empty, as sentence-transformers passes encode_query's and encode_document's task. Throws
+  // rendered text; `task` ("query", "document"), when not empty, is the template variable "task"
+  // if the template reads it, as sentence-transformers passes encode_query's and
+  // encode_document's task. Throws
   // embedtune::Error naming the template and line where jinja2 would raise.
   std::string render(const nlohmann::ordered_json& messages, std::string_view task = {}) const;
 
