@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "model/dropout.h"
-#include "model/libtorch_version.h"
 
 namespace embedtune {
 
@@ -59,8 +58,8 @@ std::optional<at::Tensor> varlen_attention(const at::Tensor& qkv, const PackedBa
   at::Tensor context;
   try {
     if (flash) {
-      // Flash attention: window_size_left/right (-1: unbounded) take the sliding window.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
+      // Flash attention: window_size_left/right (-1: unbounded) take the sliding window (both
+      // arguments exist, and reach the backward, from LibTorch 2.4 on).
       const std::optional<int64_t> left =
           pattern.window >= 0 ? std::optional<int64_t>(pattern.window) : std::nullopt;
       const std::optional<int64_t> right =
@@ -68,13 +67,6 @@ std::optional<at::Tensor> varlen_attention(const at::Tensor& qkv, const PackedBa
       context = std::get<0>(at::_flash_attention_forward(
           q, k, v, cu_seqlens, cu_seqlens, t, t, dropout_p, pattern.causal,
           /*return_debug_mask=*/false, /*scale=*/std::nullopt, left, right));
-#else
-      // LibTorch before 2.5 has no window arguments on the flash kernel.
-      if (pattern.window >= 0) return std::nullopt;
-      context = std::get<0>(at::_flash_attention_forward(q, k, v, cu_seqlens, cu_seqlens, t, t,
-                                                         dropout_p, pattern.causal,
-                                                         /*return_debug_mask=*/false));
-#endif
     } else {
       // The memory-efficient kernel, fp32's fallback: (1, N, heads, d) with cu_seqlens; custom
       // mask 1 is causal from the top left (the same as bottom right: queries and keys are the
