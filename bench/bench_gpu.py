@@ -156,6 +156,30 @@ print(json.dumps({{"flops": total / len(rows), "tokens": tokens / len(rows), "pa
                                      text=True).stdout)
 
 
+class Stages:
+    """Runs each measurement on its own: one that fails (a missing package on the device, a kernel
+    error) is recorded with its reason, and the others still report."""
+
+    def __init__(self):
+        self.errors = {}
+
+    def __call__(self, name, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - any failure is reported, not raised
+            self.errors[name] = str(error)[-3000:]
+            print(f"bench_gpu: {name} failed: {str(error)[-600:]}", file=sys.stderr, flush=True)
+            return None
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def goal(value, passes):
+    return "not measured" if value is None else bool(passes(value))
+
+
 def main(argv=None):
     args = parse_args(argv)
     device = "cpu" if args.rehearse else "cuda"
@@ -165,6 +189,8 @@ def main(argv=None):
     cuda = device == "cuda"
     env = benchlib.env()
     dims = [int(d) for d in args.dims.split(",")]
+    quality_dims = [int(d) for d in args.quality_dims.split(",")]
+    stage = Stages()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
         if args.model:
@@ -188,101 +214,113 @@ def main(argv=None):
         bf16 = ["--bf16", "true"] if cuda else []
         st_script = str(pathlib.Path(__file__).with_name("st_gpu.py"))
 
-        def train_both(name, model_dir, dims_text, evaluate):
-            ours = run([args.bin, "train", "--model", str(model_dir), "--train", str(train), "--output_dir",
-                        str(tmp / f"ours_{name}"), "--device", device, *bf16, "--max_steps", str(args.steps),
-                        "--per_device_train_batch_size", str(args.batch_size), "--max_seq_length",
-                        str(args.max_seq_length), "--matryoshka_dims", dims_text, "--learning_rate", "2e-5",
-                        "--warmup_ratio", "0.1", "--lr_scheduler_type", "cosine", "--batch_sampler",
-                        "no_duplicates", "--eval_strategy", "no", "--save_strategy", "no", "--logging_steps",
-                        "10", "--seed", "42"], env, cuda)
+        def train_ours(name, model_dir, dims_text, evaluate):
+            timed = run([args.bin, "train", "--model", str(model_dir), "--train", str(train), "--output_dir",
+                         str(tmp / f"ours_{name}"), "--device", device, *bf16, "--max_steps", str(args.steps),
+                         "--per_device_train_batch_size", str(args.batch_size), "--max_seq_length",
+                         str(args.max_seq_length), "--matryoshka_dims", dims_text, "--learning_rate", "2e-5",
+                         "--warmup_ratio", "0.1", "--lr_scheduler_type", "cosine", "--batch_sampler",
+                         "no_duplicates", "--eval_strategy", "no", "--save_strategy", "no", "--logging_steps",
+                         "10", "--seed", "42"], env, cuda)
             log = (tmp / f"ours_{name}" / "log.jsonl").read_text().splitlines()
-            out = {"ours": ours, "ours_summary": json.loads(log[-1])}
+            out = {"timed": timed, "summary": json.loads(log[-1])}
             if evaluate:
                 run([args.bin, "evaluate", "--model", str(tmp / f"ours_{name}"), "--train", str(train), "--test",
                      str(test), "--dims", dims_text, "--device", device, "--batch-size", "64", "--output",
                      str(tmp / f"ours_{name}.json")], env, False)
-                out["ours_results"] = json.loads((tmp / f"ours_{name}.json").read_text())
-            st = run([sys.executable, st_script, "--model", str(model_dir), "--train", str(train), "--test", str(test),
-                      "--output-dir", str(tmp / f"st_{name}"), "--device", device, "--dims", dims_text,
-                      "--max-steps", str(args.steps), "--batch-size", str(args.batch_size), "--max-seq-length",
-                      str(args.max_seq_length), *(["--bf16"] if cuda else []), *([] if evaluate else ["--no-eval"])],
-                     env, cuda)
-            out["st"], out["st_out"] = st, json.loads(st["stdout"].strip().splitlines()[-1])
+                results = json.loads((tmp / f"ours_{name}.json").read_text())
+                out["ndcg@10"] = {d: float(results[f"dim_{d}_cosine_ndcg@10"]) for d in dims_text.split(",")}
             return out
+
+        def train_st(name, model_dir, dims_text, evaluate):
+            timed = run([sys.executable, st_script, "--model", str(model_dir), "--train", str(train), "--test",
+                         str(test), "--output-dir", str(tmp / f"st_{name}"), "--device", device, "--dims", dims_text,
+                         "--max-steps", str(args.steps), "--batch-size", str(args.batch_size), "--max-seq-length",
+                         str(args.max_seq_length), *(["--bf16"] if cuda else []),
+                         *([] if evaluate else ["--no-eval"])], env, cuda)
+            return {"timed": timed, "summary": json.loads(timed["stdout"].strip().splitlines()[-1])}
 
         # Speed: the bge-base-shaped model. Quality: the same short run on a model with real weights
         # (random weights rank by noise, so their NDCG would compare rounding, not training).
-        speed = train_both("speed", model, args.dims, evaluate=False)
+        speed_ours = stage("train embedtune", train_ours, "speed", model, args.dims, False)
+        speed_st = stage("train sentence-transformers", train_st, "speed", model, args.dims, False)
         quality_model = args.quality_model or subprocess.run(
             [sys.executable, str(benchlib.ROOT / "scripts" / "default_model.py")], check=True, capture_output=True,
             text=True).stdout.strip()
-        quality = train_both("quality", quality_model, args.quality_dims, evaluate=True)
-        summary, ours_train = speed["ours_summary"], speed["ours"]
-        st, st_out = speed["st"], speed["st_out"]
+        quality_ours = stage("quality run embedtune", train_ours, "quality", quality_model, args.quality_dims, True)
+        quality_st = stage("quality run sentence-transformers", train_st, "quality", quality_model,
+                           args.quality_dims, True)
         corpus = list(dict.fromkeys([json.loads(l)["positive"] for l in test.read_text().splitlines()] +
                                     [json.loads(l)["positive"] for l in train.read_text().splitlines()]))
         (tmp / "corpus.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in corpus))
+
+        def encode_ours(extra):
+            timed = run([args.bin, "encode", "--model", str(model), "--input", str(tmp / "corpus.jsonl"), "--field",
+                         "text", "--output", str(tmp / "corpus.npy"), "--device", device, "--batch-size", "64",
+                         "--max-seq-length", str(args.max_seq_length), *extra], env, False)
+            # The encode step alone, as embedtune reports it ("... in S s"), model loading excluded.
+            return len(corpus) / float(re.search(r"in ([0-9.]+) s", timed["stderr"]).group(1))
+
+        def encode_st(extra):
+            timed = run([sys.executable, st_script, "--model", str(model), "--train", str(train), "--test", str(test),
+                         "--output-dir", str(tmp / "st_enc"), "--device", device, "--dims", args.dims, "--max-steps",
+                         "0", "--max-seq-length", str(args.max_seq_length), "--encode-only", *extra], env, False)
+            return json.loads(timed["stdout"].strip().splitlines()[-1])["encode_texts_per_second"]
+
         encode = {}
         for precision in (["fp32", "bf16"] if args.encode_bf16 and cuda else ["fp32"]):
             extra = ["--bf16"] if precision == "bf16" else []
-            cmd = [args.bin, "encode", "--model", str(model), "--input", str(tmp / "corpus.jsonl"), "--field", "text",
-                   "--output", str(tmp / "corpus.npy"), "--device", device, "--batch-size", "64",
-                   "--max-seq-length", str(args.max_seq_length), *extra]
-            timed = run(cmd, env, False)
-            # The encode step alone, as embedtune reports it ("... in S s"), model loading excluded.
-            seconds = float(re.search(r"in ([0-9.]+) s", timed["stderr"]).group(1))
-            encode[precision] = {"embedtune_texts_per_s": len(corpus) / seconds}
-            st_cmd = [sys.executable, str(pathlib.Path(__file__).with_name("st_gpu.py")), "--model", str(model),
-                      "--train", str(train), "--test", str(test), "--output-dir", str(tmp / "st_enc"), "--device",
-                      device, "--dims", args.dims, "--max-steps", "0", "--max-seq-length", str(args.max_seq_length),
-                      "--encode-only", *(["--bf16"] if precision == "bf16" else [])]
-            st_enc = json.loads(run(st_cmd, env, False)["stdout"].strip().splitlines()[-1])
-            encode[precision]["sentence_transformers_texts_per_s"] = st_enc["encode_texts_per_second"]
-            encode[precision]["speedup"] = encode[precision]["embedtune_texts_per_s"] / st_enc["encode_texts_per_second"]
-        st = run([sys.executable, str(pathlib.Path(__file__).with_name("st_gpu.py")), "--model", str(model), "--train",
-                  str(train), "--test", str(test), "--output-dir", str(tmp / "st"), "--device", device, "--dims",
-                  args.dims, "--max-steps", str(args.steps), "--batch-size", str(args.batch_size),
-                  "--max-seq-length", str(args.max_seq_length), *(["--bf16"] if cuda else [])], env, cuda)
-        st_out = json.loads(st["stdout"].strip().splitlines()[-1])
-        work = flops_per_sample(model, train, args.max_seq_length)
-    peak = measured_peak_tflops(device)
+            ours = stage(f"encode {precision} embedtune", encode_ours, extra)
+            theirs = stage(f"encode {precision} sentence-transformers", encode_st, extra)
+            encode[precision] = {"embedtune_texts_per_s": ours, "sentence_transformers_texts_per_s": theirs,
+                                 "speedup": ratio(ours, theirs)}
+        work = stage("FLOPs per sample", flops_per_sample, model, train, args.max_seq_length)
+    peak = stage("measured bf16 peak", measured_peak_tflops, device)
 
-    def share(samples_per_s):
-        return samples_per_s * work["flops"] / 1e12 / peak
+    def side(result, reported_memory_key=None):
+        if result is None:
+            return None
+        samples_per_s = result["summary"]["train_samples_per_second"]
+        out = {"samples_per_s": samples_per_s, "loss": result["summary"]["train_loss"],
+               # nvidia-smi's per-process figure, the same measure for both sides (0: not visible)
+               "peak_device_mib": result["timed"]["peak_device_mib"] or None,
+               "peak_share": (samples_per_s * work["flops"] / 1e12 / peak) if work and peak else None}
+        if reported_memory_key and reported_memory_key in result["summary"]:
+            out["peak_memory_reserved_mib"] = result["summary"][reported_memory_key]
+        return out
 
-    quality_dims = [int(d) for d in args.quality_dims.split(",")]
-    ndcg_ours = {str(d): float(quality["ours_results"][f"dim_{d}_cosine_ndcg@10"]) for d in quality_dims}
-    ndcg_st = quality["st_out"]["ndcg@10"]
+    ours_side, st_side = side(speed_ours), side(speed_st, "train_peak_memory_mib")
+    ndcg_ours = quality_ours["ndcg@10"] if quality_ours else None
+    ndcg_st = quality_st["summary"].get("ndcg@10") if quality_st else None
+    ndcg_diff = (max(abs(ndcg_ours[str(d)] - ndcg_st[str(d)]) for d in quality_dims)
+                 if ndcg_ours and ndcg_st else None)
     report = {
         "benchmark": "gpu", "device": device, "machine": benchlib.machine(), "model": str(args.model or "bge-base-shaped random"),
         "steps": args.steps, "batch_size": args.batch_size, "max_seq_length": args.max_seq_length, "dims": dims,
-        "measured_peak_tflops": peak, "flops_per_sample": work["flops"], "real_tokens_per_sample": work["tokens"],
-        "train": {
-            "embedtune": {"samples_per_s": summary["train_samples_per_second"], "peak_device_mib": ours_train["peak_device_mib"],
-                          "peak_share": share(summary["train_samples_per_second"]), "loss": summary["train_loss"]},
-            "sentence_transformers": {"samples_per_s": st_out["train_samples_per_second"],
-                                      "peak_device_mib": st["peak_device_mib"],
-                                      "peak_share": share(st_out["train_samples_per_second"]),
-                                      "loss": st_out["train_loss"]},
-        },
+        "versions": {k: speed_st["summary"].get(k) for k in ("torch", "transformers", "sentence_transformers")}
+        if speed_st else None,
+        "measured_peak_tflops": peak, "flops_per_sample": work and work["flops"],
+        "real_tokens_per_sample": work and work["tokens"],
+        "train": {"embedtune": ours_side, "sentence_transformers": st_side,
+                  "speedup": ratio(ours_side and ours_side["samples_per_s"], st_side and st_side["samples_per_s"])},
         "encode": encode,
         "ndcg@10": {"model": str(quality_model), "embedtune": ndcg_ours, "sentence_transformers": ndcg_st,
-                    "train_loss": {"embedtune": quality["ours_summary"]["train_loss"],
-                                   "sentence_transformers": quality["st_out"]["train_loss"]},
-                    "max_abs_diff": max(abs(ndcg_ours[k] - ndcg_st[k]) for k in ndcg_ours)},
+                    "train_loss": {"embedtune": quality_ours and quality_ours["summary"]["train_loss"],
+                                   "sentence_transformers": quality_st and quality_st["summary"]["train_loss"]},
+                    "max_abs_diff": ndcg_diff},
     }
-    report["train"]["speedup"] = summary["train_samples_per_second"] / st_out["train_samples_per_second"]
     report["goals"] = {
-        "train_speedup >= 2": report["train"]["speedup"] >= TRAIN_SPEEDUP_GOAL,
-        "train_peak_share >= 0.40": report["train"]["embedtune"]["peak_share"] >= PEAK_SHARE_GOAL,
-        "encode_speedup >= 2": encode["fp32"]["speedup"] >= ENCODE_SPEEDUP_GOAL,
-        "ndcg_within_0.005": report["ndcg@10"]["max_abs_diff"] <= NDCG_TOLERANCE,
+        "train_speedup >= 2": goal(report["train"]["speedup"], lambda v: v >= TRAIN_SPEEDUP_GOAL),
+        "train_peak_share >= 0.40": goal(ours_side and ours_side["peak_share"], lambda v: v >= PEAK_SHARE_GOAL),
+        "encode_speedup >= 2": goal(encode["fp32"]["speedup"], lambda v: v >= ENCODE_SPEEDUP_GOAL),
+        "ndcg_within_0.005": goal(ndcg_diff, lambda v: v <= NDCG_TOLERANCE),
     }
+    report["errors"] = stage.errors
     text = json.dumps(report, indent=2)
     print(text)
     if args.output:
         pathlib.Path(args.output).write_text(text + "\n")
+    sys.exit(1 if stage.errors else 0)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ import argparse
 import json
 import time
 
+import sentence_transformers
 import torch
-from datasets import Dataset
+import transformers
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
 from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
@@ -43,9 +44,12 @@ def read(path):
 train_rows, test_rows = read(args.train), read(args.test)
 model = SentenceTransformer(args.model, device=args.device)
 model.max_seq_length = args.max_seq_length
-out = {"device": args.device, "torch": torch.__version__}
+out = {"device": args.device, "torch": torch.__version__, "transformers": transformers.__version__,
+       "sentence_transformers": sentence_transformers.__version__}
 
 if not args.encode_only:
+    from datasets import Dataset  # the trainer's dependency; encoding needs none
+
     dataset = Dataset.from_dict({"anchor": [r["anchor"] for r in train_rows],
                                  "positive": [r["positive"] for r in train_rows]})
     loss = MatryoshkaLoss(model, MultipleNegativesRankingLoss(model), matryoshka_dims=dims)

@@ -19,6 +19,34 @@ DEBS=(nlohmann-json3-dev libutf8proc-dev libutf8proc2 libcli11-dev libfmt-dev li
       libonig-dev libonig5 libgloo-dev libcurl4-openssl-dev libssl-dev pkgconf pkgconf-bin
       libpkgconf3)
 
+ORACLE_ST=$(sed -n 's/^sentence-transformers==//p' scripts/requirements-oracle.txt)
+DEVICE_WHEELS=("sentence-transformers==$ORACLE_ST" datasets==5.2.0 datasets==4.8.5 datasets==4.4.2
+               datasets==4.0.0 dill==0.4.1 dill==0.4.0 dill==0.3.8 multiprocess==0.70.19
+               multiprocess==0.70.18 multiprocess==0.70.16)
+
+# python_deps PYTHON: the Python side of the benchmark as the tests pin it, from .device/wheels:
+# - sentence-transformers at the oracle's release: the image's 6.0.1 trains differently from 6.2.0
+#   (rehearsed on the CPU: 4 steps, mean loss 4.49 against 4.80, NDCG@10 0.014 apart), while
+#   embedtune reproduces 6.2.0 exactly;
+# - datasets, which its trainer needs: resolved against what is installed first, else the newest
+#   release without its pins.
+# Says what it did.
+python_deps() {
+  if [ "$("$1" -c 'import sentence_transformers as s; print(s.__version__)')" != "$ORACLE_ST" ]; then
+    "$1" -m pip install -q --no-index --no-deps .device/wheels/sentence_transformers-"$ORACLE_ST"-*.whl || true
+  fi
+  "$1" -c 'import sentence_transformers as s; print("sentence-transformers:", s.__version__)'
+  if "$1" -c 'import datasets' 2>/dev/null; then
+    echo "datasets: $("$1" -c 'import datasets; print(datasets.__version__)') (installed)"
+    return
+  fi
+  "$1" -m pip install -q --no-index --find-links .device/wheels datasets ||
+    "$1" -m pip install -q --no-index --no-deps .device/wheels/datasets-5.2.0-*.whl \
+      .device/wheels/dill-0.4.1-*.whl .device/wheels/multiprocess-0.70.19-*.whl || true
+  "$1" -c 'import datasets; print("datasets:", datasets.__version__, "(from .device/wheels)")' ||
+    echo "datasets: cannot be imported; sentence-transformers' side of the benchmark will fail"
+}
+
 # cast_weights PYTHON FILE DTYPE: rewrites a safetensors file with every tensor in DTYPE.
 cast_weights() {
   "$1" -c 'import sys, torch
@@ -33,6 +61,15 @@ prepare() {
   mkdir -p .device
   [ -f data/python-docs-qa.jsonl ] || { echo "data/python-docs-qa.jsonl missing: run scripts/setup.sh" >&2; exit 1; }
   cp data/python-docs-qa.jsonl .device/
+  # sentence-transformers trains only with `datasets`, which the device's image lacks (KINDS.md in
+  # the device tool lists its packages: pyarrow, pandas, xxhash, fsspec and accelerate are there;
+  # datasets, dill and multiprocess are not). A few releases of each, about 3 MB, so that pip there
+  # picks one whose pins the installed pyarrow, fsspec and huggingface-hub satisfy.
+  rm -rf .device/wheels
+  local spec
+  for spec in "${DEVICE_WHEELS[@]}"; do
+    python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 "$spec" -d .device/wheels
+  done
   local model
   model=$(.venv/bin/python scripts/default_model.py)
   rm -rf .device/quality-model
@@ -58,6 +95,8 @@ run() {
   fi
   {
     echo "== machine"; nvidia-smi || true; $torch_python -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())'
+    [ "$rehearse" = 1 ] || python_deps "$python"
+    $python -c 'import sentence_transformers as s, transformers as t; print("sentence-transformers", s.__version__, "transformers", t.__version__)'
   } 2>&1 | tee "$out/machine.txt"
 
   echo "== build ($build)"
