@@ -13,7 +13,7 @@ PY := .venv/bin/python
 export CCACHE_DIR ?= $(CURDIR)/.ccache
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: setup fuzz-setup build build-asan build-fuzz build-cuda check-cuda fuzz test test-fast bench demo clean format
+.PHONY: setup fuzz-setup build build-asan build-fuzz build-cuda check-cuda check-libtorch fuzz test test-fast bench demo clean format
 
 setup:
 	@bash scripts/setup.sh
@@ -49,6 +49,12 @@ check-cuda: build-cuda
 	@ldd $(CUDA_BUILD)/embedtune | grep -q 'libtorch_cuda' || \
 	  { echo "check-cuda: $(CUDA_BUILD)/embedtune does not link libtorch_cuda"; exit 1; }
 	./$(CUDA_BUILD)/embedtune --version
+
+# Every source compiled (-fsyntax-only) against the headers of other CUDA torch releases' LibTorch
+# (PyPI wheels, headers only, cached in .libtorch-check/): the API from 2.4 on, without linking.
+LIBTORCH_VERSIONS ?= 2.4.0 2.11.0
+check-libtorch: setup
+	python3 scripts/check_libtorch.py $(LIBTORCH_VERSIONS)
 
 # libFuzzer targets (fuzz/) under clang with ASan + UBSan; setup --fuzz installs clang and libFuzzer.
 fuzz-setup:
