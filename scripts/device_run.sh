@@ -35,7 +35,6 @@ python_deps() {
   if [ "$("$1" -c 'import sentence_transformers as s; print(s.__version__)')" != "$ORACLE_ST" ]; then
     "$1" -m pip install -q --no-index --no-deps .device/wheels/sentence_transformers-"$ORACLE_ST"-*.whl || true
   fi
-  "$1" -c 'import sentence_transformers as s; print("sentence-transformers:", s.__version__)'
   if "$1" -c 'import datasets' 2>/dev/null; then
     echo "datasets: $("$1" -c 'import datasets; print(datasets.__version__)') (installed)"
     return
