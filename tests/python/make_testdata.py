@@ -12,7 +12,13 @@ A script is re-run unless its last successful run had the same inputs. What coun
   - the files outside the repository an oracle reads (ORACLE_INPUTS): the python3.11-doc sources
     (the tokenizer test text) and the standard library modules the tokenizer families are
     trained on.
+
+The oracles run side by side, as many at once as there are CPUs (EMBEDTUNE_TESTDATA_JOBS), the
+longest first; each keeps the thread settings of the test environment, so its outputs do not
+depend on what runs beside it. An oracle that copies another's outputs (AFTER) starts when that
+one has finished.
 """
+import concurrent.futures
 import hashlib
 import importlib.metadata
 import os
@@ -21,6 +27,7 @@ import platform
 import re
 import subprocess
 import sys
+import time
 
 here = pathlib.Path(__file__).resolve().parent
 ORACLE_PACKAGES = ["torch", "sentence-transformers", "transformers", "tokenizers", "numpy", "safetensors",
@@ -32,6 +39,10 @@ ORACLE_INPUTS = {
     "tokenizer": [("docs", DOCS, "**/*.txt")],
     "tokenizer_families": [("docs", DOCS, "**/*.txt"), ("stdlib", STDLIB, "*.py")],
 }
+# Oracles that copy another's outputs (the tiny models in OUTDIR/models) rather than make them again.
+AFTER = {"gist": ["models"], "losses": ["models"]}
+# Started first, the longest first (about 220, 110, 40 and 40 s on 2 cores); the others take less.
+LONGEST = ["tokenizer_families", "tokenizer", "models", "quantization"]
 
 
 def hash_files(digest, folder: pathlib.Path, pattern: str, label: str) -> None:
@@ -92,30 +103,57 @@ def imported_oracles(script: pathlib.Path) -> bytes:
     return b"".join(name.encode() + b"\n" + (here / f"{name}.py").read_bytes() for name in names)
 
 
+def run_oracle(script: pathlib.Path, target: pathlib.Path, digest: str, env: dict) -> str:
+    """Runs one oracle into `target`; returns "" on success, else its output for the failure report.
+    The stamp is written only after a successful run, so a half-made folder never looks finished."""
+    target.mkdir(parents=True, exist_ok=True)
+    stamp = target / ".done"
+    stamp.unlink(missing_ok=True)
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, str(script), str(target)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace")
+    seconds = time.monotonic() - start
+    if result.returncode != 0:
+        return f"{script.name} exited with {result.returncode} after {seconds:.0f} s:\n{result.stdout}"
+    stamp.write_text(digest)
+    print(f"make_testdata: {script.name} -> {target} ({seconds:.0f} s)", flush=True)
+    return ""
+
+
 def main() -> None:
     out = pathlib.Path(sys.argv[1]).resolve()
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONHASHSEED="0")
     shared = shared_inputs(here.parent.parent, os.environ.get("EMBEDTUNE_DEFAULT_MODEL", ""))
-    failed = []
+    pending = {}  # name -> (script, digest) of the oracles whose outputs are missing or stale
     for script in sorted(here.glob("oracle_*.py")):
         name = script.stem[len("oracle_"):]
-        target = out / name
         digest = oracle_digest(shared, script.read_bytes() + imported_oracles(script),
                                ORACLE_INPUTS.get(name, []))
-        stamp = target / ".done"
-        if stamp.exists() and stamp.read_text() == digest:
-            continue
-        target.mkdir(parents=True, exist_ok=True)
-        stamp.unlink(missing_ok=True)  # a run that dies half-way must not look finished
-        print(f"make_testdata: {script.name} -> {target}", flush=True)
-        result = subprocess.run([sys.executable, str(script), str(target)], env=env)
-        if result.returncode != 0:
-            failed.append(script.name)
-            continue
-        stamp.write_text(digest)
+        stamp = out / name / ".done"
+        if not (stamp.exists() and stamp.read_text() == digest):
+            pending[name] = (script, digest)
+    order = sorted(pending, key=lambda n: (LONGEST.index(n) if n in LONGEST else len(LONGEST), n))
+    jobs = max(1, int(os.environ.get("EMBEDTUNE_TESTDATA_JOBS") or os.cpu_count() or 1))
+    failed, running = {}, {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        while order or running:
+            for name in [n for n in order if not any(d in pending for d in AFTER.get(n, []))]:
+                if len(running) == jobs:
+                    break
+                order.remove(name)
+                print(f"make_testdata: {pending[name][0].name} started", flush=True)
+                running[pool.submit(run_oracle, pending[name][0], out / name, pending[name][1], env)] = name
+            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                name = running.pop(future)
+                report = future.result()
+                if report:
+                    failed[name] = report
+                    print(f"make_testdata: {report}", flush=True)
+                del pending[name]  # a failed dependency fails its dependents' tests, not this loop
     if failed:
-        sys.exit(f"make_testdata: failed: {', '.join(failed)}")
+        sys.exit(f"make_testdata: failed: {', '.join(f'oracle_{n}.py' for n in sorted(failed))}")
 
 
 if __name__ == "__main__":
