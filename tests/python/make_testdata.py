@@ -135,7 +135,7 @@ def main() -> None:
             pending[name] = (script, digest)
     order = sorted(pending, key=lambda n: (LONGEST.index(n) if n in LONGEST else len(LONGEST), n))
     jobs = max(1, int(os.environ.get("EMBEDTUNE_TESTDATA_JOBS") or os.cpu_count() or 1))
-    failed, running = {}, {}
+    failed, running = [], {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         while order or running:
             for name in [n for n in order if not any(d in pending for d in AFTER.get(n, []))]:
@@ -149,11 +149,11 @@ def main() -> None:
                 name = running.pop(future)
                 report = future.result()
                 if report:
-                    failed[name] = report
+                    failed.append(f"oracle_{name}.py")
                     print(f"make_testdata: {report}", flush=True)
                 del pending[name]  # a failed dependency fails its dependents' tests, not this loop
     if failed:
-        sys.exit(f"make_testdata: failed: {', '.join(f'oracle_{n}.py' for n in sorted(failed))}")
+        sys.exit(f"make_testdata: failed: {', '.join(sorted(failed))}")
 
 
 if __name__ == "__main__":
