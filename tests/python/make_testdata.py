@@ -103,6 +103,18 @@ def imported_oracles(script: pathlib.Path) -> bytes:
     return b"".join(name.encode() + b"\n" + (here / f"{name}.py").read_bytes() for name in names)
 
 
+def with_dependencies(digests: dict) -> dict:
+    """`digests` (name -> (script, digest)) with each AFTER oracle's digest folded together with those
+    of the oracles it copies from: a copy is stale whenever its source is."""
+    result = dict(digests)
+    for name, deps in AFTER.items():
+        if name in digests:
+            script, digest = digests[name]
+            combined = "".join([digest] + [digests[dep][1] for dep in deps])
+            result[name] = (script, hashlib.sha256(combined.encode()).hexdigest())
+    return result
+
+
 def run_oracle(script: pathlib.Path, target: pathlib.Path, digest: str, env: dict) -> str:
     """Runs one oracle into `target`; returns "" on success, else its output for the failure report.
     The stamp is written only after a successful run, so a half-made folder never looks finished."""
@@ -125,11 +137,14 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONHASHSEED="0")
     shared = shared_inputs(here.parent.parent, os.environ.get("EMBEDTUNE_DEFAULT_MODEL", ""))
-    pending = {}  # name -> (script, digest) of the oracles whose outputs are missing or stale
+    digests = {}  # name -> (script, digest)
     for script in sorted(here.glob("oracle_*.py")):
         name = script.stem[len("oracle_"):]
-        digest = oracle_digest(shared, script.read_bytes() + imported_oracles(script),
-                               ORACLE_INPUTS.get(name, []))
+        digests[name] = (script, oracle_digest(shared, script.read_bytes() + imported_oracles(script),
+                                               ORACLE_INPUTS.get(name, [])))
+    digests = with_dependencies(digests)
+    pending = {}  # name -> (script, digest) of the oracles whose outputs are missing or stale
+    for name, (script, digest) in digests.items():
         stamp = out / name / ".done"
         if not (stamp.exists() and stamp.read_text() == digest):
             pending[name] = (script, digest)

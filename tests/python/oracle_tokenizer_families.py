@@ -172,6 +172,40 @@ def file_only_variant(name, source_folder):
     return d
 
 
+# --- deterministic training -------------------------------------------------------------------
+# tokenizers' BpeTrainer (and WordPieceTrainer, which wraps it) numbers each prefixed or suffixed
+# alphabet form ("##a", "a</w>") as it first meets it while walking the word counts, a HashMap in
+# random order; merges of equal count are then ranked by those ids, so each run trained a different
+# vocabulary (the MPNet test model's differed in 2 tokens and 926 ids between two machines). Special
+# tokens are numbered first, in the order given: listing every such form as a special token fixes
+# their ids, and the training is the same on every run. The forms stay plain vocabulary entries:
+# `drop_added` takes them out of the tokenizer's added tokens again.
+def affixed_alphabet(tok, training, prefix=None, suffix=None):
+    """Every "##c" / "c</w>" / "##c</w>" form the trainer can make from the characters of `training`
+    as `tok` normalizes and pre-tokenizes it, sorted."""
+    chars = set()
+    for line in training:
+        text = tok.normalizer.normalize_str(line) if tok.normalizer else line
+        for word, _ in tok.pre_tokenizer.pre_tokenize_str(text):
+            chars.update(word)
+    forms = set()
+    for c in chars:
+        if prefix:
+            forms.add(prefix + c)
+        if suffix:
+            forms.add(c + suffix)
+        if prefix and suffix:
+            forms.add(prefix + c + suffix)
+    return sorted(forms)
+
+
+def drop_added(tok, contents):
+    """`tok` without the added tokens in `contents` (they stay in its model's vocabulary)."""
+    doc = json.loads(tok.to_str())
+    doc["added_tokens"] = [t for t in doc["added_tokens"] if t["content"] not in set(contents)]
+    return Tokenizer.from_str(json.dumps(doc))
+
+
 # --- XLM-R: SentencePiece unigram ------------------------------------------------------------
 def make_xlmr(d, training):
     """XLMRobertaTokenizer in folder `d`: a SentencePiece unigram of 6,000 pieces trained on `training`."""
@@ -265,7 +299,8 @@ def make_mpnet(d, training):
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     trainer = trainers.WordPieceTrainer(vocab_size=6000, show_progress=False,
-                                        special_tokens=["<s>", "<pad>", "</s>", "<unk>", "[UNK]"])
+                                        special_tokens=["<s>", "<pad>", "</s>", "<unk>", "[UNK]"]
+                                        + affixed_alphabet(tok, training, prefix="##"))
     tok.train_from_iterator(training, trainer)
     vocab = json.loads(tok.to_str())["model"]["vocab"]
     vocab["<mask>"] = len(vocab)
@@ -322,9 +357,12 @@ def make_mix_bpe():
     tok.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True),
         pre_tokenizers.Punctuation(behavior="contiguous")])
-    trainer = trainers.BpeTrainer(vocab_size=3000, special_tokens=["[UNK]", "[CLS]", "[SEP]"], limit_alphabet=60,
-                                  continuing_subword_prefix="##", end_of_word_suffix="</w>", show_progress=False)
+    forms = affixed_alphabet(tok, training, prefix="##", suffix="</w>")
+    trainer = trainers.BpeTrainer(vocab_size=3000, special_tokens=["[UNK]", "[CLS]", "[SEP]"] + forms,
+                                  limit_alphabet=60, continuing_subword_prefix="##", end_of_word_suffix="</w>",
+                                  show_progress=False)
     tok.train_from_iterator(training, trainer)
+    tok = drop_added(tok, forms)
     tok.post_processor = processors.Sequence([
         processors.ByteLevel(trim_offsets=True),
         processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[
@@ -355,14 +393,27 @@ def make_mix_bpe_bytes():
 
 
 def make_mix_unigram():
-    tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    # tokenizers' UnigramTrainer gives a different vocabulary on every run (it walks its word counts,
+    # a HashMap, in random order and sums floats in that order), so sentencepiece trains the pieces,
+    # single-threaded (deterministic), on the text as this tokenizer normalizes it; the pieces and
+    # scores become a tokenizers Unigram model, <unk> <s> </s> at 0..2 as the trainer laid them out.
+    import sentencepiece as spm
+    normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    model = io.BytesIO()
+    # A fifth of the lines is plenty for a 3,000-piece vocabulary.
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter([normalizer.normalize_str(line) for line in training[::5]]), model_writer=model,
+        vocab_size=3000, model_type="unigram", max_sentencepiece_length=12, character_coverage=1.0,
+        normalization_rule_name="identity", remove_extra_whitespaces=False, num_threads=1,
+        input_sentence_size=0, shuffle_input_sentence=False, minloglevel=2)
+    sp = spm.SentencePieceProcessor(model_proto=model.getvalue())
+    pieces = [(sp.id_to_piece(i), 0.0 if sp.is_control(i) or sp.is_unknown(i) else sp.get_score(i))
+              for i in range(sp.get_piece_size())]
+    assert [p for p, _ in pieces[:3]] == ["<unk>", "<s>", "</s>"], pieces[:3]
+    tok = Tokenizer(models.Unigram(pieces, unk_id=0))
+    tok.normalizer = normalizer
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=False)
-    # tokenizers' UnigramTrainer is slow: a fifth of the lines is plenty for a 3,000-piece vocab.
-    trainer = trainers.UnigramTrainer(vocab_size=3000, unk_token="<unk>", special_tokens=["<unk>", "<s>", "</s>"],
-                                      shrinking_factor=0.5, n_sub_iterations=1, max_piece_length=12,
-                                      show_progress=False)
-    tok.train_from_iterator(training[::5], trainer)
+    tok.add_special_tokens(["<unk>", "<s>", "</s>"])
     doc = json.loads(tok.to_str())
     doc["model"]["vocab"] += [[t, -30.0] for t in byte_tokens()]
     doc["model"]["byte_fallback"] = True
@@ -379,9 +430,11 @@ def make_mix_wordpiece():
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=30))
     tok.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.StripAccents(), normalizers.Lowercase()])
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    trainer = trainers.WordPieceTrainer(vocab_size=3000, special_tokens=["[UNK]", "[CLS]", "[SEP]"],
+    forms = affixed_alphabet(tok, training, prefix="##")
+    trainer = trainers.WordPieceTrainer(vocab_size=3000, special_tokens=["[UNK]", "[CLS]", "[SEP]"] + forms,
                                         show_progress=False)
     tok.train_from_iterator(training, trainer)
+    tok = drop_added(tok, forms)
     tok.post_processor = processors.BertProcessing(("[SEP]", tok.token_to_id("[SEP]")),
                                                    ("[CLS]", tok.token_to_id("[CLS]")))
     return tok, ["[CLS]", "[SEP]", "[UNK]"]

@@ -1,6 +1,7 @@
 """make_testdata.py regenerates the oracle's outputs whenever anything they depend on changes:
 the golden inputs, the default model, the pinned and installed versions (not only the scripts)."""
 import importlib.util
+import json
 import pathlib
 import shutil
 
@@ -83,3 +84,27 @@ def test_oracle_digest_follows_its_outside_files(make_testdata, tmp_path):
     (docs / "ignored.rst").write_text("not matched\n")
     assert make_testdata.oracle_digest(b"shared", b"script", inputs) == \
         make_testdata.oracle_digest(b"shared", b"script", inputs)
+
+
+def test_a_copy_is_stale_when_its_source_is(make_testdata):
+    digests = {"models": ("m.py", "a"), "gist": ("g.py", "b"), "io": ("i.py", "c")}
+    before = make_testdata.with_dependencies(digests)
+    after = make_testdata.with_dependencies(dict(digests, models=("m.py", "changed")))
+    assert after["gist"] != before["gist"], "gist copies the models: it must re-run when they do"
+    assert before["gist"] != ("g.py", "b"), "gist's digest must include the models'"
+    assert after["io"] == before["io"] == ("i.py", "c"), "io copies nothing: only its own digest counts"
+
+
+def test_family_tokenizers_train_the_same_in_every_process(testdata):
+    """oracle_models and oracle_tokenizer_families train each family's tokenizer in their own process.
+    tokenizers' WordPiece trainer used to number the "##" alphabet in a HashMap's random order, so
+    each run gave another vocabulary (and another MPNet test model); they must now be the same."""
+    pairs = {"mpnet": "mpnet", "xlm_roberta": "xlmr", "roberta": "roberta"}
+    for model, variant in pairs.items():
+        paths = [testdata / "models" / model / "tokenizer.json",
+                 testdata / "tokenizer_families" / "variants" / variant / "tokenizer.json"]
+        for path in paths:
+            if not path.exists():
+                pytest.fail(f"{path} missing: make_testdata did not run")
+        a, b = (json.loads(path.read_text(encoding="utf-8"))["model"] for path in paths)
+        assert a == b, f"{model}: the two oracles trained different tokenizers"
