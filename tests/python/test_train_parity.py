@@ -3,8 +3,8 @@
 Same tiny model (BERT, and XLM-RoBERTa, MPNet and ModernBERT; RobertaModel is XLM-RoBERTa's
 network and is covered by the encode, loss and save tests), same data, same arguments: MatryoshkaLoss(MultipleNegativesRankingLoss) over 3
 dims (and CachedMultipleNegativesRankingLoss, alone and inside MatryoshkaLoss), gradient accumulation with a shorter last group, clipping, weight decay, cosine schedule with
-warm-up, 2 epochs = 6 optimizer steps. The final weights must agree within 1e-4 and the logged
-losses within 1e-4.
+warm-up, 2 epochs = 6 optimizer steps. The final weights must agree within 1e-4 (where that
+comparison has no answer, weight_parity.py holds them to steps * lr) and the logged losses within 1e-4.
 
 With dropout off both sides compute the same function. With dropout on (0.1, as the model's
 config says) they also drop the same activations: on CPU embedtune draws its masks from the
@@ -21,6 +21,7 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import docs_texts
+from weight_parity import compare_weights, rounding_level_callback
 
 ROWS = 40          # 5 micro-batches of 8 per epoch: groups of 2, 2 and 1 (the shorter last group)
 DIMS = [64, 32, 16]
@@ -91,10 +92,12 @@ def train_python(model_dir, pairs, output_dir, batch_sampler, loss_name="Matryos
     args = SentenceTransformerTrainingArguments(
         output_dir=str(output_dir), save_strategy="no", report_to="none", use_cpu=True,
         batch_sampler=batch_sampler, optim="adamw_torch_fused", **ARGS)
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
+    rounding = rounding_level_callback(model[0].auto_model)
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss,
+                                         callbacks=[rounding])
     trainer.train()
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
-    return model[0].auto_model.state_dict(), losses
+    return model[0].auto_model.state_dict(), losses, rounding.marked
 
 
 @pytest.mark.parametrize("model,batch_sampler,dropout", [
@@ -116,26 +119,20 @@ def test_six_steps_match_sentence_transformers_trainer(tmp_path, testdata, run, 
 # as 3 + 3 + 2 rows, twice, and its gradients arrive scaled by the accumulation group (2, 2, 1). With
 # dropout on, the second pass must replay the first's masks and both must be the ones ST draws
 # mini-batch by mini-batch; Qwen3 adds left padding, where a mini-batch keeps the column's width.
-#
-# One element may pass 1e-4 (bounded by steps * lr, as the key biases): with dropout on, BERT and
-# MatryoshkaLoss, element 32 of the word embedding of "zero" gets a step-3 gradient of 3.1e-7 against
-# 0.13 for the rest of its row (measured in ST: a cancellation to 2e-6 of the row's scale). Adam divides
-# it by its own size, so both sides' rounding noise sets the step: it moved 6.4e-4 here, 5.0e-4 in ST,
-# while every other weight agrees within 1e-4 and every logged loss within 1e-4.
-@pytest.mark.parametrize("model,loss,inner_loss,dropout,max_outliers", [
-    ("mean", "MatryoshkaLoss", "CachedMultipleNegativesRankingLoss", 0.0, 0),
-    ("mean", "MatryoshkaLoss", "CachedMultipleNegativesRankingLoss", 0.1, 1),
-    ("mean", "CachedMultipleNegativesRankingLoss", "MultipleNegativesRankingLoss", 0.1, 0),
-    ("qwen3", "MatryoshkaLoss", "CachedMultipleNegativesRankingLoss", 0.1, 0),
+@pytest.mark.parametrize("model,loss,inner_loss,dropout", [
+    ("mean", "MatryoshkaLoss", "CachedMultipleNegativesRankingLoss", 0.0),
+    ("mean", "MatryoshkaLoss", "CachedMultipleNegativesRankingLoss", 0.1),
+    ("mean", "CachedMultipleNegativesRankingLoss", "MultipleNegativesRankingLoss", 0.1),
+    ("qwen3", "MatryoshkaLoss", "CachedMultipleNegativesRankingLoss", 0.1),
 ])
 def test_cached_mnrl_six_steps_match_sentence_transformers_trainer(tmp_path, testdata, run, model, loss,
-                                                                   inner_loss, dropout, max_outliers):
+                                                                   inner_loss, dropout):
     check_six_steps(tmp_path, testdata, run, model, "no_duplicates", dropout,
-                    loss_name=loss, inner_loss=inner_loss, mini_batch_size=3, max_outliers=max_outliers)
+                    loss_name=loss, inner_loss=inner_loss, mini_batch_size=3)
 
 
 def check_six_steps(tmp_path, testdata, run, model, batch_sampler, dropout, loss_name="MatryoshkaLoss",
-                    inner_loss="MultipleNegativesRankingLoss", mini_batch_size=32, max_outliers=0):
+                    inner_loss="MultipleNegativesRankingLoss", mini_batch_size=32):
     model_dir = tiny_model(testdata, tmp_path / "model", dropout, model)
     pairs = make_pairs()
     data = tmp_path / "data"
@@ -151,8 +148,8 @@ def check_six_steps(tmp_path, testdata, run, model, batch_sampler, dropout, loss
         cli += [f"--{key}", value]
     run(*cli)
 
-    expected, expected_losses = train_python(model_dir, pairs, tmp_path / "st", batch_sampler, loss_name,
-                                             inner_loss, mini_batch_size)
+    expected, expected_losses, marked = train_python(model_dir, pairs, tmp_path / "st", batch_sampler, loss_name,
+                                                     inner_loss, mini_batch_size)
     got = load_file(str(out / "model.safetensors"))
     initial = load_file(str(model_dir / "model.safetensors"))
 
@@ -164,30 +161,9 @@ def check_six_steps(tmp_path, testdata, run, model, batch_sampler, dropout, loss
     for step, (a, b) in enumerate(zip(got_losses, expected_losses), start=1):
         assert a == pytest.approx(b, abs=1e-4), f"loss at step {step}: embedtune {a}, sentence-transformers {b}"
 
-    worst, moved, outliers = 0.0, 0.0, []
-    for name, tensor in expected.items():
-        assert name in got, f"{name} missing from embedtune's model.safetensors"
-        diff = (got[name].float() - tensor.float()).abs().max().item()
-        moved = max(moved, (tensor.float() - initial[name].float()).abs().max().item())
-        print(f"{name:60s} max |diff| {diff:.3e}")
-        if name.endswith(("attention.self.key.bias", "attention.attn.k.bias")):
-            # The key bias adds q.b to every score of a query: softmax ignores it, so its true
-            # gradient is 0 and both sides see only rounding noise, which Adam scales up to steps
-            # of about lr. Both stay within steps * lr of each other; nothing more can be asked.
-            assert diff <= 6 * ARGS["learning_rate"] * 1.01, f"{name} differs by {diff:.3e}"
-            continue
-        far = ((got[name].float() - tensor.float()).abs() >= 1e-4).nonzero().tolist()
-        if far and len(far) + len(outliers) <= max_outliers:
-            # An element whose gradient cancelled to rounding level at its first step (see the
-            # cached test's comment): Adam turns the noise into a step of about lr.
-            assert diff <= 6 * ARGS["learning_rate"] * 1.01, f"{name} differs by {diff:.3e}"
-            outliers += [(name, index) for index in far]
-            diff = (got[name].float() - tensor.float()).abs().masked_fill(
-                (got[name].float() - tensor.float()).abs() >= 1e-4, 0).max().item()
-        worst = max(worst, diff)
-    print("elements allowed past 1e-4:", outliers)
+    moved = max((tensor.float() - initial[name].float()).abs().max().item() for name, tensor in expected.items())
     assert moved > 1e-3, "training did not change the weights: the comparison would prove nothing"
-    assert worst < 1e-4, f"final weights differ by {worst:.3e}"
+    compare_weights(got, expected, marked, steps=6, lr=ARGS["learning_rate"])
 
     # The trained folder loads in sentence-transformers and embeds as embedtune embeds it.
     from sentence_transformers import SentenceTransformer
