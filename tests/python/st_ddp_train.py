@@ -1,6 +1,7 @@
 """sentence-transformers 6.2's trainer under torchrun (accelerate, Gloo on CPU), for
 test_distributed.py: `torchrun --nproc-per-node 2 st_ddp_train.py MODEL TRAIN OUT ARGS_JSON`.
-Rank 0 writes OUT/model.safetensors (the trained transformer's weights) and OUT/losses.json."""
+Rank 0 writes OUT/model.safetensors (the trained transformer's weights), OUT/losses.json and
+OUT/marked.safetensors (the elements weight_parity holds to steps * lr, from this run's gradients)."""
 import json
 import sys
 
@@ -11,6 +12,8 @@ from sentence_transformers import SentenceTransformer, SentenceTransformerTraine
 from sentence_transformers import SentenceTransformerTrainingArguments
 from sentence_transformers.sentence_transformer.losses import (CachedMultipleNegativesRankingLoss, MatryoshkaLoss,
                                                                MultipleNegativesRankingLoss)
+
+from weight_parity import rounding_level_callback
 
 
 def main(model_dir, train, out, settings):
@@ -32,11 +35,14 @@ def main(model_dir, train, out, settings):
     args = SentenceTransformerTrainingArguments(output_dir=out, save_strategy="no", report_to="none",
                                                 use_cpu=True, optim="adamw_torch_fused", disable_tqdm=True,
                                                 **settings)
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
+    rounding = rounding_level_callback(model[0].auto_model)
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss,
+                                         callbacks=[rounding])
     trainer.train()
     if trainer.is_world_process_zero():
         state = {k: v.contiguous() for k, v in model[0].auto_model.state_dict().items()}
         save_file(state, f"{out}/model.safetensors")
+        save_file({k: v.contiguous() for k, v in rounding.marked.items()}, f"{out}/marked.safetensors")
         losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
         with open(f"{out}/losses.json", "w") as f:
             json.dump(losses, f)

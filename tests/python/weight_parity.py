@@ -1,16 +1,17 @@
 """Comparing weights trained by embedtune with weights trained by sentence-transformers' trainer
-(test_train_parity, test_train_ntuple, test_train_gist).
+(test_train_parity, test_train_ntuple, test_train_gist, and test_distributed against the trainer
+under torchrun).
 
-Every weight must agree within 1e-4 after six AdamW steps, except where the comparison has no
-answer: an element whose first nonzero gradient is at the rounding level of its row. Adam's first
-step for an element is lr * g / (|g| + eps), about lr * sign(g): where g is a cancellation down to
-the last bits of a sum (the MPNet test model's word embedding of "##z", element 83, got 6.1e-11 at
-step 3 against 5.2e-3 for the rest of its row; BERT's "zero", element 32, 3.1e-7 against 0.13),
-g's sign and size are each side's rounding, and the step is anywhere in (-lr, lr). Which elements
-those are is decided by the oracle's own gradients (RoundingLevel, a trainer callback), not by our
-output; they must stay within steps * lr of sentence-transformers. So must the attention key
-biases: their true gradient is zero (q.b adds the same to every score of a query, and softmax
-ignores it), so every step of theirs is rounding noise scaled by Adam.
+Every weight must agree within 1e-4 after six (eight under torchrun) AdamW steps, except where the
+comparison has no answer: an element whose first nonzero gradient is at the rounding level of its
+row. Adam's first step for an element is lr * g / (|g| + eps), about lr * sign(g): where g is a
+cancellation down to the last bits of a sum (an MPNet test model's word embedding of "##z",
+element 83, got 6.1e-11 at step 3 against 5.2e-3 for the rest of its row; BERT's "zero", element
+32, 3.1e-7 against 0.13), g's sign and size are each side's rounding, and the step is anywhere in
+(-lr, lr). Which elements those are is decided by the oracle's own gradients (RoundingLevel, a
+trainer callback), not by our output; they must stay within steps * lr of sentence-transformers.
+So must the attention key biases: their true gradient is zero (q.b adds the same to every score
+of a query, and softmax ignores it), so every step of theirs is rounding noise scaled by Adam.
 """
 import torch
 
