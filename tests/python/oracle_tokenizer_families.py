@@ -201,8 +201,8 @@ def affixed_alphabet(tok, training, prefix=None, suffix=None):
 
 def drop_added(tok, contents):
     """`tok` without the added tokens in `contents` (they stay in its model's vocabulary)."""
-    doc = json.loads(tok.to_str())
-    doc["added_tokens"] = [t for t in doc["added_tokens"] if t["content"] not in set(contents)]
+    doc, contents = json.loads(tok.to_str()), set(contents)
+    doc["added_tokens"] = [t for t in doc["added_tokens"] if t["content"] not in contents]
     return Tokenizer.from_str(json.dumps(doc))
 
 

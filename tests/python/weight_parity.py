@@ -60,12 +60,13 @@ def compare_weights(got: dict, expected: dict, marked: dict, steps: int, lr: flo
     for name, tensor in expected.items():
         assert name in got, f"{name} missing from embedtune's model.safetensors"
         diff = (got[name].float() - tensor.float()).abs()
-        free = torch.ones_like(diff, dtype=torch.bool) if name.endswith(KEY_BIASES) else \
+        key_bias = name.endswith(KEY_BIASES)
+        free = torch.ones_like(diff, dtype=torch.bool) if key_bias else \
             marked.get(name, torch.zeros_like(diff, dtype=torch.bool))
         if free.any():
-            bound = steps * lr * 1.01
-            assert diff[free].max().item() <= bound, f"{name} differs by {diff[free].max().item():.3e} (> {bound:.3e})"
-            if not name.endswith(KEY_BIASES):
+            bound, largest = steps * lr * 1.01, diff[free].max().item()
+            assert largest <= bound, f"{name} differs by {largest:.3e} (> {bound:.3e})"
+            if not key_bias:
                 count += int(free.sum())
                 loose += [(name, index, f"{diff[tuple(index)].item():.2e}")
                           for index in (free & (diff >= 1e-4)).nonzero().tolist()]
