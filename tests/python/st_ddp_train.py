@@ -1,5 +1,6 @@
 """sentence-transformers 6.2's trainer under torchrun (accelerate, Gloo on CPU), for
-test_distributed.py: `torchrun --nproc-per-node 2 st_ddp_train.py MODEL TRAIN OUT ARGS_JSON`.
+test_distributed.py: `torchrun --nproc-per-node 2 st_ddp_train.py MODEL TRAIN OUT ARGS_JSON`, or
+`python st_ddp_train.py ...` for the trainer in one process.
 Rank 0 writes OUT/model.safetensors (the trained transformer's weights), OUT/losses.json and
 OUT/marked.safetensors (the elements weight_parity holds to steps * lr, from this run's gradients)."""
 import json
