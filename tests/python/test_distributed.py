@@ -30,9 +30,22 @@ from test_train_parity import make_pairs, tiny_model
 from weight_parity import compare_weights
 
 TORCHRUN = Path(sys.executable).with_name("torchrun")
-COMMON = ["--matryoshka_dims", "64,32,16", "--learning_rate", "1e-3", "--warmup_ratio", "0.2",
-          "--lr_scheduler_type", "cosine", "--num_train_epochs", "2", "--logging_steps", "1",
-          "--save_strategy", "no", "--dataloader_drop_last", "true", "--seed", "7"]
+ST_TRAIN = Path(__file__).with_name("st_ddp_train.py")
+# The schedule every comparison trains on, as sentence-transformers' training arguments.
+SCHEDULE = dict(matryoshka_dims=[64, 32, 16], learning_rate=1e-3, warmup_ratio=0.2, lr_scheduler_type="cosine",
+                num_train_epochs=2, logging_steps=1, seed=7)
+
+
+def flags(settings: dict) -> list:
+    """Training arguments as `embedtune train` flags: lists comma-joined, booleans lower-case."""
+    out = []
+    for key, value in settings.items():
+        text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        out += [f"--{key}", text.lower() if isinstance(value, bool) else text]
+    return out
+
+
+COMMON = [*flags(SCHEDULE), "--save_strategy", "no", "--dataloader_drop_last", "true"]
 
 
 def free_port() -> int:
@@ -67,6 +80,25 @@ def losses(out: Path) -> list:
 def grad_norms(out: Path) -> list:
     return [e["grad_norm"] for e in map(json.loads, (out / "log.jsonl").read_text().splitlines())
             if "grad_norm" in e]
+
+
+def st_train(model: Path, data: Path, out: Path, settings: dict, ranks: int) -> list:
+    """sentence-transformers' trainer (st_ddp_train.py) on data/train.jsonl into `out`, under torchrun
+    with 2 ranks or in one process; returns its logged losses."""
+    out.mkdir()
+    launcher = [str(TORCHRUN), "--nproc-per-node", "2", "--master-addr", "127.0.0.1", "--master-port",
+                str(free_port())] if ranks == 2 else [sys.executable]
+    result = subprocess.run([*launcher, str(ST_TRAIN), str(model), str(data / "train.jsonl"), str(out),
+                             json.dumps(settings)],
+                            capture_output=True, text=True, errors="replace", env=env_for_ranks(), timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads((out / "losses.json").read_text())
+
+
+def compare_with_st(ours: Path, st_out: Path, steps: int):
+    """weight_parity's comparison of our model folder with st_train's output at SCHEDULE's rate."""
+    compare_weights(load_file(str(ours / "model.safetensors")), load_file(str(st_out / "model.safetensors")),
+                    load_file(str(st_out / "marked.safetensors")), steps=steps, lr=SCHEDULE["learning_rate"])
 
 
 def max_weight_difference(a: Path, b: Path) -> float:
@@ -129,20 +161,11 @@ def test_gather_across_devices_equals_mnrl_on_the_concatenated_batch(tmp_path, t
     # against one of 8), so they round differently; the elements whose gradient is zero up to
     # rounding (the key biases, and those ST's own gradients mark) are held to steps x lr.
     st_out = tmp_path / "st-batch-of-8"
-    st_out.mkdir()
-    settings = dict(matryoshka_dims=[64, 32, 16], learning_rate=1e-3, warmup_ratio=0.2,
-                    lr_scheduler_type="cosine", num_train_epochs=2, logging_steps=1, seed=7,
-                    per_device_train_batch_size=8)
-    result = subprocess.run([sys.executable, str(Path(__file__).with_name("st_ddp_train.py")), str(model),
-                             str(data / "train.jsonl"), str(st_out), json.dumps(settings)],
-                            capture_output=True, text=True, env=env_for_ranks(), timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    got, expected = losses(two), json.loads((st_out / "losses.json").read_text())
+    expected = st_train(model, data, st_out, {**SCHEDULE, "per_device_train_batch_size": 8}, ranks=1)
+    got = losses(two)
     assert len(got) == len(expected) == 8
     assert got == pytest.approx(expected, abs=1e-5)
-    compare_weights(load_file(str(two / "model.safetensors")), load_file(str(st_out / "model.safetensors")),
-                    load_file(str(st_out / "marked.safetensors")), steps=len(expected),
-                    lr=settings["learning_rate"])
+    compare_with_st(two, st_out, steps=len(expected))
     # Without the gather each rank sees only its own 4 candidates: a different loss.
     plain = tmp_path / "not-gathered"
     torchrun(embedtune_bin, *base, "--output_dir", plain, "--per_device_train_batch_size", "4")
@@ -223,32 +246,16 @@ def test_resume_on_two_ranks_equals_the_uninterrupted_run(tmp_path, testdata, ru
 def test_two_ranks_train_as_sentence_transformers_under_torchrun(tmp_path, testdata, embedtune_bin, data,
                                                                  gather, dropout, inner):
     model = tiny_model(testdata, tmp_path / "model", dropout)
-    settings = dict(matryoshka_dims=[64, 32, 16], learning_rate=1e-3, warmup_ratio=0.2,
-                    lr_scheduler_type="cosine", num_train_epochs=2, logging_steps=1, seed=7,
-                    per_device_train_batch_size=4, gather_across_devices=gather, inner_loss=inner,
-                    mini_batch_size=3)
+    settings = {**SCHEDULE, "per_device_train_batch_size": 4, "gather_across_devices": gather,
+                "inner_loss": inner, "mini_batch_size": 3}
     st_out = tmp_path / "st"
-    st_out.mkdir()
-    port = str(free_port())
-    result = subprocess.run(
-        [str(TORCHRUN), "--nproc-per-node", "2", "--master-addr", "127.0.0.1", "--master-port", port,
-         str(Path(__file__).with_name("st_ddp_train.py")), str(model), str(data / "train.jsonl"),
-         str(st_out), json.dumps(settings)],
-        capture_output=True, text=True, errors="replace", env=env_for_ranks(), timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    cli = ["train", "--model", model, "--train", data / "train.jsonl", "--output_dir", tmp_path / "ours",
-           "--save_strategy", "no"]
-    for key, value in settings.items():
-        text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
-        cli += [f"--{key}", text.lower() if isinstance(value, bool) else text]
-    torchrun(embedtune_bin, *cli)
-    expected = json.loads((st_out / "losses.json").read_text())
+    expected = st_train(model, data, st_out, settings, ranks=2)
+    torchrun(embedtune_bin, "train", "--model", model, "--train", data / "train.jsonl", "--output_dir",
+             tmp_path / "ours", "--save_strategy", "no", *flags(settings))
     got = losses(tmp_path / "ours")
     assert len(got) == len(expected) == 8
     assert got == pytest.approx(expected, abs=1e-4)
-    compare_weights(load_file(str(tmp_path / "ours" / "model.safetensors")),
-                    load_file(str(st_out / "model.safetensors")), load_file(str(st_out / "marked.safetensors")),
-                    steps=len(expected), lr=settings["learning_rate"])
+    compare_with_st(tmp_path / "ours", st_out, steps=len(expected))
 
 
 def test_run_recipe_under_torchrun(tmp_path, testdata, run, embedtune_bin):
