@@ -24,7 +24,15 @@ def splits(tmp_path_factory, run):
 
 
 def reference_results(model_dir, splits, dims, score_functions=("cosine",)):
-    """The reference notebook's evaluation code, verbatim in spirit."""
+    """The reference notebook's evaluation: a SequentialEvaluator of one InformationRetrievalEvaluator
+    per dim. Each of those would encode the same texts again with the same calls, and truncation
+    only slices what encode returns, so ST encodes once here, exactly as the evaluator would
+    (encode_query / encode_document on its own lists, its batch size, as tensors), and the
+    evaluators read those vectors through a model whose only module looks them up: every score,
+    truncation and metric is still ST's own code, on ST's own embeddings."""
+    import numpy as np
+    from oracle_evaluation import LookupEmbedding
+
     train = [json.loads(line) for line in (splits / "train.jsonl").read_text().splitlines()]
     test = [json.loads(line) for line in (splits / "test.jsonl").read_text().splitlines()]
     corpus = {str(r["id"]): r["positive"] for r in train + test}
@@ -33,18 +41,38 @@ def reference_results(model_dir, splits, dims, score_functions=("cosine",)):
     from sentence_transformers.util import cos_sim, dot_score
 
     functions = {"cosine": cos_sim, "dot": dot_score}
-    evaluators = [InformationRetrievalEvaluator(queries=queries, corpus=corpus, relevant_docs=relevant, name=f"dim_{d}",
-                                                truncate_dim=d, score_functions={s: functions[s] for s in score_functions})
-                  for d in dims]
+
+    def evaluators(queries, corpus):
+        return [InformationRetrievalEvaluator(queries=queries, corpus=corpus, relevant_docs=relevant, name=f"dim_{d}",
+                                              truncate_dim=d, score_functions={s: functions[s] for s in score_functions})
+                for d in dims]
+
+    first = evaluators(queries, corpus)[0]
     model = SentenceTransformer(str(model_dir), device="cpu")
-    return SequentialEvaluator(evaluators)(model)
+    q = model.encode_query(first.queries, batch_size=first.batch_size, convert_to_tensor=True)
+    c = model.encode_document(first.corpus, batch_size=first.batch_size, convert_to_tensor=True)
+    q_texts = [f"query:{i}" for i in first.queries_ids]
+    c_texts = [f"doc:{i}" for i in first.corpus_ids]
+    lookup = SentenceTransformer(modules=[LookupEmbedding(q_texts + c_texts, np.concatenate([q.numpy(), c.numpy()]))],
+                                 device="cpu")
+    return SequentialEvaluator(evaluators(dict(zip(first.queries_ids, q_texts)),
+                                          dict(zip(first.corpus_ids, c_texts))))(lookup)
 
 
-def test_every_metric_matches_at_every_dim(run, tmp_path, default_model, splits):
-    out = tmp_path / "results.json"
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory, run, default_model, splits):
+    """`embedtune evaluate` of the default model at every dim, its embeddings saved for reuse:
+    (its stdout, its output folder, the saved embeddings' folder)."""
+    folder = tmp_path_factory.mktemp("evaluated")
     result = run("evaluate", "--model", default_model, "--train", splits / "train.jsonl", "--test", splits / "test.jsonl",
-                 "--dims", ",".join(map(str, DIMS)), "--output", out)
-    ours = json.loads(out.read_text())
+                 "--dims", ",".join(map(str, DIMS)), "--output", folder / "results.json",
+                 "--save-embeddings", folder / "emb")
+    return result.stdout, folder, folder / "emb"
+
+
+def test_every_metric_matches_at_every_dim(default_model, splits, evaluated):
+    stdout, folder, _ = evaluated
+    ours = json.loads((folder / "results.json").read_text())
     expected = reference_results(default_model, splits, DIMS)
     compared, worst = 0, 0.0
     for key, value in expected.items():
@@ -57,10 +85,10 @@ def test_every_metric_matches_at_every_dim(run, tmp_path, default_model, splits)
     assert compared == len(DIMS) * 15 and worst <= 1e-4  # 4 accuracy, 4 precision, 4 recall, ndcg, mrr, map
     assert list(k for k in ours if k.startswith("dim_384")) == [k for k in expected if k.startswith("dim_384")]
     # The table on stdout has one row per dim; the CSV files sit beside the results.
-    table_rows = [line.split()[0] for line in result.stdout.splitlines()[1:] if line.strip()]
+    table_rows = [line.split()[0] for line in stdout.splitlines()[1:] if line.strip()]
     for d in DIMS:
-        assert str(d) in table_rows, result.stdout
-        assert (tmp_path / f"Information-Retrieval_evaluation_dim_{d}_results.csv").exists()
+        assert str(d) in table_rows, stdout
+        assert (folder / f"Information-Retrieval_evaluation_dim_{d}_results.csv").exists()
 
 
 def test_saved_embeddings_give_the_same_results(run, tmp_path, testdata, splits):
@@ -114,10 +142,11 @@ def test_dims_larger_than_the_model_fail_before_encoding(run, tmp_path, default_
     assert "512" in result.stderr and "1..384" in result.stderr
 
 
-def test_quantized_precisions_are_st_evaluator_on_the_same_vectors(run, tmp_path, default_model, splits):
+def test_quantized_precisions_are_st_evaluator_on_the_same_vectors(run, tmp_path, default_model, splits, evaluated):
     """`evaluate --precisions`: every int8, binary and +rescore metric equals ST's
     InformationRetrievalEvaluator (and its rescoring, as oracle_quantization.py runs it) on the
-    float32 embeddings embedtune encoded, saved with --save-embeddings."""
+    float32 embeddings embedtune encoded with the default model (saved by the `evaluated` run;
+    loading them gives the same results as encoding, test_saved_embeddings_give_the_same_results)."""
     import numpy as np
     from oracle_evaluation import LookupEmbedding
     from oracle_quantization import binary_score, int8_scores, rescore_results
@@ -125,12 +154,13 @@ def test_quantized_precisions_are_st_evaluator_on_the_same_vectors(run, tmp_path
 
     dims = [384, 64]
     out = tmp_path / "results.json"
-    result = run("evaluate", "--model", default_model, "--train", splits / "train.jsonl", "--test", splits / "test.jsonl",
-                 "--dims", ",".join(map(str, dims)), "--precisions", "float32,int8,binary,int8+rescore,binary+rescore",
-                 "--rescore-multiplier", "4", "--output", out, "--save-embeddings", tmp_path / "emb")
+    emb = evaluated[2]
+    run("evaluate", "--model", default_model, "--train", splits / "train.jsonl", "--test", splits / "test.jsonl",
+        "--dims", ",".join(map(str, dims)), "--precisions", "float32,int8,binary,int8+rescore,binary+rescore",
+        "--rescore-multiplier", "4", "--output", out, "--load-embeddings", emb)
     ours = json.loads(out.read_text())
-    ids = json.loads((tmp_path / "emb" / "ids.json").read_text())
-    queries, corpus = np.load(tmp_path / "emb" / "queries.npy"), np.load(tmp_path / "emb" / "corpus.npy")
+    ids = json.loads((emb / "ids.json").read_text())
+    queries, corpus = np.load(emb / "queries.npy"), np.load(emb / "corpus.npy")
     query_ids, corpus_ids = ids["query_ids"], ids["corpus_ids"]
     relevant = {q: {q} for q in query_ids}
     q_texts, c_texts = [f"query:{q}" for q in query_ids], [f"doc:{c}" for c in corpus_ids]
