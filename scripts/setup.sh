@@ -8,7 +8,7 @@ cd "$root"
 
 debs=(build-essential cmake ninja-build ccache pkg-config nlohmann-json3-dev libutf8proc-dev chromium fonts-dejavu-core
       libcli11-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev libjemalloc-dev python3.11-doc
-      libonig-dev libgloo-dev libcurl4-openssl-dev libssl-dev)
+      libonig-dev libgloo-dev libcurl4-openssl-dev libssl-dev strace)
 for arg in "$@"; do
   case "$arg" in
     # clang-14 with libFuzzer (libclang-rt-14-dev) and llvm-symbolizer for the sanitizers' stacks.

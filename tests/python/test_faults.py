@@ -29,10 +29,6 @@ def train_args(embedtune_bin, testdata, data, out, *extra):
             *map(str, extra)]
 
 
-def has_checkpoint(out: pathlib.Path) -> bool:
-    return out.is_dir() and any(p.name.startswith("checkpoint-") for p in out.iterdir())
-
-
 def staging_leftovers(out: pathlib.Path) -> list[str]:
     return [p.name for p in out.iterdir() if p.name.startswith(".") and (".tmp" in p.name or ".old-" in p.name)]
 
@@ -49,49 +45,121 @@ def data(tmp_path_factory):
     return make_pairs(tmp_path_factory.mktemp("pairs"), rows=64)
 
 
+def traced(args: list[str], trace: pathlib.Path, kill_at_fsync: int | None = None) -> list[str]:
+    """`args` under strace, which logs the checkpoint writer's calls (fsync, mkdir, rename) to
+    `trace` and, with `kill_at_fsync`, sends SIGKILL as the process enters its fsync call of that
+    number. Without a kill the seccomp filter stops the process on those calls only, so it runs at
+    full speed; strace 6.1 injects no signal under that filter, so a kill runs without it."""
+    if shutil.which("strace") is None:
+        pytest.fail("strace is missing; the kill-during-a-write test injects its SIGKILL with it "
+                    "(scripts/setup.sh installs it)")
+    how = ["--seccomp-bpf"] if kill_at_fsync is None else ["-e", f"inject=fsync:signal=KILL:when={kill_at_fsync}"]
+    return ["strace", "-f", "-qq", "-o", str(trace), "-e", "trace=fsync,mkdir,rename", *how, *args]
+
+
+def fsyncs_by_checkpoint(trace: pathlib.Path) -> dict[int, list[int]]:
+    """For each checkpoint a traced run wrote: the numbers (1-based, counted over the run) of the
+    fsync calls made while it was staged, from the mkdir of its staging folder to the rename that
+    makes it `checkpoint-<step>`."""
+    staged, count, result = None, 0, {}
+    for line in trace.read_text().splitlines():
+        if " fsync(" in line:
+            count += 1
+            if staged is not None:
+                result.setdefault(staged, []).append(count)
+        elif (made := re.search(r' mkdir\(".*/\.\.?checkpoint-(\d+)\.tmp-[^/"]*", ', line)) and staged is None:
+            staged = int(made.group(1))
+        elif re.search(r' rename\(".*", ".*/checkpoint-\d+"\)', line):
+            staged = None
+    return result
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory, embedtune_bin, testdata, data):
-    """An uninterrupted run: the model every interrupted run must end with, bit for bit."""
+    """An uninterrupted run: the model every interrupted run must end with, bit for bit. It runs
+    traced, so that the kill test knows at which fsync each checkpoint write happens."""
     out = tmp_path_factory.mktemp("reference") / "out"
-    subprocess.run(train_args(embedtune_bin, testdata, data, out), check=True, capture_output=True)
+    subprocess.run(traced(train_args(embedtune_bin, testdata, data, out), out.parent / "fresh.trace"),
+                   check=True, capture_output=True)
     return out
 
 
+def checkpoint_steps(out: pathlib.Path) -> list[int]:
+    if not out.is_dir():
+        return []
+    return sorted(int(n.split("-")[1]) for n in os.listdir(out) if re.fullmatch(r"checkpoint-\d+", n))
+
+
+def staged_by(out: pathlib.Path, pid: str) -> list[int]:
+    """The checkpoints process `pid` had staged (its staging folders are named after it)."""
+    if not out.is_dir():
+        return []
+    return sorted({int(m.group(1)) for n in os.listdir(out)
+                   if (m := re.fullmatch(rf"\.\.?checkpoint-(\d+)\.tmp-{pid}(\.tmp-{pid})?", n))})
+
+
 def test_sigkill_at_random_points_then_resume_ends_bit_identical(embedtune_bin, testdata, data, reference, tmp_path):
+    """Kills alternate between two kinds, both placed by progress, not by the clock, so that no
+    machine is too fast for them:
+    - at a random moment (loading, a step, a write: wherever it is), at the latest just after the
+      process's first new checkpoint is in place;
+    - inside the process's second checkpoint write, at a random one of its fsync calls: strace
+      delivers the SIGKILL as the process enters that call, while the checkpoint is staged.
+    Each pair makes one or two checkpoints of progress, until three steps are left for the last,
+    uninterrupted run."""
+    # Where the fsync calls of each checkpoint write fall in a fresh run and in a resumed one (a
+    # resumed run rewrites log.jsonl first), and how long a resumed run takes to its first checkpoint.
+    fresh = fsyncs_by_checkpoint(reference.parent / "fresh.trace")
+    profile = tmp_path / "profile"
+    shutil.copytree(reference, profile)
+    for step in range(3, STEPS + 1):
+        shutil.rmtree(profile / f"checkpoint-{step}")
+    (profile / "model.safetensors").unlink()
+    started = time.monotonic()
+    process = subprocess.Popen(traced(train_args(embedtune_bin, testdata, data, profile, "--resume_from_checkpoint",
+                                                 profile / "checkpoint-2"), tmp_path / "resumed.trace"),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not (profile / "checkpoint-3").is_dir() and process.poll() is None:
+        time.sleep(0.001)
+    to_first_checkpoint = time.monotonic() - started
+    assert process.wait() == 0
+    resumed = fsyncs_by_checkpoint(tmp_path / "resumed.trace")
+    assert sorted(fresh) == list(range(1, STEPS + 1)) and sorted(resumed) == list(range(3, STEPS + 1)), \
+        "the traces do not show one staged write per checkpoint"
+
     out = tmp_path / "out"
     rng = random.Random(20261201)
     kills = during_write = 0
     for attempt in range(60):
-        resume = ["--resume_from_checkpoint", "last"] if has_checkpoint(out) else []
-        process = subprocess.Popen(train_args(embedtune_bin, testdata, data, out, *resume),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        done = checkpoint_steps(out)
+        last = done[-1] if done else 0
+        resume = ["--resume_from_checkpoint", "last"] if done else []
+        args = train_args(embedtune_bin, testdata, data, out, *resume)
+        if last > STEPS - 4:
+            # The rest runs uninterrupted.
+            result = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            assert result.returncode == 0, result.stderr
+            break
         if attempt % 2 == 0:
-            # At a random moment (loading, a step, a write: wherever it is).
-            deadline = time.monotonic() + rng.uniform(0.2, 2.5)
-            while process.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.005)
-            hit_write = False
-        else:
-            # While a checkpoint is being written (its staging folder exists): the second or third
-            # one this process writes, so that every such attempt also makes progress.
-            wanted, seen, hit_write = rng.choice([2, 3]), set(), False
-            while process.poll() is None:
-                if out.is_dir():
-                    seen |= {n for n in os.listdir(out) if n.startswith(".checkpoint-") and ".tmp-" in n}
-                if len(seen) >= wanted:
-                    time.sleep(rng.uniform(0, 0.01))
-                    hit_write = True
-                    break
+            process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + rng.uniform(0, 1.1 * to_first_checkpoint)
+            while time.monotonic() < deadline and not (out / f"checkpoint-{last + 1}").is_dir():
                 time.sleep(0.001)
-        if process.poll() is None:
+            assert process.poll() is None, "the run ended before its kill"
             process.send_signal(signal.SIGKILL)
             process.wait()
-            kills += 1
-            during_write += hit_write
-            continue
-        stderr = process.stderr.read().decode()
-        assert process.returncode == 0, stderr
-        break
+            pid = str(process.pid)
+        else:
+            # The calls of this process's second checkpoint write (the profile resumed from 2).
+            fsync = rng.choice(resumed[4] if done else fresh[2])
+            process = subprocess.run(traced(args, tmp_path / "attempt.trace", fsync),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            assert process.returncode == -signal.SIGKILL, process.stderr
+            pid = (tmp_path / "attempt.trace").read_text().split(maxsplit=1)[0]
+            assert checkpoint_steps(out)[-1] == last + 1 and staged_by(out, pid) == [last + 2], \
+                f"the kill at fsync {fsync} did not land inside the write of checkpoint-{last + 2}"
+        kills += 1
+        during_write += bool(staged_by(out, pid))
     else:
         pytest.fail("training never finished between kills")
     print(f"{kills} SIGKILLs, {during_write} of them during a checkpoint write")
