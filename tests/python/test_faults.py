@@ -18,6 +18,9 @@ import pytest
 from conftest import make_pairs
 
 STEPS = 12
+# How a checkpoint's staging folders begin: `.checkpoint-<step>.tmp-<pid>`, and before it the model
+# writer's own `..checkpoint-<step>.tmp-<pid>.tmp-<pid>`, renamed to the first once the model is in.
+STAGED = r"\.\.?checkpoint-(\d+)\.tmp-"
 
 
 def train_args(embedtune_bin, testdata, data, out, *extra):
@@ -67,7 +70,7 @@ def fsyncs_by_checkpoint(trace: pathlib.Path) -> dict[int, list[int]]:
             count += 1
             if staged is not None:
                 result.setdefault(staged, []).append(count)
-        elif (made := re.search(r' mkdir\(".*/\.\.?checkpoint-(\d+)\.tmp-[^/"]*", ', line)) and staged is None:
+        elif (made := re.search(rf' mkdir\(".*/{STAGED}[^/"]*", ', line)) and staged is None:
             staged = int(made.group(1))
         elif re.search(r' rename\(".*", ".*/checkpoint-\d+"\)', line):
             staged = None
@@ -95,7 +98,7 @@ def staged_by(out: pathlib.Path, pid: str) -> list[int]:
     if not out.is_dir():
         return []
     return sorted({int(m.group(1)) for n in os.listdir(out)
-                   if (m := re.fullmatch(rf"\.\.?checkpoint-(\d+)\.tmp-{pid}(\.tmp-{pid})?", n))})
+                   if (m := re.fullmatch(rf"{STAGED}{pid}(\.tmp-{pid})?", n))})
 
 
 def test_sigkill_at_random_points_then_resume_ends_bit_identical(embedtune_bin, testdata, data, reference, tmp_path):
@@ -148,7 +151,7 @@ def test_sigkill_at_random_points_then_resume_ends_bit_identical(embedtune_bin, 
             assert process.poll() is None, "the run ended before its kill"
             process.send_signal(signal.SIGKILL)
             process.wait()
-            pid = str(process.pid)
+            during_write += bool(staged_by(out, str(process.pid)))
         else:
             # The calls of this process's second checkpoint write (the profile resumed from 2).
             fsync = rng.choice(resumed[4] if done else fresh[2])
@@ -158,8 +161,8 @@ def test_sigkill_at_random_points_then_resume_ends_bit_identical(embedtune_bin, 
             pid = (tmp_path / "attempt.trace").read_text().split(maxsplit=1)[0]
             assert checkpoint_steps(out)[-1] == last + 1 and staged_by(out, pid) == [last + 2], \
                 f"the kill at fsync {fsync} did not land inside the write of checkpoint-{last + 2}"
+            during_write += 1
         kills += 1
-        during_write += bool(staged_by(out, pid))
     else:
         pytest.fail("training never finished between kills")
     print(f"{kills} SIGKILLs, {during_write} of them during a checkpoint write")
