@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <type_traits>
 
@@ -130,6 +131,49 @@ size_t edit_distance(std::string_view a, std::string_view b) {
     }
   }
   return row[b.size()];
+}
+
+// A key's lower-cased parts between '_', '-' and '.': "training.num_train_epochs" -> training,
+// num, train, epochs. Empty parts are dropped.
+std::vector<std::string> key_parts(std::string_view key) {
+  std::vector<std::string> parts(1);
+  for (char c : key) {
+    if (c == '_' || c == '-' || c == '.') {
+      if (!parts.back().empty()) parts.emplace_back();
+    } else {
+      parts.back() += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  if (parts.back().empty()) parts.pop_back();
+  return parts;
+}
+
+// Whether `candidate`'s parts hold `word`'s in order, each word part the start of one candidate
+// part ("seq" of "seq", "len" of "length") or the initials of a run of them ("lr" of "learning",
+// "rate"); if so, how many candidate parts no word part took.
+std::optional<size_t> parts_left_over(const std::vector<std::string>& word,
+                                      const std::vector<std::string>& candidate) {
+  size_t next = 0, taken = 0;
+  for (const std::string& part : word) {
+    bool found = false;
+    for (size_t k = next; k < candidate.size() && !found; ++k) {
+      if (candidate[k].starts_with(part)) {
+        next = k + 1;
+        taken += 1;
+        found = true;
+      } else if (part.size() >= 2 && k + part.size() <= candidate.size()) {
+        size_t i = 0;
+        while (i < part.size() && candidate[k + i].front() == part[i]) ++i;
+        if (i == part.size()) {
+          next = k + part.size();
+          taken += part.size();
+          found = true;
+        }
+      }
+    }
+    if (!found) return std::nullopt;
+  }
+  return candidate.size() - taken;
 }
 
 template <class T>
@@ -403,6 +447,19 @@ std::string normalize_setting_key(std::string_view key) {
 }
 
 std::string nearest_key(std::string_view word, const std::vector<std::string>& candidates) {
+  // First choice: a candidate whose parts hold the word's in order ("epochs" -> num_train_epochs,
+  // "lr" -> learning_rate); one with no part left over, else the first listed (lists put the
+  // common keys first: "batch_size" means per_device_train_batch_size more often than
+  // mini_batch_size). Otherwise the nearest by edit distance, which catches typos within a part.
+  const std::vector<std::string> word_parts = key_parts(word);
+  const std::string* part_match = nullptr;
+  for (const std::string& candidate : candidates) {
+    if (word_parts.empty()) break;
+    const std::optional<size_t> left_over = parts_left_over(word_parts, key_parts(candidate));
+    if (left_over && *left_over == 0) return candidate;
+    if (left_over && !part_match) part_match = &candidate;
+  }
+  if (part_match) return *part_match;
   std::string best;
   size_t best_distance = SIZE_MAX;
   for (const std::string& candidate : candidates) {

@@ -128,6 +128,9 @@ TEST(Recipe, UnknownDerivedAndMistypedKeysAreNamed) {
   EXPECT_THAT(error_of([&] { load_text(dir, "training:\n  learning_rte: 1e-5\n"); }),
               HasSubstr("recipe.yaml:2: unknown key 'training.learning_rte'; did you mean "
                         "'training.learning_rate'?"));
+  EXPECT_THAT(error_of([&] { load_text(dir, "epochs: 2\n"); }),
+              HasSubstr("recipe.yaml:1: unknown key 'epochs'; did you mean "
+                        "'training.num_train_epochs'?"));
   EXPECT_THAT(error_of([&] { load_text(dir, "training:\n  per_device_eval_batch_size: 8\n"); }),
               HasSubstr("training.per_device_eval_batch_size is set by the run itself (from "
                         "evaluation.batch_size)"));

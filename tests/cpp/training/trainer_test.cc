@@ -82,6 +82,18 @@ TEST(TrainingArguments, UnknownKeyNamesTheNearestOne) {
   const std::string cli =
       error_of([&] { args.apply_command_line({"--per_device_train_batchsize", "4"}); });
   EXPECT_NE(cli.find("did you mean 'per_device_train_batch_size'"), std::string::npos) << cli;
+  // Other tools' short names point at ours: a part of the key, the start of parts, initials.
+  for (const auto& [typed, meant] : std::vector<std::pair<std::string, std::string>>{
+           {"epochs", "num_train_epochs"},
+           {"batch_size", "per_device_train_batch_size"},
+           {"eval-batch-size", "per_device_eval_batch_size"},
+           {"lr", "learning_rate"},
+           {"warmup", "warmup_ratio"},
+           {"max_seq_len", "max_seq_length"},
+           {"Seed", "seed"}}) {
+    const std::string message = error_of([&] { args.apply_command_line({"--" + typed, "1"}); });
+    EXPECT_NE(message.find(fmt::format("did you mean '{}'", meant)), std::string::npos) << message;
+  }
 }
 
 TEST(TrainingArguments, BadYamlAndBadValuesAreOneLineErrors) {
