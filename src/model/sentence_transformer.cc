@@ -140,6 +140,13 @@ SentenceTransformer SentenceTransformer::load(const std::string& name_or_path, c
   model.source_dir_ = transformer_dir;
 
   const fs::path config_path = transformer_dir / "config.json";
+  if (!fs::exists(config_path)) {
+    fail(
+        "{}: expected a model folder (config.json, model.safetensors and tokenizer files, as "
+        "sentence-transformers or transformers save them), found no config.json; pass the folder "
+        "the model was saved to",
+        transformer_dir.string());
+  }
   model.config_json_ = io::read_json_file(config_path);
   model.encoder_ =
       load_encoder(model.config_json_, config_path, transformer_dir / "model.safetensors");

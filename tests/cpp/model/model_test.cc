@@ -147,6 +147,19 @@ TEST(SentenceTransformer, EncodeRestoresInputOrderAndNormalises) {
   EXPECT_TRUE(at::allclose(all.norm(2, {1}), at::ones({3})));
 }
 
+TEST(SentenceTransformer, AFolderWithoutAModelIsNamed) {
+  const fs::path dir = testing::lasting_scratch_dir();
+  std::ofstream(dir / "notes.txt") << "not a model";
+  try {
+    SentenceTransformer::load(dir.string());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(dir.string() + ": expected a model folder", 0), 0)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("found no config.json"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ModelPath, ResolvesHuggingFaceCacheLayout) {
   const fs::path hub = testing::lasting_scratch_dir();
   const fs::path snapshot = hub / "models--org--name" / "snapshots" / "rev1";
