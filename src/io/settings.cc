@@ -133,14 +133,17 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-// A key's lower-cased parts between '_', '-' and '.': "training.num_train_epochs" -> training,
-// num, train, epochs. Empty parts are dropped.
+// A key's lower-cased parts between '_', '-' and '.', and before each capital letter:
+// "training.num_train_epochs" -> training, num, train, epochs; "CachedMNRL" -> cached, m, n, r,
+// l. Empty parts are dropped.
 std::vector<std::string> key_parts(std::string_view key) {
   std::vector<std::string> parts(1);
   for (char c : key) {
-    if (c == '_' || c == '-' || c == '.') {
+    const bool capital = std::isupper(static_cast<unsigned char>(c)) != 0;
+    if (c == '_' || c == '-' || c == '.' || capital) {
       if (!parts.back().empty()) parts.emplace_back();
-    } else {
+    }
+    if (c != '_' && c != '-' && c != '.') {
       parts.back() += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
   }

@@ -109,11 +109,11 @@ std::string setting_display_name(std::string_view prefix, std::string_view key);
 // "max-seq-length" -> "max_seq_length": keys may be written with dashes.
 std::string normalize_setting_key(std::string_view key);
 
-// The entry of `candidates` a mistyped `word` most likely meant: one whose '_'/'.'-separated parts
-// hold the word's in order, each a part's start or a run of parts' initials ("epochs" ->
-// num_train_epochs, "batch_size" -> per_device_train_batch_size, "lr" -> learning_rate): one
-// with no part left over, else the first listed; else the closest by edit distance (the first on
-// a tie).
+// The entry of `candidates` a mistyped `word` most likely meant: one whose parts (split at '_',
+// '-', '.' and capitals) hold the word's in order, each a part's start or a run of parts'
+// initials ("epochs" -> num_train_epochs, "batch_size" -> per_device_train_batch_size, "lr" ->
+// learning_rate, "CachedMNRL" -> CachedMultipleNegativesRankingLoss): one with no part left over,
+// else the first listed; else the closest by edit distance (the first on a tie).
 std::string nearest_key(std::string_view word, const std::vector<std::string>& candidates);
 
 // Reads the YAML mapping in `path` and calls set(key, value, where) for every value, where is

@@ -366,15 +366,6 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
   Impl& m = *impl_;
   m.options = options;
   m.options.eval_config.validate();
-  if (!args_.metric_for_best_model.empty()) {
-    const std::vector<std::string> valid = args_.eval_metric_keys(m.options.eval_config);
-    if (std::find(valid.begin(), valid.end(), args_.metric_for_best_model) == valid.end()) {
-      fail(
-          "training arguments: metric_for_best_model: expected a key the evaluation logs, found "
-          "'{}'; did you mean '{}'?",
-          args_.metric_for_best_model, io::nearest_key(args_.metric_for_best_model, valid));
-    }
-  }
   m.callbacks = std::move(callbacks);
   m.world = distributed::connect_world(std::chrono::seconds(args_.ddp_timeout),
                                        c10::Device(args_.device).is_cuda());
@@ -407,6 +398,19 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
 
   io::check_output_dir(args_.output_dir, "output_dir");
   m.model.emplace(SentenceTransformer::load(args_.model, c10::Device(c10::kCPU)));
+  if (args_.matryoshka_dims.empty()) {
+    args_.matryoshka_dims = evaluation::default_dims(m.model->dimension());
+    args_.validate();  // what depends on the dims
+  }
+  if (!args_.metric_for_best_model.empty()) {
+    const std::vector<std::string> valid = args_.eval_metric_keys(m.options.eval_config);
+    if (std::find(valid.begin(), valid.end(), args_.metric_for_best_model) == valid.end()) {
+      fail(
+          "training arguments: metric_for_best_model: expected a key the evaluation logs, found "
+          "'{}'; did you mean '{}'?",
+          args_.metric_for_best_model, io::nearest_key(args_.metric_for_best_model, valid));
+    }
+  }
   // GISTEmbedLoss's guide exists before the trainer seeds too (building its modules draws from
   // the generator, as the model's do).
   const std::string& used_loss = args_.loss == "MatryoshkaLoss" ? args_.inner_loss : args_.loss;
@@ -437,8 +441,8 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
     if (d > m.model->dimension()) {
       fail(
           "training arguments: matryoshka_dims: expected dimensions <= {} (the embedding size of "
-          "{}), found {}; "
-          "drop it from matryoshka_dims",
+          "{}), found {}; drop it from matryoshka_dims, or leave matryoshka_dims out for the "
+          "model's dimension and its halvings",
           m.model->dimension(), args_.model, d);
     }
   }

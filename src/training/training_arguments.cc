@@ -217,21 +217,25 @@ void TrainingArguments::validate() {
           "use 1800 (the default)");
   require(mini_batch_size >= 1, "mini_batch_size", "an integer >= 1", to_text(mini_batch_size),
           "use 32 (the default) or more; smaller uses less memory, larger is faster");
-  {
+  // Empty matryoshka_dims are the model's (Trainer fills them in, then validates again); what
+  // depends on them is checked then.
+  const bool dims_known = !matryoshka_dims.empty();
+  if (dims_known) {
     std::set<int64_t> unique(matryoshka_dims.begin(), matryoshka_dims.end());
-    require(!matryoshka_dims.empty(), "matryoshka_dims", "at least one dimension", "an empty list");
     require(unique.size() == matryoshka_dims.size() && *unique.begin() >= 1, "matryoshka_dims",
             "distinct dimensions >= 1", to_text(matryoshka_dims));
+    require(matryoshka_weights.empty() || matryoshka_weights.size() == matryoshka_dims.size(),
+            "matryoshka_weights",
+            fmt::format("{} weights (one per dimension) or none", matryoshka_dims.size()),
+            to_text(matryoshka_weights));
+    require(n_dims_per_step == -1 || (n_dims_per_step >= 1 &&
+                                      n_dims_per_step <= static_cast<int64_t>(matryoshka_dims.size())),
+            "n_dims_per_step", fmt::format("-1 (all) or 1..{}", matryoshka_dims.size()),
+            to_text(n_dims_per_step));
+  } else {
+    require(n_dims_per_step == -1 || n_dims_per_step >= 1, "n_dims_per_step",
+            "-1 (all) or a count >= 1", to_text(n_dims_per_step));
   }
-  require(matryoshka_weights.empty() || matryoshka_weights.size() == matryoshka_dims.size(),
-          "matryoshka_weights",
-          fmt::format("{} weights (one per dimension) or none", matryoshka_dims.size()),
-          to_text(matryoshka_weights));
-  require(
-      n_dims_per_step == -1 ||
-          (n_dims_per_step >= 1 && n_dims_per_step <= static_cast<int64_t>(matryoshka_dims.size())),
-      "n_dims_per_step", fmt::format("-1 (all) or 1..{}", matryoshka_dims.size()),
-      to_text(n_dims_per_step));
   require(scale > 0, "scale", "a number > 0", to_text(scale));
   require_choice(similarity_fct, "similarity_fct", {"cos_sim", "dot_score", "cosine", "dot"});
   if (!train_columns.empty()) {
@@ -275,7 +279,8 @@ void TrainingArguments::validate() {
     require(eval_strategy != "no", "eval_strategy",
             "steps or epoch when metric_for_best_model is set", "'no'");
     const std::vector<std::string> valid = eval_metric_keys();
-    if (std::find(valid.begin(), valid.end(), metric_for_best_model) == valid.end()) {
+    if (dims_known &&
+        std::find(valid.begin(), valid.end(), metric_for_best_model) == valid.end()) {
       fail(
           "training arguments: metric_for_best_model: expected a key the evaluation logs (one per "
           "matryoshka_dims entry), found '{}'; did you mean '{}'?",

@@ -159,8 +159,9 @@ struct TrainingArguments {
           "GISTEmbedLoss: anchor-anchor pairs join the softmax");
     visit(self.contrast_positives, "contrast_positives", true,
           "GISTEmbedLoss: positive-positive pairs join the softmax");
-    visit(self.matryoshka_dims, "matryoshka_dims", std::vector<int64_t>{768, 512, 256, 128, 64},
-          "Matryoshka dimensions (also the evaluated dimensions)");
+    visit(self.matryoshka_dims, "matryoshka_dims", std::vector<int64_t>{},
+          "Matryoshka dimensions, also the evaluated ones (empty: the model's dimension and its "
+          "halvings down to 64, as evaluate; 768, 512, 256, 128, 64 for a 768-d model)");
     visit(self.matryoshka_weights, "matryoshka_weights", std::vector<double>{},
           "One weight per dimension (empty: all 1)");
     visit(self.n_dims_per_step, "n_dims_per_step", int64_t{-1},

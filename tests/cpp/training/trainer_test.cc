@@ -15,6 +15,7 @@
 #include <functional>
 #include <limits>
 
+#include "evaluation/model_evaluation.h"
 #include "io/checksum.h"
 #include "io/error.h"
 #include "io/json.h"
@@ -139,7 +140,14 @@ TEST(TrainingArguments, ValidateChecksValuesAndCombinations) {
   check([](auto& a) { a.warmup_ratio = 1.5; }, "warmup_ratio: expected a number in [0, 1]");
   check([](auto& a) { a.lr_scheduler_type = "cosin"; }, "did you mean 'cosine'");
   check([](auto& a) { a.batch_sampler = "no_duplicate"; }, "did you mean 'no_duplicates'");
-  check([](auto& a) { a.matryoshka_weights = {1, 2}; }, "matryoshka_weights");
+  check([](auto& a) { a.loss = "CachedMNRL"; }, "did you mean 'CachedMultipleNegativesRankingLoss'");
+  check([](auto& a) { a.inner_loss = "mnrl"; }, "did you mean 'MultipleNegativesRankingLoss'");
+  check(
+      [](auto& a) {
+        a.matryoshka_dims = {64, 32, 16};
+        a.matryoshka_weights = {1, 2};
+      },
+      "matryoshka_weights: expected 3 weights");
   check([](auto& a) { a.model.clear(); }, "model: expected a model folder");
   check(
       [](auto& a) {
@@ -158,6 +166,7 @@ TEST(TrainingArguments, ValidateChecksValuesAndCombinations) {
   check(
       [](auto& a) {
         a.eval_strategy = "epoch";
+        a.matryoshka_dims = {768, 512, 256, 128, 64};
         a.metric_for_best_model = "eval_dim_100_cosine_ndcg@10";
       },
       "did you mean 'eval_dim_128_cosine_ndcg@10'");
@@ -376,6 +385,25 @@ TEST(Trainer, NanLossStopsNamingTheStepAndKeepsTheLastCheckpoint) {
   EXPECT_NE(message.find("checkpoint-3"), std::string::npos) << message;
   EXPECT_TRUE(fs::exists(dir / "out" / "checkpoint-3" / "model.safetensors"));
   EXPECT_FALSE(fs::exists(dir / "out" / "checkpoint-6"));
+}
+
+TEST(Trainer, UnsetDimensionsAreTheModelsAsEvaluateDerivesThem) {
+  const fs::path dir = make_data(testing::lasting_scratch_dir());
+  TrainingArguments args = tiny_args(dir, "out");
+  args.matryoshka_dims.clear();
+  args.n_dims_per_step = 3;
+  args.validate();  // what needs the dims waits for the model
+  EXPECT_THAT(error_of([&] { Trainer trainer(args, quiet()); }),
+              ::testing::HasSubstr("n_dims_per_step: expected -1 (all) or 1..1, found 3"));
+  args.n_dims_per_step = -1;
+  args.metric_for_best_model = "eval_dim_32_cosine_ndcg@10";
+  EXPECT_THAT(error_of([&] { Trainer trainer(args, quiet()); }),
+              ::testing::HasSubstr("did you mean 'eval_dim_64_cosine_ndcg@10'"));
+  args.metric_for_best_model = "eval_dim_64_cosine_ndcg@10";
+  Trainer trainer(args, quiet());
+  EXPECT_EQ(trainer.args().matryoshka_dims, (std::vector<int64_t>{64}));  // the test model's
+  EXPECT_EQ(evaluation::default_dims(384), (std::vector<int64_t>{384, 192, 96}));
+  EXPECT_EQ(evaluation::default_dims(768), (std::vector<int64_t>{768, 512, 256, 128, 64}));
 }
 
 TEST(Trainer, DimensionLargerThanTheModelIsRejectedBeforeTraining) {
