@@ -49,7 +49,8 @@ struct Recipe {
           "Model folder or Hugging Face id (read from the local cache)");
     visit(self.output, "output", std::string(), "The run folder");
     visit(self.dims, "dims", std::vector<int64_t>{},
-          "Matryoshka dimensions, evaluated and trained");
+          "Matryoshka dimensions, evaluated and trained (empty: the model's dimension and its "
+          "halvings down to 64; 768, 512, 256, 128, 64 for a 768-d model)");
     data::PrepareSettings::for_each(self.data, prefixed(visit, "data."));
     visit(self.data_train, "data.train", std::string(),
           "Prepared train.jsonl (instead of data.input)");

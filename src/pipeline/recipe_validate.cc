@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "data/hub_input.h"
+#include "evaluation/model_evaluation.h"
 #include "io/error.h"
 #include "model/sentence_transformer.h"
 #include "pipeline/recipe.h"
@@ -37,8 +38,6 @@ void Recipe::validate() {
     }
   }
   if (raw) data.options(fs::path(output) / "data", "recipe", "data.");  // checks the values
-  if (dims.empty())
-    fail("recipe: 'dims' is missing; list the Matryoshka dimensions, e.g. [384, 256, 128, 64, 32]");
   std::sort(dims.begin(), dims.end(), std::greater<>());
   if (std::adjacent_find(dims.begin(), dims.end()) != dims.end())
     fail("recipe: dims: {} is listed twice; list each dimension once",
@@ -46,6 +45,9 @@ void Recipe::validate() {
   evaluation.config("recipe", "evaluation.");  // checks the values
   evaluation.precision_options("recipe", "evaluation.");
   const SentenceTransformer st = SentenceTransformer::load(model);
+  // No dims: the model's dimension and its halvings, as `embedtune evaluate` and `train` pick them
+  // (the run records the list it used).
+  if (dims.empty()) dims = evaluation::default_dims(st.dimension());
   if (dims.front() > st.dimension() || dims.back() < 1) {
     fail("recipe: dims {} do not fit the model: its embedding dimension is {}; use dims in 1..{}",
          fmt::join(dims, ","), st.dimension(), st.dimension());

@@ -158,5 +158,19 @@ TEST(Recipe, UnknownDerivedAndMistypedKeysAreNamed) {
   EXPECT_THAT(error_of([&] { recipe.set("dims"); }), HasSubstr("expected key=value"));
 }
 
+TEST(Recipe, DimsLeftOutAreTheModelsAsEvaluatePicksThem) {
+  ScratchDir dir;
+  const std::string row = R"({"id": 0, "anchor": "a question", "positive": "a passage"})" "\n";
+  Recipe recipe;
+  recipe.model = testing::required_env("EMBEDTUNE_TESTDATA") + "/models/mean";  // 64-d
+  recipe.output = (dir.path() / "run").string();
+  recipe.data_train = dir.write("train.jsonl", row).string();
+  recipe.data_test = dir.write("test.jsonl", row).string();
+  recipe.validate();
+  EXPECT_EQ(recipe.dims, (std::vector<int64_t>{64}));
+  EXPECT_EQ(recipe.training.matryoshka_dims, (std::vector<int64_t>{64}));
+  EXPECT_THAT(recipe.to_yaml(), HasSubstr("dims: [64]"));  // the run records what it used
+}
+
 }  // namespace
 }  // namespace embedtune::pipeline
