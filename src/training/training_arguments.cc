@@ -228,10 +228,11 @@ void TrainingArguments::validate() {
             "matryoshka_weights",
             fmt::format("{} weights (one per dimension) or none", matryoshka_dims.size()),
             to_text(matryoshka_weights));
-    require(n_dims_per_step == -1 || (n_dims_per_step >= 1 &&
-                                      n_dims_per_step <= static_cast<int64_t>(matryoshka_dims.size())),
-            "n_dims_per_step", fmt::format("-1 (all) or 1..{}", matryoshka_dims.size()),
-            to_text(n_dims_per_step));
+    require(
+        n_dims_per_step == -1 || (n_dims_per_step >= 1 &&
+                                  n_dims_per_step <= static_cast<int64_t>(matryoshka_dims.size())),
+        "n_dims_per_step", fmt::format("-1 (all) or 1..{}", matryoshka_dims.size()),
+        to_text(n_dims_per_step));
   } else {
     require(n_dims_per_step == -1 || n_dims_per_step >= 1, "n_dims_per_step",
             "-1 (all) or a count >= 1", to_text(n_dims_per_step));
@@ -279,8 +280,7 @@ void TrainingArguments::validate() {
     require(eval_strategy != "no", "eval_strategy",
             "steps or epoch when metric_for_best_model is set", "'no'");
     const std::vector<std::string> valid = eval_metric_keys();
-    if (dims_known &&
-        std::find(valid.begin(), valid.end(), metric_for_best_model) == valid.end()) {
+    if (dims_known && std::find(valid.begin(), valid.end(), metric_for_best_model) == valid.end()) {
       fail(
           "training arguments: metric_for_best_model: expected a key the evaluation logs (one per "
           "matryoshka_dims entry), found '{}'; did you mean '{}'?",

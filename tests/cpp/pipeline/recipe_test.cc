@@ -160,7 +160,7 @@ TEST(Recipe, UnknownDerivedAndMistypedKeysAreNamed) {
 
 TEST(Recipe, DimsLeftOutAreTheModelsAsEvaluatePicksThem) {
   ScratchDir dir;
-  const std::string row = R"({"id": 0, "anchor": "a question", "positive": "a passage"})" "\n";
+  const std::string row = "{\"id\": 0, \"anchor\": \"a question\", \"positive\": \"a passage\"}\n";
   Recipe recipe;
   recipe.model = testing::required_env("EMBEDTUNE_TESTDATA") + "/models/mean";  // 64-d
   recipe.output = (dir.path() / "run").string();

@@ -140,7 +140,8 @@ TEST(TrainingArguments, ValidateChecksValuesAndCombinations) {
   check([](auto& a) { a.warmup_ratio = 1.5; }, "warmup_ratio: expected a number in [0, 1]");
   check([](auto& a) { a.lr_scheduler_type = "cosin"; }, "did you mean 'cosine'");
   check([](auto& a) { a.batch_sampler = "no_duplicate"; }, "did you mean 'no_duplicates'");
-  check([](auto& a) { a.loss = "CachedMNRL"; }, "did you mean 'CachedMultipleNegativesRankingLoss'");
+  check([](auto& a) { a.loss = "CachedMNRL"; },
+        "did you mean 'CachedMultipleNegativesRankingLoss'");
   check([](auto& a) { a.inner_loss = "mnrl"; }, "did you mean 'MultipleNegativesRankingLoss'");
   check(
       [](auto& a) {
