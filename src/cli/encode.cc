@@ -1,7 +1,10 @@
 // `embedtune encode`: texts from a file -> float32 embeddings in a .npy file.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <filesystem>
 #include <optional>
 
 #include "cli/command.h"
@@ -14,6 +17,7 @@
 
 namespace embedtune::cli {
 namespace {
+namespace fs = std::filesystem;
 
 struct EncodeArgs {
   ModelOptions model;
@@ -25,6 +29,17 @@ struct EncodeArgs {
 
 void run_encode(const EncodeArgs& args) {
   io::check_output_file(args.output, "--output");
+  std::string extension = fs::path(args.output).extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (extension != ".npy") {
+    // A NumPy file under another name (e.g. .jsonl) would mislead whatever reads it next.
+    fail(
+        "{}: --output: expected a file name ending in .npy (embeddings are written as a float32 "
+        "NumPy array), found {}; name it {}",
+        args.output, extension.empty() ? "no extension" : "'" + extension + "'",
+        fs::path(args.output).replace_extension(".npy").string());
+  }
   if (args.batch_size < 1)
     fail("--batch-size: expected an integer >= 1, found {}; fix the value", args.batch_size);
   if (args.prompt_given && args.prompt_name_given) {
@@ -69,7 +84,8 @@ const Register kRegister("encode", [](CLI::App& app) {
                   "Texts: .txt (one per line), or .jsonl/.json/.csv/.parquet records (see --field)")
       ->required();
   cmd->add_option("--field", args->field, "Record field holding the text")->capture_default_str();
-  cmd->add_option("--output", args->output, "Output .npy file")->required();
+  cmd->add_option("--output", args->output, "Output .npy file (float32, one row per text)")
+      ->required();
   add_setting_option(*cmd, "batch_size", args->batch_size, "Texts per batch");
   add_setting_option(*cmd, "dim", args->dim,
                      "Keep the first DIM values (Matryoshka truncation) and re-normalise")

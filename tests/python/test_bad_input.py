@@ -316,6 +316,8 @@ CASES = [
      ["'qery'", "document, query"]),
     ("encode: --prompt and --prompt-name", write("t.txt", "hello\n"),
      [*ENCODE, "--prompt", "query:", "--prompt-name", "query"], ["--prompt", "--prompt-name", "not both"]),
+    ("encode: --output not .npy", write("t.txt", "hello\n"),
+     ["encode", "--model", "model", "--input", "t.txt", "--output", "o.jsonl"], ["o.jsonl", ".npy", "o.npy"]),
     ("encode: --output in a missing folder", write("t.txt", "hello\n"),
      ["encode", "--model", "model", "--input", "t.txt", "--output", "no/o.npy"], ["no", "--output"]),
     # mine
