@@ -1,8 +1,6 @@
 // `embedtune encode`: texts from a file -> float32 embeddings in a .npy file.
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -13,6 +11,7 @@
 #include "data/text_input.h"
 #include "io/atomic_file.h"
 #include "io/error.h"
+#include "io/file.h"
 #include "io/npy.h"
 
 namespace embedtune::cli {
@@ -29,9 +28,7 @@ struct EncodeArgs {
 
 void run_encode(const EncodeArgs& args) {
   io::check_output_file(args.output, "--output");
-  std::string extension = fs::path(args.output).extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string extension = io::lowercase_extension(args.output);
   if (extension != ".npy") {
     // A NumPy file under another name (e.g. .jsonl) would mislead whatever reads it next.
     fail(

@@ -4,8 +4,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -227,9 +225,7 @@ DataFormat parse_format(std::string_view name) {
 }
 
 DataFormat format_for_path(const std::filesystem::path& path) {
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string ext = io::lowercase_extension(path);
   if (ext == ".jsonl") return DataFormat::kJsonLines;
   if (ext == ".json") return DataFormat::kJson;
   if (ext == ".csv") return DataFormat::kCsv;

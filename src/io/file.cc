@@ -1,6 +1,8 @@
 // read_file: a whole file into memory, or one located error.
 #include "io/file.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -38,6 +40,13 @@ std::string read_file(const std::filesystem::path& path) {
          path.string(), std::strerror(errno));
   }
   return std::move(bytes).str();
+}
+
+std::string lowercase_extension(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext;
 }
 
 }  // namespace embedtune::io
