@@ -47,6 +47,12 @@ def main(model_dir, train, out, settings):
         losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
         with open(f"{out}/losses.json", "w") as f:
             json.dump(losses, f)
+    if torch.distributed.is_initialized():
+        # Every rank leaves together, with the Gloo group torn down first: a rank that reached
+        # interpreter exit while rank 0 still wrote its files aborted once in the group's
+        # destructor ("terminate called without an active exception", SIGABRT).
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":
