@@ -129,13 +129,28 @@ PairDataset load_pair_dataset(const std::filesystem::path& path, DataFormat form
   InvalidRows invalid(path, /*skip_invalid=*/true);
   std::vector<Record> records = read_records(path, format, invalid);
 
+  std::vector<std::pair<std::string, const char*>> mapped = {
+      {columns.anchor_column, "--anchor-column"}, {columns.positive_column, "--positive-column"}};
+  if (columns.negative_column) mapped.emplace_back(*columns.negative_column, "--negative-column");
+  if ((format == DataFormat::kJsonLines || format == DataFormat::kJson) && !records.empty()) {
+    // A column that no row has is a wrong column name, not a bad row: say so instead of naming
+    // the first row and suggesting --skip-invalid, which would skip every row.
+    for (const auto& [column, flag] : mapped) {
+      const bool anywhere = std::any_of(records.begin(), records.end(), [&](const Record& record) {
+        return record.columns.contains(column);
+      });
+      if (anywhere) continue;
+      fail(
+          "{}: expected a column {} in some row, found it in no row ({} read; the first has "
+          "{}); pass {} NAME to use another column",
+          path.string(), quote_for_message(column), records.size(),
+          column_list(records.front().columns), flag);
+    }
+  }
   if ((format == DataFormat::kCsv || format == DataFormat::kParquet) && !records.empty()) {
     // Every CSV or Parquet row has every column of the header or schema, so a missing column is a
     // problem of the file, not of its rows.
     const nlohmann::json& first = records.front().columns;
-    std::vector<std::pair<std::string, const char*>> mapped = {
-        {columns.anchor_column, "--anchor-column"}, {columns.positive_column, "--positive-column"}};
-    if (columns.negative_column) mapped.emplace_back(*columns.negative_column, "--negative-column");
     for (const auto& [column, flag] : mapped) {
       if (first.contains(column)) continue;
       if (format == DataFormat::kCsv) {

@@ -68,8 +68,8 @@ SplitSizes train_test_split_sizes(std::size_t n_rows, const TestSize& test_size)
   if (test_size.is_count) {
     if (test_size.count <= 0 || static_cast<std::uint64_t>(test_size.count) >= n_rows) {
       fail(
-          "--test-size {} leaves no rows for training: expected a count below the {} rows, "
-          "found {}; pass a smaller --test-size",
+          "--test-size {} leaves no rows for training: expected a count below {} (the rows in "
+          "the dataset), found {}; pass a smaller --test-size",
           test_size.count, n_rows, test_size.count);
     }
     sizes.test = static_cast<std::size_t>(test_size.count);

@@ -256,7 +256,7 @@ CASES = [
     ("prepare: a line is not JSON", write("d.jsonl", '{"question": "q", "context": "c"}\n{"question": \n'),
      ["prepare", "--input", "d.jsonl", "--output", "p"], ["d.jsonl:2"]),
     ("prepare: a column is missing", write("d.jsonl", '{"question": "q"}\n'),
-     ["prepare", "--input", "d.jsonl", "--output", "p"], ["d.jsonl:1", "context"]),
+     ["prepare", "--input", "d.jsonl", "--output", "p"], ["d.jsonl", "context", "--positive-column"]),
     ("prepare: --test-size 2.5", write("d.jsonl", '{"question": "q", "context": "c"}\n'),
      ["prepare", "--input", "d.jsonl", "--output", "p", "--test-size", "2.5"], ["--test-size", "2.5"]),
     ("prepare: --test-size ten", write("d.jsonl", '{"question": "q", "context": "c"}\n'),

@@ -272,6 +272,26 @@ TEST_F(PrepareTest, CsvHeaderWithoutMappedColumnIsAnError) {
                                           "columns \"c\", \"q\"; pass --anchor-column NAME"));
 }
 
+TEST_F(PrepareTest, JsonColumnInNoRowIsAWrongColumnNameNotABadRow) {
+  const auto input = write("d.jsonl",
+                           "{\"q\": \"a\", \"context\": \"A\"}\n"
+                           "{\"q\": \"b\", \"context\": \"B\"}\n");
+  PrepareOptions o = options(input);
+  o.skip_invalid = true;  // not skippable: every row would be skipped
+  EXPECT_EQ(error_of([&] { prepare_dataset(o); }),
+            input.string() +
+                ": expected a column \"question\" in some row, found it in no row (2 read; "
+                "the first has columns \"context\", \"q\"); pass --anchor-column NAME to use "
+                "another column");
+  // With the column in some row, a row without it is a bad row, as before.
+  const auto mixed = write("e.jsonl",
+                           "{\"q\": \"a\", \"context\": \"A\"}\n"
+                           "{\"question\": \"b\", \"context\": \"B\"}\n");
+  EXPECT_THAT(error_of([&] { prepare_dataset(options(mixed)); }),
+              StartsWith(mixed.string() + ":1: expected a column \"question\" (set by "
+                                          "--anchor-column)"));
+}
+
 TEST_F(PrepareTest, FormatOverrideAndJsonArray) {
   const auto input = write("data.txt",
                            "[{\"question\": \"a\", \"context\": \"A\"},\n"
