@@ -89,6 +89,13 @@ EncodedRetrieval encode_retrieval(SentenceTransformer& model, const data::Retrie
                                   const ModelEvaluationOptions& options) {
   EncodedRetrieval out;
   if (!options.load_embeddings.empty()) {
+    if (!fs::is_directory(options.load_embeddings)) {
+      fail(
+          "{}: expected a folder written by --save-embeddings (ids.json, queries.npy, "
+          "corpus.npy), found {}; pass that folder or drop --load-embeddings",
+          options.load_embeddings.string(),
+          fs::exists(options.load_embeddings) ? "a file" : "nothing");
+    }
     const fs::path ids_path = options.load_embeddings / "ids.json";
     const nlohmann::json ids = io::read_json_file(ids_path);
     if (!ids.is_object() ||

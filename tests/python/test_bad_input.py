@@ -300,6 +300,8 @@ CASES = [
     ("evaluate: no data given", None, ["evaluate", "--model", "model"], ["--train", "--corpus"]),
     ("evaluate: saved embeddings of other data", saved_embeddings_for_other_data,
      [*EVAL, "--load-embeddings", "emb"], ["emb/ids.json", "other"]),
+    ("evaluate: --load-embeddings of a folder that is not there", pairs, [*EVAL, "--load-embeddings", "emb"],
+     ["emb", "--save-embeddings", "found nothing"]),
     ("BEIR: qrels name documents the corpus lacks",
      beir('{"_id": 1, "text": "one"}\n', QUERIES, "query-id\tcorpus-id\tscore\nq1\tdoc1\t1\n"), BEIR,
      ["qrels.tsv:2", "doc1", "--allow-missing-documents"]),
