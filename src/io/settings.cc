@@ -400,7 +400,7 @@ void read_yaml_settings(const std::filesystem::path& path, const std::vector<std
         continue;
       }
       if (valid.count(key) == 0) {
-        fail("{}: unknown key '{}'; did you mean '{}'?", where, key, nearest_key(key, keys));
+        fail("{}: unknown key '{}'{}", where, key, did_you_mean(key, keys));
       }
       set(key, raw_from_yaml(entry.second, where, key), where);
     }
@@ -472,7 +472,13 @@ std::string nearest_key(std::string_view word, const std::vector<std::string>& c
       best = candidate;
     }
   }
-  return best;
+  // Beyond a typo's few edits the nearest is noise ("poly" is not "cosine"): suggest nothing.
+  return best_distance <= std::max<size_t>(2, word.size() / 3) ? best : std::string();
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+  const std::string nearest = nearest_key(word, candidates);
+  return nearest.empty() ? std::string() : fmt::format("; did you mean '{}'?", nearest);
 }
 
 }  // namespace embedtune::io

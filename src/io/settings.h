@@ -113,8 +113,12 @@ std::string normalize_setting_key(std::string_view key);
 // '-', '.' and capitals) hold the word's in order, each a part's start or a run of parts'
 // initials ("epochs" -> num_train_epochs, "batch_size" -> per_device_train_batch_size, "lr" ->
 // learning_rate, "CachedMNRL" -> CachedMultipleNegativesRankingLoss): one with no part left over,
-// else the first listed; else the closest by edit distance (the first on a tie).
+// else the first listed; else the closest by edit distance (the first on a tie) when it is a
+// likely typo (at most max(2, a third of the word's length) edits); else "" (nothing is near).
 std::string nearest_key(std::string_view word, const std::vector<std::string>& candidates);
+
+// "; did you mean 'KEY'?" with nearest_key's answer, or "" when nothing is near.
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 
 // Reads the YAML mapping in `path` and calls set(key, value, where) for every value, where is
 // "FILE:LINE". `keys` are the valid keys; "section.name" keys are read from a mapping

@@ -54,8 +54,7 @@ void set_key(Recipe& recipe, const std::string& key, const io::RawSetting& raw,
   }
   if (key.rfind("mine.", 0) == 0 && key != "mine.enabled") recipe.mine_section_given = true;
   if (!io::set_setting(recipe, key, raw, where)) {
-    fail("{}: unknown key '{}'; did you mean '{}'?", where, key,
-         io::nearest_key(key, Recipe::keys()));
+    fail("{}: unknown key '{}'{}", where, key, io::did_you_mean(key, Recipe::keys()));
   }
 }
 

@@ -407,8 +407,8 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
     if (std::find(valid.begin(), valid.end(), args_.metric_for_best_model) == valid.end()) {
       fail(
           "training arguments: metric_for_best_model: expected a key the evaluation logs, found "
-          "'{}'; did you mean '{}'?",
-          args_.metric_for_best_model, io::nearest_key(args_.metric_for_best_model, valid));
+          "'{}'{}",
+          args_.metric_for_best_model, io::did_you_mean(args_.metric_for_best_model, valid));
     }
   }
   // GISTEmbedLoss's guide exists before the trainer seeds too (building its modules draws from

@@ -23,7 +23,7 @@
 namespace embedtune::training {
 namespace {
 
-using io::nearest_key;
+using io::did_you_mean;
 
 template <class T>
 std::string to_text(const T& value) {
@@ -34,8 +34,8 @@ std::string to_text(const T& value) {
 void set_raw(TrainingArguments& args, const std::string& key, const io::RawSetting& raw,
              std::string_view where) {
   if (!io::set_setting(args, key, raw, where)) {
-    fail("{}: unknown key '{}'; did you mean '{}'? (`embedtune train --help` lists every key)",
-         where, key, nearest_key(key, TrainingArguments::keys()));
+    fail("{}: unknown key '{}'{} (`embedtune train --help` lists every key)", where, key,
+         did_you_mean(key, TrainingArguments::keys()));
   }
 }
 
@@ -47,8 +47,8 @@ void require(bool ok, std::string_view key, std::string_view expected, const std
 void require_choice(const std::string& value, std::string_view key,
                     const std::vector<std::string>& choices) {
   if (std::find(choices.begin(), choices.end(), value) != choices.end()) return;
-  fail("training arguments: {}: expected one of {}, found '{}'; did you mean '{}'?", key,
-       fmt::join(choices, ", "), value, nearest_key(value, choices));
+  fail("training arguments: {}: expected one of {}, found '{}'{}", key, fmt::join(choices, ", "),
+       value, did_you_mean(value, choices));
 }
 
 }  // namespace
@@ -283,8 +283,8 @@ void TrainingArguments::validate() {
     if (dims_known && std::find(valid.begin(), valid.end(), metric_for_best_model) == valid.end()) {
       fail(
           "training arguments: metric_for_best_model: expected a key the evaluation logs (one per "
-          "matryoshka_dims entry), found '{}'; did you mean '{}'?",
-          metric_for_best_model, nearest_key(metric_for_best_model, valid));
+          "matryoshka_dims entry), found '{}'{}",
+          metric_for_best_model, did_you_mean(metric_for_best_model, valid));
     }
     if (!greater_is_better) greater_is_better = !metric_for_best_model.ends_with("loss");
   }

@@ -143,6 +143,16 @@ TEST(TrainingArguments, ValidateChecksValuesAndCombinations) {
   check([](auto& a) { a.loss = "CachedMNRL"; },
         "did you mean 'CachedMultipleNegativesRankingLoss'");
   check([](auto& a) { a.inner_loss = "mnrl"; }, "did you mean 'MultipleNegativesRankingLoss'");
+  // A word near nothing gets no suggestion: the nearest by edit distance would be noise.
+  {
+    TrainingArguments args = valid_args();
+    args.lr_scheduler_type = "poly";
+    EXPECT_EQ(error_of([&] { args.validate(); }),
+              "training arguments: lr_scheduler_type: expected one of linear, cosine, constant, "
+              "constant_with_warmup, found 'poly'");
+    EXPECT_EQ(error_of([&] { args.apply_command_line({"--frobnicate", "1"}); }),
+              "command line: unknown key 'frobnicate' (`embedtune train --help` lists every key)");
+  }
   check(
       [](auto& a) {
         a.matryoshka_dims = {64, 32, 16};
