@@ -9,6 +9,7 @@
 
 #include "data/text.h"
 #include "io/error.h"
+#include "io/settings.h"
 
 namespace embedtune::data {
 namespace {
@@ -47,20 +48,21 @@ void convert_integer_csv_ids(std::vector<Record>& records) {
 
 class RowMapper {
  public:
-  RowMapper(const ColumnMapping& columns, bool has_id) : columns_(columns), has_id_(has_id) {}
+  RowMapper(const ColumnMapping& columns, bool has_id, std::string_view key_prefix)
+      : columns_(columns), has_id_(has_id), key_prefix_(key_prefix) {}
 
   // Fills `row` from `record`; returns the problem ("expected ..., found ...") if it is invalid.
   std::optional<std::string> map(const Record& record, PairRecord& row) {
     row.line = record.line;
-    if (auto problem = text(record, columns_.anchor_column, "--anchor-column", row.anchor)) {
+    if (auto problem = text(record, columns_.anchor_column, "anchor_column", row.anchor)) {
       return problem;
     }
-    if (auto problem = text(record, columns_.positive_column, "--positive-column", row.positive)) {
+    if (auto problem = text(record, columns_.positive_column, "positive_column", row.positive)) {
       return problem;
     }
     if (columns_.negative_column) {
       std::string negative;
-      if (auto problem = text(record, *columns_.negative_column, "--negative-column", negative)) {
+      if (auto problem = text(record, *columns_.negative_column, "negative_column", negative)) {
         return problem;
       }
       row.negative = std::move(negative);
@@ -70,12 +72,12 @@ class RowMapper {
   }
 
  private:
-  std::optional<std::string> text(const Record& record, const std::string& column, const char* flag,
+  std::optional<std::string> text(const Record& record, const std::string& column, const char* key,
                                   std::string& out) const {
     const auto it = record.columns.find(column);
     if (it == record.columns.end()) {
       return fmt::format("expected a column {} (set by {}), found {}", quote_for_message(column),
-                         flag, column_list(record.columns));
+                         io::setting_display_name(key_prefix_, key), column_list(record.columns));
     }
     if (!it->is_string()) {
       return fmt::format("column {}: expected a string, found {}", quote_for_message(column),
@@ -117,52 +119,54 @@ class RowMapper {
 
   const ColumnMapping& columns_;
   bool has_id_;
+  std::string_view key_prefix_;
   std::map<std::string, std::size_t> seen_ids_;  // id as text -> line of first use
 };
 
 }  // namespace
 
 PairDataset load_pair_dataset(const std::filesystem::path& path, DataFormat format,
-                              const ColumnMapping& columns, bool skip_invalid) {
+                              const ColumnMapping& columns, bool skip_invalid,
+                              std::string_view key_prefix) {
   // Problems are collected first and reported in file order, so that without --skip-invalid the
   // error names the first bad row, whether the reader or the column mapping found it.
-  InvalidRows invalid(path, /*skip_invalid=*/true);
+  InvalidRows invalid(path, /*skip_invalid=*/true,
+                      "fix the row or " + io::setting_request(key_prefix, "skip_invalid", ""));
   std::vector<Record> records = read_records(path, format, invalid);
 
   std::vector<std::pair<std::string, const char*>> mapped = {
-      {columns.anchor_column, "--anchor-column"}, {columns.positive_column, "--positive-column"}};
-  if (columns.negative_column) mapped.emplace_back(*columns.negative_column, "--negative-column");
+      {columns.anchor_column, "anchor_column"}, {columns.positive_column, "positive_column"}};
+  if (columns.negative_column) mapped.emplace_back(*columns.negative_column, "negative_column");
+  const auto use_another = [&](const char* key) {
+    return io::setting_request(key_prefix, key, "NAME") + " to use another column";
+  };
   if ((format == DataFormat::kJsonLines || format == DataFormat::kJson) && !records.empty()) {
     // A column that no row has is a wrong column name, not a bad row: say so instead of naming
     // the first row and suggesting --skip-invalid, which would skip every row.
-    for (const auto& [column, flag] : mapped) {
+    for (const auto& [column, key] : mapped) {
       const bool anywhere = std::any_of(records.begin(), records.end(), [&](const Record& record) {
         return record.columns.contains(column);
       });
       if (anywhere) continue;
       fail(
           "{}: expected a column {} in some row, found it in no row ({} read; the first has "
-          "{}); pass {} NAME to use another column",
+          "{}); {}",
           path.string(), quote_for_message(column), records.size(),
-          column_list(records.front().columns), flag);
+          column_list(records.front().columns), use_another(key));
     }
   }
   if ((format == DataFormat::kCsv || format == DataFormat::kParquet) && !records.empty()) {
     // Every CSV or Parquet row has every column of the header or schema, so a missing column is a
     // problem of the file, not of its rows.
     const nlohmann::json& first = records.front().columns;
-    for (const auto& [column, flag] : mapped) {
+    for (const auto& [column, key] : mapped) {
       if (first.contains(column)) continue;
       if (format == DataFormat::kCsv) {
-        fail(
-            "{}:1: expected a column {} in the header, found {}; pass {} NAME to use another "
-            "column",
-            path.string(), quote_for_message(column), column_list(first), flag);
+        fail("{}:1: expected a column {} in the header, found {}; {}", path.string(),
+             quote_for_message(column), column_list(first), use_another(key));
       }
-      fail(
-          "{}: expected a column {} in the Parquet file, found {}; pass {} NAME to use another "
-          "column",
-          path.string(), quote_for_message(column), column_list(first), flag);
+      fail("{}: expected a column {} in the Parquet file, found {}; {}", path.string(),
+           quote_for_message(column), column_list(first), use_another(key));
     }
   }
 
@@ -172,7 +176,7 @@ PairDataset load_pair_dataset(const std::filesystem::path& path, DataFormat form
 
   PairDataset dataset;
   dataset.ids_from_input = has_id;
-  RowMapper mapper(columns, has_id);
+  RowMapper mapper(columns, has_id, key_prefix);
   for (const Record& record : records) {
     PairRecord row;
     if (auto problem = mapper.map(record, row)) {

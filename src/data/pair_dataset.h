@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "data/records.h"
@@ -47,10 +48,13 @@ inline constexpr const char* kIdColumn = "id";
 //
 // Invalid rows throw Error ("FILE:LINE: column "question": expected a string, found number 42;
 // fix the row or pass --skip-invalid") unless `skip_invalid`, in which case they are left out
-// and listed in `skipped`. A CSV header or Parquet schema without a mapped column throws whatever
-// `skip_invalid` says, since then every row would be invalid.
+// and listed in `skipped`. A CSV header or Parquet schema without a mapped column, or JSON data
+// where no row has it, throws whatever `skip_invalid` says, since then every row would be invalid.
+// Messages name the settings with `key_prefix`: "--" for prepare's flags (--anchor-column),
+// "data." for a run recipe (data.anchor_column).
 PairDataset load_pair_dataset(const std::filesystem::path& path, DataFormat format,
-                              const ColumnMapping& columns, bool skip_invalid);
+                              const ColumnMapping& columns, bool skip_invalid,
+                              std::string_view key_prefix = "--");
 
 // The output record: {"id", "anchor", "positive"[, "negative"]} in that key order.
 nlohmann::ordered_json to_output_json(const PairRecord& row);

@@ -73,6 +73,7 @@ PrepareOptions PrepareSettings::options(const std::filesystem::path& output_dir,
     fail("{}: {}: {}", origin, name("split"), e.what());
   }
   options.skip_invalid = skip_invalid;
+  options.key_prefix = key_prefix;
   return options;
 }
 
@@ -113,7 +114,8 @@ PreparedSplits load_and_split(const PrepareOptions& options) {
   const DataFormat format = options.format ? *options.format : format_for_path(input);
   PreparedSplits prepared;
   prepared.format = format;
-  prepared.dataset = load_pair_dataset(input, format, options.columns, options.skip_invalid);
+  prepared.dataset =
+      load_pair_dataset(input, format, options.columns, options.skip_invalid, options.key_prefix);
   const PairDataset& dataset = prepared.dataset;
   if (dataset.rows.empty()) {
     if (!dataset.skipped.empty()) {
@@ -124,7 +126,8 @@ PreparedSplits load_and_split(const PrepareOptions& options) {
          options.input.string());
   }
   prepared.split =
-      train_test_split_indices(dataset.rows.size(), options.test_size, options.seed, options.split);
+      train_test_split_indices(dataset.rows.size(), options.test_size, options.seed, options.split,
+                               io::setting_display_name(options.key_prefix, "test_size"));
   return prepared;
 }
 

@@ -69,6 +69,9 @@ struct PrepareOptions {
   std::uint64_t seed = 42;
   SplitMethod split = SplitMethod::kPortable;
   bool skip_invalid = false;
+  // How messages name the settings: "--" for prepare's flags (--test-size), "data." for a run
+  // recipe's data section (data.test_size).
+  std::string key_prefix = "--";
 };
 
 // Lengths in Unicode code points (Python's len(str)); median as Python's statistics.median

@@ -62,15 +62,16 @@ std::string TestSize::to_string() const {
   return is_count ? fmt::format("{}", count) : fmt::format("{}", fraction);
 }
 
-SplitSizes train_test_split_sizes(std::size_t n_rows, const TestSize& test_size) {
+SplitSizes train_test_split_sizes(std::size_t n_rows, const TestSize& test_size,
+                                  std::string_view test_size_name) {
   if (n_rows == 0) fail("the dataset has no rows to split; check the input file and its columns");
   SplitSizes sizes;
   if (test_size.is_count) {
     if (test_size.count <= 0 || static_cast<std::uint64_t>(test_size.count) >= n_rows) {
       fail(
-          "--test-size {} leaves no rows for training: expected a count below {} (the rows in "
-          "the dataset), found {}; pass a smaller --test-size",
-          test_size.count, n_rows, test_size.count);
+          "{} {} leaves no rows for training: expected a count below {} (the rows in the "
+          "dataset), found {}; give a smaller {}",
+          test_size_name, test_size.count, n_rows, test_size.count, test_size_name);
     }
     sizes.test = static_cast<std::size_t>(test_size.count);
   } else {
@@ -84,9 +85,9 @@ SplitSizes train_test_split_sizes(std::size_t n_rows, const TestSize& test_size)
   sizes.train = n_rows - std::min(sizes.test, n_rows);
   if (sizes.train == 0) {
     fail(
-        "--test-size {} with {} rows leaves the train split empty: expected at least one train "
-        "row, found 0; pass a smaller --test-size or more data",
-        test_size.to_string(), n_rows);
+        "{} {} with {} rows leaves the train split empty: expected at least one train row, "
+        "found 0; give a smaller {} or more data",
+        test_size_name, test_size.to_string(), n_rows, test_size_name);
   }
   return sizes;
 }
@@ -116,8 +117,9 @@ SplitMethod parse_split_method(std::string_view name) {
 }
 
 SplitIndices train_test_split_indices(std::size_t n_rows, const TestSize& test_size,
-                                      std::uint64_t seed, SplitMethod method) {
-  const SplitSizes sizes = train_test_split_sizes(n_rows, test_size);
+                                      std::uint64_t seed, SplitMethod method,
+                                      std::string_view test_size_name) {
+  const SplitSizes sizes = train_test_split_sizes(n_rows, test_size, test_size_name);
   const std::vector<std::size_t> permutation = method == SplitMethod::kDatasets
                                                    ? numpy_permutation(n_rows, seed)
                                                    : seeded_permutation(n_rows, seed);

@@ -41,8 +41,9 @@ struct SplitSizes {
 //   count:    n_test = test_size;
 //   n_train = n_rows - n_test.
 // Throws Error, as datasets raises ValueError, when there are no rows, when a count is not below
-// n_rows, or when either split would be empty.
-SplitSizes train_test_split_sizes(std::size_t n_rows, const TestSize& test_size);
+// n_rows, or when either split would be empty; the message names the setting `test_size_name`.
+SplitSizes train_test_split_sizes(std::size_t n_rows, const TestSize& test_size,
+                                  std::string_view test_size_name = "--test-size");
 
 // A uniformly random permutation of 0..n-1 that depends only on `seed` and `n`, the same on
 // every platform and standard library: std::mt19937_64 seeded with `seed` (its output sequence
@@ -75,6 +76,7 @@ struct SplitIndices {
 };
 SplitIndices train_test_split_indices(std::size_t n_rows, const TestSize& test_size,
                                       std::uint64_t seed,
-                                      SplitMethod method = SplitMethod::kPortable);
+                                      SplitMethod method = SplitMethod::kPortable,
+                                      std::string_view test_size_name = "--test-size");
 
 }  // namespace embedtune::data

@@ -443,6 +443,13 @@ std::string setting_display_name(std::string_view prefix, std::string_view key) 
   return name;
 }
 
+std::string setting_request(std::string_view prefix, std::string_view key, std::string_view value) {
+  const std::string name = setting_display_name(prefix, key);
+  if (prefix == "--")
+    return value.empty() ? "pass " + name : fmt::format("pass {} {}", name, value);
+  return fmt::format("set {}: {}", name, value.empty() ? std::string_view("true") : value);
+}
+
 std::string normalize_setting_key(std::string_view key) {
   std::string out(key);
   std::replace(out.begin(), out.end(), '-', '_');

@@ -106,6 +106,11 @@ std::string setting_type_name(const std::vector<std::string>&);
 // else prefix + key ("data.test_size" for prefix "data.").
 std::string setting_display_name(std::string_view prefix, std::string_view key);
 
+// How a message asks the user to change a setting: "pass --anchor-column NAME" for command-line
+// flags (prefix "--"; "pass --skip-invalid" for a flag, `value` empty), else "set
+// data.anchor_column: NAME" ("set data.skip_invalid: true" for a flag).
+std::string setting_request(std::string_view prefix, std::string_view key, std::string_view value);
+
 // "max-seq-length" -> "max_seq_length": keys may be written with dashes.
 std::string normalize_setting_key(std::string_view key);
 

@@ -292,6 +292,29 @@ TEST_F(PrepareTest, JsonColumnInNoRowIsAWrongColumnNameNotABadRow) {
                                           "--anchor-column)"));
 }
 
+TEST_F(PrepareTest, MessagesNameTheRecipesKeysWhenARunPrepares) {
+  // `embedtune run` prepares from a recipe's data: section, where the fix is a key, not a flag.
+  PrepareSettings settings;
+  settings.input = write("d.jsonl", "{\"q\": \"a\", \"context\": \"A\"}\n").string();
+  EXPECT_THAT(error_of([&] { prepare_dataset(settings.options(dir_ / "out", "recipe", "data.")); }),
+              HasSubstr("; set data.anchor_column: NAME to use another column"));
+  settings.input =
+      write("e.jsonl", "{\"question\": \"a\", \"context\": \"A\"}\n{\"question\": \"b\"}\n")
+          .string();
+  EXPECT_THAT(error_of([&] { prepare_dataset(settings.options(dir_ / "out", "recipe", "data.")); }),
+              HasSubstr(":2: expected a column \"context\" (set by data.positive_column), found "
+                        "columns \"question\"; fix the row or set data.skip_invalid: true"));
+  settings.skip_invalid = true;
+  settings.test_size = "1";
+  EXPECT_THAT(error_of([&] { prepare_dataset(settings.options(dir_ / "out", "recipe", "data.")); }),
+              HasSubstr("data.test_size 1 leaves no rows for training: expected a count below 1 "
+                        "(the rows in the dataset), found 1; give a smaller data.test_size"));
+  // prepare's own flags, as before.
+  settings.input = write("f.jsonl", "{\"q\": \"a\", \"context\": \"A\"}\n").string();
+  EXPECT_THAT(error_of([&] { prepare_dataset(settings.options(dir_ / "out", "prepare", "--")); }),
+              HasSubstr("; pass --anchor-column NAME to use another column"));
+}
+
 TEST_F(PrepareTest, FormatOverrideAndJsonArray) {
   const auto input = write("data.txt",
                            "[{\"question\": \"a\", \"context\": \"A\"},\n"
