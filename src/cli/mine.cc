@@ -5,6 +5,7 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <tuple>
 
 #include "cli/command.h"
 #include "cli/model_options.h"
@@ -35,20 +36,13 @@ void run_mine(const MineArgs& args) {
   data::InvalidRows invalid(input, false, "fix the row");
   const std::vector<data::Record> records = data::read_records(input, format, invalid);
   std::vector<std::string> anchors, positives;
-  for (const data::Record& record : records) {
-    for (const std::string* column :
-         {&args.settings.anchor_column_name, &args.settings.positive_column_name}) {
-      const auto it = record.columns.find(*column);
-      if (it == record.columns.end() || !it->is_string()) {
-        fail("{}:{}: expected a text field \"{}\", found {}; fix the row or set --{}", args.input,
-             record.line, *column,
-             it == record.columns.end() ? std::string("no such field") : it->dump(),
-             column == &args.settings.anchor_column_name ? "anchor_column_name"
-                                                         : "positive_column_name");
-      }
+  for (auto [field, flag, texts] :
+       {std::tuple(&args.settings.anchor_column_name, "--anchor_column_name", &anchors),
+        std::tuple(&args.settings.positive_column_name, "--positive_column_name", &positives)}) {
+    for (std::vector<std::string>& row :
+         data::text_fields(args.input, records, {*field}, fmt::format("set {}", flag))) {
+      texts->push_back(std::move(row[0]));
     }
-    anchors.push_back(record.columns[args.settings.anchor_column_name].get<std::string>());
-    positives.push_back(record.columns[args.settings.positive_column_name].get<std::string>());
   }
   if (anchors.empty()) {
     fail("{}: no rows; give (anchor, positive) pairs, e.g. prepare's train.jsonl", args.input);

@@ -14,14 +14,6 @@
 namespace embedtune::data {
 namespace {
 
-// "\"q\", \"context\"": the columns a record has, for "found columns ..." in messages.
-std::string column_list(const nlohmann::json& columns) {
-  std::vector<std::string> names;
-  for (const auto& item : columns.items()) names.push_back(item.key());
-  if (names.empty()) return "no columns";
-  return "columns " + quote_list_for_message(names);
-}
-
 // CSV has no types; pandas reads an all-integer column as int64, and so do we for ids.
 std::optional<std::int64_t> as_integer(const std::string& text) {
   std::size_t digits = text.size();

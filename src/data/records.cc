@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -249,6 +250,41 @@ std::vector<std::string> InvalidRows::messages() const {
   std::vector<std::string> messages;
   for (const InvalidRow& row : rows_) messages.push_back(row.message);
   return messages;
+}
+
+std::vector<std::vector<std::string>> text_fields(const std::filesystem::path& path,
+                                                  const std::vector<Record>& records,
+                                                  const std::vector<std::string>& fields,
+                                                  std::string_view fix) {
+  for (const std::string& field : fields) {
+    const bool anywhere = std::any_of(records.begin(), records.end(), [&](const Record& record) {
+      return record.columns.contains(field);
+    });
+    if (anywhere || records.empty()) continue;
+    fail(
+        "{}: expected a text field {} in some row, found it in no row ({} read; the first has {}); "
+        "{}",
+        path.string(), quote_for_message(field), records.size(),
+        column_list(records.front().columns), fix);
+  }
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(records.size());
+  for (const Record& record : records) {
+    std::vector<std::string> row;
+    row.reserve(fields.size());
+    for (const std::string& field : fields) {
+      const auto it = record.columns.find(field);
+      if (it == record.columns.end() || !it->is_string()) {
+        fail("{}:{}: expected a text field {}, found {}; fix the row or {}", path.string(),
+             record.line, quote_for_message(field),
+             it == record.columns.end() ? column_list(record.columns) : describe_json_value(*it),
+             fix);
+      }
+      row.push_back(it->get<std::string>());
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
 }
 
 std::vector<Record> read_records(const std::filesystem::path& path, DataFormat format,

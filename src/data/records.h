@@ -77,4 +77,14 @@ class InvalidRows {
 std::vector<Record> read_records(const std::filesystem::path& path, DataFormat format,
                                  InvalidRows& invalid);
 
+// The text of `fields` in each of `records` (read from `path`), row by row. A field that no record
+// has is a wrong name: "FILE: expected a text field "F" in some row, found it in no row (N read;
+// the first has columns ...); FIX". A record without it, or with a value that is not a string, is
+// a bad row: "FILE:LINE: expected a text field "F", found ...; fix the row or FIX". `fix` names
+// the setting that chooses the fields ("set train_columns").
+std::vector<std::vector<std::string>> text_fields(const std::filesystem::path& path,
+                                                  const std::vector<Record>& records,
+                                                  const std::vector<std::string>& fields,
+                                                  std::string_view fix);
+
 }  // namespace embedtune::data

@@ -161,6 +161,13 @@ std::string quote_list_for_message(std::span<const std::string> items) {
   return out;
 }
 
+std::string column_list(const nlohmann::json& columns) {
+  std::vector<std::string> names;
+  for (const auto& item : columns.items()) names.push_back(item.key());
+  if (names.empty()) return "no columns";
+  return "columns " + quote_list_for_message(names);
+}
+
 std::string describe_json_value(const nlohmann::json& value) {
   switch (value.type()) {
     case nlohmann::json::value_t::null:

@@ -40,4 +40,8 @@ std::string quote_for_message(std::string_view text, std::size_t max_chars = 40)
 // Each of `items` as quote_for_message writes it, joined with ", ": "\"q\", \"context\"".
 std::string quote_list_for_message(std::span<const std::string> items);
 
+// The keys of a record's JSON object for "found ..." in messages: "columns \"q\", \"context\"",
+// or "no columns".
+std::string column_list(const nlohmann::json& columns);
+
 }  // namespace embedtune::data

@@ -474,20 +474,7 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
     for (int i = 1; first.contains(fmt::format("negative_{}", i)); ++i)
       m.columns.push_back(fmt::format("negative_{}", i));
   }
-  m.rows.reserve(records.size());
-  for (const data::Record& record : records) {
-    std::vector<std::string> row;
-    for (const std::string& column : m.columns) {
-      if (!record.columns.contains(column) || !record.columns[column].is_string()) {
-        fail("{}:{}: expected a text field \"{}\", found {}; fix the row or set train_columns",
-             args_.train, record.line, column,
-             record.columns.contains(column) ? record.columns[column].dump()
-                                             : std::string("no such field"));
-      }
-      row.push_back(record.columns[column].get<std::string>());
-    }
-    m.rows.push_back(std::move(row));
-  }
+  m.rows = data::text_fields(args_.train, records, m.columns, "set train_columns");
   m.tokens.assign(m.columns.size(), {});
   for (size_t c = 0; c < m.columns.size(); ++c) {
     m.tokens[c].reserve(m.rows.size());

@@ -27,6 +27,31 @@ class RecordsTest : public testing::TempDirTest {
   std::unique_ptr<InvalidRows> invalid_;
 };
 
+TEST_F(RecordsTest, TextFieldsNameAWrongFieldOrABadRow) {
+  const auto path = write("d.jsonl",
+                          "{\"anchor\": \"a\", \"positive\": \"b\"}\n"
+                          "{\"anchor\": \"c\", \"positive\": \"d\", \"negative\": \"e\"}\n");
+  const std::vector<Record> records = read(path, DataFormat::kJsonLines);
+  EXPECT_EQ(text_fields(path, records, {"positive", "anchor"}, "set train_columns"),
+            (std::vector<std::vector<std::string>>{{"b", "a"}, {"d", "c"}}));
+  // No row has it: a wrong name, not line 1's fault.
+  EXPECT_EQ(error_of([&] { text_fields(path, records, {"anchor", "question"}, "set X"); }),
+            path.string() +
+                ": expected a text field \"question\" in some row, found it in no row (2 read; "
+                "the first has columns \"anchor\", \"positive\"); set X");
+  // Some row has it: the first row without it is named.
+  EXPECT_EQ(error_of([&] { text_fields(path, records, {"negative"}, "set X"); }),
+            path.string() +
+                ":1: expected a text field \"negative\", found columns \"anchor\", "
+                "\"positive\"; fix the row or set X");
+  const auto typed = write("e.jsonl", "{\"anchor\": \"a\"}\n{\"anchor\": 7}\n");
+  EXPECT_EQ(error_of([&] {
+              text_fields(typed, read(typed, DataFormat::kJsonLines), {"anchor"}, "set X");
+            }),
+            typed.string() +
+                ":2: expected a text field \"anchor\", found number 7; fix the row or set X");
+}
+
 TEST_F(RecordsTest, FormatFromExtensionAndName) {
   EXPECT_EQ(format_for_path("a/b.jsonl"), DataFormat::kJsonLines);
   EXPECT_EQ(format_for_path("b.JSON"), DataFormat::kJson);
