@@ -263,6 +263,18 @@ def test_push_without_a_token_fails_before_any_request(server, tmp_path, embedtu
     assert not server.requests
 
 
+def test_an_unreachable_hub_offers_the_cache_only_for_downloads(server, tmp_path, embedtune_bin):
+    # .invalid never resolves (RFC 2606), and an unknown host is retried once only.
+    env = hub_env(server, tmp_path, token="hf_test")
+    env["HF_ENDPOINT"] = "http://hub.invalid"
+    download = embedtune(embedtune_bin, env, "download", "org/w", check=False)
+    assert download.returncode != 0 and "network failure" in download.stderr
+    assert "HF_HUB_OFFLINE=1 to use the cache" in download.stderr, download.stderr
+    push = embedtune(embedtune_bin, env, "push", make_upload_folder(tmp_path / "upload"), "org/ours", check=False)
+    assert push.returncode != 0 and "network failure" in push.stderr, push.stderr
+    assert "HF_HUB_OFFLINE" not in push.stderr, push.stderr
+
+
 def write_parquet(path, rows, row_group_size=10):
     import pyarrow as pa
     import pyarrow.parquet as pq
