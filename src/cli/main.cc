@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/parse_error.h"
 #include "io/error.h"
 #include "model/libtorch_version.h"
 
@@ -44,10 +45,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     // One line, like every other error, with where to look.
-    const auto parsed = app.get_subcommands();
-    const std::string help =
-        parsed.empty() ? "embedtune --help" : "embedtune " + parsed.front()->get_name() + " --help";
-    std::cerr << "embedtune: error: " << e.what() << "; see '" << help << "'\n";
+    std::cerr << "embedtune: error: " << embedtune::cli::parse_error_message(app, e) << "\n";
     return 2;
   } catch (const embedtune::Error& e) {
     std::cerr << "embedtune: error: " << e.what() << "\n";

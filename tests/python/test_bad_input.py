@@ -208,6 +208,15 @@ QUERIES = '{"_id": "q1", "text": "first"}\n'
 
 # (what is wrong, set-up, arguments, words the message must contain)
 CASES = [
+    # The command line itself
+    ("command line: no command", None, [], ["expected a command", "evaluate", "found none"]),
+    ("command line: a mistyped command", None, ["evaulate"], ["unknown command 'evaulate'", "'evaluate'"]),
+    ("command line: an unknown option", pairs, [*EVAL, "--dim", "64"], ["evaluate: unknown option --dim", "--dims"]),
+    ("command line: an option given twice", pairs, [*EVAL, "--dims", "64", "--dims", "32"],
+     ["--dims", "found it 2 times", "give it once"]),
+    ("command line: an option without its value", pairs, [*EVAL, "--batch-size"],
+     ["--batch-size", "expected a value after it"]),
+    ("command line: a stray argument", pairs, [*EVAL, "64"], ["stray argument '64'"]),
     # Model folders
     ("modules.json path leaves the model folder", set_modules_path("../../etc"), ENCODE,
      ["modules.json", "'../../etc'", "leaves the model folder"]),

@@ -1,0 +1,92 @@
+// Command-line mistakes in embedtune's words (see parse_error.h).
+#include "cli/parse_error.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <regex>
+#include <vector>
+
+#include "io/settings.h"
+
+namespace embedtune::cli {
+namespace {
+
+// "--dims" for every long name of `app`'s options ("dims", "batch-size", ...).
+std::vector<std::string> long_option_names(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::Option* option : app.get_options()) {
+    for (const std::string& name : option->get_lnames()) names.push_back(name);
+  }
+  return names;
+}
+
+// " (did you mean --dims?)" for the candidate nearest `word`, as `shown` writes it; "" for none.
+std::string suggestion(const std::string& word, const std::vector<std::string>& candidates,
+                       std::string_view shown) {
+  const std::string nearest = io::nearest_key(word, candidates);
+  if (nearest.empty()) return {};
+  return fmt::format(" (did you mean {}?)", fmt::format(fmt::runtime(shown), nearest));
+}
+
+// What the first left-over argument of `command` was: an unknown option or a stray value.
+std::string explain_extras(const CLI::App& command) {
+  const std::vector<std::string> extras = command.remaining();
+  const std::string name = command.get_name();
+  for (const std::string& extra : extras) {
+    if (extra.size() < 2 || extra[0] != '-') continue;
+    // "--dim=64" and "--dim 64" both name "--dim".
+    const std::string option = extra.substr(0, extra.find('='));
+    const std::string word = option.substr(option.find_first_not_of('-'));
+    return fmt::format("{}: unknown option {}{}", name, option,
+                       suggestion(word, long_option_names(command), "--{}"));
+  }
+  if (extras.empty()) return {};
+  return fmt::format(
+      "{}: expected options (--name value), found the stray argument{} '{}'; put a value after "
+      "its option, and quote values with spaces",
+      name, extras.size() > 1 ? "s" : "", fmt::join(extras, "' '"));
+}
+
+}  // namespace
+
+std::string parse_error_message(const CLI::App& app, const CLI::ParseError& error) {
+  const auto parsed = app.get_subcommands();
+  const CLI::App* command = parsed.empty() ? nullptr : parsed.front();
+  const std::string help =
+      command ? fmt::format("embedtune {} --help", command->get_name()) : "embedtune --help";
+  std::string message = error.what();
+
+  if (!command) {
+    // No command was recognised: the first word is a mistyped one, or there is none.
+    const std::vector<std::string> words = app.remaining();
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      names.push_back(sub->get_name());
+    }
+    if (!words.empty() && !words.front().starts_with("-")) {
+      message = fmt::format("unknown command '{}'{}", words.front(),
+                            suggestion(words.front(), names, "'{}'"));
+    } else if (dynamic_cast<const CLI::RequiredError*>(&error)) {
+      message = fmt::format("expected a command ({}), found {}", fmt::join(names, ", "),
+                            words.empty() ? "none" : "the option " + words.front());
+    }
+  } else if (dynamic_cast<const CLI::ExtrasError*>(&error)) {
+    if (std::string explained = explain_extras(*command); !explained.empty()) {
+      message = std::move(explained);
+    }
+  } else if (dynamic_cast<const CLI::ArgumentMismatch*>(&error)) {
+    // CLI11 2.x: "NAME: At Most 1 required but received 2", "NAME: 1 required TYPE missing".
+    std::smatch match;
+    if (std::regex_match(message, match,
+                         std::regex(R"((\S+): At Most 1 required but received (\d+))"))) {
+      message = fmt::format("{}: expected it once, found it {} times; give it once", match[1].str(),
+                            match[2].str());
+    } else if (std::regex_match(message, match, std::regex(R"((\S+): \d+ required \S+ missing)"))) {
+      message = fmt::format("{}: expected a value after it, found none", match[1].str());
+    }
+  }
+  return fmt::format("{}; see '{}'", message, help);
+}
+
+}  // namespace embedtune::cli
