@@ -24,7 +24,8 @@ void run_train(const TrainCliArgs& cli, const std::vector<std::string>& override
   training::TrainingArguments args;
   if (!cli.config.empty()) args.load_yaml(cli.config);
   args.apply_command_line(overrides);
-  args.validate();
+  // Printing the arguments needs no paths yet: `train --print-config > recipe.yaml` starts one.
+  args.validate(/*need_paths=*/!cli.print_config);
   if (cli.print_config) {
     std::cout << args.to_yaml();
     return;
@@ -60,7 +61,8 @@ const Register kRegister("train", [](CLI::App& app) {
   cmd->add_option("--config", cli->config,
                   "Recipe: a YAML mapping of the training arguments below");
   cmd->add_flag("--print-config", cli->print_config,
-                "Print the resolved arguments as YAML and exit");
+                "Print the resolved arguments as YAML and exit (alone: every default, a recipe "
+                "to start from)");
   cmd->allow_extras();
   cmd->footer(
       "Training arguments (in the recipe as `key: value`, or here as --key value; a command-line "

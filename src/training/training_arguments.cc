@@ -144,12 +144,12 @@ std::vector<std::string> TrainingArguments::eval_metric_keys(
   return out;
 }
 
-void TrainingArguments::validate() {
-  require(!model.empty(), "model", "a model folder", "nothing",
+void TrainingArguments::validate(bool need_paths) {
+  require(!need_paths || !model.empty(), "model", "a model folder", "nothing",
           "set model: in the recipe or --model");
-  require(!train.empty(), "train", "a train.jsonl file", "nothing",
+  require(!need_paths || !train.empty(), "train", "a train.jsonl file", "nothing",
           "set train: (embedtune prepare writes it)");
-  require(!output_dir.empty(), "output_dir", "a folder", "nothing",
+  require(!need_paths || !output_dir.empty(), "output_dir", "a folder", "nothing",
           "set output_dir: or --output_dir");
   require(query_prompt.empty() || query_prompt_name.empty(), "query_prompt_name",
           "the prompt text (query_prompt) or its name, not both", "both", "drop one of them");

@@ -226,8 +226,9 @@ struct TrainingArguments {
   // Checks every value and the combinations that must agree; fills derived defaults (eval_steps
   // from logging_steps, greater_is_better from the metric name, the "eval_" prefix of
   // metric_for_best_model). Throws Error naming the key, what was expected, what was found and
-  // the fix. Does not look at files or the model.
-  void validate();
+  // the fix. Does not look at files or the model. With `need_paths` false, an empty model, train
+  // or output_dir is accepted (`--print-config` of a recipe still being written).
+  void validate(bool need_paths = true);
 
   // "key: value" lines in for_each order (YAML that load_yaml reads back).
   std::string to_yaml() const;

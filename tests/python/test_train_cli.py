@@ -44,6 +44,24 @@ def test_training_recipes_parse(run):
         assert "matryoshka_dims" in result.stdout, recipe
 
 
+def test_print_config_without_a_recipe_starts_one(run, tmp_path):
+    # Every default, with the paths still empty; the printed recipe reads back once they are set.
+    result = run("train", "--print-config", "--learning_rate", "3e-5")
+    config = yaml.safe_load(result.stdout)
+    assert config["model"] == "" and config["train"] == "" and config["output_dir"] == ""
+    assert float(config["learning_rate"]) == 3e-5 and config["per_device_train_batch_size"] == 8
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(result.stdout)
+    result = run("train", "--config", recipe, "--model", "m", "--train", "t.jsonl", "--output_dir", "o",
+                 "--print-config")
+    assert yaml.safe_load(result.stdout)["model"] == "m"
+    # Values are still checked, and training still needs the paths.
+    result = run("train", "--print-config", "--learning_rate", "-1", check=False)
+    assert result.returncode == 1 and "learning_rate: expected a number > 0" in result.stderr
+    result = run("train", "--config", recipe, check=False)
+    assert result.returncode == 1 and "model: expected a model folder, found nothing" in result.stderr
+
+
 def test_reference_run_recipe_parses_with_the_notebooks_settings(run):
     result = run("run", SOURCE / "recipes" / "bge-base-financial.yaml", "--print-config")
     config = yaml.safe_load(result.stdout)
