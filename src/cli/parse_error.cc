@@ -34,7 +34,9 @@ std::string explain_extras(const CLI::App& command) {
   const std::vector<std::string> extras = command.remaining();
   const std::string name = command.get_name();
   for (const std::string& extra : extras) {
-    if (extra.size() < 2 || extra[0] != '-') continue;
+    if (extra.size() < 2 || extra[0] != '-' || extra.find_first_not_of('-') == std::string::npos) {
+      continue;
+    }
     // "--dim=64" and "--dim 64" both name "--dim".
     const std::string option = extra.substr(0, extra.find('='));
     const std::string word = option.substr(option.find_first_not_of('-'));

@@ -136,15 +136,7 @@ PairDataset load_pair_dataset(const std::filesystem::path& path, DataFormat form
     // A column that no row has is a wrong column name, not a bad row: say so instead of naming
     // the first row and suggesting --skip-invalid, which would skip every row.
     for (const auto& [column, key] : mapped) {
-      const bool anywhere = std::any_of(records.begin(), records.end(), [&](const Record& record) {
-        return record.columns.contains(column);
-      });
-      if (anywhere) continue;
-      fail(
-          "{}: expected a column {} in some row, found it in no row ({} read; the first has "
-          "{}); {}",
-          path.string(), quote_for_message(column), records.size(),
-          column_list(records.front().columns), use_another(key));
+      require_in_some_record(path, records, column, "a column", use_another(key));
     }
   }
   if ((format == DataFormat::kCsv || format == DataFormat::kParquet) && !records.empty()) {

@@ -252,20 +252,23 @@ std::vector<std::string> InvalidRows::messages() const {
   return messages;
 }
 
+void require_in_some_record(const std::filesystem::path& path, const std::vector<Record>& records,
+                            const std::string& field, std::string_view what, std::string_view fix) {
+  const bool anywhere = std::any_of(records.begin(), records.end(), [&](const Record& record) {
+    return record.columns.contains(field);
+  });
+  if (anywhere || records.empty()) return;
+  fail("{}: expected {} {} in some row, found it in no row ({} read; the first has {}); {}",
+       path.string(), what, quote_for_message(field), records.size(),
+       column_list(records.front().columns), fix);
+}
+
 std::vector<std::vector<std::string>> text_fields(const std::filesystem::path& path,
                                                   const std::vector<Record>& records,
                                                   const std::vector<std::string>& fields,
                                                   std::string_view fix) {
   for (const std::string& field : fields) {
-    const bool anywhere = std::any_of(records.begin(), records.end(), [&](const Record& record) {
-      return record.columns.contains(field);
-    });
-    if (anywhere || records.empty()) continue;
-    fail(
-        "{}: expected a text field {} in some row, found it in no row ({} read; the first has {}); "
-        "{}",
-        path.string(), quote_for_message(field), records.size(),
-        column_list(records.front().columns), fix);
+    require_in_some_record(path, records, field, "a text field", fix);
   }
   std::vector<std::vector<std::string>> rows;
   rows.reserve(records.size());

@@ -77,6 +77,12 @@ class InvalidRows {
 std::vector<Record> read_records(const std::filesystem::path& path, DataFormat format,
                                  InvalidRows& invalid);
 
+// Throws "FILE: expected WHAT "FIELD" in some row, found it in no row (N read; the first has
+// columns ...); FIX" when none of `records` (read from `path`) has `field`: a wrong name, not a bad
+// row. `what` is "a column" or "a text field".
+void require_in_some_record(const std::filesystem::path& path, const std::vector<Record>& records,
+                            const std::string& field, std::string_view what, std::string_view fix);
+
 // The text of `fields` in each of `records` (read from `path`), row by row. A field that no record
 // has is a wrong name: "FILE: expected a text field "F" in some row, found it in no row (N read;
 // the first has columns ...); FIX". A record without it, or with a value that is not a string, is
