@@ -258,6 +258,7 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
 
   // 3. Fine-tuning (resumed from the newest checkpoint when a previous run was cut short).
   const bool trained = agree(world, fs::exists(paths.model / kTrainingDone));
+  bool finetuned_from_trainer = false;  // the trainer's final evaluation was written as stage 4
   if (!trained) {
     Timer timer;
     training::TrainingArguments args = recipe.training;
@@ -300,8 +301,9 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
       // that is the fine-tuned evaluation, so the model is not encoded again.
       Timer eval_timer;
       write_evaluation(*metrics, recipe, paths.finetuned, paths.finetuned_csv);
-      stage_done("finetuned", eval_timer);
       log("finetuned: taken from the trainer's evaluation of the final model");
+      stage_done("finetuned", eval_timer);
+      finetuned_from_trainer = true;
     }
   } else {
     log("train: already done");
@@ -314,7 +316,7 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
     evaluate_to(paths.model.string(), recipe, paths, paths.finetuned, paths.finetuned_csv,
                 options.progress, world);
     stage_done("finetuned", timer);
-  } else {
+  } else if (!finetuned_from_trainer) {
     log("finetuned: already done");
   }
 

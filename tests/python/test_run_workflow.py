@@ -68,6 +68,8 @@ def test_every_file_of_the_run_folder_exists_and_parses(finished_run):
     assert len((out / "data" / "test.jsonl").read_text().splitlines()) == 20
     assert {"prepare", "baseline", "train", "finetuned"} <= json.loads((out / "timings.json").read_text()).keys()
     assert json.loads((out / "training_state.json").read_text())["log_history"]
+    # A first run does every stage and says so once each; nothing was "already done".
+    assert "finetuned: taken from the trainer's evaluation" in result.stderr and "already done" not in result.stderr
     comparison = (out / "comparison.md").read_text()
     assert "<svg" in (out / "report.html").read_text()
     # The table printed at the end matches comparison.md's numbers.
