@@ -48,7 +48,8 @@ void run_mine(const MineArgs& args) {
     fail("{}: no rows; give (anchor, positive) pairs, e.g. prepare's train.jsonl", args.input);
   }
   std::vector<std::string> corpus;
-  if (!args.corpus.empty()) corpus = data::read_texts(args.corpus, args.corpus_field);
+  if (!args.corpus.empty())
+    corpus = data::read_texts(args.corpus, args.corpus_field, "--corpus-field");
 
   SentenceTransformer model = args.model.load();
   const auto start = std::chrono::steady_clock::now();

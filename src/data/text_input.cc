@@ -1,6 +1,8 @@
 // Reading the texts to encode or tokenize.
 #include "data/text_input.h"
 
+#include <fmt/format.h>
+
 #include "data/records.h"
 #include "data/text.h"
 #include "io/error.h"
@@ -8,7 +10,8 @@
 
 namespace embedtune::data {
 
-std::vector<std::string> read_texts(const std::filesystem::path& path, const std::string& field) {
+std::vector<std::string> read_texts(const std::filesystem::path& path, const std::string& field,
+                                    std::string_view field_flag) {
   if (path.extension() == ".txt") {
     const std::string bytes = io::read_file(path);
     if (auto bad = find_invalid_utf8(bytes)) {
@@ -28,20 +31,12 @@ std::vector<std::string> read_texts(const std::filesystem::path& path, const std
     return texts;
   }
   InvalidRows invalid(path, /*skip_invalid=*/false, "fix the file");
-  std::vector<Record> records = read_records(path, format_for_path(path), invalid);
+  const std::vector<Record> records = read_records(path, format_for_path(path), invalid);
   std::vector<std::string> texts;
   texts.reserve(records.size());
-  for (const auto& record : records) {
-    auto it = record.columns.find(field);
-    if (it == record.columns.end()) {
-      fail("{}:{}: field '{}' is missing; pass --field with the name of the text field",
-           path.string(), record.line, field);
-    }
-    if (!it->is_string()) {
-      fail("{}:{}: field '{}' must be a string, found {}", path.string(), record.line, field,
-           describe_json_value(*it));
-    }
-    texts.push_back(it->get<std::string>());
+  for (std::vector<std::string>& row :
+       text_fields(path, records, {field}, fmt::format("pass {} NAME", field_flag))) {
+    texts.push_back(std::move(row[0]));
   }
   return texts;
 }
