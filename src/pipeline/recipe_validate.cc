@@ -48,9 +48,14 @@ void Recipe::validate() {
   // No dims: the model's dimension and its halvings, as `embedtune evaluate` and `train` pick them
   // (the run records the list it used).
   if (dims.empty()) dims = evaluation::default_dims(st.dimension());
-  if (dims.front() > st.dimension() || dims.back() < 1) {
-    fail("recipe: dims {} do not fit the model: its embedding dimension is {}; use dims in 1..{}",
-         fmt::join(dims, ","), st.dimension(), st.dimension());
+  // dims is sorted largest first: its ends are the values that can be out of range.
+  for (const int64_t d : {dims.front(), dims.back()}) {
+    if (d < 1 || d > st.dimension()) {
+      fail(
+          "recipe: dims: expected dimensions in 1..{} (the embedding size of {}), found {}; drop "
+          "it, or leave dims out for the model's dimension and its halvings",
+          st.dimension(), model, d);
+    }
   }
   training.model = model;
   training.output_dir = (fs::path(output) / "model").string();

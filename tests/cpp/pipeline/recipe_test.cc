@@ -172,5 +172,25 @@ TEST(Recipe, DimsLeftOutAreTheModelsAsEvaluatePicksThem) {
   EXPECT_THAT(recipe.to_yaml(), HasSubstr("dims: [64]"));  // the run records what it used
 }
 
+TEST(Recipe, DimsOutsideTheModelNameTheValue) {
+  ScratchDir dir;
+  const std::string row = "{\"id\": 0, \"anchor\": \"a question\", \"positive\": \"a passage\"}\n";
+  Recipe recipe;
+  recipe.model = testing::required_env("EMBEDTUNE_TESTDATA") + "/models/mean";  // 64-d
+  recipe.output = (dir.path() / "run").string();
+  recipe.data_train = dir.write("train.jsonl", row).string();
+  recipe.data_test = dir.write("test.jsonl", row).string();
+  for (const auto& [dims, found] : std::vector<std::pair<std::vector<int64_t>, int64_t>>{
+           {{32, 100}, 100}, {{64, 0}, 0}, {{-8, 32}, -8}}) {
+    Recipe r = recipe;
+    r.dims = dims;
+    EXPECT_EQ(error_of([&] { r.validate(); }),
+              fmt::format("recipe: dims: expected dimensions in 1..64 (the embedding size of {}), "
+                          "found {}; drop it, or leave dims out for the model's dimension and its "
+                          "halvings",
+                          recipe.model, found));
+  }
+}
+
 }  // namespace
 }  // namespace embedtune::pipeline
