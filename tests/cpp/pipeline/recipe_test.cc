@@ -158,14 +158,20 @@ TEST(Recipe, UnknownDerivedAndMistypedKeysAreNamed) {
   EXPECT_THAT(error_of([&] { recipe.set("dims"); }), HasSubstr("expected key=value"));
 }
 
-TEST(Recipe, DimsLeftOutAreTheModelsAsEvaluatePicksThem) {
-  ScratchDir dir;
+// A recipe on the 64-d test model with one prepared row in each split, and no dims.
+Recipe recipe_on_the_mean_model(ScratchDir& dir) {
   const std::string row = "{\"id\": 0, \"anchor\": \"a question\", \"positive\": \"a passage\"}\n";
   Recipe recipe;
-  recipe.model = testing::required_env("EMBEDTUNE_TESTDATA") + "/models/mean";  // 64-d
+  recipe.model = testing::required_env("EMBEDTUNE_TESTDATA") + "/models/mean";
   recipe.output = (dir.path() / "run").string();
   recipe.data_train = dir.write("train.jsonl", row).string();
   recipe.data_test = dir.write("test.jsonl", row).string();
+  return recipe;
+}
+
+TEST(Recipe, DimsLeftOutAreTheModelsAsEvaluatePicksThem) {
+  ScratchDir dir;
+  Recipe recipe = recipe_on_the_mean_model(dir);
   recipe.validate();
   EXPECT_EQ(recipe.dims, (std::vector<int64_t>{64}));
   EXPECT_EQ(recipe.training.matryoshka_dims, (std::vector<int64_t>{64}));
@@ -174,12 +180,7 @@ TEST(Recipe, DimsLeftOutAreTheModelsAsEvaluatePicksThem) {
 
 TEST(Recipe, DimsOutsideTheModelNameTheValue) {
   ScratchDir dir;
-  const std::string row = "{\"id\": 0, \"anchor\": \"a question\", \"positive\": \"a passage\"}\n";
-  Recipe recipe;
-  recipe.model = testing::required_env("EMBEDTUNE_TESTDATA") + "/models/mean";  // 64-d
-  recipe.output = (dir.path() / "run").string();
-  recipe.data_train = dir.write("train.jsonl", row).string();
-  recipe.data_test = dir.write("test.jsonl", row).string();
+  const Recipe recipe = recipe_on_the_mean_model(dir);
   for (const auto& [dims, found] : std::vector<std::pair<std::vector<int64_t>, int64_t>>{
            {{32, 100}, 100}, {{64, 0}, 0}, {{-8, 32}, -8}}) {
     Recipe r = recipe;
