@@ -247,6 +247,29 @@ def test_push_sends_what_upload_folder_sends(server, tmp_path, embedtune_bin):
     assert hidden.returncode != 0 and "401" in hidden.stderr
 
 
+def test_push_leaves_out_checkpoints_unless_asked_and_honours_exclude(server, tmp_path, embedtune_bin):
+    # A training output_dir: the final model beside its checkpoint-N folders, as the trainer's
+    # push_to_hub (ignore_patterns checkpoint-*) leaves them out.
+    server.token = TOKEN
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"hidden_size": 8}\n')
+    (folder / "model.safetensors").write_bytes(b"final")
+    (folder / "logs").mkdir()
+    (folder / "logs" / "log.jsonl").write_text("{}\n")
+    for step in (2, 4):
+        (folder / f"checkpoint-{step}").mkdir()
+        (folder / f"checkpoint-{step}" / "optimizer.pt").write_bytes(b"state")
+    env = hub_env(server, tmp_path, token=TOKEN)
+    result = embedtune(embedtune_bin, env, "push", folder, "org/model", "--exclude", "logs/")
+    assert "leaving out checkpoint-2/, checkpoint-4/" in result.stderr and "--include-checkpoints" in result.stderr
+    assert set(server.files("model", "org/model")) == {"config.json", "model.safetensors"}
+    result = embedtune(embedtune_bin, env, "push", folder, "org/everything", "--include-checkpoints")
+    assert "leaving out" not in result.stderr
+    assert set(server.files("model", "org/everything")) == {
+        "config.json", "model.safetensors", "logs/log.jsonl", "checkpoint-2/optimizer.pt", "checkpoint-4/optimizer.pt"}
+
+
 def test_push_with_broken_model_card_metadata_fails_before_any_upload(server, tmp_path, embedtune_bin):
     server.token = TOKEN
     folder = make_upload_folder(tmp_path / "upload")
