@@ -30,11 +30,15 @@ std::string suggestion(const std::string& word, const std::vector<std::string>& 
 }
 
 // What the first left-over argument of `command` was: an unknown option or a stray value.
-std::string explain_extras(const CLI::App& command) {
-  const std::vector<std::string> extras = command.remaining();
+// Arguments after a bare "--" are left over in `app`, the top level, and are never options.
+std::string explain_extras(const CLI::App& app, const CLI::App& command) {
+  std::vector<std::string> extras = command.remaining();
+  const bool after_separator = extras.empty();
+  if (after_separator) extras = app.remaining();
   const std::string name = command.get_name();
   for (const std::string& extra : extras) {
-    if (extra.size() < 2 || extra[0] != '-' || extra.find_first_not_of('-') == std::string::npos) {
+    if (after_separator || extra.size() < 2 || extra[0] != '-' ||
+        extra.find_first_not_of('-') == std::string::npos) {
       continue;
     }
     // "--dim=64" and "--dim 64" both name "--dim".
@@ -74,7 +78,7 @@ std::string parse_error_message(const CLI::App& app, const CLI::ParseError& erro
                             words.empty() ? "none" : "the option " + words.front());
     }
   } else if (dynamic_cast<const CLI::ExtrasError*>(&error)) {
-    if (std::string explained = explain_extras(*command); !explained.empty()) {
+    if (std::string explained = explain_extras(app, *command); !explained.empty()) {
       message = std::move(explained);
     }
   } else if (dynamic_cast<const CLI::ArgumentMismatch*>(&error)) {
