@@ -145,10 +145,12 @@ void read_beir_qrels(const std::filesystem::path& path, const IdRegistry& query_
       header_seen = true;
       if (fields.size() != 3 || fields[0] != "query-id" || fields[1] != "corpus-id" ||
           fields[2] != "score") {
-        fail(
-            "{}:{}: expected the header \"query-id<TAB>corpus-id<TAB>score\", found {}; add the "
-            "header line BEIR's qrels files start with",
-            path.string(), line, quote_for_message(row, 80));
+        // One field holding commas: a CSV export, not a header that is missing.
+        const bool commas = fields.size() == 1 && row.find(',') != std::string_view::npos;
+        fail("{}:{}: expected the header \"query-id<TAB>corpus-id<TAB>score\", found {}; {}",
+             path.string(), line, quote_for_message(row, 80),
+             commas ? "BEIR qrels are tab-separated: write the columns with tabs, not commas"
+                    : "add the header line BEIR's qrels files start with");
       }
       continue;
     }

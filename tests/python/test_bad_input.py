@@ -317,6 +317,8 @@ CASES = [
      ["qrels.tsv:2", "doc1", "--allow-missing-documents"]),
     ("BEIR: empty queries file", beir(CORPUS, "", "query-id\tcorpus-id\tscore\n"), BEIR, ["queries.jsonl"]),
     ("BEIR: qrels without its header", beir(CORPUS, QUERIES, "q1\td1\t1\n"), BEIR, ["qrels.tsv:1", "header"]),
+    ("BEIR: qrels written with commas", beir(CORPUS, QUERIES, "query-id,corpus-id,score\nq1,d1,1\n"), BEIR,
+     ["qrels.tsv:1", "tab-separated", "not commas"]),
     ("BEIR: no query has a relevant document", beir(CORPUS, QUERIES, "query-id\tcorpus-id\tscore\nq1\td1\t0\n"),
      BEIR, ["none of the 1 queries"]),
     # encode
