@@ -13,6 +13,7 @@
 #include "io/error.h"
 #include "io/file.h"
 #include "io/npy.h"
+#include "io/plural.h"
 
 namespace embedtune::cli {
 namespace {
@@ -67,9 +68,9 @@ void run_encode(const EncodeArgs& args) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   io::write_npy_f32(args.output, embeddings.data_ptr<float>(),
                     {embeddings.size(0), embeddings.size(1)});
-  fmt::print(stderr, "encode: {} texts -> {} ({} x {} float32) in {:.3f} s ({:.1f} texts/s)\n",
-             texts.size(), args.output, embeddings.size(0), embeddings.size(1), seconds,
-             seconds > 0 ? texts.size() / seconds : 0.0);
+  fmt::print(stderr, "encode: {} -> {} ({} x {} float32) in {:.3f} s ({:.1f} texts/s)\n",
+             io::counted(texts.size(), "text"), args.output, embeddings.size(0), embeddings.size(1),
+             seconds, seconds > 0 ? texts.size() / seconds : 0.0);
 }
 
 const Register kRegister("encode", [](CLI::App& app) {

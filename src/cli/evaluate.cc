@@ -11,6 +11,7 @@
 #include "evaluation/results_io.h"
 #include "io/atomic_file.h"
 #include "io/error.h"
+#include "io/plural.h"
 
 namespace embedtune::cli {
 namespace {
@@ -75,8 +76,9 @@ void run_evaluate(const EvaluateArgs& args) {
     evaluation::append_matryoshka_csvs(csv_dir, dims, options.csv_config(), results.metrics);
   }
   fmt::print("{}", evaluation::matryoshka_table(results.metrics));
-  fmt::print(stderr, "evaluate: {} queries, {} documents in {:.1f} s{}\n", data.query_ids.size(),
-             data.corpus_ids.size(), seconds,
+  fmt::print(stderr, "evaluate: {}, {} in {:.1f} s{}\n",
+             io::counted(data.query_ids.size(), "query", "queries"),
+             io::counted(data.corpus_ids.size(), "document"), seconds,
              args.output.empty() ? "" : fmt::format("; results in {}", args.output));
 }
 

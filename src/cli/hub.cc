@@ -11,6 +11,7 @@
 #include "cli/command.h"
 #include "hub/download.h"
 #include "hub/upload.h"
+#include "io/plural.h"
 
 namespace embedtune::cli {
 namespace {
@@ -99,7 +100,7 @@ const Register kPush("push", [](CLI::App& app) {
     const hub::RepoRef repo{hub::parse_repo_type(args->repo_type, "--repo-type"), args->repo_id};
     leave_out_checkpoints(*args);
     const hub::PushResult result = hub::upload_folder(settings, args->folder, repo, args->options);
-    fmt::print(stderr, "push: {} files ({} LFS, {} uploaded) -> {}\n", result.files,
+    fmt::print(stderr, "push: {} ({} LFS, {} uploaded) -> {}\n", io::counted(result.files, "file"),
                result.lfs_files, result.lfs_uploaded, repo.id);
     fmt::print("{}\n", result.commit_url.empty() ? result.commit_oid : result.commit_url);
   });

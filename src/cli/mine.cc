@@ -15,6 +15,7 @@
 #include "data/text_input.h"
 #include "io/atomic_file.h"
 #include "io/error.h"
+#include "io/plural.h"
 #include "io/progress.h"
 #include "mining/hard_negatives.h"
 
@@ -67,8 +68,9 @@ void run_mine(const MineArgs& args) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << result.report << std::flush;
-  fmt::print(stderr, "mine: {} pairs ({} unique anchors) -> {} rows ({}: {}) in {:.1f} s\n",
-             anchors.size(), result.unique_anchors, result.rows.size(),
+  fmt::print(stderr, "mine: {} ({} unique) -> {} ({}: {}) in {:.1f} s\n",
+             io::counted(anchors.size(), "pair"), io::counted(result.unique_anchors, "anchor"),
+             io::counted(result.rows.size(), "row"),
              args.settings.include_positives ? "n-tuple" : args.settings.output_format, args.output,
              seconds);
 }

@@ -7,6 +7,7 @@
 #include "cli/model_options.h"
 #include "data/text_input.h"
 #include "io/atomic_file.h"
+#include "io/plural.h"
 
 namespace embedtune::cli {
 namespace {
@@ -27,7 +28,7 @@ void run_tokenize(const TokenizeArgs& args) {
                     << '\n';
   }
   writer.commit();
-  fmt::print(stderr, "tokenize: {} texts -> {}\n", texts.size(), args.output);
+  fmt::print(stderr, "tokenize: {} -> {}\n", io::counted(texts.size(), "text"), args.output);
 }
 
 const Register kRegister("tokenize", [](CLI::App& app) {

@@ -8,6 +8,7 @@
 
 #include "cli/command.h"
 #include "evaluation/results_io.h"
+#include "io/plural.h"
 #include "io/progress.h"
 #include "training/trainer.h"
 #include "training/training_arguments.h"
@@ -45,8 +46,8 @@ void run_train(const TrainCliArgs& cli, const std::vector<std::string>& override
         "written to {}\n",
         output.global_step, args.output_dir);
   } else {
-    fmt::print("train: {} steps, training loss {:.4f}; model written to {}\n", output.global_step,
-               output.training_loss, args.output_dir);
+    fmt::print("train: {}, training loss {:.4f}; model written to {}\n",
+               io::counted(output.global_step, "step"), output.training_loss, args.output_dir);
   }
   if (!output.final_eval.empty()) fmt::print("{}", evaluation::matryoshka_table(output.final_eval));
 }

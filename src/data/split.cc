@@ -10,6 +10,7 @@
 
 #include "data/numpy_random.h"
 #include "io/error.h"
+#include "io/plural.h"
 
 namespace embedtune::data {
 namespace {
@@ -85,9 +86,9 @@ SplitSizes train_test_split_sizes(std::size_t n_rows, const TestSize& test_size,
   sizes.train = n_rows - std::min(sizes.test, n_rows);
   if (sizes.train == 0) {
     fail(
-        "{} {} with {} rows leaves the train split empty: expected at least one train row, "
+        "{} {} with {} leaves the train split empty: expected at least one train row, "
         "found 0; give a smaller {} or more data",
-        test_size_name, test_size.to_string(), n_rows, test_size_name);
+        test_size_name, test_size.to_string(), io::counted(n_rows, "row"), test_size_name);
   }
   return sizes;
 }

@@ -13,6 +13,7 @@
 
 #include "evaluation/metrics.h"
 #include "io/error.h"
+#include "io/plural.h"
 #include "io/settings.h"
 
 namespace embedtune::evaluation {
@@ -345,9 +346,10 @@ IrResults evaluate_retrieval(const at::Tensor& query_embeddings,
   const std::vector<int64_t> kept = kept_queries(query_ids, relevant, &kept_relevant);
   if (kept.empty()) {
     fail(
-        "evaluate_retrieval: none of the {} queries has a relevant document in the qrels; check "
-        "that the query ids in relevant_docs match the queries",
-        query_ids.size());
+        "evaluate_retrieval: expected a query with a relevant document in the qrels, found none "
+        "({} "
+        "read); check that the query ids in relevant_docs match the queries",
+        io::counted(query_ids.size(), "query", "queries"));
   }
 
   c10::InferenceMode guard;

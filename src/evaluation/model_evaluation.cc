@@ -11,6 +11,7 @@
 #include "io/error.h"
 #include "io/json.h"
 #include "io/npy.h"
+#include "io/plural.h"
 #include "io/settings.h"
 
 namespace embedtune::evaluation {
@@ -72,9 +73,9 @@ void check_evaluable(const data::RetrievalData& data) {
   }
   if (with_relevant == 0) {
     fail(
-        "evaluation data: none of the {} queries has a relevant document; check that the qrels' "
-        "query ids match the queries' ids",
-        data.query_ids.size());
+        "evaluation data: expected a query with a relevant document, found none ({} read); check "
+        "that the qrels' query ids match the queries' ids",
+        io::counted(data.query_ids.size(), "query", "queries"));
   }
 }
 

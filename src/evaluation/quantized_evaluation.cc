@@ -11,6 +11,7 @@
 
 #include "evaluation/quantization.h"
 #include "io/error.h"
+#include "io/plural.h"
 
 namespace embedtune::evaluation {
 namespace {
@@ -66,8 +67,10 @@ IrResults evaluate_quantized(const at::Tensor& query, const at::Tensor& corpus,
   std::vector<const std::set<std::string>*> kept_relevant;
   const std::vector<int64_t> kept = kept_queries(query_ids, relevant, &kept_relevant);
   if (kept.empty()) {
-    fail("evaluate_quantized: none of the {} queries has a relevant document in the qrels",
-         query_ids.size());
+    fail(
+        "evaluate_quantized: expected a query with a relevant document in the qrels, found none "
+        "({} read)",
+        io::counted(query_ids.size(), "query", "queries"));
   }
   c10::InferenceMode guard;
   const at::Tensor queries =

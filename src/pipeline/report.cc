@@ -15,6 +15,7 @@
 #include "evaluation/compare.h"
 #include "io/atomic_file.h"
 #include "io/error.h"
+#include "io/plural.h"
 #include "pipeline/svg_chart.h"
 
 namespace embedtune::pipeline {
@@ -159,7 +160,8 @@ std::string summary_section(const ReportInputs& in, const evaluation::Comparison
   }
   if (!log.loss.empty() || !log.evals.empty()) {
     std::string training =
-        fmt::format("{} steps, {} epochs", log.last_step, epoch_text(log.last_epoch));
+        fmt::format("{}, {} {}", io::counted(log.last_step, "step"), epoch_text(log.last_epoch),
+                    log.last_epoch == 1.0 ? "epoch" : "epochs");
     if (in.best_step >= 0) training += fmt::format(", best step {}", in.best_step);
     cards.emplace_back("Training", training);
   }

@@ -20,6 +20,7 @@
 #include "io/error.h"
 #include "io/file.h"
 #include "io/json.h"
+#include "io/plural.h"
 #include "io/progress.h"
 #include "mining/hard_negatives.h"
 #include "model/sentence_transformer.h"
@@ -213,8 +214,8 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
   if (is_main && recipe.mine_enabled.value_or(false)) {
     if (!fs::exists(paths.mined)) {
       Timer timer;
-      log(fmt::format("mine: {} negatives per pair with {}", recipe.mine.num_negatives,
-                      recipe.model));
+      log(fmt::format("mine: {} per pair with {}",
+                      io::counted(recipe.mine.num_negatives, "negative"), recipe.model));
       SentenceTransformer st =
           SentenceTransformer::load(recipe.model, c10::Device(recipe.training.device));
       if (recipe.training.max_seq_length > 0) st.set_max_seq_length(recipe.training.max_seq_length);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "io/error.h"
+#include "io/plural.h"
 
 namespace embedtune::training {
 
@@ -45,8 +46,8 @@ std::string ProgressReporter::format_line(const nlohmann::json& entry, int64_t t
   auto number = [&](const char* key) { return entry.value(key, 0.0); };
   const int64_t step = entry.value("step", int64_t{0});
   if (entry.contains("train_runtime")) {
-    return fmt::format("train: finished {} steps in {} ({:.1f} samples/s), mean loss {:.4f}", step,
-                       io::format_duration(number("train_runtime")),
+    return fmt::format("train: finished {} in {} ({:.1f} samples/s), mean loss {:.4f}",
+                       io::counted(step, "step"), io::format_duration(number("train_runtime")),
                        number("train_samples_per_second"), number("train_loss"));
   }
   if (entry.contains("loss")) {

@@ -27,6 +27,7 @@
 #include "io/checksum.h"
 #include "io/error.h"
 #include "io/file.h"
+#include "io/plural.h"
 #include "losses/cached_multiple_negatives_ranking_loss.h"
 #include "losses/loss.h"
 #include "model/autocast.h"
@@ -1099,8 +1100,8 @@ static void push_final_model(const TrainingArguments& args, const std::string& f
   try {
     const hub::PushResult pushed =
         hub::upload_folder(settings, output_dir, {hub::RepoType::kModel, repo_id}, options);
-    fmt::print(stderr, "push_to_hub: {} files ({} LFS) -> {}\n", pushed.files, pushed.lfs_files,
-               pushed.commit_url.empty() ? repo_id : pushed.commit_url);
+    fmt::print(stderr, "push_to_hub: {} ({} LFS) -> {}\n", io::counted(pushed.files, "file"),
+               pushed.lfs_files, pushed.commit_url.empty() ? repo_id : pushed.commit_url);
   } catch (const Error& error) {
     fail("{}; the trained model is saved in {}: publish it with `embedtune push {} {}`",
          error.what(), output_dir.string(), output_dir.string(), repo_id);

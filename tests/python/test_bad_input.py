@@ -320,7 +320,7 @@ CASES = [
     ("BEIR: qrels written with commas", beir(CORPUS, QUERIES, "query-id,corpus-id,score\nq1,d1,1\n"), BEIR,
      ["qrels.tsv:1", "tab-separated", "not commas"]),
     ("BEIR: no query has a relevant document", beir(CORPUS, QUERIES, "query-id\tcorpus-id\tscore\nq1\td1\t0\n"),
-     BEIR, ["none of the 1 queries"]),
+     BEIR, ["found none (1 query read)"]),
     # encode
     ("encode: --dim 0", write("t.txt", "hello\n"), [*ENCODE, "--dim", "0"], ["--dim", "1..64"]),
     ("encode: --batch-size 0", write("t.txt", "hello\n"), [*ENCODE, "--batch-size", "0"], ["--batch-size"]),

@@ -257,7 +257,8 @@ TEST(EvaluateRetrieval, RejectsBadInputWithOneLineErrors) {
               HasSubstr("corpus_embeddings row 2 holds NaN"));
   EXPECT_THAT(
       message([&] { evaluate_retrieval(f.queries, f.corpus, f.query_ids, f.corpus_ids, {}, c); }),
-      HasSubstr("none of the 5 queries has a relevant document"));
+      HasSubstr(
+          "expected a query with a relevant document in the qrels, found none (5 queries read)"));
   EXPECT_THAT(message([&] {
                 evaluate_retrieval(f.queries.narrow(1, 0, 3), f.corpus, f.query_ids, f.corpus_ids,
                                    f.relevant, c);
