@@ -25,6 +25,18 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 namespace {
 
+// hub_request for a read: when the Hub cannot be reached, the cache can stand in for it (an
+// upload, or asking who owns the token, has no such fallback, so hub_request does not say this).
+HttpResponse cacheable_request(const HubSettings& settings, const HttpRequest& request,
+                               std::string_view what) {
+  try {
+    return hub_request(settings, request, what);
+  } catch (const UnreachableError& error) {
+    throw UnreachableError(std::string(error.what()) +
+                           ", or set HF_HUB_OFFLINE=1 to use the cache");
+  }
+}
+
 constexpr const char* kCacheDirTag =
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by huggingface_hub.\n"
@@ -90,7 +102,7 @@ std::string resolve_commit(const HubSettings& settings, const RepoRef& repo,
   HttpRequest request;
   request.url = api_url(settings, repo) + "/revision/" + url_quote(revision, "");
   const std::string what = fmt::format("download {}", repo.describe());
-  const HttpResponse response = hub_request(settings, request, what);
+  const HttpResponse response = cacheable_request(settings, request, what);
   check_response(settings, response, repo, what, revision);
   const json info = json::parse(response.body, nullptr, false);
   if (!info.is_object() || !info.contains("sha") || !info["sha"].is_string() ||
@@ -111,7 +123,7 @@ std::vector<TreeFile> list_tree(const HubSettings& settings, const RepoRef& repo
   for (int page = 0; !url.empty(); ++page) {
     HttpRequest request;
     request.url = url;
-    const HttpResponse response = hub_request(settings, request, what);
+    const HttpResponse response = cacheable_request(settings, request, what);
     check_response(settings, response, repo, what, commit);
     const json items = json::parse(response.body, nullptr, false);
     if (!items.is_array()) fail("{}: the Hub's tree listing is not a JSON array", what);
@@ -251,7 +263,7 @@ std::optional<FileMeta> file_metadata(const HubSettings& settings, const RepoRef
   request.url = resolve_url(settings, repo, revision, path);
   request.headers = {{"accept-encoding", "identity"}};
   const std::string what = fmt::format("download {}", path);
-  const HttpResponse response = hub_request(settings, request, what);
+  const HttpResponse response = cacheable_request(settings, request, what);
   if (response.status == 404 && response.header("x-error-code") == "EntryNotFound") {
     const std::string commit = response.header("x-repo-commit");
     if (is_commit_hash(commit)) {

@@ -56,12 +56,8 @@ HttpResponse hub_request(const HubSettings& settings, HttpRequest request, std::
       const int retries = error.unknown_host ? std::min(settings.retries, 1) : settings.retries;
       if (attempt >= retries) {
         throw UnreachableError(fmt::format(
-            "{}: network failure after {} retries: {}; check the connection (HF_ENDPOINT={}){}",
-            what, retries, error.what(), settings.endpoint,
-            // Only reading can fall back on the cache; an upload has to reach the Hub.
-            request.method == "GET" || request.method == "HEAD"
-                ? ", or set HF_HUB_OFFLINE=1 to use the cache"
-                : ""));
+            "{}: network failure after {} retries: {}; check the connection (HF_ENDPOINT={})", what,
+            retries, error.what(), settings.endpoint));
       }
       std::this_thread::sleep_for(std::chrono::duration<double>(wait_s));
       wait_s = std::min(wait_s * 2, 4.0);

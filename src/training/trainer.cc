@@ -1092,19 +1092,29 @@ static void push_final_model(const TrainingArguments& args, const std::string& f
   const fs::path output_dir(args.output_dir);
   const hub::HubSettings settings = hub::HubSettings::from_environment();
   std::string repo_id = args.hub_model_id.empty() ? folder_name : args.hub_model_id;
-  if (repo_id.find('/') == std::string::npos) repo_id = hub::token_owner(settings) + "/" + repo_id;
   hub::PushOptions options;
   options.private_repo = args.hub_private_repo;
   options.commit_message = "End of training";
   options.exclude = {"checkpoint-*/", "_*"};
+  bool owner_unknown = false;
   try {
+    // A name without a namespace goes to the token's user; asking the Hub who that is can fail
+    // like the upload, and the model is saved all the same.
+    if (repo_id.find('/') == std::string::npos) {
+      const std::string name = repo_id;
+      repo_id = "USER/" + name;
+      owner_unknown = true;
+      repo_id = hub::token_owner(settings) + "/" + name;
+      owner_unknown = false;
+    }
     const hub::PushResult pushed =
         hub::upload_folder(settings, output_dir, {hub::RepoType::kModel, repo_id}, options);
     fmt::print(stderr, "push_to_hub: {} ({} LFS) -> {}\n", io::counted(pushed.files, "file"),
                pushed.lfs_files, pushed.commit_url.empty() ? repo_id : pushed.commit_url);
   } catch (const Error& error) {
-    fail("{}; the trained model is saved in {}: publish it with `embedtune push {} {}`",
-         error.what(), output_dir.string(), output_dir.string(), repo_id);
+    fail("{}; the trained model is saved in {}: publish it with `embedtune push {} {}`{}",
+         error.what(), output_dir.string(), output_dir.string(), repo_id,
+         owner_unknown ? ", USER being your Hub user name" : "");
   }
 }
 

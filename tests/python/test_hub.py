@@ -367,6 +367,17 @@ def test_train_push_to_hub_publishes_the_final_model(server, tmp_path, embedtune
     assert refused.returncode != 0 and "push_to_hub" in refused.stderr and "HF_TOKEN" in refused.stderr
     assert not (tmp_path / "refused").exists()
 
+    # An unreachable Hub at the end: asking who owns the token is a read, but no cache can answer
+    # it, so the message points at `embedtune push`, not at HF_HUB_OFFLINE.
+    unreachable = dict(env, HF_ENDPOINT="http://hub.invalid")
+    late = embedtune(embedtune_bin, unreachable, "train", "--model", testdata / "models" / "mean", "--train",
+                     data / "train.jsonl", "--matryoshka_dims", "64,32", "--per_device_train_batch_size", "4",
+                     "--max_steps", "1", "--output_dir", tmp_path / "late", "--push_to_hub", "true", check=False)
+    assert late.returncode != 0 and "whoami" in late.stderr and "network failure" in late.stderr, late.stderr
+    assert f"embedtune push {tmp_path / 'late'} USER/late" in late.stderr, late.stderr
+    assert "HF_HUB_OFFLINE" not in late.stderr, late.stderr
+    assert (tmp_path / "late" / "model.safetensors").exists()
+
 
 def test_two_processes_downloading_at_once_share_the_cache(server, tmp_path, embedtune_bin):
     """As torchrun's ranks loading one model id: the blob lock makes one wait for the other."""
