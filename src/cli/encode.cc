@@ -29,15 +29,9 @@ struct EncodeArgs {
 
 void run_encode(const EncodeArgs& args) {
   io::check_output_file(args.output, "--output");
-  const std::string extension = io::lowercase_extension(args.output);
-  if (extension != ".npy") {
-    // A NumPy file under another name (e.g. .jsonl) would mislead whatever reads it next.
-    fail(
-        "{}: --output: expected a file name ending in .npy (embeddings are written as a float32 "
-        "NumPy array), found {}; name it {}",
-        args.output, extension.empty() ? "no extension" : "'" + extension + "'",
-        fs::path(args.output).replace_extension(".npy").string());
-  }
+  // A NumPy file under another name (e.g. .jsonl) would mislead whatever reads it next.
+  io::check_output_extension(args.output, "--output", ".npy",
+                             "embeddings are written as a float32 NumPy array");
   if (args.batch_size < 1)
     fail("--batch-size: expected an integer >= 1, found {}; fix the value", args.batch_size);
   if (args.prompt_given && args.prompt_name_given) {

@@ -50,7 +50,10 @@ void run_evaluate(const EvaluateArgs& args) {
   options.save_embeddings = args.save_embeddings;
   options.load_embeddings = args.load_embeddings;
   // Where the results go is checked before the model is loaded and anything is encoded.
-  if (!args.output.empty()) io::check_output_file(args.output, "--output");
+  if (!args.output.empty()) {
+    io::check_output_file(args.output, "--output");
+    io::check_output_extension(args.output, "--output", ".json", "the metrics as one JSON object");
+  }
   if (!args.csv_dir.empty()) io::check_output_dir(args.csv_dir, "--csv-dir");
   if (!args.save_embeddings.empty())
     io::check_output_dir(args.save_embeddings, "--save-embeddings");

@@ -30,6 +30,7 @@ struct MineArgs {
 
 void run_mine(const MineArgs& args) {
   io::check_output_file(args.output, "--output");
+  io::check_output_extension(args.output, "--output", ".jsonl", "the mined rows as JSON Lines");
   args.settings.validate("--");
   const std::filesystem::path input = data::local_dataset_file(args.input);  // hf://datasets/...
   const data::DataFormat format =

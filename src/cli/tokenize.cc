@@ -18,6 +18,9 @@ struct TokenizeArgs {
 };
 
 void run_tokenize(const TokenizeArgs& args) {
+  io::check_output_file(args.output, "--output");
+  io::check_output_extension(args.output, "--output", ".jsonl",
+                             "one JSON line {\"input_ids\": [...]} per text");
   SentenceTransformer st = args.model.load();
   const auto texts = data::read_texts(args.input, args.field);
   io::AtomicWriter writer(args.output);

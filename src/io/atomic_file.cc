@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "io/error.h"
+#include "io/file.h"
 
 namespace embedtune::io {
 namespace {
@@ -182,6 +183,15 @@ std::vector<std::filesystem::path> clean_stale_staging(const std::filesystem::pa
     }
   }
   return done;
+}
+
+void check_output_extension(const std::filesystem::path& path, std::string_view what,
+                            std::string_view extension, std::string_view contents) {
+  const std::string found = lowercase_extension(path);
+  if (found == extension) return;
+  fail("{}: {}: expected a file name ending in {} ({}), found {}; name it {}", path.string(), what,
+       extension, contents, found.empty() ? "no extension" : "'" + found + "'",
+       std::filesystem::path(path).replace_extension(extension).string());
 }
 
 void check_output_file(const std::filesystem::path& path, std::string_view what) {

@@ -23,6 +23,13 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
 // "--output") with the fix.
 void check_output_file(const std::filesystem::path& path, std::string_view what);
 
+// Checks that `path` ends in `extension` (".npy"; any case), so that a file is not written under
+// a name that says another format: "PATH: --output: expected a file name ending in .npy
+// (CONTENTS), found '.jsonl'; name it NEW" (`contents` says what is written, e.g. "embeddings are
+// written as a float32 NumPy array").
+void check_output_extension(const std::filesystem::path& path, std::string_view what,
+                            std::string_view extension, std::string_view contents);
+
 // Checks, before any work, that `dir` can become an output folder: it is a folder or can be
 // created (its nearest existing ancestor is a writable folder), and it is not a file. Throws
 // Error "DIR: ..." naming `what`.

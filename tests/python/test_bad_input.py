@@ -296,6 +296,7 @@ CASES = [
     ("evaluate: --dims larger than the model", pairs, [*EVAL, "--dims", "512"], ["--dims", "1..64"]),
     ("evaluate: a dim listed twice", pairs, [*EVAL, "--dims", "64,64"], ["--dims", "twice"]),
     ("evaluate: --output in a missing folder", pairs, [*EVAL, "--output", "nope/r.json"], ["nope", "--output"]),
+    ("evaluate: --output not .json", pairs, [*EVAL, "--output", "r.csv"], ["r.csv", ".json", "r.json"]),
     ("evaluate: --score-functions manhattan", pairs, [*EVAL, "--score-functions", "manhattan"],
      ["--score-functions", "manhattan"]),
     ("evaluate: --precisions int4", pairs, [*EVAL, "--precisions", "float32,int4"],
@@ -339,7 +340,12 @@ CASES = [
      ["encode", "--model", "model", "--input", "t.txt", "--output", "o.jsonl"], ["o.jsonl", ".npy", "o.npy"]),
     ("encode: --output in a missing folder", write("t.txt", "hello\n"),
      ["encode", "--model", "model", "--input", "t.txt", "--output", "no/o.npy"], ["no", "--output"]),
+    # tokenize
+    ("tokenize: --output not .jsonl", write("t.txt", "hello\n"),
+     ["tokenize", "--model", "model", "--input", "t.txt", "--output", "ids.npy"], ["ids.npy", ".jsonl", "ids.jsonl"]),
     # mine
+    ("mine: --output not .jsonl", pairs, ["mine", "--model", "model", "--input", "splits/train.jsonl", "--output",
+                                          "mined.parquet"], ["mined.parquet", ".jsonl", "mined.jsonl"]),
     ("mine: --num_negatives 0", pairs, [*MINE, "--num_negatives", "0"], ["num_negatives", "at least 1"]),
     ("mine: range_min not below range_max", pairs, [*MINE, "--range_min", "5", "--range_max", "5"],
      ["range_min", "range_max"]),
