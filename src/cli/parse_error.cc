@@ -81,6 +81,17 @@ std::string parse_error_message(const CLI::App& app, const CLI::ParseError& erro
     if (std::string explained = explain_extras(app, *command); !explained.empty()) {
       message = std::move(explained);
     }
+  } else if (dynamic_cast<const CLI::RequiredError*>(&error)) {
+    // "embedtune info MODEL": the value is there, without its option. CLI11 checks what is
+    // required before it reports the stray argument, so say both.
+    std::smatch match;
+    const std::vector<std::string> extras = command->remaining();
+    if (std::regex_match(message, match, std::regex(R"((--\S+) is required)")) &&
+        extras.size() == 1 && !extras.front().starts_with("-")) {
+      message = fmt::format("{}: expected {} VALUE, found the stray argument '{}'; write {} {}",
+                            command->get_name(), match[1].str(), extras.front(), match[1].str(),
+                            extras.front());
+    }
   } else if (dynamic_cast<const CLI::ArgumentMismatch*>(&error)) {
     // CLI11 2.x: "NAME: At Most 1 required but received 2", "NAME: 1 required TYPE missing".
     std::smatch match;

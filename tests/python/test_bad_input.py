@@ -217,6 +217,8 @@ CASES = [
     ("command line: an option without its value", pairs, [*EVAL, "--batch-size"],
      ["--batch-size", "expected a value after it"]),
     ("command line: a stray argument", pairs, [*EVAL, "64"], ["stray argument '64'"]),
+    ("command line: a required option's value without the option", None, ["info", "model"],
+     ["info: expected --model VALUE, found the stray argument 'model'; write --model model"]),
     ("command line: an option after --", pairs, [*EVAL, "--", "--dims", "64"], ["stray arguments '--dims' '64'"]),
     # Model folders
     ("modules.json path leaves the model folder", set_modules_path("../../etc"), ENCODE,
