@@ -51,14 +51,14 @@ MetricList read_results_json(const std::filesystem::path& path) {
   if (!json.is_object()) {
     fail(
         "{}: expected a JSON object of metric -> number (as `embedtune evaluate` writes), found "
-        "a {}",
+        "a JSON {}",
         path.string(), json.type_name());
   }
   MetricList out;
   for (const auto& [key, value] : json.items()) {
     if (!value.is_number()) {
-      fail("{}: key \"{}\": expected a number, found a {}; is this a results file?", path.string(),
-           key, value.type_name());
+      fail("{}: key \"{}\": expected a number, found a JSON {}; is this a results file?",
+           path.string(), key, value.type_name());
     }
     out.emplace_back(key, value.get<double>());
   }

@@ -108,13 +108,15 @@ TEST(ResultsIo, ReadRejectsNonResults) {
     read_results_json(dir.path() / "a.json");
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), ::testing::HasSubstr("expected a JSON object of metric -> number"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("expected a JSON object of metric -> number (as "
+                                               "`embedtune evaluate` writes), found a JSON array"));
   }
   try {
     read_results_json(dir.path() / "b.json");
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), ::testing::HasSubstr("key \"x\": expected a number, found a string"));
+    EXPECT_THAT(e.what(),
+                ::testing::HasSubstr("key \"x\": expected a number, found a JSON string"));
   }
   EXPECT_THROW(read_results_json(dir.path() / "missing.json"), Error);
 }
