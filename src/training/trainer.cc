@@ -529,23 +529,24 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
                                         [](const auto& batch) { return batch.size() >= 2; });
     if (!any_learns) {
       fail(
-          "{}: every batch has a single row ({} training rows, per_device_train_batch_size {}, "
-          "batch_sampler {}), so MultipleNegativesRankingLoss has no negatives and the loss is 0; "
-          "use more distinct pairs, a batch size of at least 2, or a negative column",
-          args_.train, m.rows.size(), args_.per_device_train_batch_size, args_.batch_sampler);
+          "{}: every batch has a single row ({}, per_device_train_batch_size {}, batch_sampler "
+          "{}), so MultipleNegativesRankingLoss has no negatives and the loss is 0; use more "
+          "distinct pairs, a batch size of at least 2, or a negative column",
+          args_.train, io::counted(m.rows.size(), "training row"),
+          args_.per_device_train_batch_size, args_.batch_sampler);
     }
   }
   if (m.world != nullptr && m.sampler->num_batches() < m.world->size()) {
     fail(
         "training arguments: per_device_train_batch_size: {} processes need at least {} batches "
-        "of {} rows, found {} training rows; lower the batch size or use fewer processes",
-        m.world->size(), m.world->size(), args_.per_device_train_batch_size, m.rows.size());
+        "of {} rows, found {}; lower the batch size or use fewer processes",
+        m.world->size(), m.world->size(), args_.per_device_train_batch_size,
+        io::counted(m.rows.size(), "training row"));
   }
   if (m.sampler->num_batches() == 0) {
     fail(
         "training arguments: per_device_train_batch_size: expected at most {} (the training rows) "
-        "with "
-        "dataloader_drop_last, found {}; lower the batch size",
+        "with dataloader_drop_last, found {}; lower the batch size",
         m.rows.size(), args_.per_device_train_batch_size);
   }
   m.scheduler = parse_scheduler(args_.lr_scheduler_type);
