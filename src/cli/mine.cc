@@ -69,11 +69,11 @@ void run_mine(const MineArgs& args) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << result.report << std::flush;
-  fmt::print(stderr, "mine: {} ({} unique) -> {} ({}: {}) in {:.1f} s\n",
-             io::counted(anchors.size(), "pair"), io::counted(result.unique_anchors, "anchor"),
-             io::counted(result.rows.size(), "row"),
-             args.settings.include_positives ? "n-tuple" : args.settings.output_format, args.output,
-             seconds);
+  fmt::print(
+      stderr, "mine: {} ({}) -> {} ({}: {}) in {:.1f} s\n", io::counted(anchors.size(), "pair"),
+      io::counted(result.unique_anchors, "unique anchor"), io::counted(result.rows.size(), "row"),
+      args.settings.include_positives ? "n-tuple" : args.settings.output_format, args.output,
+      seconds);
 }
 
 const Register kRegister("mine", [](CLI::App& app) {

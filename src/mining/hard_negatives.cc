@@ -126,11 +126,15 @@ std::vector<std::pair<std::string, std::optional<double>>> score_statistics(cons
   const auto quantile = [&](double q) {
     return empty ? std::nullopt : value(at::quantile(s.to(at::kFloat), q));
   };
-  return {
-      {"Mean", value(s.mean())}, {"Median", empty ? std::optional<double>(NAN) : value(s.median())},
-      {"Std", value(s.std())},   {"Min", empty ? std::nullopt : value(s.min())},
-      {"25%", quantile(0.25)},   {"50%", quantile(0.5)},
-      {"75%", quantile(0.75)},   {"Max", empty ? std::nullopt : value(s.max())}};
+  return {{"Mean", value(s.mean())},
+          {"Median", empty ? std::optional<double>(NAN) : value(s.median())},
+          // torch gives nan below two scores too, with a warning on stderr that says nothing more.
+          {"Std", s.numel() < 2 ? std::optional<double>(NAN) : value(s.std())},
+          {"Min", empty ? std::nullopt : value(s.min())},
+          {"25%", quantile(0.25)},
+          {"50%", quantile(0.5)},
+          {"75%", quantile(0.75)},
+          {"Max", empty ? std::nullopt : value(s.max())}};
 }
 
 // The statistics table ST prints ("Metric Positive Negative Difference").
@@ -150,7 +154,10 @@ std::string score_table(const at::Tensor& positive, const at::Tensor& negative,
     for (const auto& column : columns) {
       const auto& v = column[i].second;
       // Python's f"{value:,}" of the float inf / -inf ST substitutes for no scores.
-      cells.push_back(v ? fmt::format("{:.4f}", *v) : (first[i].first == "Max" ? "-inf" : "inf"));
+      // Python prints a nan of either sign as "nan".
+      cells.push_back(!v               ? (first[i].first == "Max" ? "-inf" : "inf")
+                      : std::isnan(*v) ? "nan"
+                                       : fmt::format("{:.4f}", *v));
     }
     out += row(first[i].first, cells[0], cells[1], cells[2]);
   }

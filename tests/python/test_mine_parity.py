@@ -186,8 +186,12 @@ def test_mine_matches_sentence_transformers(name, parameters, seed, prepared, or
     print(f"[{name}] largest score difference {worst:.2e}")
     assert worst <= SCORE_TOLERANCE
 
-    # The summary as ST prints it. Differences in the last digit of a statistic are rounding of
-    # scores that differ by < 1e-5; they are compared as numbers within 1e-4.
+    assert_same_summary(report, expected_report, 0 if len(differing) == 0 else 1e-2)
+
+
+def assert_same_summary(report, expected_report, relative):
+    """The summary as ST prints it. Differences in the last digit of a statistic are rounding of
+    scores that differ by < 1e-5; they are compared as numbers within 1e-4 (plus `relative`)."""
     ours_lines, theirs_lines = report.splitlines(), expected_report.splitlines()
     assert len(ours_lines) == len(theirs_lines), f"{report}\n---\n{expected_report}"
     number = re.compile(r"-?[\d,]*\.?\d+(?:e-?\d+)?%?|nan|-?inf")
@@ -197,4 +201,18 @@ def test_mine_matches_sentence_transformers(name, parameters, seed, prepared, or
             if x == y:
                 continue
             fx, fy = (float(v.replace(",", "").rstrip("%")) for v in (x, y))
-            assert abs(fx - fy) <= 1e-4 + (0 if len(differing) == 0 else 1e-2 * abs(fy)), f"{mine!r} != {theirs!r}"
+            assert abs(fx - fy) <= 1e-4 + relative * abs(fy), f"{mine!r} != {theirs!r}"
+
+
+def test_a_single_pair_prints_the_summary_as_sentence_transformers(oracle_model, run, default_model, tmp_path):
+    """One pair has no negative to mine: ST's table has nan and inf, never "-nan", and our stderr
+    has no LibTorch warning about std() of one score."""
+    train = tmp_path / "train.jsonl"
+    train.write_text(json.dumps({"anchor": "What is X?", "positive": "X is a thing.", "id": 0}) + "\n")
+    expected_rows, expected_report = st_mine(oracle_model, train, {}, 0, tmp_path / "st-cache")
+    result = run("mine", "--model", default_model, "--max-seq-length", MAX_SEQ_LENGTH, "--input", train,
+                 "--output", tmp_path / "mined.jsonl")
+    assert expected_rows == [] and (tmp_path / "mined.jsonl").read_text() == ""
+    assert "nan" in expected_report and "-nan" not in result.stdout, result.stdout
+    assert "Warning" not in result.stderr, result.stderr
+    assert_same_summary(result.stdout, expected_report, 0)
