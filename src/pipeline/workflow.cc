@@ -4,8 +4,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -22,6 +24,7 @@
 #include "io/json.h"
 #include "io/plural.h"
 #include "io/progress.h"
+#include "io/settings.h"
 #include "mining/hard_negatives.h"
 #include "model/sentence_transformer.h"
 #include "pipeline/report.h"
@@ -122,6 +125,47 @@ void evaluate_to(const std::string& model, const Recipe& recipe, const Paths& pa
     write_evaluation(results.metrics, recipe, json, csv_dir);
 }
 
+// "dims: [384, 64] -> [384, 32]", the settings in which the recipe recorded in the run folder and
+// `recipe` differ, in recipe order, at most four named; "" when the record cannot be read back.
+std::string recipe_changes(const fs::path& recorded, const Recipe& recipe) {
+  std::vector<std::pair<std::string, std::string>> before;
+  try {
+    before = io::setting_values(Recipe::load(recorded));
+  } catch (const Error&) {
+    return "";
+  }
+  std::vector<std::string> changes;
+  for (const auto& [key, value] : io::setting_values(recipe)) {
+    const auto it = std::find_if(before.begin(), before.end(),
+                                 [&](const auto& entry) { return entry.first == key; });
+    if (it == before.end() || it->second != value) {
+      changes.push_back(
+          fmt::format("{}: {} -> {}", key, it == before.end() ? "(not set)" : it->second, value));
+    }
+  }
+  constexpr std::size_t kShown = 4;
+  if (changes.size() > kShown) {
+    const std::size_t more = changes.size() - kShown;
+    changes.resize(kShown);
+    changes.push_back(fmt::format("and {} more", more));
+  }
+  return fmt::format("{}", fmt::join(changes, "; "));
+}
+
+// Whether a stage's results are there and readable. Unreadable ones (edited by hand, or cut
+// short outside embedtune) are named and the stage is done again.
+bool have_results(const fs::path& path, std::string_view stage,
+                  const std::function<void(const std::string&)>& log) {
+  if (!fs::exists(path)) return false;
+  try {
+    evaluation::read_results_json(path);
+    return true;
+  } catch (const Error& error) {
+    log(fmt::format("{}: doing it again, as its results cannot be read: {}", stage, error.what()));
+    return false;
+  }
+}
+
 // Under torchrun: rank 0's answer, on every rank, so that every rank takes the same stages.
 bool agree(const distributed::World* world, bool decision) {
   if (world == nullptr) return decision;
@@ -153,11 +197,11 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
 
   if (fs::exists(paths.recipe) && !options.force) {
     if (io::read_file(paths.recipe) != recipe_yaml) {
+      const std::string changes = recipe_changes(paths.recipe, recipe);
       fail(
-          "{}: this run folder holds a run of a different recipe; pass --force to redo it with "
-          "this "
-          "recipe, or choose another output folder",
-          paths.root.string());
+          "{}: this run folder holds a run of a different recipe{}; pass --force to redo it with "
+          "this recipe, or choose another output folder",
+          paths.root.string(), changes.empty() ? "" : " (" + changes + ")");
     }
   }
   if (options.force && is_main) {
@@ -246,7 +290,7 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
   }
 
   // 2. Baseline evaluation.
-  if (agree(world, !fs::exists(paths.baseline))) {
+  if (agree(world, !have_results(paths.baseline, "baseline", log))) {
     Timer timer;
     log(fmt::format("baseline: evaluating {} at dims {}", recipe.model,
                     fmt::join(recipe.dims, ",")));
@@ -311,7 +355,7 @@ RunResult run_workflow(Recipe recipe, const RunOptions& options) {
   }
 
   // 4. Evaluation of the fine-tuned model.
-  if (agree(world, !fs::exists(paths.finetuned))) {
+  if (agree(world, !have_results(paths.finetuned, "finetuned", log))) {
     Timer timer;
     log("finetuned: evaluating the fine-tuned model");
     evaluate_to(paths.model.string(), recipe, paths, paths.finetuned, paths.finetuned_csv,

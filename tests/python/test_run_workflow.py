@@ -3,6 +3,7 @@ folder, the final model loads in sentence-transformers with the same embeddings,
 redoes nothing, and bad recipes fail before any work with one clear line."""
 import json
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -118,8 +119,25 @@ def test_a_second_run_redoes_nothing(run, finished_run):
 
 def test_a_changed_recipe_needs_force(run, finished_run):
     recipe, out, _ = finished_run
-    result = run("run", recipe, "--set", "training.learning_rate=3e-4", check=False)
+    result = run("run", recipe, "--set", "training.learning_rate=3e-4", "--set", "dims=64,32", check=False)
     assert result.returncode != 0 and "--force" in result.stderr
+    # It says what changed.
+    assert "(dims: [64, 32, 16] -> [64, 32]; training.learning_rate: 0.0001 -> 0.0003)" in result.stderr, \
+        result.stderr
+
+
+def test_unreadable_results_are_measured_again(run, finished_run, tmp_path):
+    recipe, out, _ = finished_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    recorded = copy / "recipe.yaml"
+    recorded.write_text(recorded.read_text().replace(f'output: "{out}"', f'output: "{copy}"'))
+    (copy / "baseline.json").write_text('{"dim_64_cosine_ndcg@10": ')  # cut short
+    result = run("run", recipe, "--output", copy)
+    assert "baseline: doing it again, as its results cannot be read" in result.stderr, result.stderr
+    assert "train: already done" in result.stderr and "finetuned: already done" in result.stderr
+    expected = json.loads((out / "baseline.json").read_text())
+    assert json.loads((copy / "baseline.json").read_text()) == pytest.approx(expected, rel=1e-6)
 
 
 @pytest.mark.parametrize("edit, needle", [
