@@ -6,6 +6,7 @@
 #include <ATen/Context.h>
 #include <ATen/core/Generator.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -243,6 +244,31 @@ std::vector<fs::path> sorted_checkpoints(const fs::path& output_dir) {
   std::vector<fs::path> out;
   for (auto& [step, path] : found) out.push_back(path);
   return out;
+}
+
+fs::path named_checkpoint(const std::string& name, const fs::path& output_dir) {
+  std::error_code ec;
+  if (fs::is_directory(name, ec)) return name;
+  const std::vector<fs::path> all = sorted_checkpoints(output_dir);
+  if (all.empty()) {
+    fail(
+        "resume_from_checkpoint: expected a checkpoint folder, found no folder {}, and {} has no "
+        "checkpoint-<step> folder; check the path, or train without resume_from_checkpoint",
+        name, output_dir.string());
+  }
+  // A relative path is taken from the current folder, as transformers takes it, not from
+  // output_dir: "checkpoint-4" alone is the usual slip.
+  std::vector<std::string> names;
+  for (auto it = all.size() > 3 ? all.end() - 3 : all.begin(); it != all.end(); ++it)
+    names.push_back(it->string());
+  fail(
+      "resume_from_checkpoint: expected a checkpoint folder, found no folder {}; give {}{} (paths "
+      "are from the current folder), or last for the newest",
+      name,
+      all.size() == 1  ? ""
+      : all.size() > 3 ? "one of ..., "
+                       : "one of ",
+      fmt::join(names, ", "));
 }
 
 fs::path last_checkpoint(const fs::path& output_dir) {

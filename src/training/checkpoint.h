@@ -92,6 +92,11 @@ std::string checkpoint_damage(const std::filesystem::path& checkpoint_dir);
 // sort_checkpoints without mtime).
 std::vector<std::filesystem::path> sorted_checkpoints(const std::filesystem::path& output_dir);
 
+// resume_from_checkpoint given as a path (not "last"): `name` when it is a folder, else an Error
+// that lists `output_dir`'s checkpoints to choose from.
+std::filesystem::path named_checkpoint(const std::string& name,
+                                       const std::filesystem::path& output_dir);
+
 // The newest checkpoint of `output_dir` (damaged or not); throws Error when there is none.
 std::filesystem::path last_checkpoint(const std::filesystem::path& output_dir);
 

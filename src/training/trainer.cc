@@ -645,7 +645,7 @@ TrainOutput Trainer::train() {
                                        fmt::print(stderr, "train: skipping {}: {}\n", path.string(),
                                                   why);
                                      })
-            : fs::path(args_.resume_from_checkpoint);
+            : named_checkpoint(args_.resume_from_checkpoint, output_dir);
     CheckpointContents contents = load_checkpoint(dir, m.world != nullptr ? m.world->rank() : 0);
     check_resume_settings(contents.resume, resume_settings(args_, m.train_checksum, m.world_size()),
                           dir);
