@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <regex>
 #include <vector>
 
@@ -27,6 +28,16 @@ std::string suggestion(const std::string& word, const std::vector<std::string>& 
   const std::string nearest = io::nearest_key(word, candidates);
   if (nearest.empty()) return {};
   return fmt::format(" (did you mean {}?)", fmt::format(fmt::runtime(shown), nearest));
+}
+
+// "cpu,cuda" -> {"cpu", "cuda"}.
+std::vector<std::string> split_choices(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t at; (at = text.find(',', start)) != std::string::npos; start = at + 1)
+    out.push_back(text.substr(start, at - start));
+  out.push_back(text.substr(start));
+  return out;
 }
 
 // What the first left-over argument of `command` was: an unknown option or a stray value.
@@ -91,6 +102,22 @@ std::string parse_error_message(const CLI::App& app, const CLI::ParseError& erro
       message = fmt::format("{}: expected {} VALUE, found the stray argument '{}'; write {} {}",
                             command->get_name(), match[1].str(), extras.front(), match[1].str(),
                             extras.front());
+    }
+  } else if (dynamic_cast<const CLI::ValidationError*>(&error)) {
+    // CLI::IsMember: "--device: gpu not in {cpu,cuda}".
+    std::smatch match;
+    if (std::regex_match(message, match, std::regex(R"((\S+): (.*) not in \{(.*)\})"))) {
+      const std::vector<std::string> choices = split_choices(match[3].str());
+      const std::string found = match[2].str();
+      std::string listed = choices.front();
+      for (std::size_t i = 1; i < choices.size(); ++i)
+        listed += (i + 1 == choices.size() ? " or " : ", ") + choices[i];
+      // "gpu" is one letter from "cpu", but it means the other device.
+      const bool means_cuda =
+          found == "gpu" && std::find(choices.begin(), choices.end(), "cuda") != choices.end();
+      message =
+          fmt::format("{}: expected {}, found '{}'{}", match[1].str(), listed, found,
+                      means_cuda ? " (did you mean 'cuda'?)" : suggestion(found, choices, "'{}'"));
     }
   } else if (dynamic_cast<const CLI::ArgumentMismatch*>(&error)) {
     // CLI11 2.x: "NAME: At Most 1 required but received 2", "NAME: 1 required TYPE missing".

@@ -219,6 +219,10 @@ CASES = [
     ("command line: a stray argument", pairs, [*EVAL, "64"], ["stray argument '64'"]),
     ("command line: a required option's value without the option", None, ["info", "model"],
      ["info: expected --model VALUE, found the stray argument 'model'; write --model model"]),
+    ("command line: a choice not offered", write("t.txt", "hello\n"), [*ENCODE, "--device", "gpu"],
+     ["--device: expected cpu or cuda, found 'gpu' (did you mean 'cuda'?)"]),
+    ("command line: a choice misspelled", None, ["download", "org/x", "--repo-type", "datasets"],
+     ["--repo-type: expected model, dataset or space, found 'datasets' (did you mean 'dataset'?)"]),
     ("command line: an option after --", pairs, [*EVAL, "--", "--dims", "64"], ["stray arguments '--dims' '64'"]),
     # Model folders
     ("modules.json path leaves the model folder", set_modules_path("../../etc"), ENCODE,
