@@ -45,7 +45,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     // One line, like every other error, with where to look.
-    std::cerr << "embedtune: error: " << embedtune::cli::parse_error_message(app, e) << "\n";
+    std::cerr << "embedtune: error: "
+              << embedtune::cli::parse_error_message(
+                     app, e, std::vector<std::string>(argv + 1, argv + argc))
+              << "\n";
     return 2;
   } catch (const embedtune::Error& e) {
     std::cerr << "embedtune: error: " << e.what() << "\n";

@@ -22,6 +22,16 @@ std::vector<std::string> long_option_names(const CLI::App& app) {
   return names;
 }
 
+// The option of `command` that `word` ("--dims") names; nullptr for none.
+const CLI::Option* long_option(const CLI::App& command, const std::string& word) {
+  if (!word.starts_with("--")) return nullptr;
+  for (const CLI::Option* option : command.get_options()) {
+    const auto& names = option->get_lnames();
+    if (std::find(names.begin(), names.end(), word.substr(2)) != names.end()) return option;
+  }
+  return nullptr;
+}
+
 // " (did you mean --dims?)" for the candidate nearest `word`, as `shown` writes it; "" for none.
 std::string suggestion(const std::string& word, const std::vector<std::string>& candidates,
                        std::string_view shown) {
@@ -42,7 +52,8 @@ std::vector<std::string> split_choices(const std::string& text) {
 
 // What the first left-over argument of `command` was: an unknown option or a stray value.
 // Arguments after a bare "--" are left over in `app`, the top level, and are never options.
-std::string explain_extras(const CLI::App& app, const CLI::App& command) {
+std::string explain_extras(const CLI::App& app, const CLI::App& command,
+                           const std::vector<std::string>& args) {
   std::vector<std::string> extras = command.remaining();
   const bool after_separator = extras.empty();
   if (after_separator) extras = app.remaining();
@@ -59,6 +70,34 @@ std::string explain_extras(const CLI::App& app, const CLI::App& command) {
                        suggestion(word, long_option_names(command), "--{}"));
   }
   if (extras.empty()) return {};
+  // What the stray argument follows, when it appears once on the command line.
+  const std::string& stray = extras.front();
+  const auto at = std::find(args.begin(), args.end(), stray);
+  if (!after_separator && std::count(args.begin(), args.end(), stray) == 1) {
+    const std::ptrdiff_t index = at - args.begin();
+    // "--private yes": a switch takes no value.
+    if (const CLI::Option* option = index >= 1 ? long_option(command, args[index - 1]) : nullptr;
+        option != nullptr && option->get_items_expected_max() == 0) {
+      return fmt::format(
+          "{}: {} is a switch and takes no value, found '{}' after it; give {} alone to turn it "
+          "on, or leave it out",
+          name, args[index - 1], stray, args[index - 1]);
+    }
+    // "--dims 64 32": a list is one value, with commas.
+    if (const CLI::Option* option = index >= 2 ? long_option(command, args[index - 2]) : nullptr;
+        option != nullptr && option->get_items_expected_max() == 1) {
+      const std::string& flag = args[index - 2];
+      return option->get_type_name() == "LIST"
+                 ? fmt::format(
+                       "{}: {} takes one value, found '{}' and then '{}'; write the list "
+                       "with commas: {} {},{}",
+                       name, flag, args[index - 1], stray, flag, args[index - 1], stray)
+                 : fmt::format(
+                       "{}: {} takes one value, found '{}' and then '{}'; give one, and "
+                       "quote a value with spaces",
+                       name, flag, args[index - 1], stray);
+    }
+  }
   return fmt::format(
       "{}: expected options (--name value), found the stray argument{} '{}'; put a value after "
       "its option, and quote values with spaces",
@@ -67,7 +106,8 @@ std::string explain_extras(const CLI::App& app, const CLI::App& command) {
 
 }  // namespace
 
-std::string parse_error_message(const CLI::App& app, const CLI::ParseError& error) {
+std::string parse_error_message(const CLI::App& app, const CLI::ParseError& error,
+                                const std::vector<std::string>& args) {
   const auto parsed = app.get_subcommands();
   const CLI::App* command = parsed.empty() ? nullptr : parsed.front();
   const std::string help =
@@ -89,7 +129,7 @@ std::string parse_error_message(const CLI::App& app, const CLI::ParseError& erro
                             words.empty() ? "none" : "the option " + words.front());
     }
   } else if (dynamic_cast<const CLI::ExtrasError*>(&error)) {
-    if (std::string explained = explain_extras(app, *command); !explained.empty()) {
+    if (std::string explained = explain_extras(app, *command, args); !explained.empty()) {
       message = std::move(explained);
     }
   } else if (dynamic_cast<const CLI::RequiredError*>(&error)) {

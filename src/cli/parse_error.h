@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 namespace embedtune::cli {
 
@@ -12,6 +13,8 @@ namespace embedtune::cli {
 // command or option with the nearest valid one, an unexpected argument, an option given twice or
 // without its value. Other errors keep CLI11's text. Ends with where to look
 // ("; see 'embedtune evaluate --help'").
-std::string parse_error_message(const CLI::App& app, const CLI::ParseError& error);
+// `args` is the command line after the program name (to see what a stray argument follows).
+std::string parse_error_message(const CLI::App& app, const CLI::ParseError& error,
+                                const std::vector<std::string>& args = {});
 
 }  // namespace embedtune::cli
