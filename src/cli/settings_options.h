@@ -14,11 +14,6 @@
 
 namespace embedtune::cli {
 
-template <class T>
-struct is_list : std::false_type {};
-template <class T>
-struct is_list<std::vector<T>> : std::true_type {};
-
 // Adds --KEY (dashes for underscores) for `field`: a flag for a bool, else an option taking one
 // value (a list as "a,b,c"). The help shows the field's current value as the default. With
 // `python_spelling`, --key_as_written comes first (sentence-transformers' parameter name) and the
@@ -41,9 +36,9 @@ CLI::Option* add_setting_option(CLI::App& command, std::string_view key, T& fiel
     const std::string current = io::setting_text(field);
     if (!current.empty() && current != "[]") option->default_str(current);
     // LIST in --help, and for parse_error_message: "--dims 64 32" is a list written as two.
-    option->type_name(std::is_same_v<T, std::string> ? "TEXT"
-                      : is_list<T>::value            ? "LIST"
-                                                     : "VALUE");
+    option->type_name(std::is_same_v<T, std::string>  ? "TEXT"
+                      : io::is_list_setting<T>::value ? "LIST"
+                                                      : "VALUE");
     return option;
   }
 }

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -24,6 +25,12 @@ class Emitter;
 }  // namespace YAML
 
 namespace embedtune::io {
+
+// Whether a setting's type is a list (written "768,512" on a command line).
+template <class T>
+struct is_list_setting : std::false_type {};
+template <class T>
+struct is_list_setting<std::vector<T>> : std::true_type {};
 
 // A value as written in YAML or on a command line, before it has a type.
 struct RawSetting {

@@ -74,6 +74,31 @@ void TrainingArguments::apply_command_line(const std::vector<std::string>& token
   for (size_t i = 0; i < tokens.size(); ++i) {
     const std::string& token = tokens[i];
     if (token.size() < 3 || token.rfind("--", 0) != 0) {
+      // "--matryoshka_dims 64 32": a second value after an option that takes one.
+      if (i >= 2 && tokens[i - 2].rfind("--", 0) == 0 &&
+          tokens[i - 2].find('=') == std::string::npos) {
+        const std::string& flag = tokens[i - 2];
+        const std::string name = io::normalize_setting_key(flag.substr(2));
+        bool known = false, is_list = false;
+        TrainingArguments probe;
+        for_each(probe, [&](auto& field, const char* n, const auto&, const char*) {
+          if (name != n) return;
+          known = true;
+          is_list = io::is_list_setting<std::decay_t<decltype(field)>>::value;
+        });
+        if (known && is_list) {
+          fail(
+              "command line: {} takes one value, found '{}' and then '{}'; write the list with "
+              "commas: {} {},{}",
+              flag, tokens[i - 1], token, flag, tokens[i - 1], token);
+        }
+        if (known) {
+          fail(
+              "command line: {} takes one value, found '{}' and then '{}'; give one, and quote a "
+              "value with spaces",
+              flag, tokens[i - 1], token);
+        }
+      }
       fail(
           "command line: expected an option --KEY VALUE, found '{}'; write every training "
           "argument as --key value",

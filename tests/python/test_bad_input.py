@@ -413,6 +413,10 @@ CASES = [
     ("train: resume with another max_steps", with_checkpoint(),
      ["train", *TRAIN, "--max_steps", "1", "--resume_from_checkpoint", "out/checkpoint-2"],
      ["out/checkpoint-2", "max_steps"]),
+    ("train: a list written as two values", pairs,
+     ["train", "--model", "model", "--train", "splits/train.jsonl", "--output_dir", "out", "--matryoshka_dims", "64", "32"],
+     ["--matryoshka_dims takes one value, found '64' and then '32'; write the list with commas: "
+      "--matryoshka_dims 64,32"]),
     ("train: resume from a checkpoint named without its folder", with_checkpoint(),
      ["train", *TRAIN, "--max_steps", "2", "--resume_from_checkpoint", "checkpoint-2"],
      ["found no folder checkpoint-2; give one of out/checkpoint-1, out/checkpoint-2", "or last"]),
