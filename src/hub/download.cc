@@ -19,23 +19,12 @@
 #include "io/atomic_file.h"
 #include "io/error.h"
 #include "io/file.h"
+#include "io/plural.h"
 
 namespace embedtune::hub {
 namespace fs = std::filesystem;
 using nlohmann::json;
 namespace {
-
-// hub_request for a read: when the Hub cannot be reached, the cache can stand in for it (an
-// upload, or asking who owns the token, has no such fallback, so hub_request does not say this).
-HttpResponse cacheable_request(const HubSettings& settings, const HttpRequest& request,
-                               std::string_view what) {
-  try {
-    return hub_request(settings, request, what);
-  } catch (const UnreachableError& error) {
-    throw UnreachableError(std::string(error.what()) +
-                           ", or set HF_HUB_OFFLINE=1 to use the cache");
-  }
-}
 
 constexpr const char* kCacheDirTag =
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -102,7 +91,7 @@ std::string resolve_commit(const HubSettings& settings, const RepoRef& repo,
   HttpRequest request;
   request.url = api_url(settings, repo) + "/revision/" + url_quote(revision, "");
   const std::string what = fmt::format("download {}", repo.describe());
-  const HttpResponse response = cacheable_request(settings, request, what);
+  const HttpResponse response = hub_request(settings, request, what);
   check_response(settings, response, repo, what, revision);
   const json info = json::parse(response.body, nullptr, false);
   if (!info.is_object() || !info.contains("sha") || !info["sha"].is_string() ||
@@ -123,7 +112,7 @@ std::vector<TreeFile> list_tree(const HubSettings& settings, const RepoRef& repo
   for (int page = 0; !url.empty(); ++page) {
     HttpRequest request;
     request.url = url;
-    const HttpResponse response = cacheable_request(settings, request, what);
+    const HttpResponse response = hub_request(settings, request, what);
     check_response(settings, response, repo, what, commit);
     const json items = json::parse(response.body, nullptr, false);
     if (!items.is_array()) fail("{}: the Hub's tree listing is not a JSON array", what);
@@ -263,7 +252,7 @@ std::optional<FileMeta> file_metadata(const HubSettings& settings, const RepoRef
   request.url = resolve_url(settings, repo, revision, path);
   request.headers = {{"accept-encoding", "identity"}};
   const std::string what = fmt::format("download {}", path);
-  const HttpResponse response = cacheable_request(settings, request, what);
+  const HttpResponse response = hub_request(settings, request, what);
   if (response.status == 404 && response.header("x-error-code") == "EntryNotFound") {
     const std::string commit = response.header("x-repo-commit");
     if (is_commit_hash(commit)) {
@@ -366,10 +355,9 @@ void download_to(const HubSettings& settings, const RepoRef& repo, std::string u
     }
     if (attempt >= settings.retries) {
       const uint64_t kept = fs::exists(incomplete, ec) ? fs::file_size(incomplete, ec) : 0;
-      fail(
-          "{}: network failure after {} retries ({}); {} bytes are kept in {} and the next run "
-          "resumes from there",
-          what, settings.retries, last_failure, kept, incomplete.string());
+      fail("{}: network failure after {} ({}); {} kept in {} and the next run resumes from there",
+           what, io::counted(settings.retries, "retry", "retries"), last_failure,
+           io::counted(kept, "byte"), incomplete.string());
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(wait_s));
     wait_s = std::min(wait_s * 2, 4.0);
@@ -505,10 +493,13 @@ fs::path download_snapshot(const HubSettings& settings, const RepoRef& repo,
     // As snapshot_download: when the Hub cannot be reached, a complete cached copy will do.
     const std::string message = error.what();
     if (auto snapshot = cached_snapshot(folder, options.revision, options, why)) {
-      fmt::print(stderr, "warning: {}; using the cached copy {}\n", message, snapshot->string());
+      fmt::print(stderr,
+                 "warning: {}; using the cached copy {} (HF_HUB_OFFLINE=1 uses it without "
+                 "trying the network)\n",
+                 message, snapshot->string());
       return *snapshot;
     }
-    fail("{} (and the cache has no complete copy: {})", message, why);
+    fail("{}; the cache has no complete copy to use instead: {}", message, why);
   }
   prepare_cache(settings, folder);
   write_tree_cache(folder, commit, files);
@@ -549,8 +540,24 @@ fs::path download_file(const HubSettings& settings, const RepoRef& repo,
     fail("{} of {} at '{}': offline (HF_HUB_OFFLINE) and not in the cache {}: {}", path_in_repo,
          repo.describe(), revision, settings.cache.string(), why);
   }
-  const std::optional<FileMeta> meta =
-      file_metadata(settings, repo, folder, revision, path_in_repo);
+  std::optional<FileMeta> meta;
+  try {
+    meta = file_metadata(settings, repo, folder, revision, path_in_repo);
+  } catch (const UnreachableError& error) {
+    // As hf_hub_download: when the Hub cannot be reached, the cached file will do.
+    if (auto snapshot = cached_snapshot(folder, revision, one, why)) {
+      std::error_code ec;
+      if (fs::exists(*snapshot / path_in_repo, ec)) {
+        fmt::print(stderr,
+                   "warning: {}; using the cached copy {} (HF_HUB_OFFLINE=1 uses it "
+                   "without trying the network)\n",
+                   error.what(), (*snapshot / path_in_repo).string());
+        return *snapshot / path_in_repo;
+      }
+      why = fmt::format("{} is not in {}", path_in_repo, snapshot->string());
+    }
+    fail("{}; the cache has no copy to use instead: {}", error.what(), why);
+  }
   if (!meta) {
     fail("{}: not found in {} at revision '{}' on {}", path_in_repo, repo.describe(), revision,
          settings.endpoint);

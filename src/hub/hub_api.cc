@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "io/error.h"
+#include "io/plural.h"
 
 namespace embedtune::hub {
 namespace {
@@ -56,8 +57,8 @@ HttpResponse hub_request(const HubSettings& settings, HttpRequest request, std::
       const int retries = error.unknown_host ? std::min(settings.retries, 1) : settings.retries;
       if (attempt >= retries) {
         throw UnreachableError(fmt::format(
-            "{}: network failure after {} retries: {}; check the connection (HF_ENDPOINT={})", what,
-            retries, error.what(), settings.endpoint));
+            "{}: network failure after {}: {}; check the connection (HF_ENDPOINT={})", what,
+            io::counted(retries, "retry", "retries"), error.what(), settings.endpoint));
       }
       std::this_thread::sleep_for(std::chrono::duration<double>(wait_s));
       wait_s = std::min(wait_s * 2, 4.0);

@@ -286,13 +286,31 @@ def test_push_without_a_token_fails_before_any_request(server, tmp_path, embedtu
     assert not server.requests
 
 
-def test_an_unreachable_hub_offers_the_cache_only_for_downloads(server, tmp_path, embedtune_bin):
-    # .invalid never resolves (RFC 2606), and an unknown host is retried once only.
+def test_an_unreachable_hub_falls_back_on_a_cached_copy_and_only_then(server, tmp_path, embedtune_bin):
+    rows = "".join(json.dumps({"anchor": f"question {i}", "positive": f"answer {i}"}) + "\n" for i in range(10))
+    server.add_repo("dataset", "org/cached", {"pairs.jsonl": rows.encode()})
     env = hub_env(server, tmp_path, token="hf_test")
+    common = ["--anchor-column", "anchor", "--positive-column", "positive", "--test-size", "0.2"]
+    snapshot = embedtune(embedtune_bin, env, "download", "org/cached", "--repo-type", "dataset").stdout.strip()
+    url = "hf://datasets/org/cached/pairs.jsonl"
+    embedtune(embedtune_bin, env, "prepare", "--input", url, "--output", tmp_path / "online", *common)
+
+    # .invalid never resolves (RFC 2606), and an unknown host is retried once only.
     env["HF_ENDPOINT"] = "http://hub.invalid"
+    # As snapshot_download and hf_hub_download: the cached copy stands in, with a warning.
+    whole = embedtune(embedtune_bin, env, "download", "org/cached", "--repo-type", "dataset")
+    assert whole.stdout.strip() == snapshot
+    assert "network failure after 1 retry" in whole.stderr and "using the cached copy" in whole.stderr, whole.stderr
+    one = embedtune(embedtune_bin, env, "prepare", "--input", url, "--output", tmp_path / "offline", *common)
+    assert "using the cached copy" in one.stderr, one.stderr
+    for name in ("train.jsonl", "test.jsonl"):
+        assert (tmp_path / "offline" / name).read_bytes() == (tmp_path / "online" / name).read_bytes()
+
+    # Nothing cached: no cache to point at.
     download = embedtune(embedtune_bin, env, "download", "org/w", check=False)
     assert download.returncode != 0 and "network failure" in download.stderr
-    assert "HF_HUB_OFFLINE=1 to use the cache" in download.stderr, download.stderr
+    assert "the cache has no complete copy to use instead" in download.stderr, download.stderr
+    assert "HF_HUB_OFFLINE" not in download.stderr, download.stderr
     push = embedtune(embedtune_bin, env, "push", make_upload_folder(tmp_path / "upload"), "org/ours", check=False)
     assert push.returncode != 0 and "network failure" in push.stderr, push.stderr
     assert "HF_HUB_OFFLINE" not in push.stderr, push.stderr
