@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/command.h"
 #include "cli/parse_error.h"
@@ -40,15 +43,25 @@ int main(int argc, char** argv) {
                                      : std::string("no CUDA device"));
   });
   for (auto& command : embedtune::cli::commands()) command.add(app);
+  // `embedtune help [COMMAND]`, as git and cargo take it: the same as `[COMMAND] --help`.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args.front() == "help" && args.size() <= 2) {
+    args.erase(args.begin());
+    const auto& known = embedtune::cli::commands();
+    // `help evaulate` is reported as the unknown command it names.
+    if (args.empty() || std::any_of(known.begin(), known.end(), [&](const auto& command) {
+          return command.name == args.front();
+        })) {
+      args.push_back("--help");
+    }
+  }
   try {
-    app.parse(argc, argv);
+    app.name(argv[0]);  // for "Usage: ...", as parse(argc, argv) names it
+    app.parse(std::vector<std::string>(args.rbegin(), args.rend()));  // CLI11 takes them reversed
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     // One line, like every other error, with where to look.
-    std::cerr << "embedtune: error: "
-              << embedtune::cli::parse_error_message(
-                     app, e, std::vector<std::string>(argv + 1, argv + argc))
-              << "\n";
+    std::cerr << "embedtune: error: " << embedtune::cli::parse_error_message(app, e, args) << "\n";
     return 2;
   } catch (const embedtune::Error& e) {
     std::cerr << "embedtune: error: " << e.what() << "\n";

@@ -563,3 +563,17 @@ def test_model_id_resolves_from_hf_cache(run, tmp_path, testdata):
     (repo / "refs" / "main").write_text("abc123")
     result = run("info", "--model", "acme/tiny", env={**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub")})
     assert "snapshots/abc123" in result.stdout and "cls" in result.stdout
+
+
+def test_every_command_has_help_and_help_command_shows_the_same(run):
+    top = run("--help").stdout
+    commands = re.findall(r"^  ([a-z]+) ", top.split("Subcommands:")[1], flags=re.M)
+    assert len(commands) >= 12 and "train" in commands and "run" in commands, top
+    assert run("help").stdout == top
+    for command in commands:
+        own = run(command, "--help")
+        assert own.returncode == 0 and f"embedtune {command} [OPTIONS]" in own.stdout, command
+        assert run("help", command).stdout == own.stdout, command
+    # A mistyped command after help is reported as such, not answered with the general help.
+    typo = run("help", "evaulate", check=False)
+    assert typo.returncode == 2 and "unknown command 'evaulate' (did you mean 'evaluate'?)" in typo.stderr
