@@ -8,6 +8,7 @@
 
 #include "cli/command.h"
 #include "cli/settings_options.h"
+#include "io/atomic_file.h"
 
 namespace embedtune::cli {
 namespace {
@@ -28,6 +29,7 @@ const Register kRegister("prepare", [](CLI::App& app) {
   cmd->add_option("--output", args->output, "Folder for train.jsonl, test.jsonl, summary.json")
       ->required();
   cmd->callback([args] {
+    io::check_output_dir(args->output, "--output");  // before the dataset is read
     const data::PrepareSummary summary =
         data::prepare_dataset(args->settings.options(args->output, "prepare", "--"));
     fmt::print("{}", data::format_summary(summary));

@@ -275,6 +275,8 @@ CASES = [
      ["config_sentence_transformers.json", "default_prompt_name", "document, passage, query", "search"]),
     # prepare
     ("prepare: input file missing", None, ["prepare", "--input", "absent.jsonl", "--output", "p"], ["absent.jsonl"]),
+    ("prepare: --output names a file", write("d.jsonl", '{"question": "q", "context": "c"}\n'),
+     ["prepare", "--input", "d.jsonl", "--output", "d.jsonl"], ["d.jsonl: --output names a file; expected a folder"]),
     ("prepare: a line is not JSON", write("d.jsonl", '{"question": "q", "context": "c"}\n{"question": \n'),
      ["prepare", "--input", "d.jsonl", "--output", "p"], ["d.jsonl:2"]),
     ("prepare: a column is missing", write("d.jsonl", '{"question": "q"}\n'),
