@@ -8,6 +8,7 @@
 
 #include "data/hub_input.h"
 #include "evaluation/model_evaluation.h"
+#include "io/atomic_file.h"
 #include "io/error.h"
 #include "model/sentence_transformer.h"
 #include "pipeline/recipe.h"
@@ -18,6 +19,7 @@ namespace fs = std::filesystem;
 void Recipe::validate() {
   if (model.empty()) fail("recipe: 'model' is missing; name a model folder or a Hugging Face id");
   if (output.empty()) fail("recipe: 'output' is missing; name the run folder (e.g. runs/demo)");
+  io::check_output_dir(output, "output");
   const bool raw = !data.input.empty();
   const bool prepared = !data_train.empty() || !data_test.empty();
   if (raw == prepared) {

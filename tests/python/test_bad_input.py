@@ -440,6 +440,8 @@ CASES = [
     ("run: an unknown precision in the recipe",
      lambda d: (recipe("evaluation:\n  precisions: [float32, int2]\n")(d), write("data.jsonl", '{"question": "q", "context": "c"}\n')(d)),
      ["run", "recipe.yaml"], ["evaluation.precisions", "int2"]),
+    ("run: --output names a file", recipe(""), ["run", "recipe.yaml", "--output", "recipe.yaml"],
+     ["recipe.yaml: output names a file; expected a folder"]),
     ("run: --set without '='", recipe(""), ["run", "recipe.yaml", "--set", "dims"], ["--set", "key=value"]),
     ("run: data file missing", recipe(""), ["run", "recipe.yaml"], ["data.input", "data.jsonl"]),
     # Several processes
