@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -68,6 +69,15 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const c10::Error& e) {
     std::cerr << "embedtune: error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // libstdc++: "filesystem error: cannot create directories: Not a directory [d.csv]"; said as
+    // every other error is, the path first.
+    std::string what = e.what();
+    if (const auto at = what.find(" ["); at != std::string::npos) what.erase(at);
+    if (what.starts_with("filesystem error: ")) what.erase(0, 18);
+    std::cerr << "embedtune: error: " << (e.path1().empty() ? "" : e.path1().string() + ": ")
+              << what << "; check the path, and that its folder exists and is writable\n";
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "embedtune: error: " << e.what() << "\n";

@@ -360,6 +360,8 @@ CASES = [
     # mine
     ("mine: --output not .jsonl", pairs, ["mine", "--model", "model", "--input", "splits/train.jsonl", "--output",
                                           "mined.parquet"], ["mined.parquet", ".jsonl", "mined.jsonl"]),
+    ("mine: --cache_folder names a file", pairs, [*MINE, "--cache_folder", "splits/train.jsonl"],
+     ["splits/train.jsonl: cannot create directories: Not a directory; check the path"]),
     ("mine: --num_negatives 0", pairs, [*MINE, "--num_negatives", "0"], ["num_negatives", "at least 1"]),
     ("mine: range_min not below range_max", pairs, [*MINE, "--range_min", "5", "--range_max", "5"],
      ["range_min", "range_max"]),
