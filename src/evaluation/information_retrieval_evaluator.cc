@@ -347,8 +347,7 @@ IrResults evaluate_retrieval(const at::Tensor& query_embeddings,
   if (kept.empty()) {
     fail(
         "evaluate_retrieval: expected a query with a relevant document in the qrels, found none "
-        "({} "
-        "read); check that the query ids in relevant_docs match the queries",
+        "({} read); check that the query ids in relevant_docs match the queries",
         io::counted(query_ids.size(), "query", "queries"));
   }
 
