@@ -181,7 +181,8 @@ void TrainingArguments::validate(bool need_paths) {
   require(corpus_prompt.empty() || corpus_prompt_name.empty(), "corpus_prompt_name",
           "the prompt text (corpus_prompt) or its name, not both", "both", "drop one of them");
   require(device == "cpu" || device == "cuda" || device.rfind("cuda:", 0) == 0, "device",
-          "cpu, cuda or cuda:N", "'" + device + "'");
+          "cpu, cuda or cuda:N", "'" + device + "'",
+          device == "gpu" ? "use cuda for the GPU" : "fix the value");
   require(max_seq_length >= 0, "max_seq_length", "0 (the model's own) or a positive length",
           to_text(max_seq_length));
   require(max_steps > 0 || num_train_epochs > 0, "num_train_epochs",

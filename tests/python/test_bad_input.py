@@ -412,6 +412,8 @@ CASES = [
     ("train: inner_loss without MatryoshkaLoss", pairs,
      ["train", *TRAIN, "--loss", "MultipleNegativesRankingLoss", "--inner_loss",
       "CachedMultipleNegativesRankingLoss"], ["inner_loss", "loss: CachedMultipleNegativesRankingLoss"]),
+    ("train: device gpu", pairs, ["train", *TRAIN, "--device", "gpu"],
+     ["device: expected cpu, cuda or cuda:N, found 'gpu'; use cuda for the GPU"]),
     ("train: a Matryoshka dim larger than the model", pairs,
      ["train", *TRAIN, "--matryoshka_dims", "128,64"], ["matryoshka_dims", "128"]),
     ("train: resume with another max_steps", with_checkpoint(),
