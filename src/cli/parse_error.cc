@@ -40,16 +40,6 @@ std::string suggestion(const std::string& word, const std::vector<std::string>& 
   return fmt::format(" (did you mean {}?)", fmt::format(fmt::runtime(shown), nearest));
 }
 
-// "cpu,cuda" -> {"cpu", "cuda"}.
-std::vector<std::string> split_choices(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  for (std::size_t at; (at = text.find(',', start)) != std::string::npos; start = at + 1)
-    out.push_back(text.substr(start, at - start));
-  out.push_back(text.substr(start));
-  return out;
-}
-
 // What the first left-over argument of `command` was: an unknown option or a stray value.
 // Arguments after a bare "--" are left over in `app`, the top level, and are never options.
 std::string explain_extras(const CLI::App& app, const CLI::App& command,
@@ -86,16 +76,9 @@ std::string explain_extras(const CLI::App& app, const CLI::App& command,
     // "--dims 64 32": a list is one value, with commas.
     if (const CLI::Option* option = index >= 2 ? long_option(command, args[index - 2]) : nullptr;
         option != nullptr && option->get_items_expected_max() == 1) {
-      const std::string& flag = args[index - 2];
-      return option->get_type_name() == "LIST"
-                 ? fmt::format(
-                       "{}: {} takes one value, found '{}' and then '{}'; write the list "
-                       "with commas: {} {},{}",
-                       name, flag, args[index - 1], stray, flag, args[index - 1], stray)
-                 : fmt::format(
-                       "{}: {} takes one value, found '{}' and then '{}'; give one, and "
-                       "quote a value with spaces",
-                       name, flag, args[index - 1], stray);
+      return fmt::format("{}: {}", name,
+                         io::one_value_message(args[index - 2], args[index - 1], stray,
+                                               option->get_type_name() == "LIST"));
     }
   }
   return fmt::format(
@@ -147,17 +130,14 @@ std::string parse_error_message(const CLI::App& app, const CLI::ParseError& erro
     // CLI::IsMember: "--device: gpu not in {cpu,cuda}".
     std::smatch match;
     if (std::regex_match(message, match, std::regex(R"((\S+): (.*) not in \{(.*)\})"))) {
-      const std::vector<std::string> choices = split_choices(match[3].str());
+      std::vector<std::string> choices;  // "cpu,cuda", read as any list setting is
+      io::assign_setting(choices, io::raw_from_text(match[3].str()), "", "");
       const std::string found = match[2].str();
       std::string listed = choices.front();
       for (std::size_t i = 1; i < choices.size(); ++i)
         listed += (i + 1 == choices.size() ? " or " : ", ") + choices[i];
-      // "gpu" is one letter from "cpu", but it means the other device.
-      const bool means_cuda =
-          found == "gpu" && std::find(choices.begin(), choices.end(), "cuda") != choices.end();
-      message =
-          fmt::format("{}: expected {}, found '{}'{}", match[1].str(), listed, found,
-                      means_cuda ? " (did you mean 'cuda'?)" : suggestion(found, choices, "'{}'"));
+      message = fmt::format("{}: expected {}, found '{}'{}", match[1].str(), listed, found,
+                            suggestion(found, choices, "'{}'"));
     }
   } else if (dynamic_cast<const CLI::ArgumentMismatch*>(&error)) {
     // CLI11 2.x: "NAME: At Most 1 required but received 2", "NAME: 1 required TYPE missing".

@@ -26,6 +26,16 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 namespace {
 
+// When the Hub cannot be reached (`failure`), as huggingface_hub: says that the cached `copy`
+// stands in, and returns it.
+fs::path use_cached_copy(const std::string& failure, const fs::path& copy) {
+  fmt::print(stderr,
+             "warning: {}; using the cached copy {} (HF_HUB_OFFLINE=1 uses it without trying the "
+             "network)\n",
+             failure, copy.string());
+  return copy;
+}
+
 constexpr const char* kCacheDirTag =
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by huggingface_hub.\n"
@@ -493,11 +503,7 @@ fs::path download_snapshot(const HubSettings& settings, const RepoRef& repo,
     // As snapshot_download: when the Hub cannot be reached, a complete cached copy will do.
     const std::string message = error.what();
     if (auto snapshot = cached_snapshot(folder, options.revision, options, why)) {
-      fmt::print(stderr,
-                 "warning: {}; using the cached copy {} (HF_HUB_OFFLINE=1 uses it without "
-                 "trying the network)\n",
-                 message, snapshot->string());
-      return *snapshot;
+      return use_cached_copy(message, *snapshot);
     }
     fail("{}; the cache has no complete copy to use instead: {}", message, why);
   }
@@ -547,13 +553,8 @@ fs::path download_file(const HubSettings& settings, const RepoRef& repo,
     // As hf_hub_download: when the Hub cannot be reached, the cached file will do.
     if (auto snapshot = cached_snapshot(folder, revision, one, why)) {
       std::error_code ec;
-      if (fs::exists(*snapshot / path_in_repo, ec)) {
-        fmt::print(stderr,
-                   "warning: {}; using the cached copy {} (HF_HUB_OFFLINE=1 uses it "
-                   "without trying the network)\n",
-                   error.what(), (*snapshot / path_in_repo).string());
-        return *snapshot / path_in_repo;
-      }
+      if (fs::exists(*snapshot / path_in_repo, ec))
+        return use_cached_copy(error.what(), *snapshot / path_in_repo);
       why = fmt::format("{} is not in {}", path_in_repo, snapshot->string());
     }
     fail("{}; the cache has no copy to use instead: {}", error.what(), why);

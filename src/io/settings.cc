@@ -457,6 +457,8 @@ std::string normalize_setting_key(std::string_view key) {
 }
 
 std::string nearest_key(std::string_view word, const std::vector<std::string>& candidates) {
+  if (word == "gpu" && std::find(candidates.begin(), candidates.end(), "cuda") != candidates.end())
+    return "cuda";
   // First choice: a candidate whose parts hold the word's in order ("epochs" -> num_train_epochs,
   // "lr" -> learning_rate); one with no part left over, else the first listed (lists put the
   // common keys first: "batch_size" means per_device_train_batch_size more often than
@@ -481,6 +483,18 @@ std::string nearest_key(std::string_view word, const std::vector<std::string>& c
   }
   // Beyond a typo's few edits the nearest is noise ("poly" is not "cosine"): suggest nothing.
   return best_distance <= std::max<size_t>(2, word.size() / 3) ? best : std::string();
+}
+
+std::string one_value_message(std::string_view flag, std::string_view first,
+                              std::string_view second, bool is_list) {
+  if (is_list) {
+    return fmt::format(
+        "{} takes one value, found '{}' and then '{}'; write the list with commas: {} {},{}", flag,
+        first, second, flag, first, second);
+  }
+  return fmt::format(
+      "{} takes one value, found '{}' and then '{}'; give one, and quote a value with spaces", flag,
+      first, second);
 }
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {

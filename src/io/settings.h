@@ -127,7 +127,13 @@ std::string normalize_setting_key(std::string_view key);
 // learning_rate, "CachedMNRL" -> CachedMultipleNegativesRankingLoss): one with no part left over,
 // else the first listed; else the closest by edit distance (the first on a tie) when it is a
 // likely typo (at most max(2, a third of the word's length) edits); else "" (nothing is near).
+// "gpu" means "cuda" where that is a candidate (by edits it is nearer "cpu").
 std::string nearest_key(std::string_view word, const std::vector<std::string>& candidates);
+
+// "--dims takes one value, found '64' and then '32'; write the list with commas: --dims 64,32"
+// (or, for a setting that is not a list, "...; give one, and quote a value with spaces").
+std::string one_value_message(std::string_view flag, std::string_view first,
+                              std::string_view second, bool is_list);
 
 // "; did you mean 'KEY'?" with nearest_key's answer, or "" when nothing is near.
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);

@@ -86,18 +86,8 @@ void TrainingArguments::apply_command_line(const std::vector<std::string>& token
           known = true;
           is_list = io::is_list_setting<std::decay_t<decltype(field)>>::value;
         });
-        if (known && is_list) {
-          fail(
-              "command line: {} takes one value, found '{}' and then '{}'; write the list with "
-              "commas: {} {},{}",
-              flag, tokens[i - 1], token, flag, tokens[i - 1], token);
-        }
-        if (known) {
-          fail(
-              "command line: {} takes one value, found '{}' and then '{}'; give one, and quote a "
-              "value with spaces",
-              flag, tokens[i - 1], token);
-        }
+        if (known)
+          fail("command line: {}", io::one_value_message(flag, tokens[i - 1], token, is_list));
       }
       fail(
           "command line: expected an option --KEY VALUE, found '{}'; write every training "
