@@ -81,7 +81,8 @@ prepare() {
 run() {
   # torch_python: the torch whose LibTorch the build links; python: torch and
   # sentence-transformers for the benchmark. On the device both are the machine's python3.
-  local out=${OUT:-out} build=build-device torch_python=python3 python=python3 jobs=16
+  # out: the device tool's $OUT there; here, runs/device-rehearsal (ignored by git).
+  local out=${OUT:-runs/device-rehearsal} build=build-device torch_python=python3 python=python3 jobs=16
   local rehearse=${EMBEDTUNE_DEVICE_REHEARSE:-0}
   mkdir -p "$out"
   if [ "$rehearse" = 1 ]; then
