@@ -13,7 +13,7 @@ PY := .venv/bin/python
 export CCACHE_DIR ?= $(CURDIR)/.ccache
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: setup fuzz-setup build build-asan build-fuzz build-cuda check-cuda check-libtorch fuzz test test-fast bench demo clean format
+.PHONY: setup fuzz-setup build build-asan build-fuzz build-cuda check-cuda check-libtorch check-cpus fuzz test test-fast bench demo clean format
 
 setup:
 	@bash scripts/setup.sh
@@ -55,6 +55,13 @@ check-cuda: build-cuda
 LIBTORCH_VERSIONS ?= 2.4.0 2.11.0
 check-libtorch: setup
 	python3 scripts/check_libtorch.py $(LIBTORCH_VERSIONS)
+
+# Every test of the CPU build again as on CPUs without AVX-512 (avx2) and without AVX (default):
+# LibTorch, oneDNN and MKL capped by their variables, the oracle's expected values made under the
+# same caps (about 12 minutes per capability on 2 cores; not part of `make test`).
+CPU_CAPABILITIES ?= avx2 default
+check-cpus: build
+	bash scripts/check_cpus.sh $(BUILD) $(CPU_CAPABILITIES)
 
 # libFuzzer targets (fuzz/) under clang with ASan + UBSan; setup --fuzz installs clang and libFuzzer.
 fuzz-setup:

@@ -11,7 +11,11 @@ A script is re-run unless its last successful run had the same inputs. What coun
     sentencepiece);
   - the files outside the repository an oracle reads (ORACLE_INPUTS): the python3.11-doc sources
     (the tokenizer test text) and the standard library modules the tokenizer families are
-    trained on.
+    trained on;
+  - what picks the CPU kernels (kernel_selection): the CPU's name and instruction sets, and the
+    variables that cap them or set thread counts. Expected values made with other kernels (a
+    build folder carried to another machine, or `make check-cpus`) differ in the last bits, and
+    the parity tests compare to 1e-5.
 
 The oracles run side by side, as many at once as there are CPUs (EMBEDTUNE_TESTDATA_JOBS), the
 longest first; each keeps the thread settings of the test environment, so its outputs do not
@@ -66,6 +70,29 @@ def hash_tree(digest, folder: pathlib.Path, label: str) -> None:
                 digest.update(block)
 
 
+# The variables that change which CPU kernels the oracle's torch runs, or how they split the work.
+KERNEL_VARIABLES = ["ATEN_CPU_CAPABILITY", "DNNL_MAX_CPU_ISA", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS",
+                    "MKL_CBWR", "MKL_DEBUG_CPU_TYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS"]
+
+
+def kernel_selection() -> str:
+    """The CPU (its name and instruction-set flags, as /proc/cpuinfo gives them for the first core)
+    and the KERNEL_VARIABLES: what decides which kernels, and so which roundings, torch uses."""
+    cpu = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.strip():
+                    break  # the first core is enough
+                key, _, value = line.partition(":")
+                if key.strip() in ("vendor_id", "model name", "flags"):
+                    cpu[key.strip()] = value.strip()
+    except OSError:
+        cpu["machine"] = f"{platform.machine()} {platform.processor()}"
+    variables = [f"{name}={os.environ.get(name, '')}" for name in KERNEL_VARIABLES]
+    return "\n".join([f"{k}: {v}" for k, v in sorted(cpu.items())] + variables) + "\n"
+
+
 def shared_inputs(source: pathlib.Path, model: str) -> bytes:
     """The digest of everything every oracle depends on besides its own script: this file, the
     golden inputs of the source tree `source`, the model folder `model` and the versions."""
@@ -78,6 +105,7 @@ def shared_inputs(source: pathlib.Path, model: str) -> bytes:
     requirements = source / "scripts" / "requirements-oracle.txt"
     digest.update(requirements.read_bytes() if requirements.exists() else b"no requirements file")
     digest.update(f"python {platform.python_version()}\n".encode())
+    digest.update(kernel_selection().encode())
     for package in ORACLE_PACKAGES:
         try:
             version = importlib.metadata.version(package)

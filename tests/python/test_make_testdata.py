@@ -1,5 +1,6 @@
 """make_testdata.py regenerates the oracle's outputs whenever anything they depend on changes:
-the golden inputs, the default model, the pinned and installed versions (not only the scripts)."""
+the golden inputs, the default model, the pinned and installed versions, the CPU kernels torch
+picks (not only the scripts)."""
 import importlib.util
 import json
 import pathlib
@@ -67,6 +68,26 @@ def test_installed_versions_are_part_of_the_digest(make_testdata, tree, monkeypa
     monkeypatch.setattr(make_testdata.importlib.metadata, "version",
                         lambda name: "0.0.1" if name == "tokenizers" else real(name))
     assert make_testdata.shared_inputs(source, str(model)) != before
+
+
+@pytest.mark.parametrize("variable, value", [("ATEN_CPU_CAPABILITY", "avx2"), ("ATEN_CPU_CAPABILITY", "default"),
+                                             ("DNNL_MAX_CPU_ISA", "SSE41"), ("MKL_ENABLE_INSTRUCTIONS", "AVX2"),
+                                             ("OMP_NUM_THREADS", "7")])
+def test_kernel_selection_is_part_of_the_digest(make_testdata, tree, monkeypatch, variable, value):
+    """Expected values made with other CPU kernels differ in the last bits: outputs made under
+    ATEN_CPU_CAPABILITY=default are stale under avx2, and so on."""
+    source, model = tree
+    monkeypatch.delenv(variable, raising=False)
+    before = make_testdata.shared_inputs(source, str(model))
+    monkeypatch.setenv(variable, value)
+    assert make_testdata.shared_inputs(source, str(model)) != before
+
+
+def test_kernel_selection_names_this_cpu(make_testdata):
+    text = make_testdata.kernel_selection()
+    if pathlib.Path("/proc/cpuinfo").exists():
+        assert "model name: " in text and "flags: " in text and " sse2 " in text + " ", text[:200]
+    assert "ATEN_CPU_CAPABILITY=" in text
 
 
 def test_oracle_digest_follows_its_outside_files(make_testdata, tmp_path):
