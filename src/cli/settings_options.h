@@ -15,9 +15,9 @@
 namespace embedtune::cli {
 
 // Adds --KEY (dashes for underscores) for `field`: a flag for a bool, else an option taking one
-// value (a list as "a,b,c"). The help shows the field's current value as the default. With
-// `python_spelling`, --key_as_written comes first (sentence-transformers' parameter name) and the
-// dashed form is its alias.
+// value (a list as "a,b,c"). The help shows the field's current value as the default, as it
+// would be typed. With `python_spelling`, --key_as_written comes first (sentence-transformers'
+// parameter name) and the dashed form is its alias.
 template <class T>
 CLI::Option* add_setting_option(CLI::App& command, std::string_view key, T& field,
                                 std::string_view help, bool python_spelling = false) {
@@ -33,8 +33,8 @@ CLI::Option* add_setting_option(CLI::App& command, std::string_view key, T& fiel
           io::assign_setting(field, io::raw_from_text(text), "command line", name);
         },
         std::string(help));
-    const std::string current = io::setting_text(field);
-    if (!current.empty() && current != "[]") option->default_str(current);
+    const std::string current = io::setting_argument_text(field);
+    if (!current.empty()) option->default_str(current);
     // LIST in --help, and for parse_error_message: "--dims 64 32" is a list written as two.
     option->type_name(std::is_same_v<T, std::string>  ? "TEXT"
                       : io::is_list_setting<T>::value ? "LIST"

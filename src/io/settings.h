@@ -84,6 +84,21 @@ std::string setting_text(const std::vector<int64_t>& value);
 std::string setting_text(const std::vector<double>& value);
 std::string setting_text(const std::vector<std::string>& value);
 
+// The value as it is typed after its command-line option: setting_text, but a list as "a,b"
+// (empty for an empty list).
+template <class T>
+std::string setting_argument_text(const T& value) {
+  if constexpr (is_list_setting<T>::value) {
+    std::string text;
+    for (size_t i = 0; i < value.size(); ++i) {
+      text += (i == 0 ? "" : ",") + setting_text(value[i]);
+    }
+    return text;
+  } else {
+    return setting_text(value);
+  }
+}
+
 // The value as a YAML node that reads back to the same value (strings double-quoted, lists in
 // flow style).
 void emit_setting(YAML::Emitter& out, const std::string& value);

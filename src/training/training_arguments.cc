@@ -322,9 +322,12 @@ std::string TrainingArguments::help_text() {
   for_each(args,
            [&](const auto& field, const char* name, const auto& default_value, const char* help) {
              using T = std::decay_t<decltype(field)>;
-             const std::string value = to_text(static_cast<T>(default_value));
+             const std::string value = io::setting_argument_text(static_cast<T>(default_value));
              out += fmt::format("  --{:<30} {}", name, help);
-             out += value.empty() ? "\n" : fmt::format(" (default: {})\n", value);
+             // No default where there is none to show, or where the help already says it.
+             const bool omit = value.empty() || std::string_view(help).find("default:") !=
+                                                     std::string_view::npos;
+             out += omit ? "\n" : fmt::format(" (default: {})\n", value);
            });
   return out;
 }

@@ -573,6 +573,18 @@ def test_model_id_resolves_from_hf_cache(run, tmp_path, testdata):
     assert "snapshots/abc123" in result.stdout and "cls" in result.stdout
 
 
+def test_help_shows_list_defaults_as_they_are_typed(run):
+    # sentence-transformers' defaults, written the way the option takes them ("a,b,c").
+    shown = run("evaluate", "--help").stdout
+    assert "--accuracy-at-k LIST=1,3,5,10" in shown and "--score-functions LIST=cosine" in shown, shown
+    assert "LIST=[" not in shown, shown
+    # train lists its arguments itself: no "[]" for an empty list, no second default where the help
+    # already gives one.
+    train = run("train", "--help").stdout
+    assert "(default: [])" not in train and "(default: null)" not in train, train
+    assert "--greater_is_better" in train and "--per_device_train_batch_size    Pairs per micro-batch" in train
+
+
 def test_every_command_has_help_and_help_command_shows_the_same(run):
     top = run("--help").stdout
     commands = re.findall(r"^  ([a-z]+) ", top.split("Subcommands:")[1], flags=re.M)
