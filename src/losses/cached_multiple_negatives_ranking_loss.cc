@@ -159,7 +159,7 @@ CachedLossGradients cached_loss_gradients(const LossConfig& config,
 
 at::Tensor cached_loss_backward(const LossConfig& config, SentenceTransformer& model,
                                 const TokenColumns& columns, double grad_scale,
-                                std::mt19937_64& rng, const CachedGuide& guide) {
+                                std::mt19937_64& rng, const CachedGuide& guide, bool bf16) {
   if (config.uses_guide() && (guide.model == nullptr || guide.columns.size() != columns.size())) {
     fail("CachedGISTEmbedLoss: the guide model and its token ids of every column are needed");
   }
@@ -181,17 +181,18 @@ at::Tensor cached_loss_backward(const LossConfig& config, SentenceTransformer& m
   TORCH_INTERNAL_ASSERT(step >= 1, "LossConfig::validate was not called");
 
   auto embed_with = [&](SentenceTransformer& encoder, const TokenColumns& source, size_t c,
-                        int64_t begin, int64_t end) {
+                        int64_t begin, int64_t end, bool mixed) {
     const std::vector<const std::vector<int32_t>*> ids(source[c].begin() + begin,
                                                        source[c].begin() + end);
     int64_t width = 0;  // right padding: the mini-batch's own longest sequence
     if (encoder.pads_left()) {
       for (const auto* seq : source[c]) width = std::max<int64_t>(width, seq->size());
     }
-    return encoder.forward(PackedBatch::from_ids(ids, device, encoder.pads_left(), width));
+    return encoder.forward_mixed(PackedBatch::from_ids(ids, device, encoder.pads_left(), width),
+                                 mixed);
   };
   auto embed = [&](size_t c, int64_t begin, int64_t end) {
-    return embed_with(model, columns, c, begin, end);
+    return embed_with(model, columns, c, begin, end, bf16);
   };
 
   // (1) Embed without graph, keeping each mini-batch's generator state; with a guide, each
@@ -209,7 +210,8 @@ at::Tensor cached_loss_backward(const LossConfig& config, SentenceTransformer& m
         states[c].push_back(RngSnapshot::capture(device));
         parts.push_back(embed(c, begin, end));
         if (config.uses_guide()) {
-          guide_parts.push_back(embed_with(*guide.model, guide.columns, c, begin, end));
+          guide_parts.push_back(
+              embed_with(*guide.model, guide.columns, c, begin, end, /*mixed=*/false));
         }
       }
       reps[c] = parts.size() == 1 ? parts[0] : at::cat(parts, 0);

@@ -79,13 +79,16 @@ struct CachedGuide {
 // Parameter gradients accumulate into the model's .grad, as loss.backward() would; the graph of
 // one mini-batch at a time is alive. Each mini-batch is padded as ST's _create_minibatch pads it:
 // to its own longest sequence, or, for a left-padding tokenizer, to the column's longest (ST keeps
-// leading padding). Returns the loss (a scalar without graph). The caller sets train/eval mode and
-// any autocast. Throws embedtune::Error as cached_loss_gradients, and on columns with different
-// row counts.
+// leading padding). Returns the loss (a scalar without graph). The caller sets train/eval mode.
+// With `bf16`, each of the model's forwards is SentenceTransformer::forward_mixed's (bf16 autocast
+// on CUDA, fp32 out), as ST's mini-batch forwards run on a model accelerate prepared; the guide,
+// which accelerate does not prepare, and the loss stay fp32. Throws embedtune::Error as
+// cached_loss_gradients, and on columns with different row counts.
 // CachedGISTEmbedLoss needs `guide`: each mini-batch of step (1) is embedded by the guide right
 // after the model, as ST's CachedGISTEmbedLoss does.
 at::Tensor cached_loss_backward(const LossConfig& config, SentenceTransformer& model,
                                 const TokenColumns& columns, double grad_scale,
-                                std::mt19937_64& rng, const CachedGuide& guide = {});
+                                std::mt19937_64& rng, const CachedGuide& guide = {},
+                                bool bf16 = false);
 
 }  // namespace embedtune

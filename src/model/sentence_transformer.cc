@@ -264,6 +264,12 @@ int64_t SentenceTransformer::prompt_length(std::string_view prompt) const {
   return length;
 }
 
+at::Tensor SentenceTransformer::forward_mixed(const PackedBatch& batch, bool bf16) {
+  if (!bf16 || !device_.is_cuda()) return forward(batch);
+  AutocastGuard autocast(device_);
+  return forward(batch).to(at::kFloat);  // accelerate's convert_outputs_to_fp32
+}
+
 at::Tensor SentenceTransformer::forward(const PackedBatch& batch, int64_t prompt_length) {
   at::Tensor tokens = encoder_->forward(batch);
   at::Tensor pooled = pool(pooling_, tokens, batch, prompt_length);

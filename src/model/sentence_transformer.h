@@ -77,6 +77,11 @@ class SentenceTransformer {
   // Sentence embeddings with autograd (for training): (B, D), normalised if the model normalises.
   // `prompt_length`: tokens at the start of each sequence that pooling leaves out (see pool()).
   at::Tensor forward(const PackedBatch& batch, int64_t prompt_length = 0);
+  // forward() as accelerate runs the model transformers' Trainer prepares with bf16: true: bf16
+  // autocast on CUDA around this one forward (its weight cache dropped when it ends) and the
+  // output widened to fp32, so that everything computed from it (the loss, the similarity
+  // scores) is fp32. Without `bf16`, or on the CPU, forward().
+  at::Tensor forward_mixed(const PackedBatch& batch, bool bf16);
   // The tokens of `prompt` that pooling leaves out when the model's Pooling has include_prompt
   // false, as sentence-transformers counts them; 0 for an empty prompt.
   int64_t prompt_length(std::string_view prompt) const;

@@ -30,7 +30,6 @@
 #include "io/plural.h"
 #include "losses/cached_multiple_negatives_ranking_loss.h"
 #include "losses/loss.h"
-#include "model/autocast.h"
 #include "model/libtorch_version.h"
 #include "model/packed_batch.h"
 #include "model/sentence_transformer.h"
@@ -286,13 +285,16 @@ class Tf32Guard {
 // columns (positive, negatives...) together in one forward when there are two or more of them,
 // laid out as its merge_feature_batches pads them (column after column, each padded on the
 // tokenizer's side to its own longest, then on the right to the longest of all). Only dropout can
-// tell the layouts apart: it is drawn over the padded batch.
+// tell the layouts apart: it is drawn over the padded batch. With `bf16`, each forward is
+// forward_mixed's, as each model(features) call of ST's runs under accelerate's mixed precision.
 std::vector<at::Tensor> embed_columns(SentenceTransformer& model, const TokenColumns& ids,
-                                      c10::Device device) {
+                                      c10::Device device, bool bf16) {
   std::vector<at::Tensor> out;
-  out.push_back(model.forward(PackedBatch::from_ids(ids[0], device, model.pads_left())));
+  out.push_back(
+      model.forward_mixed(PackedBatch::from_ids(ids[0], device, model.pads_left()), bf16));
   if (ids.size() == 2) {
-    out.push_back(model.forward(PackedBatch::from_ids(ids[1], device, model.pads_left())));
+    out.push_back(
+        model.forward_mixed(PackedBatch::from_ids(ids[1], device, model.pads_left()), bf16));
     return out;
   }
   std::vector<const std::vector<int32_t>*> merged;
@@ -305,8 +307,8 @@ std::vector<at::Tensor> embed_columns(SentenceTransformer& model, const TokenCol
       pad_before.push_back(model.pads_left() ? static_cast<int64_t>(longest - seq->size()) : 0);
     }
   }
-  const at::Tensor embeddings =
-      model.forward(PackedBatch::from_ids(merged, device, model.pads_left(), 0, pad_before));
+  const at::Tensor embeddings = model.forward_mixed(
+      PackedBatch::from_ids(merged, device, model.pads_left(), 0, pad_before), bf16);
   for (const at::Tensor& part : embeddings.split(static_cast<int64_t>(ids[0].size())))
     out.push_back(part);
   return out;
@@ -842,33 +844,30 @@ TrainOutput Trainer::train() {
           }
           return guide_ids;
         };
+        // bf16 as transformers' Trainer applies it through accelerate: autocast around each forward
+        // of the trained model only, its output widened to fp32; the loss, and the guide model
+        // (which accelerate does not prepare), stay fp32.
         if (m.loss.uses_gradient_cache()) {
           // GradCache does its own backward, mini-batch by mini-batch, scaled as
           // Trainer.training_step scales the loss (below).
-          at::Tensor loss;
-          {
-            AutocastGuard autocast(m.device, args_.bf16);
-            CachedGuide guide;
-            if (m.guide) guide = {&*m.guide, guide_ids()};
-            loss = cached_loss_backward(m.loss, *m.model, ids, 1.0 / static_cast<double>(group),
-                                        m.engine, guide);
-          }
+          CachedGuide guide;
+          if (m.guide) guide = {&*m.guide, guide_ids()};
+          at::Tensor loss =
+              cached_loss_backward(m.loss, *m.model, ids, 1.0 / static_cast<double>(group),
+                                   m.engine, guide, args_.bf16);
           if (m.callbacks.on_loss) m.callbacks.on_loss(loss, state_.global_step);
           group_loss += (loss / static_cast<double>(group)).to(at::kFloat);
           continue;
         }
-        at::Tensor loss;
-        {
-          AutocastGuard autocast(m.device, args_.bf16);
-          // The model first, then its guide, as GISTEmbedLoss.forward orders them.
-          const std::vector<at::Tensor> embeddings = embed_columns(*m.model, ids, m.device);
-          std::vector<at::Tensor> guide_embeddings;
-          if (m.guide) {
-            at::NoGradGuard no_grad;
-            guide_embeddings = embed_columns(*m.guide, guide_ids(), m.device);
-          }
-          loss = compute_loss(m.loss, embeddings, m.engine, guide_embeddings);
+        // The model first, then its guide, as GISTEmbedLoss.forward orders them.
+        const std::vector<at::Tensor> embeddings =
+            embed_columns(*m.model, ids, m.device, args_.bf16);
+        std::vector<at::Tensor> guide_embeddings;
+        if (m.guide) {
+          at::NoGradGuard no_grad;
+          guide_embeddings = embed_columns(*m.guide, guide_ids(), m.device, /*bf16=*/false);
         }
+        at::Tensor loss = compute_loss(m.loss, embeddings, m.engine, guide_embeddings);
         if (m.callbacks.on_loss) m.callbacks.on_loss(loss, state_.global_step);
         // Trainer.training_step: loss / current_gradient_accumulation_steps (the group's own
         // length).

@@ -1,6 +1,7 @@
 // Tests of the model layer: Hugging Face key names, packing, pooling by hand, truncation,
 // save -> load round trips and model-path resolution.
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -10,6 +11,7 @@
 
 #include "io/error.h"
 #include "io/safetensors.h"
+#include "model/autocast.h"
 #include "model/model_path.h"
 #include "model/packed_batch.h"
 #include "model/pooling.h"
@@ -145,6 +147,69 @@ TEST(SentenceTransformer, EncodeRestoresInputOrderAndNormalises) {
     EXPECT_TRUE(at::allclose(all[i], one[0], 1e-5, 1e-6)) << i;
   }
   EXPECT_TRUE(at::allclose(all.norm(2, {1}), at::ones({3})));
+}
+
+// A batch of `texts` as the trainer packs them for `st`.
+struct TokenizedBatch {
+  std::vector<std::vector<int32_t>> ids;
+  std::vector<const std::vector<int32_t>*> pointers;
+};
+TokenizedBatch tokenized(const SentenceTransformer& st, const std::vector<std::string>& texts) {
+  TokenizedBatch out;
+  for (const std::string& text : texts) out.ids.push_back(st.tokenize(text));
+  for (const auto& ids : out.ids) out.pointers.push_back(&ids);
+  return out;
+}
+
+const std::vector<std::string> kMixedTexts{"a short text", "",
+                                           "a somewhat longer text about dense retrieval"};
+
+// bf16 is a CUDA setting: on the CPU, forward_mixed is forward, bit for bit.
+TEST(SentenceTransformer, ForwardMixedIsForwardOnTheCpu) {
+  auto st = SentenceTransformer::load(testing::default_model_dir().string());
+  st.encoder().eval();
+  const TokenizedBatch texts = tokenized(st, kMixedTexts);
+  const PackedBatch batch = PackedBatch::from_ids(texts.pointers, st.device(), st.pads_left());
+  EXPECT_TRUE(at::equal(st.forward_mixed(batch, /*bf16=*/true), st.forward(batch)));
+}
+
+// bf16 as accelerate applies it to the model transformers' Trainer prepares: autocast around the
+// one forward, the embeddings widened to fp32 as they leave it, autocast off again afterwards (so
+// the loss is fp32), and gradients reaching the fp32 weights.
+TEST(SentenceTransformer, ForwardMixedIsOneAutocastForwardWithFp32OutputOnCuda) {
+  if (!at::hasCUDA())
+    GTEST_SKIP() << "needs a CUDA device (none here): bf16 autocast applies on CUDA only";
+  auto st = SentenceTransformer::load(testing::default_model_dir().string(),
+                                      at::Device(at::kCUDA, 0));
+  st.encoder().eval();
+  const TokenizedBatch texts = tokenized(st, kMixedTexts);
+  const PackedBatch batch = PackedBatch::from_ids(texts.pointers, st.device(), st.pads_left());
+
+  const at::Tensor mixed = st.forward_mixed(batch, /*bf16=*/true);
+  EXPECT_EQ(mixed.scalar_type(), at::kFloat);
+  EXPECT_FALSE(at::autocast::is_autocast_enabled(at::kCUDA));
+  at::Tensor autocast_forward;
+  {
+    AutocastGuard autocast(st.device());
+    autocast_forward = st.forward(batch).to(at::kFloat);
+  }
+  EXPECT_TRUE(at::allclose(mixed, autocast_forward, /*rtol=*/0.0, /*atol=*/1e-6));
+  // bf16 did run: the fp32 forward differs by bf16's rounding, no more.
+  const at::Tensor fp32 = st.forward(batch);
+  EXPECT_EQ(fp32.scalar_type(), at::kFloat);
+  const double diff = (mixed - fp32).abs().max().item<double>();
+  EXPECT_GT(diff, 0.0);
+  EXPECT_LT(diff, 0.05);
+
+  mixed.sum().backward();
+  int with_gradient = 0;
+  for (const at::Tensor& parameter : st.encoder().parameters()) {
+    EXPECT_EQ(parameter.scalar_type(), at::kFloat);
+    if (!parameter.grad().defined()) continue;  // e.g. a pooler that mean pooling does not use
+    ++with_gradient;
+    EXPECT_EQ(parameter.grad().scalar_type(), at::kFloat);
+  }
+  EXPECT_GT(with_gradient, 0);
 }
 
 TEST(SentenceTransformer, AFolderWithoutAModelIsNamed) {
