@@ -9,12 +9,13 @@
 #include <string>
 #include <string_view>
 
+#include "io/utf8.h"
+
 namespace embedtune::data {
 
-// Byte offset of the first byte that does not begin a well-formed UTF-8 sequence (overlong forms,
-// surrogates and code points above U+10FFFF are ill-formed, as in RFC 3629), or nullopt when
-// `text` is valid UTF-8.
-std::optional<std::size_t> find_invalid_utf8(std::string_view text);
+// Byte offset of the first byte that does not begin a well-formed UTF-8 sequence, or nullopt
+// (io/utf8.h).
+using io::find_invalid_utf8;
 
 // Number of Unicode code points in valid UTF-8 `text` (Python's len(str)).
 std::size_t count_code_points(std::string_view text);

@@ -15,6 +15,8 @@
 #include <type_traits>
 
 #include "io/error.h"
+#include "io/file.h"
+#include "io/utf8.h"
 
 namespace embedtune::io {
 namespace {
@@ -358,11 +360,18 @@ std::string setting_type_name(const std::vector<std::string>&) { return "a list 
 
 void read_yaml_settings(const std::filesystem::path& path, const std::vector<std::string>& keys,
                         const SettingSink& set) {
+  const std::string text = read_file(path);
+  // YAML is Unicode; yaml-cpp would pass other bytes through into the values (a recipe's name
+  // in report.html, a model card), so they stop here.
+  if (const std::optional<std::size_t> bad = find_invalid_utf8(text)) {
+    const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(*bad),
+                                     '\n');
+    fail("{}:{}: expected UTF-8 text, found the byte 0x{:02X}; save the file as UTF-8",
+         path.string(), line, static_cast<unsigned char>(text[*bad]));
+  }
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path.string());
-  } catch (const YAML::BadFile&) {
-    fail("{}: cannot read the file; check the path", path.string());
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     // yaml-cpp quotes the offending character raw ("unknown escape character: " + c); Error
     // writes a control character there as \xNN, so the message stays one line.

@@ -3,7 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <random>
+#include <type_traits>
 #include <sstream>
 
 #include "io/error.h"
@@ -15,6 +17,18 @@ namespace {
 template <class T>
 T get_field(const nlohmann::json& json, const char* key, const std::string& origin) {
   if (!json.contains(key)) fail("{}: missing field '{}'; pick another checkpoint", origin, key);
+  if constexpr (std::is_same_v<T, int64_t>) {
+    // nlohmann converts a float, or an integer past int64's range, without a check (a float out of
+    // range is undefined behaviour): only a JSON integer that fits is an integer field.
+    const nlohmann::json& value = json.at(key);
+    const bool fits = value.is_number_integer() &&
+                      (!value.is_number_unsigned() ||
+                       value.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX));
+    if (!fits) {
+      fail("{}: field '{}' has the wrong type ({}; expected an integer); pick another checkpoint",
+           origin, key, value.dump());
+    }
+  }
   try {
     return json.at(key).get<T>();
   } catch (const nlohmann::json::exception&) {

@@ -143,6 +143,11 @@ TEST(Recipe, UnknownDerivedAndMistypedKeysAreNamed) {
   EXPECT_THAT(error_of([&] { load_text(dir, "dims: [1, [2]]\n"); }),
               HasSubstr("dims: expected a flat list"));
   EXPECT_THAT(error_of([&] { load_text(dir, "model: [unclosed\n"); }), HasSubstr("invalid YAML"));
+  // Bytes that are not UTF-8 would pass through into the values and not write back the same
+  // (found by fuzz_recipe: fuzz/regressions/recipe/invalid-utf8-in-name.yaml).
+  EXPECT_THAT(error_of([&] { load_text(dir, "model: m\nname: caf\xC1\n"); }),
+              HasSubstr("recipe.yaml:2: expected UTF-8 text, found the byte 0xC1; save the file "
+                        "as UTF-8"));
   // yaml-cpp puts the bad escape's raw character in its message (found by fuzz_recipe:
   // fuzz/regressions/recipe/yaml-escape-newline.yaml); it is written as \xNN.
   EXPECT_THAT(error_of([&] { load_text(dir, "model: \"a\\\x01\"\n"); }),

@@ -235,6 +235,18 @@ TEST(Checkpoint, TrainerStateRoundTripsWithTransformersFields) {
               TrainerState::from_json(nlohmann::json::object(), "f.json");
             }).find("f.json: missing field"),
             std::string::npos);
+  // An integer field holds a JSON integer within int64: nlohmann would convert a float or a larger
+  // number unchecked (found by fuzz_checkpoint_state: fuzz/regressions/checkpoint_state/).
+  for (const nlohmann::json& bad :
+       {nlohmann::json(5.5e82), nlohmann::json(12.0), nlohmann::json(UINT64_MAX)}) {
+    nlohmann::json edited = json;
+    edited["global_step"] = bad;
+    EXPECT_NE(error_of([&] { TrainerState::from_json(edited, "f.json"); })
+                  .find("f.json: field 'global_step' has the wrong type (" + bad.dump() +
+                        "; expected an integer)"),
+              std::string::npos)
+        << bad.dump();
+  }
 }
 
 // Trainer ----------------------------------------------------------------------------------------
