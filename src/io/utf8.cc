@@ -1,6 +1,9 @@
 // UTF-8 well-formedness (see utf8.h).
 #include "io/utf8.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace embedtune::io {
 
 // Length in bytes of the well-formed UTF-8 sequence at text[i], or 0 if it is ill-formed.
@@ -33,11 +36,20 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
 }
 
 std::optional<std::size_t> find_invalid_utf8(std::string_view text) {
+  const std::size_t n = text.size();
   std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t n = utf8_sequence_length(text, i);
-    if (n == 0) return i;
-    i += n;
+  while (i < n) {
+    // ASCII, the common case (tokenizer input, JSON keys), 8 bytes at a time.
+    while (i + 8 <= n) {
+      std::uint64_t word;
+      std::memcpy(&word, text.data() + i, 8);
+      if ((word & 0x8080808080808080ULL) != 0) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    const std::size_t length = utf8_sequence_length(text, i);
+    if (length == 0) return i;
+    i += length;
   }
   return std::nullopt;
 }

@@ -8,6 +8,7 @@
 #include "io/error.h"
 #include "io/file.h"
 #include "io/json.h"
+#include "io/utf8.h"
 #include "tokenizer/tokenizer_spec.h"
 #include "tokenizer/unicode_classes.h"
 
@@ -23,9 +24,9 @@ std::vector<std::pair<std::string, int32_t>> read_vocab_txt(const std::filesyste
   std::vector<std::pair<std::string, int32_t>> vocab;
   // transformers opens vocab.txt with encoding="utf-8", so ill-formed bytes fail there too.
   auto add = [&](std::string&& token) {
-    if (const size_t bad = unicode::find_invalid_utf8(token); bad != std::string::npos) {
+    if (const std::optional<size_t> bad = io::find_invalid_utf8(token)) {
       fail("{}:{}: expected UTF-8 text, found byte 0x{:02X}; save the vocab file as UTF-8.",
-           file.string(), vocab.size() + 1, static_cast<unsigned char>(token[bad]));
+           file.string(), vocab.size() + 1, static_cast<unsigned char>(token[*bad]));
     }
     vocab.emplace_back(std::move(token), static_cast<int32_t>(vocab.size()));
   };

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "io/error.h"
+#include "io/utf8.h"
 #include "tokenizer/bert_pre_tokenizer.h"
 #include "tokenizer/normalizers.h"
 #include "tokenizer/pre_tokenizers.h"
@@ -205,7 +206,8 @@ void Tokenizer::encode_segment(std::string_view text, bool at_start,
 
 std::vector<int32_t> Tokenizer::encode(std::string_view utf8, size_t max_length,
                                        bool add_special_tokens) const {
-  if (const size_t bad = unicode::find_invalid_utf8(utf8); bad != std::string_view::npos) {
+  if (const std::optional<size_t> found = io::find_invalid_utf8(utf8)) {
+    const size_t bad = *found;
     fail(
         "text is not valid UTF-8: byte 0x{:02X} at byte offset {} does not start a well-formed "
         "sequence (text length {} bytes). Decode the input as UTF-8 before tokenizing.",

@@ -41,10 +41,6 @@ int decompose(char32_t cp, char32_t out[kMaxDecomposition]);
 // Canonical combining class (0 for starters).
 int combining_class(char32_t cp);
 
-// Byte offset of the first byte that does not start a well-formed UTF-8 sequence (overlong forms,
-// surrogates and values past U+10FFFF are ill-formed, as in Rust's str), or npos if all is valid.
-size_t find_invalid_utf8(std::string_view text);
-
 // Bytes in the UTF-8 sequence that starts with `lead` (a valid lead byte): 1 to 4.
 inline size_t utf8_length(unsigned char lead) {
   if (lead < 0x80) return 1;

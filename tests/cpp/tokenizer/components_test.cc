@@ -133,16 +133,5 @@ TEST(AddedTokenMatcher, LeftmostLongestAndStrips) {
   EXPECT_EQ(out[6].text, "z");
 }
 
-TEST(Utf8, FindsTheFirstInvalidByte) {
-  EXPECT_EQ(unicode::find_invalid_utf8("plain ascii text here"), std::string_view::npos);
-  EXPECT_EQ(unicode::find_invalid_utf8("héllo 中 😀"), std::string_view::npos);
-  EXPECT_EQ(unicode::find_invalid_utf8("abc\xFF"), 3u);
-  EXPECT_EQ(unicode::find_invalid_utf8("ab\xC3"), 2u);                       // truncated
-  EXPECT_EQ(unicode::find_invalid_utf8("\xC0\xAF"), 0u);                     // overlong '/'
-  EXPECT_EQ(unicode::find_invalid_utf8("x\xED\xA0\x80"), 1u);                // surrogate U+D800
-  EXPECT_EQ(unicode::find_invalid_utf8("0123456789\xF4\x90\x80\x80"), 10u);  // > U+10FFFF
-  EXPECT_EQ(unicode::find_invalid_utf8("\x80"), 0u);                         // lone continuation
-}
-
 }  // namespace
 }  // namespace embedtune
