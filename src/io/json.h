@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -37,6 +39,18 @@ nlohmann::json read_json_file(const std::filesystem::path& path);
 // dump(), it takes time and stack bounded by max_chars, however large or deep `value` is, and
 // never throws (invalid UTF-8 becomes U+FFFD).
 std::string json_preview(const nlohmann::json& value, std::size_t max_chars = 80);
+
+// `value` as an int64 when it is a JSON integer within int64's range, else nullopt. nlohmann's
+// get<int64_t>() converts a float (undefined behaviour out of range) and wraps a larger unsigned
+// value without a check; readers of integer fields ask this first.
+inline std::optional<int64_t> json_int64(const nlohmann::json& value) {
+  if (!value.is_number_integer()) return std::nullopt;
+  if (value.is_number_unsigned() &&
+      value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return std::nullopt;
+  }
+  return value.get<int64_t>();
+}
 
 // read_json_file keeping the keys in file order.
 nlohmann::ordered_json read_ordered_json_file(const std::filesystem::path& path);

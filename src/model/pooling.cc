@@ -51,10 +51,15 @@ PoolingConfig PoolingConfig::load(const std::filesystem::path& path) {
       }
     }
     if (config.modes.empty()) config.modes.emplace_back("mean");  // as sentence-transformers
-    if (json.contains("embedding_dimension")) {
-      config.embedding_dimension = json.at("embedding_dimension").get<int64_t>();
-    } else if (json.contains("word_embedding_dimension")) {
-      config.embedding_dimension = json.at("word_embedding_dimension").get<int64_t>();
+    for (const char* key : {"embedding_dimension", "word_embedding_dimension"}) {
+      if (!json.contains(key)) continue;
+      const std::optional<int64_t> dimension = io::json_int64(json.at(key));
+      if (!dimension) {
+        fail("{}: {} must be an integer, found {}; fix the file", where, key,
+             io::json_preview(json.at(key)));
+      }
+      config.embedding_dimension = *dimension;
+      break;
     }
     config.include_prompt = json.value("include_prompt", true);
   } catch (const nlohmann::json::exception& e) {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <type_traits>
 #include <sstream>
@@ -18,16 +19,12 @@ template <class T>
 T get_field(const nlohmann::json& json, const char* key, const std::string& origin) {
   if (!json.contains(key)) fail("{}: missing field '{}'; pick another checkpoint", origin, key);
   if constexpr (std::is_same_v<T, int64_t>) {
-    // nlohmann converts a float, or an integer past int64's range, without a check (a float out of
-    // range is undefined behaviour): only a JSON integer that fits is an integer field.
-    const nlohmann::json& value = json.at(key);
-    const bool fits = value.is_number_integer() &&
-                      (!value.is_number_unsigned() ||
-                       value.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX));
-    if (!fits) {
+    const std::optional<int64_t> value = io::json_int64(json.at(key));
+    if (!value) {
       fail("{}: field '{}' has the wrong type ({}; expected an integer); pick another checkpoint",
-           origin, key, value.dump());
+           origin, key, json.at(key).dump());
     }
+    return *value;
   }
   try {
     return json.at(key).get<T>();

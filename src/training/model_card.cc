@@ -4,7 +4,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cstdint>
 #include <map>
+#include <optional>
+
+#include "io/json.h"
 
 namespace embedtune::training {
 namespace {
@@ -40,11 +44,13 @@ std::string training_log_table(const nlohmann::json& log_history, const std::vec
   std::map<int64_t, Row> rows;
   for (const auto& entry : log_history) {
     if (!entry.is_object() || !entry.contains("step")) continue;
+    const std::optional<int64_t> step = io::json_int64(entry["step"]);
+    if (!step) continue;  // not a step number: not a row
     const bool is_train = entry.contains("loss");
     bool is_eval = false;
     for (int64_t d : dims) is_eval |= entry.contains(fmt::format("eval_dim_{}_cosine_ndcg@10", d));
     if (!is_train && !is_eval) continue;  // the closing summary entry
-    Row& row = rows[entry["step"].get<int64_t>()];
+    Row& row = rows[*step];
     if (entry.contains("epoch") && entry["epoch"].is_number())
       row.epoch = entry["epoch"].get<double>();
     if (is_train && entry["loss"].is_number()) row.loss = number(entry["loss"].get<double>());

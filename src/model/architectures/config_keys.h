@@ -8,9 +8,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "io/error.h"
+#include "io/json.h"
 
 namespace embedtune {
 
@@ -19,6 +21,15 @@ void read_config_key(const nlohmann::json& json, const std::string& where, const
                      T& out) {
   const auto it = json.find(key);
   if (it == json.end() || it->is_null()) return;  // keep the transformers default
+  if constexpr (std::is_same_v<T, int64_t>) {
+    const std::optional<int64_t> value = io::json_int64(*it);
+    if (!value) {
+      fail("{}: key '{}' has the wrong type (found {}; expected an integer); fix the config",
+           where, key, it->dump());
+    }
+    out = *value;
+    return;
+  }
   try {
     out = it->get<T>();
   } catch (const nlohmann::json::exception&) {

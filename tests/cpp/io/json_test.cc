@@ -4,6 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
+
 #include "io_test_support.h"
 
 namespace embedtune::io {
@@ -83,6 +86,22 @@ TEST(Json, ParseJsonTextGivesTheOffsetOfTheOffendingByte) {
   EXPECT_FALSE(parse_json_text("[1] x", error));
   EXPECT_EQ(error.offset, 4u);
   EXPECT_THAT(error.reason, StartsWith("syntax error while parsing value - invalid literal"));
+}
+
+TEST(Json, Int64OnlyFromJsonIntegersInRange) {
+  EXPECT_EQ(json_int64(nlohmann::json(-7)), -7);
+  EXPECT_EQ(json_int64(nlohmann::json(std::numeric_limits<int64_t>::max())),
+            std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(json_int64(nlohmann::json::parse("9223372036854775807")),
+            std::numeric_limits<int64_t>::max());
+  // One past: nlohmann holds it as unsigned; get<int64_t>() would wrap it.
+  EXPECT_FALSE(json_int64(nlohmann::json::parse("9223372036854775808")).has_value());
+  // A float, even a whole one, is not an integer field (get<int64_t>() of 5e82 is undefined).
+  EXPECT_FALSE(json_int64(nlohmann::json(384.0)).has_value());
+  EXPECT_FALSE(json_int64(nlohmann::json::parse("5.5e82")).has_value());
+  EXPECT_FALSE(json_int64(nlohmann::json("3")).has_value());
+  EXPECT_FALSE(json_int64(nlohmann::json(true)).has_value());
+  EXPECT_FALSE(json_int64(nlohmann::json(nullptr)).has_value());
 }
 
 TEST(Json, PreviewIsShortOneLineAndBoundedInDepth) {

@@ -165,6 +165,24 @@ TEST(Rotary, RotatesEachPairOfHalvesByPositionTimesFrequency) {
       << apply_rotary(x, tables);
 }
 
+// An integer key holds a JSON integer: a float (5e30 layers would have been an undefined
+// conversion) is named with the key, as transformers' nn.Linear(384.0, ...) refuses it.
+TEST(LoadEncoder, AFloatForAnIntegerKeyIsNamed) {
+  testing::ScratchDir dir;
+  const fs::path weights = fs::path(testing::required_env("EMBEDTUNE_TESTDATA")) / "models" /
+                           "mean" / "model.safetensors";
+  for (const nlohmann::json& bad : {nlohmann::json(384.0), nlohmann::json(5e30)}) {
+    const nlohmann::json config = {{"model_type", "bert"}, {"hidden_size", bad}};
+    const std::string message = testing::error_of([&] {
+      load_encoder(config, dir / "config.json", weights);
+    });
+    EXPECT_NE(message.find("config.json: key 'hidden_size' has the wrong type (found " +
+                           bad.dump() + "; expected an integer); fix the config"),
+              std::string::npos)
+        << message;
+  }
+}
+
 TEST(LoadEncoder, UnsupportedModelTypeIsOneLineNamingItAndTheSupportedOnes) {
   testing::ScratchDir dir;
   const nlohmann::json config = {{"model_type", "gpt2"}, {"hidden_size", 64}};
