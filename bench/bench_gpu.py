@@ -12,7 +12,10 @@ Reports, for both sides:
   12 x layers x hidden x length^2 per sequence, for forward and backward);
 - encode texts/s over the corpus (fp32, as the reference evaluates; bf16 too with --encode-bf16);
 - NDCG@10 per dim after the same short run on a model with real weights (--quality-model, default
-  the default model), and embedtune's difference to sentence-transformers'.
+  the default model), and embedtune's difference to sentence-transformers';
+- resume on the device: 20 steps uninterrupted, again, and resumed from the first run's step-10
+  checkpoint (which must hold the device's RNG state); the resumed run may differ from the
+  uninterrupted one no more than the rerun does (on the CPU: not at all).
 Goals it checks: training >= 2x sentence-transformers and >= 40% of peak; encode >= 2x; NDCG@10
 within 0.005 at every dim. The model is bge-base-shaped (12 x 768, 12 heads) with random weights
 and the default model's WordPiece tokenizer, unless --model names one.
@@ -39,7 +42,8 @@ def parse_args(argv=None):
     p.add_argument("--model", help="an existing sentence-transformers folder (default: bge-base-shaped, random)")
     p.add_argument("--tokenizer", help="folder whose WordPiece tokenizer the random model gets (default: the default model)")
     p.add_argument("--data", help="JSONL dataset with question/context (default: data/python-docs-qa.jsonl, else built)")
-    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--steps", type=int, default=100, help="training steps of the speed runs")
+    p.add_argument("--quality-steps", type=int, default=100, help="training steps before the NDCG check")
     p.add_argument("--rows", type=int, default=0, help="dataset rows (0: the whole demo dataset)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-seq-length", type=int, default=512)
@@ -164,12 +168,78 @@ class Stages:
         self.errors = {}
 
     def __call__(self, name, fn, *args, **kwargs):
+        start = time.perf_counter()
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            # One line per stage as it ends, so that a run cut short by a time limit still tells.
+            brief = result.get("summary", result) if isinstance(result, dict) else result
+            if isinstance(result, dict) and "ndcg@10" in result:
+                brief = {**brief, "ndcg@10": result["ndcg@10"]}
+            if isinstance(brief, dict):
+                brief = {k: v for k, v in brief.items() if k != "losses"}
+            print(f"bench_gpu: {name}: {time.perf_counter() - start:.1f} s: {json.dumps(brief, default=str)[:600]}",
+                  flush=True)
+            return result
         except Exception as error:  # noqa: BLE001 - any failure is reported, not raised
             self.errors[name] = str(error)[-3000:]
             print(f"bench_gpu: {name} failed: {str(error)[-600:]}", file=sys.stderr, flush=True)
             return None
+
+
+def resume_check(args, device, bf16, model_dir, train, tmp, env):
+    """Training resumed on the device from a checkpoint against the same run uninterrupted: 20
+    steps (dropout on, so the device's RNG state matters), a checkpoint every 10; one run whole,
+    one again (the device's own run-to-run noise: flash attention's backward adds in no fixed
+    order), one resumed from a copy of the first run's checkpoint-10."""
+    import shutil
+    from safetensors.torch import load_file
+
+    def train_run(name, resume=False):
+        out = tmp / f"resume_{name}"
+        run([args.bin, "train", "--model", str(model_dir), "--train", str(train), "--output_dir", str(out),
+             "--device", device, *bf16, "--max_steps", "20", "--per_device_train_batch_size", str(args.batch_size),
+             "--max_seq_length", str(args.max_seq_length), "--matryoshka_dims", args.quality_dims,
+             "--learning_rate", "2e-5", "--batch_sampler", "no_duplicates", "--eval_strategy", "no",
+             "--save_strategy", "steps", "--save_steps", "10", "--logging_steps", "1", "--seed", "42",
+             *(["--resume_from_checkpoint", "last"] if resume else [])], env, False)
+        losses = {entry["step"]: entry["loss"] for entry in map(json.loads, (out / "log.jsonl").read_text().splitlines())
+                  if "loss" in entry and "step" in entry}
+        return out, losses
+
+    whole, whole_losses = train_run("whole")
+    again, again_losses = train_run("again")
+    rng = json.loads((whole / "checkpoint-10" / "rng_state.json").read_text())
+    resumed_dir = tmp / "resume_resumed"
+    resumed_dir.mkdir()
+    shutil.copytree(whole / "checkpoint-10", resumed_dir / "checkpoint-10")
+    resumed, resumed_losses = train_run("resumed", resume=True)
+
+    def loss_diff(losses):
+        steps = [s for s in whole_losses if s > 10]
+        missing = [s for s in steps if s not in losses]
+        if missing or not steps:
+            raise RuntimeError(f"steps {missing or 'after 10'} missing from a log")
+        return max(abs(losses[s] - whole_losses[s]) for s in steps)
+
+    def weight_diff(other):
+        a, b = load_file(str(whole / "model.safetensors")), load_file(str(other / "model.safetensors"))
+        return max(float((a[k].float() - b[k].float()).abs().max()) for k in a)
+
+    rerun_loss, resumed_loss = loss_diff(again_losses), loss_diff(resumed_losses)
+    rerun_weights, resumed_weights = weight_diff(again), weight_diff(resumed)
+    cuda = device == "cuda"
+    has_device_rng = bool(rng.get("torch_cuda")) if cuda else True
+    if cuda:
+        # Within twice the run-to-run noise, with a floor for a device that happens to repeat itself.
+        passes = (has_device_rng and resumed_loss <= max(2 * rerun_loss, 1e-3) and
+                  resumed_weights <= max(2 * rerun_weights, 1e-5))
+    else:
+        passes = resumed_loss == 0 and resumed_weights == 0
+    return {"checkpoint_holds_device_rng": has_device_rng,
+            "steps_11_20_loss_max_abs_diff": {"rerun": rerun_loss, "resumed": resumed_loss},
+            "weights_max_abs_diff": {"rerun": rerun_weights, "resumed": resumed_weights},
+            "losses": {"whole": whole_losses, "again": again_losses, "resumed": resumed_losses},
+            "passes": bool(passes)}
 
 
 def ratio(a, b):
@@ -184,7 +254,7 @@ def main(argv=None):
     args = parse_args(argv)
     device = "cpu" if args.rehearse else "cuda"
     if args.rehearse:
-        args.steps, args.rows, args.max_seq_length, args.dims = 4, 300, 128, "64,32,16"
+        args.steps, args.quality_steps, args.rows, args.max_seq_length, args.dims = 4, 4, 300, 128, "64,32,16"
         args.batch_size = 16
     cuda = device == "cuda"
     env = benchlib.env()
@@ -215,8 +285,9 @@ def main(argv=None):
         st_script = str(pathlib.Path(__file__).with_name("st_gpu.py"))
 
         def train_ours(name, model_dir, dims_text, evaluate):
+            steps = args.quality_steps if evaluate else args.steps
             timed = run([args.bin, "train", "--model", str(model_dir), "--train", str(train), "--output_dir",
-                         str(tmp / f"ours_{name}"), "--device", device, *bf16, "--max_steps", str(args.steps),
+                         str(tmp / f"ours_{name}"), "--device", device, *bf16, "--max_steps", str(steps),
                          "--per_device_train_batch_size", str(args.batch_size), "--max_seq_length",
                          str(args.max_seq_length), "--matryoshka_dims", dims_text, "--learning_rate", "2e-5",
                          "--warmup_ratio", "0.1", "--lr_scheduler_type", "cosine", "--batch_sampler",
@@ -233,9 +304,10 @@ def main(argv=None):
             return out
 
         def train_st(name, model_dir, dims_text, evaluate):
+            steps = args.quality_steps if evaluate else args.steps
             timed = run([sys.executable, st_script, "--model", str(model_dir), "--train", str(train), "--test",
                          str(test), "--output-dir", str(tmp / f"st_{name}"), "--device", device, "--dims", dims_text,
-                         "--max-steps", str(args.steps), "--batch-size", str(args.batch_size), "--max-seq-length",
+                         "--max-steps", str(steps), "--batch-size", str(args.batch_size), "--max-seq-length",
                          str(args.max_seq_length), *(["--bf16"] if cuda else []),
                          *([] if evaluate else ["--no-eval"])], env, cuda)
             return {"timed": timed, "summary": json.loads(timed["stdout"].strip().splitlines()[-1])}
@@ -250,6 +322,7 @@ def main(argv=None):
         quality_ours = stage("quality run embedtune", train_ours, "quality", quality_model, args.quality_dims, True)
         quality_st = stage("quality run sentence-transformers", train_st, "quality", quality_model,
                            args.quality_dims, True)
+        resume = stage("resume on the device", resume_check, args, device, bf16, quality_model, train, tmp, env)
         corpus = list(dict.fromkeys([json.loads(l)["positive"] for l in test.read_text().splitlines()] +
                                     [json.loads(l)["positive"] for l in train.read_text().splitlines()]))
         (tmp / "corpus.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in corpus))
@@ -296,7 +369,7 @@ def main(argv=None):
                  if ndcg_ours and ndcg_st else None)
     report = {
         "benchmark": "gpu", "device": device, "machine": benchlib.machine(), "model": str(args.model or "bge-base-shaped random"),
-        "steps": args.steps, "batch_size": args.batch_size, "max_seq_length": args.max_seq_length, "dims": dims,
+        "steps": args.steps, "quality_steps": args.quality_steps, "batch_size": args.batch_size, "max_seq_length": args.max_seq_length, "dims": dims,
         "versions": {k: speed_st["summary"].get(k) for k in ("torch", "transformers", "sentence_transformers")}
         if speed_st else None,
         "measured_peak_tflops": peak, "flops_per_sample": work and work["flops"],
@@ -308,12 +381,14 @@ def main(argv=None):
                     "train_loss": {"embedtune": quality_ours and quality_ours["summary"]["train_loss"],
                                    "sentence_transformers": quality_st and quality_st["summary"]["train_loss"]},
                     "max_abs_diff": ndcg_diff},
+        "resume": resume,
     }
     report["goals"] = {
         "train_speedup >= 2": goal(report["train"]["speedup"], lambda v: v >= TRAIN_SPEEDUP_GOAL),
         "train_peak_share >= 0.40": goal(ours_side and ours_side["peak_share"], lambda v: v >= PEAK_SHARE_GOAL),
         "encode_speedup >= 2": goal(encode["fp32"]["speedup"], lambda v: v >= ENCODE_SPEEDUP_GOAL),
         "ndcg_within_0.005": goal(ndcg_diff, lambda v: v <= NDCG_TOLERANCE),
+        "resume_as_close_as_a_rerun": goal(resume and resume["passes"], bool),
     }
     report["errors"] = stage.errors
     text = json.dumps(report, indent=2)

@@ -10,7 +10,12 @@
 # Then, with the device tool, one call:
 #   command: bash scripts/device_run.sh run      carry: [".deps", ".device"]     timeout_s: 540
 # On this machine, `EMBEDTUNE_DEVICE_REHEARSE=1 bash scripts/device_run.sh run` goes through the
-# same steps on the CPU with the CUDA build tree (build-cuda), no unpacking and a tiny benchmark.
+# same steps on the CPU: .deps unpacked under /opt/deps, a fresh tree (build-device-rehearsal) on
+# the CUDA torch of `make build-cuda` (.venv-cuda), two jobs, a tiny benchmark.
+#
+# The device image's system libraries are unknown (no -dev packages; libcurl and libssl maybe not
+# at all), so the build there needs nothing from them beyond libc and libstdc++: no libcurl
+# (-DEMBEDTUNE_HTTP=OFF: the benchmark needs no Hub) and OpenSSL's libcrypto.a from .deps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,6 +60,23 @@ save_file({k: v.to(dtype).contiguous() for k, v in load_file(sys.argv[1]).items(
           metadata={"format": "pt"})' "$2" "$3"
 }
 
+# cuda_args REHEARSE: the CMake arguments that name the CUDA toolkit for LibTorch's CMake. Here
+# (rehearsing), those of `make build-cuda` (scripts/setup-cuda.sh: a toolkit from PyPI); on the
+# device, the one nvcc on PATH belongs to, else /usr/local/cuda.
+cuda_args() {
+  if [ "$1" = 1 ]; then
+    bash scripts/setup-cuda.sh | grep -v -e '^-DCMAKE_PREFIX_PATH=' -e '^-DTORCH_CUDA_ARCH_LIST='
+    return
+  fi
+  local home=${CUDA_HOME:-}
+  if [ -z "$home" ] && command -v nvcc >/dev/null; then
+    home=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")
+  fi
+  [ -n "$home" ] && [ -f "$home/include/cuda_runtime_api.h" ] || home=/usr/local/cuda
+  echo "-DCUDA_TOOLKIT_ROOT_DIR=$home"
+  echo "-DCUDAToolkit_ROOT=$home"
+}
+
 prepare() {
   ../shared/device/fetch-debs.sh "${DEBS[@]}"
   mkdir -p .device
@@ -86,30 +108,38 @@ run() {
   local rehearse=${EMBEDTUNE_DEVICE_REHEARSE:-0}
   mkdir -p "$out"
   if [ "$rehearse" = 1 ]; then
-    build=build-cuda torch_python=.venv-cuda/bin/python python=.venv/bin/python jobs=2
-  else
-    # shellcheck disable=SC1091
-    source .deps/unpack.sh
-    export PATH="/opt/deps/usr/bin:$PATH"
-    export PKG_CONFIG_PATH="/opt/deps/usr/lib/x86_64-linux-gnu/pkgconfig:/opt/deps/usr/share/pkgconfig"
+    build=build-device-rehearsal torch_python=.venv-cuda/bin/python python=.venv/bin/python jobs=2
   fi
+  # shellcheck disable=SC1091
+  source .deps/unpack.sh
+  export PATH="/opt/deps/usr/bin:$PATH"
+  export PKG_CONFIG_PATH="/opt/deps/usr/lib/x86_64-linux-gnu/pkgconfig:/opt/deps/usr/share/pkgconfig"
+  # Debian's multiarch headers (openssl/configuration.h), which the compiler looks for only under /usr.
+  export CPATH="/opt/deps/usr/include/x86_64-linux-gnu:$CPATH"
   {
-    echo "== machine"; nvidia-smi || true; $torch_python -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())'
+    echo "== machine"; nvidia-smi || true; echo "nvcc: $(command -v nvcc || echo none)"; ls -d /usr/local/cuda* || true
+    $torch_python -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())'
     [ "$rehearse" = 1 ] || python_deps "$python"
     $python -c 'import sentence_transformers as s, transformers as t; print("sentence-transformers", s.__version__, "transformers", t.__version__)'
   } 2>&1 | tee "$out/machine.txt"
 
   echo "== build ($build)"
-  local prefix
+  local prefix cuda
   prefix=$($torch_python -c 'import torch; print(torch.utils.cmake_prefix_path)')
+  mapfile -t cuda < <(cuda_args "$rehearse")
+  echo "CUDA toolkit: ${cuda[*]}"
   SECONDS=0
   if ! { cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DEMBEDTUNE_TESTS=ON \
            -DEMBEDTUNE_PARQUET=OFF -DEMBEDTUNE_PYTHON="$(command -v $python || echo $python)" \
+           -DTORCH_CUDA_ARCH_LIST=9.0 -DEMBEDTUNE_HTTP=OFF -DOPENSSL_USE_STATIC_LIBS=TRUE "${cuda[@]}" \
            -DCMAKE_PREFIX_PATH="$prefix${CMAKE_PREFIX_PATH:+;${CMAKE_PREFIX_PATH//:/;}}" &&
          cmake --build "$build" -j "$jobs" --target embedtune embedtune_model_tests; } > "$out/build.log" 2>&1; then
     tail -40 "$out/build.log"; echo "device_run: the build failed (whole log in build.log)"; exit 1
   fi
   echo "built in ${SECONDS} s"
+  # What the executable loads from outside LibTorch and /opt/deps (only libc, libstdc++ and the like
+  # are expected): a "not found" here is the first thing to read if embedtune fails to start.
+  { ldd "$build/embedtune" | grep -v -e /opt/deps -e torch/lib || true; } | tee -a "$out/build.log"
 
   local model=.device/quality-model
   if [ "$rehearse" = 1 ]; then
@@ -127,7 +157,7 @@ run() {
 
   echo "== benchmark"
   local bench=(--bin "$build/embedtune" --data .device/python-docs-qa.jsonl --quality-model "$model"
-               --tokenizer "$model" --output "$out/bench_gpu.json")
+               --tokenizer "$model" --steps 300 --quality-steps 100 --output "$out/bench_gpu.json")
   [ "$rehearse" = 1 ] && bench=(--bin "$build/embedtune" --quality-model "$model" --rehearse --output "$out/bench_gpu.json")
   $python bench/bench_gpu.py "${bench[@]}" 2>&1 | tee "$out/bench_gpu.txt"
 }

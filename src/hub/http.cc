@@ -1,15 +1,23 @@
-// libcurl easy handles, one per request.
+// libcurl easy handles, one per request; or, built with -DEMBEDTUNE_HTTP=OFF (no libcurl: the
+// GPU machine's build), a request is an error that says so.
 #include "hub/http.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 
 #include <cctype>
 #include <cstdlib>
+
+#if EMBEDTUNE_WITH_CURL
+#include <curl/curl.h>
+
 #include <memory>
 #include <mutex>
+#else
+#include "io/error.h"
+#endif
 
 namespace embedtune::hub {
+#if EMBEDTUNE_WITH_CURL
 namespace {
 
 void global_init() {
@@ -118,6 +126,14 @@ HttpResponse perform(const HttpRequest& request) {
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
 }
+#else
+// Not a NetworkError: retrying cannot help.
+HttpResponse perform(const HttpRequest& request) {
+  fail("{}: this embedtune was built without libcurl (-DEMBEDTUNE_HTTP=OFF), so it cannot reach "
+       "the Hugging Face Hub; use local files, or build it with libcurl",
+       request.url);
+}
+#endif
 
 std::string url_origin(std::string_view url) {
   const auto scheme = url.find("://");
