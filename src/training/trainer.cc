@@ -41,6 +41,7 @@
 #include "training/lr_schedule.h"
 #include "training/model_card.h"
 #include "training/progress.h"
+#include "training/step_timer.h"
 
 namespace embedtune::training {
 namespace fs = std::filesystem;
@@ -802,6 +803,7 @@ TrainOutput Trainer::train() {
   m.optimizer->zero_grad();
   const int64_t accumulation = args_.gradient_accumulation_steps;
   bool stop = state_.global_step >= m.plan.total_steps;
+  StepTimer timer(m.device);
   for (int64_t epoch = epochs_trained; epoch < m.plan.num_epochs && !stop; ++epoch) {
     const std::vector<std::vector<int64_t>> batches = m.shard(m.sampler->batches(epoch));
     // As transformers: the epoch is len(dataloader) micro-batches; a NoDuplicates epoch that yields
@@ -821,6 +823,7 @@ TrainOutput Trainer::train() {
       const int64_t group = std::min<int64_t>(
           update != m.plan.steps_per_epoch - 1 ? accumulation : remainder, available - micro);
       if (group <= 0) break;
+      timer.begin_step();
       at::Tensor group_loss = at::zeros({}, tr_loss.options());
       for (int64_t i = 0; i < group; ++i, ++micro) {
         const std::vector<int64_t>& rows = batches[micro];
@@ -857,6 +860,7 @@ TrainOutput Trainer::train() {
                                    m.engine, guide, args_.bf16);
           if (m.callbacks.on_loss) m.callbacks.on_loss(loss, state_.global_step);
           group_loss += (loss / static_cast<double>(group)).to(at::kFloat);
+          timer.end(StepPhase::kBackward);  // its forwards and loss too
           continue;
         }
         // The model first, then its guide, as GISTEmbedLoss.forward orders them.
@@ -867,13 +871,16 @@ TrainOutput Trainer::train() {
           at::NoGradGuard no_grad;
           guide_embeddings = embed_columns(*m.guide, guide_ids(), m.device, /*bf16=*/false);
         }
+        timer.end(StepPhase::kForward);
         at::Tensor loss = compute_loss(m.loss, embeddings, m.engine, guide_embeddings);
         if (m.callbacks.on_loss) m.callbacks.on_loss(loss, state_.global_step);
+        timer.end(StepPhase::kLoss);
         // Trainer.training_step: loss / current_gradient_accumulation_steps (the group's own
         // length).
         at::Tensor scaled = loss / static_cast<double>(group);
         scaled.backward();
         group_loss += scaled.detach().to(at::kFloat);
+        timer.end(StepPhase::kBackward);
       }
       double group_value = group_loss.item<double>();
       if (m.world != nullptr) {
@@ -894,6 +901,7 @@ TrainOutput Trainer::train() {
             last_saved_step >= 0 ? " (" + checkpoint_folder_name(last_saved_step) + ")" : "");
       }
       tr_loss += group_loss;
+      timer.end(StepPhase::kLossValue);
       grad_norm.reset();
       if (args_.max_grad_norm > 0) {
         const at::Tensor norm = clip_grad_norm(m.parameters, args_.max_grad_norm);
@@ -907,10 +915,12 @@ TrainOutput Trainer::train() {
               last_saved_step >= 0 ? " (" + checkpoint_folder_name(last_saved_step) + ")" : "");
         }
       }
+      timer.end(StepPhase::kClip);
       learning_rate = args_.learning_rate * lr_multiplier(m.scheduler, state_.global_step,
                                                           m.warmup_steps, m.plan.total_steps);
       m.optimizer->step(learning_rate);
       m.optimizer->zero_grad();
+      timer.end(StepPhase::kOptimizer);
       state_.global_step += 1;
       state_.epoch = static_cast<double>(epoch) +
                      static_cast<double>(micro) / static_cast<double>(steps_in_epoch);
@@ -937,6 +947,7 @@ TrainOutput Trainer::train() {
         m.world->all_reduce_sum(flag);
         callback_stop = flag[0].item<double>() > 0;
       }
+      timer.end(StepPhase::kRest);
       if ((g_stop_signal.load() != 0 || callback_stop) && !stop) {
         output.interrupted = true;
         output.stop_signal = g_stop_signal.load();
@@ -957,6 +968,7 @@ TrainOutput Trainer::train() {
     log_save_evaluate(false, args_.eval_strategy == "epoch", args_.save_strategy == "epoch");
   }
   progress.finish();
+  if (m.is_main()) timer.report();
 
   // _finalize_training.
   total_loss_scalar += tr_loss.item<double>();

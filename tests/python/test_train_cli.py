@@ -109,6 +109,25 @@ def test_sigint_writes_a_checkpoint_and_resume_matches_an_uninterrupted_run(embe
         assert (resumed[name] == tensor).all(), f"{name} differs after resume"
 
 
+def test_step_timing_reports_every_phase_only_when_asked(run, tmp_path, testdata):
+    data = make_pairs(tmp_path / "data", rows=40)
+    common = ["train", "--model", testdata / "models" / "mean", "--train", data / "train.jsonl",
+              "--matryoshka_dims", "64,32", "--per_device_train_batch_size", "4", "--max_steps", "3",
+              "--save_strategy", "no"]
+    quiet = run(*common, "--output_dir", tmp_path / "quiet", env={**os.environ, "EMBEDTUNE_STEP_TIMING": "0"})
+    assert "step timing" not in quiet.stderr
+    timed = run(*common, "--output_dir", tmp_path / "timed", env={**os.environ, "EMBEDTUNE_STEP_TIMING": "1"})
+    lines = timed.stderr.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("step timing over 3 steps"))
+    rows = {line.split("host")[0].strip(): line for line in lines[start + 1:start + 9]}
+    assert list(rows) == ["forward", "loss", "backward", "loss value", "clip", "optimizer", "rest", "total"], timed.stderr
+    # On the CPU nothing is left to wait for once the host has issued it: the device column is 0.
+    for name, line in rows.items():
+        host, device = (float(x) for x in line.split("host")[1].split("device"))
+        assert host >= 0 and device == 0, line
+    assert float(rows["forward"].split("host")[1].split("device")[0]) > 0
+
+
 def test_minilm_fine_tune_on_python_docs_raises_ndcg_at_every_dim(run, tmp_path, default_model):
     if not DOCS.exists():
         pytest.fail(f"{DOCS} is missing: install Debian's python3.11-doc (scripts/setup.sh does)")
