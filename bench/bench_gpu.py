@@ -53,6 +53,9 @@ def parse_args(argv=None):
     p.add_argument("--encode-bf16", action="store_true", help="also time encoding in bf16 on both sides")
     p.add_argument("--rehearse", action="store_true", help="CPU, a tiny model, a few steps: checks the script")
     p.add_argument("--output", help="also write the JSON report here")
+    p.add_argument("--stages", default="speed,peak,step-timing,quality,quality-no-dropout,resume,encode",
+                   help="what to measure (comma-separated): speed, peak, step-timing, quality, "
+                        "quality-no-dropout, resume, encode")
     return p.parse_args(argv)
 
 
@@ -164,10 +167,12 @@ class Stages:
     """Runs each measurement on its own: one that fails (a missing package on the device, a kernel
     error) is recorded with its reason, and the others still report."""
 
-    def __init__(self):
-        self.errors = {}
+    def __init__(self, wanted):
+        self.errors, self.wanted = {}, wanted
 
-    def __call__(self, name, fn, *args, **kwargs):
+    def __call__(self, name, fn, *args, group, **kwargs):
+        if group not in self.wanted:
+            return None
         start = time.perf_counter()
         try:
             result = fn(*args, **kwargs)
@@ -242,6 +247,36 @@ def resume_check(args, device, bf16, model_dir, train, tmp, env):
             "passes": bool(passes)}
 
 
+def no_dropout_copy(source: pathlib.Path, folder: pathlib.Path) -> pathlib.Path:
+    """The model folder again, with every dropout probability of its config.json at 0."""
+    import shutil
+
+    shutil.copytree(source, folder)
+    config_path = folder / "config.json"
+    config = json.loads(config_path.read_text())
+    changed = [k for k, v in config.items() if "dropout" in k and isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if not changed:
+        raise RuntimeError(f"{config_path}: no dropout setting to turn off")
+    config.update({k: 0.0 for k in changed})
+    config_path.write_text(json.dumps(config, indent=2))
+    return folder
+
+
+def parse_step_timing(stderr: str) -> dict:
+    """embedtune's EMBEDTUNE_STEP_TIMING table: {phase: {"host": ms, "device": ms}}."""
+    lines = stderr.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("step timing over")), None)
+    if start is None:
+        raise RuntimeError("no step timing table in embedtune's output")
+    table = {}
+    for line in lines[start + 1:]:
+        match = re.match(r"\s+(.+?)\s+host\s+([0-9.]+)\s+device\s+([0-9.]+)$", line)
+        if not match:
+            break
+        table[match.group(1)] = {"host": float(match.group(2)), "device": float(match.group(3))}
+    return table
+
+
 def ratio(a, b):
     return a / b if a is not None and b else None
 
@@ -260,11 +295,13 @@ def main(argv=None):
     env = benchlib.env()
     dims = [int(d) for d in args.dims.split(",")]
     quality_dims = [int(d) for d in args.quality_dims.split(",")]
-    stage = Stages()
+    stage = Stages(set(args.stages.split(",")))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
         if args.model:
             model = pathlib.Path(args.model)
+        elif not stage.wanted & {"speed", "encode", "peak", "step-timing"}:
+            model = None  # only the quality model is used
         else:
             tokenizer = args.tokenizer or subprocess.run(
                 [sys.executable, str(benchlib.ROOT / "scripts" / "default_model.py")], check=True, capture_output=True,
@@ -284,15 +321,15 @@ def main(argv=None):
         bf16 = ["--bf16", "true"] if cuda else []
         st_script = str(pathlib.Path(__file__).with_name("st_gpu.py"))
 
-        def train_ours(name, model_dir, dims_text, evaluate):
-            steps = args.quality_steps if evaluate else args.steps
+        def train_ours(name, model_dir, dims_text, evaluate, steps=None, extra_env=None):
+            steps = steps or (args.quality_steps if evaluate else args.steps)
             timed = run([args.bin, "train", "--model", str(model_dir), "--train", str(train), "--output_dir",
                          str(tmp / f"ours_{name}"), "--device", device, *bf16, "--max_steps", str(steps),
                          "--per_device_train_batch_size", str(args.batch_size), "--max_seq_length",
                          str(args.max_seq_length), "--matryoshka_dims", dims_text, "--learning_rate", "2e-5",
                          "--warmup_ratio", "0.1", "--lr_scheduler_type", "cosine", "--batch_sampler",
                          "no_duplicates", "--eval_strategy", "no", "--save_strategy", "no", "--logging_steps",
-                         "10", "--seed", "42"], env, cuda)
+                         "10", "--seed", "42"], {**env, **(extra_env or {})}, cuda)
             log = (tmp / f"ours_{name}" / "log.jsonl").read_text().splitlines()
             out = {"timed": timed, "summary": json.loads(log[-1])}
             if evaluate:
@@ -314,15 +351,39 @@ def main(argv=None):
 
         # Speed: the bge-base-shaped model. Quality: the same short run on a model with real weights
         # (random weights rank by noise, so their NDCG would compare rounding, not training).
-        speed_ours = stage("train embedtune", train_ours, "speed", model, args.dims, False)
-        speed_st = stage("train sentence-transformers", train_st, "speed", model, args.dims, False)
+        speed_ours = stage("train embedtune", train_ours, "speed", model, args.dims, False, group="speed")
+        speed_st = stage("train sentence-transformers", train_st, "speed", model, args.dims, False, group="speed")
+        work = stage("FLOPs per sample", flops_per_sample, model, train, args.max_seq_length, group="peak")
+        peak = stage("measured bf16 peak", measured_peak_tflops, device, group="peak")
+
+        def step_timing():
+            result = train_ours("timing", model, args.dims, False, steps=50,
+                                extra_env={"EMBEDTUNE_STEP_TIMING": "1"})
+            return parse_step_timing(result["timed"]["stderr"])
+
+        timing = stage("step timing embedtune", step_timing, group="step-timing")
         quality_model = args.quality_model or subprocess.run(
             [sys.executable, str(benchlib.ROOT / "scripts" / "default_model.py")], check=True, capture_output=True,
             text=True).stdout.strip()
-        quality_ours = stage("quality run embedtune", train_ours, "quality", quality_model, args.quality_dims, True)
+        quality_ours = stage("quality run embedtune", train_ours, "quality", quality_model, args.quality_dims, True,
+                             group="quality")
         quality_st = stage("quality run sentence-transformers", train_st, "quality", quality_model,
-                           args.quality_dims, True)
-        resume = stage("resume on the device", resume_check, args, device, bf16, quality_model, train, tmp, env)
+                           args.quality_dims, True, group="quality")
+        # The same run with dropout off on both sides: on a GPU the two draw different dropout masks,
+        # so this tells their noise apart from any other difference.
+        def quality_no_dropout():
+            folder = no_dropout_copy(pathlib.Path(quality_model), tmp / "quality_no_dropout")
+            ours = train_ours("quality_no_dropout", folder, args.quality_dims, True)
+            theirs = train_st("quality_no_dropout", folder, args.quality_dims, True)
+            a, b = ours["ndcg@10"], theirs["summary"]["ndcg@10"]
+            return {"embedtune": a, "sentence_transformers": b,
+                    "train_loss": {"embedtune": ours["summary"]["train_loss"],
+                                   "sentence_transformers": theirs["summary"]["train_loss"]},
+                    "max_abs_diff": max(abs(a[d] - b[d]) for d in a)}
+
+        no_dropout = stage("quality run without dropout", quality_no_dropout, group="quality-no-dropout")
+        resume = stage("resume on the device", resume_check, args, device, bf16, quality_model, train, tmp, env,
+                       group="resume")
         corpus = list(dict.fromkeys([json.loads(l)["positive"] for l in test.read_text().splitlines()] +
                                     [json.loads(l)["positive"] for l in train.read_text().splitlines()]))
         (tmp / "corpus.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in corpus))
@@ -343,12 +404,10 @@ def main(argv=None):
         encode = {}
         for precision in (["fp32", "bf16"] if args.encode_bf16 and cuda else ["fp32"]):
             extra = ["--bf16"] if precision == "bf16" else []
-            ours = stage(f"encode {precision} embedtune", encode_ours, extra)
-            theirs = stage(f"encode {precision} sentence-transformers", encode_st, extra)
+            ours = stage(f"encode {precision} embedtune", encode_ours, extra, group="encode")
+            theirs = stage(f"encode {precision} sentence-transformers", encode_st, extra, group="encode")
             encode[precision] = {"embedtune_texts_per_s": ours, "sentence_transformers_texts_per_s": theirs,
                                  "speedup": ratio(ours, theirs)}
-        work = stage("FLOPs per sample", flops_per_sample, model, train, args.max_seq_length)
-    peak = stage("measured bf16 peak", measured_peak_tflops, device)
 
     def side(result, reported_memory_key=None):
         if result is None:
@@ -381,7 +440,9 @@ def main(argv=None):
                     "train_loss": {"embedtune": quality_ours and quality_ours["summary"]["train_loss"],
                                    "sentence_transformers": quality_st and quality_st["summary"]["train_loss"]},
                     "max_abs_diff": ndcg_diff},
+        "ndcg@10 without dropout": no_dropout,
         "resume": resume,
+        "step_timing_ms_per_step": timing,
     }
     report["goals"] = {
         "train_speedup >= 2": goal(report["train"]["speedup"], lambda v: v >= TRAIN_SPEEDUP_GOAL),

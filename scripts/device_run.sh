@@ -9,6 +9,7 @@
 #     .device/  the demo dataset, and the default model in fp16 (the NDCG check's real weights)
 # Then, with the device tool, one call:
 #   command: bash scripts/device_run.sh run      carry: [".deps", ".device"]     timeout_s: 540
+# (arguments after `run` go to bench_gpu.py: `run --stages quality,resume` measures only those)
 # On this machine, `EMBEDTUNE_DEVICE_REHEARSE=1 bash scripts/device_run.sh run` goes through the
 # same steps on the CPU: .deps unpacked under /opt/deps, a fresh tree (build-device-rehearsal) on
 # the CUDA torch of `make build-cuda` (.venv-cuda), two jobs, a tiny benchmark.
@@ -51,12 +52,14 @@ python_deps() {
     echo "datasets: cannot be imported; sentence-transformers' side of the benchmark will fail"
 }
 
-# cast_weights PYTHON FILE DTYPE: rewrites a safetensors file with every tensor in DTYPE.
+# cast_weights PYTHON FILE DTYPE: rewrites a safetensors file with every floating-point tensor in
+# DTYPE (integer buffers such as BERT's position_ids stay as they are).
 cast_weights() {
   "$1" -c 'import sys, torch
 from safetensors.torch import load_file, save_file
 dtype = getattr(torch, sys.argv[2])
-save_file({k: v.to(dtype).contiguous() for k, v in load_file(sys.argv[1]).items()}, sys.argv[1],
+save_file({k: (v.to(dtype) if v.is_floating_point() else v).contiguous()
+           for k, v in load_file(sys.argv[1]).items()}, sys.argv[1],
           metadata={"format": "pt"})' "$2" "$3"
 }
 
@@ -157,13 +160,13 @@ run() {
 
   echo "== benchmark"
   local bench=(--bin "$build/embedtune" --data .device/python-docs-qa.jsonl --quality-model "$model"
-               --tokenizer "$model" --steps 300 --quality-steps 100 --output "$out/bench_gpu.json")
+               --tokenizer "$model" --steps 200 --quality-steps 100 --encode-bf16 --output "$out/bench_gpu.json")
   [ "$rehearse" = 1 ] && bench=(--bin "$build/embedtune" --quality-model "$model" --rehearse --output "$out/bench_gpu.json")
-  $python bench/bench_gpu.py "${bench[@]}" 2>&1 | tee "$out/bench_gpu.txt"
+  $python bench/bench_gpu.py "${bench[@]}" "$@" 2>&1 | tee "$out/bench_gpu.txt"
 }
 
 case "${1:-}" in
   prepare) prepare ;;
-  run) run ;;
+  run) shift; run "$@" ;;
   *) echo "usage: $0 prepare|run" >&2; exit 2 ;;
 esac
