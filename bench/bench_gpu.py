@@ -24,6 +24,7 @@ import argparse
 import json
 import re
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -196,7 +197,6 @@ def resume_check(args, device, bf16, model_dir, train, tmp, env):
     steps (dropout on, so the device's RNG state matters), a checkpoint every 10; one run whole,
     one again (the device's own run-to-run noise: flash attention's backward adds in no fixed
     order), one resumed from a copy of the first run's checkpoint-10."""
-    import shutil
     from safetensors.torch import load_file
 
     def train_run(name, resume=False):
@@ -249,8 +249,6 @@ def resume_check(args, device, bf16, model_dir, train, tmp, env):
 
 def no_dropout_copy(source: pathlib.Path, folder: pathlib.Path) -> pathlib.Path:
     """The model folder again, with every dropout probability of its config.json at 0."""
-    import shutil
-
     shutil.copytree(source, folder)
     config_path = folder / "config.json"
     config = json.loads(config_path.read_text())

@@ -102,5 +102,4 @@ int combining_class(char32_t cp) {
   return utf8proc_get_property(static_cast<utf8proc_int32_t>(cp))->combining_class;
 }
 
-
 }  // namespace embedtune::unicode

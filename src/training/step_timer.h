@@ -30,7 +30,6 @@ class StepTimer {
   // Reads EMBEDTUNE_STEP_TIMING; `device` is the one training runs on.
   explicit StepTimer(c10::Device device);
 
-  bool enabled() const { return enabled_; }
   // At the start of each optimizer step.
   void begin_step();
   // At the end of `phase`: its host time since the previous mark, then its device wait.
