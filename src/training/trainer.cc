@@ -153,8 +153,13 @@ void check_resume_settings(const nlohmann::json& recorded, const nlohmann::json&
       !recorded.contains("train_xxh64")) {
     fail("{}: expected {{\"settings\", \"train_xxh64\"}}; pick another checkpoint", file.string());
   }
+  // A setting newer than the checkpoint passes at its default, which is what the run that wrote it
+  // did.
+  const nlohmann::json defaults = resume_settings(TrainingArguments(), 0, 1)["settings"];
   for (const auto& [key, value] : now["settings"].items()) {
     const auto it = recorded["settings"].find(key);
+    if (it == recorded["settings"].end() && defaults.contains(key) && defaults[key] == value)
+      continue;
     const std::string then = it == recorded["settings"].end() ? "(not recorded)" : it->dump();
     if (it == recorded["settings"].end() || *it != value) {
       fail(
@@ -281,26 +286,30 @@ class Tf32Guard {
   bool cublas_ = false, cudnn_ = false;
 };
 
-// The sentence embeddings of every column for the rows of one batch, (B, D) each, as
+// The sentence embeddings of every column for the rows of one batch, (B, D) each. Separate, as
 // sentence-transformers 6.2's embed_columns: the anchor column in its own forward, the candidate
 // columns (positive, negatives...) together in one forward when there are two or more of them,
 // laid out as its merge_feature_batches pads them (column after column, each padded on the
 // tokenizer's side to its own longest, then on the right to the longest of all). Only dropout can
-// tell the layouts apart: it is drawn over the padded batch. With `bf16`, each forward is
-// forward_mixed's, as each model(features) call of ST's runs under accelerate's mixed precision.
+// tell the layouts apart: it is drawn over the padded batch. `together` puts the anchors in that
+// one forward too: the same embeddings up to rounding and dropout's draws, with half the kernel
+// launches and twice the rows per matrix product. With `bf16`, each forward is forward_mixed's,
+// as each model(features) call of ST's runs under accelerate's mixed precision.
 std::vector<at::Tensor> embed_columns(SentenceTransformer& model, const TokenColumns& ids,
-                                      c10::Device device, bool bf16) {
+                                      c10::Device device, bool bf16, bool together) {
   std::vector<at::Tensor> out;
-  out.push_back(
-      model.forward_mixed(PackedBatch::from_ids(ids[0], device, model.pads_left()), bf16));
-  if (ids.size() == 2) {
+  if (!together) {
     out.push_back(
-        model.forward_mixed(PackedBatch::from_ids(ids[1], device, model.pads_left()), bf16));
-    return out;
+        model.forward_mixed(PackedBatch::from_ids(ids[0], device, model.pads_left()), bf16));
+    if (ids.size() == 2) {
+      out.push_back(
+          model.forward_mixed(PackedBatch::from_ids(ids[1], device, model.pads_left()), bf16));
+      return out;
+    }
   }
   std::vector<const std::vector<int32_t>*> merged;
   std::vector<int64_t> pad_before;
-  for (size_t c = 1; c < ids.size(); ++c) {
+  for (size_t c = together ? 0 : 1; c < ids.size(); ++c) {
     size_t longest = 0;
     for (const auto* seq : ids[c]) longest = std::max(longest, seq->size());
     for (const auto* seq : ids[c]) {
@@ -327,6 +336,7 @@ struct Trainer::Impl {
 
   std::optional<SentenceTransformer> model;
   c10::Device device = c10::Device(c10::kCPU);
+  bool columns_together = false;  // column_forwards, resolved for the device
   std::vector<std::string> columns;
   std::vector<std::vector<std::string>> rows;             // rows[r][c]
   std::vector<std::vector<std::vector<int32_t>>> tokens;  // tokens[c][r]
@@ -392,6 +402,8 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
   m.device = c10::Device(args_.device);
   // Several processes on GPUs: each on its own, LOCAL_RANK's (the group's device).
   if (m.world != nullptr && m.device.is_cuda()) m.device = m.world->device();
+  m.columns_together = args_.column_forwards == "together" ||
+                       (args_.column_forwards == "auto" && m.device.is_cuda());
   if (m.device.is_cuda() && !at::hasCUDA()) {
     fail(
         "training arguments: device: expected an available device, found '{}' but this build or "
@@ -855,9 +867,8 @@ TrainOutput Trainer::train() {
           // Trainer.training_step scales the loss (below).
           CachedGuide guide;
           if (m.guide) guide = {&*m.guide, guide_ids()};
-          at::Tensor loss =
-              cached_loss_backward(m.loss, *m.model, ids, 1.0 / static_cast<double>(group),
-                                   m.engine, guide, args_.bf16);
+          at::Tensor loss = cached_loss_backward(
+              m.loss, *m.model, ids, 1.0 / static_cast<double>(group), m.engine, guide, args_.bf16);
           if (m.callbacks.on_loss) m.callbacks.on_loss(loss, state_.global_step);
           group_loss += (loss / static_cast<double>(group)).to(at::kFloat);
           timer.end(StepPhase::kBackward);  // its forwards and loss too
@@ -865,11 +876,12 @@ TrainOutput Trainer::train() {
         }
         // The model first, then its guide, as GISTEmbedLoss.forward orders them.
         const std::vector<at::Tensor> embeddings =
-            embed_columns(*m.model, ids, m.device, args_.bf16);
+            embed_columns(*m.model, ids, m.device, args_.bf16, m.columns_together);
         std::vector<at::Tensor> guide_embeddings;
         if (m.guide) {
           at::NoGradGuard no_grad;
-          guide_embeddings = embed_columns(*m.guide, guide_ids(), m.device, /*bf16=*/false);
+          guide_embeddings =
+              embed_columns(*m.guide, guide_ids(), m.device, /*bf16=*/false, m.columns_together);
         }
         timer.end(StepPhase::kForward);
         at::Tensor loss = compute_loss(m.loss, embeddings, m.engine, guide_embeddings);

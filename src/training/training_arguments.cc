@@ -201,6 +201,7 @@ void TrainingArguments::validate(bool need_paths) {
   require(warmup_steps >= 0, "warmup_steps", "an integer >= 0", to_text(warmup_steps));
   require_choice(optim, "optim", {"adamw_torch_fused", "adamw_torch"});
   require_choice(batch_sampler, "batch_sampler", {"batch_sampler", "no_duplicates"});
+  require_choice(column_forwards, "column_forwards", {"auto", "separate", "together"});
   require_choice(loss, "loss",
                  {"MatryoshkaLoss", "MultipleNegativesRankingLoss",
                   "CachedMultipleNegativesRankingLoss", "GISTEmbedLoss", "CachedGISTEmbedLoss"});

@@ -38,6 +38,7 @@ struct TrainingArguments {
   int64_t warmup_steps;
   std::string optim;
   bool bf16, tf32;
+  std::string column_forwards;
   // Batches.
   std::string batch_sampler;
   bool dataloader_drop_last;
@@ -131,6 +132,11 @@ struct TrainingArguments {
           "bf16 autocast for forward passes (CUDA only; ignored on the CPU)");
     visit(self.tf32, "tf32", false,
           "TF32 matrix multiplications while training on CUDA (never on the CPU)");
+    visit(self.column_forwards, "column_forwards", std::string("auto"),
+          "separate (the anchors in one forward, the other columns in another, as "
+          "sentence-transformers), together (every column in one forward: fewer, larger kernels), "
+          "or auto (together on CUDA, separate on the CPU, where dropout then matches "
+          "sentence-transformers')");
     visit(self.batch_sampler, "batch_sampler", std::string("batch_sampler"),
           "batch_sampler (random batches) or no_duplicates (no repeated text within a batch)");
     visit(self.dataloader_drop_last, "dataloader_drop_last", false,

@@ -215,6 +215,36 @@ def test_resuming_with_a_setting_that_changes_the_result_is_refused(embedtune_bi
     assert result.returncode == 0, result.stderr
 
 
+def test_a_checkpoint_older_than_a_setting_resumes_at_its_default_only(embedtune_bin, testdata, data, reference,
+                                                                       tmp_path):
+    # A checkpoint written before column_forwards existed: its run did what the default does.
+    import json
+
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
+    checkpoint = out / f"checkpoint-{STEPS - 2}"
+    resume = json.loads((checkpoint / "resume.json").read_text())
+    assert resume["settings"].pop("column_forwards") == "auto"
+    (checkpoint / "resume.json").write_text(json.dumps(resume))
+    import xxhash  # datasets' dependency
+
+    manifest = json.loads((checkpoint / "manifest.json").read_text())
+    data_bytes = (checkpoint / "resume.json").read_bytes()
+    manifest["files"]["resume.json"] = {"size": len(data_bytes), "xxh64": xxhash.xxh64_hexdigest(data_bytes)}
+    (checkpoint / "manifest.json").write_text(json.dumps(manifest))
+    (out / "model.safetensors").unlink()
+
+    refused = subprocess.run(train_args(embedtune_bin, testdata, data, out, "--resume_from_checkpoint", checkpoint,
+                                        "--column_forwards", "together"), capture_output=True, text=True)
+    assert refused.returncode == 1
+    assert (f"{checkpoint}: the checkpoint was trained with column_forwards = (not recorded), this run has "
+            f"\"together\"") in refused.stderr.strip().splitlines()[-1]
+    resumed = subprocess.run(train_args(embedtune_bin, testdata, data, out, "--resume_from_checkpoint", checkpoint),
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (out / "model.safetensors").read_bytes() == (reference / "model.safetensors").read_bytes()
+
+
 def in_namespace(script: str, cwd: pathlib.Path) -> subprocess.CompletedProcess:
     """Runs a bash script in a private user + mount namespace (where it may mount a tmpfs)."""
     if shutil.which("unshare") is None:

@@ -4,6 +4,7 @@ Matryoshka dimension (the baseline is logged by eval_on_start before the first s
 import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -122,10 +123,68 @@ def test_step_timing_reports_every_phase_only_when_asked(run, tmp_path, testdata
     rows = {line.split("host")[0].strip(): line for line in lines[start + 1:start + 9]}
     assert list(rows) == ["forward", "loss", "backward", "loss value", "clip", "optimizer", "rest", "total"], timed.stderr
     # On the CPU nothing is left to wait for once the host has issued it: the device column is 0.
+    columns = {}
     for name, line in rows.items():
-        host, device = (float(x) for x in line.split("host")[1].split("device"))
-        assert host >= 0 and device == 0, line
-    assert float(rows["forward"].split("host")[1].split("device")[0]) > 0
+        fields = line.split()[-8:]
+        assert fields[0::2] == ["host", "device", "ops", "nodes"], line
+        columns[name] = dict(zip(fields[0::2], map(float, fields[1::2])))
+        assert columns[name]["host"] >= 0 and columns[name]["device"] == 0, line
+    assert columns["forward"]["host"] > 0
+    # Operators: the forward dispatches some, backward runs the autograd nodes; the totals add up.
+    assert columns["forward"]["ops"] > 0 and columns["forward"]["nodes"] == 0
+    assert columns["backward"]["nodes"] > 0 and columns["optimizer"]["ops"] > 0
+    for key in ("ops", "nodes"):
+        assert abs(columns["total"][key] - sum(c[key] for n, c in columns.items() if n != "total")) <= 7
+
+
+def triplets(folder: pathlib.Path, rows: int) -> pathlib.Path:
+    """make_pairs' rows with a negative column: another row's positive."""
+    data = make_pairs(folder, rows=rows, test_rows=0)
+    records = [json.loads(line) for line in (data / "train.jsonl").read_text().splitlines()]
+    with open(data / "train.jsonl", "w") as out:
+        for i, record in enumerate(records):
+            out.write(json.dumps({**record, "negative": records[(i + 5) % len(records)]["positive"]}) + "\n")
+    return data / "train.jsonl"
+
+
+def without_dropout(model: pathlib.Path, folder: pathlib.Path) -> pathlib.Path:
+    shutil.copytree(model, folder)
+    config = json.loads((folder / "config.json").read_text())
+    zeroed = [key for key, value in config.items() if "dropout" in key and isinstance(value, float)]
+    assert zeroed, f"no dropout setting in {model}/config.json"
+    (folder / "config.json").write_text(json.dumps({**config, **{key: 0.0 for key in zeroed}}))
+    return folder
+
+
+@pytest.mark.parametrize("name", ["mean", "qwen3"])
+def test_column_forwards_together_trains_as_separate_up_to_rounding_without_dropout(run, tmp_path, testdata, name):
+    # One forward for every column (the default on CUDA) against sentence-transformers' two (the
+    # default on the CPU), on (anchor, positive, negative) rows: a right-padded and a left-padded model.
+    train = triplets(tmp_path / "data", rows=24)
+
+    def train_run(model, forwards):
+        out = tmp_path / f"{model.name}_{forwards}"
+        run("train", "--model", model, "--train", train, "--output_dir", out, "--matryoshka_dims", "64,32",
+            "--per_device_train_batch_size", "8", "--max_steps", "3", "--logging_steps", "1",
+            "--save_strategy", "no", "--learning_rate", "1e-3", "--column_forwards", forwards)
+        losses = [entry["loss"] for entry in map(json.loads, (out / "log.jsonl").read_text().splitlines())
+                  if "loss" in entry]
+        return losses, load_file(str(out / "model.safetensors"))
+
+    plain = without_dropout(testdata / "models" / name, tmp_path / "no_dropout")
+    separate_losses, separate = train_run(plain, "separate")
+    together_losses, together = train_run(plain, "together")
+    assert len(separate_losses) == 3
+    assert together_losses == pytest.approx(separate_losses, rel=1e-5, abs=1e-6)
+    # AdamW's first updates are about lr * sign(grad): where a gradient is near 0, rounding moves a
+    # weight by a share of lr (1e-3 a step). A bug in the layout would move them all by ~lr. The
+    # attention key's bias is left out: softmax cancels it, so its gradient is rounding alone.
+    for key, tensor in separate.items():
+        if not key.endswith(("key.bias", "k_proj.bias")):
+            assert (together[key] - tensor).abs().max() < 1e-4, key
+    # With dropout the two draw different masks: the setting did change the forwards.
+    with_dropout = [train_run(testdata / "models" / name, forwards)[0] for forwards in ("separate", "together")]
+    assert with_dropout[0] != pytest.approx(with_dropout[1], rel=1e-4)
 
 
 def test_minilm_fine_tune_on_python_docs_raises_ndcg_at_every_dim(run, tmp_path, default_model):
