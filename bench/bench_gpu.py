@@ -183,7 +183,7 @@ class Stages:
                 brief = {**brief, "ndcg@10": result["ndcg@10"]}
             if isinstance(brief, dict):
                 brief = {k: v for k, v in brief.items() if k != "losses"}
-            print(f"bench_gpu: {name}: {time.perf_counter() - start:.1f} s: {json.dumps(brief, default=str)[:600]}",
+            print(f"bench_gpu: {name}: {time.perf_counter() - start:.1f} s: {json.dumps(brief, default=str)[:2000]}",
                   flush=True)
             return result
         except Exception as error:  # noqa: BLE001 - any failure is reported, not raised
