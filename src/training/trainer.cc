@@ -301,12 +301,8 @@ std::vector<at::Tensor> embed_columns(SentenceTransformer& model, const TokenCol
   if (!together) {
     out.push_back(
         model.forward_mixed(PackedBatch::from_ids(ids[0], device, model.pads_left()), bf16));
-    if (ids.size() == 2) {
-      out.push_back(
-          model.forward_mixed(PackedBatch::from_ids(ids[1], device, model.pads_left()), bf16));
-      return out;
-    }
   }
+  // With one column, pad_before is the layout from_ids would give it anyway.
   std::vector<const std::vector<int32_t>*> merged;
   std::vector<int64_t> pad_before;
   for (size_t c = together ? 0 : 1; c < ids.size(); ++c) {
