@@ -11,11 +11,13 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <optional>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "data/records.h"
 #include "data/retrieval_data.h"
@@ -41,6 +43,7 @@
 #include "training/lr_schedule.h"
 #include "training/model_card.h"
 #include "training/progress.h"
+#include "training/step_graphs.h"
 #include "training/step_timer.h"
 
 namespace embedtune::training {
@@ -353,6 +356,8 @@ struct Trainer::Impl {
   // Several processes (torchrun, srun): the c10d group, and the averaging of gradients. Null alone.
   distributed::World* world = nullptr;
   std::unique_ptr<distributed::GradientReducer> reducer;
+  // cuda_graphs: the steps' layouts and graphs. Null without.
+  std::unique_ptr<StepGraphs> graphs;
 
   int world_size() const { return world != nullptr ? world->size() : 1; }
   // Rank 0 (or the only process) writes files and prints; the others only compute.
@@ -576,6 +581,26 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
     for (const at::Tensor& b : m.model->encoder().buffers()) state.push_back(b);
     m.world->broadcast(state, 0);
     m.reducer = std::make_unique<distributed::GradientReducer>(*m.world, m.parameters);
+  }
+  if (args_.cuda_graphs) {
+    // EMBEDTUNE_GRAPH_REHEARSAL=1 runs the graph layout eagerly on the CPU (the tests' way in).
+    const char* rehearsal = std::getenv("EMBEDTUNE_GRAPH_REHEARSAL");
+    const bool rehearse =
+        !m.device.is_cuda() && rehearsal != nullptr && std::string_view(rehearsal) == "1";
+    if (!m.device.is_cuda() && !rehearse) {
+      fail(
+          "training arguments: cuda_graphs: expected a CUDA device, found device: {}; set "
+          "device: cuda or cuda_graphs: false",
+          args_.device);
+    }
+    if (m.world != nullptr) {
+      fail(
+          "training arguments: cuda_graphs: expected one process, found {} (a graph cannot hold "
+          "the gradient exchange); set cuda_graphs: false",
+          m.world->size());
+    }
+    m.graphs = std::make_unique<StepGraphs>(
+        *m.model, m.loss, m.engine, StepGraphOptions{.bf16 = args_.bf16, .rehearse = rehearse});
   }
 }
 
@@ -870,6 +895,14 @@ TrainOutput Trainer::train() {
           timer.end(StepPhase::kBackward);  // its forwards and loss too
           continue;
         }
+        if (m.graphs) {
+          // The whole step, replayed (or run in the layout a replay has): the gradients are set.
+          at::Tensor loss = m.graphs->step(ids);
+          if (m.callbacks.on_loss) m.callbacks.on_loss(loss, state_.global_step);
+          group_loss += loss.to(at::kFloat);
+          timer.end(StepPhase::kBackward);  // its forward and loss too
+          continue;
+        }
         // The model first, then its guide, as GISTEmbedLoss.forward orders them.
         const std::vector<at::Tensor> embeddings =
             embed_columns(*m.model, ids, m.device, args_.bf16, m.columns_together);
@@ -927,7 +960,7 @@ TrainOutput Trainer::train() {
       learning_rate = args_.learning_rate * lr_multiplier(m.scheduler, state_.global_step,
                                                           m.warmup_steps, m.plan.total_steps);
       m.optimizer->step(learning_rate);
-      m.optimizer->zero_grad();
+      if (!m.graphs) m.optimizer->zero_grad();  // a graph's gradients stay, set by each step
       timer.end(StepPhase::kOptimizer);
       state_.global_step += 1;
       state_.epoch = static_cast<double>(epoch) +
@@ -977,6 +1010,7 @@ TrainOutput Trainer::train() {
   }
   progress.finish();
   if (m.is_main()) timer.report();
+  if (m.graphs && m.is_main()) fmt::print(stderr, "train: CUDA graphs: {}\n", m.graphs->summary());
 
   // _finalize_training.
   total_loss_scalar += tr_loss.item<double>();

@@ -202,6 +202,25 @@ void TrainingArguments::validate(bool need_paths) {
   require_choice(optim, "optim", {"adamw_torch_fused", "adamw_torch"});
   require_choice(batch_sampler, "batch_sampler", {"batch_sampler", "no_duplicates"});
   require_choice(column_forwards, "column_forwards", {"auto", "separate", "together"});
+  if (cuda_graphs) {
+    // A graph replays one whole step with the same work: what changes its shape or its work
+    // from step to step, or between passes of a step, is out.
+    const std::string fix = "set it as asked, or cuda_graphs: false";
+    require(gradient_accumulation_steps == 1, "gradient_accumulation_steps",
+            "1 with cuda_graphs (a graph holds one whole step)",
+            to_text(gradient_accumulation_steps), fix);
+    require(column_forwards != "separate", "column_forwards",
+            "auto or together with cuda_graphs (a graph holds one forward)", "separate", fix);
+    const std::string& used = loss == "MatryoshkaLoss" ? inner_loss : loss;
+    require(used == "MultipleNegativesRankingLoss",
+            loss == "MatryoshkaLoss" ? "inner_loss" : "loss",
+            "MultipleNegativesRankingLoss with cuda_graphs (the cached losses run several "
+            "passes a step, GIST a second model)",
+            used, fix);
+    require(n_dims_per_step == -1, "n_dims_per_step",
+            "-1 with cuda_graphs (a graph replays the same dims every step)",
+            to_text(n_dims_per_step), fix);
+  }
   require_choice(loss, "loss",
                  {"MatryoshkaLoss", "MultipleNegativesRankingLoss",
                   "CachedMultipleNegativesRankingLoss", "GISTEmbedLoss", "CachedGISTEmbedLoss"});

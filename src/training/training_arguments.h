@@ -39,6 +39,7 @@ struct TrainingArguments {
   std::string optim;
   bool bf16, tf32;
   std::string column_forwards;
+  bool cuda_graphs;
   // Batches.
   std::string batch_sampler;
   bool dataloader_drop_last;
@@ -137,6 +138,11 @@ struct TrainingArguments {
           "sentence-transformers), together (every column in one forward: fewer, larger kernels), "
           "or auto (together on CUDA, separate on the CPU, where dropout then matches "
           "sentence-transformers')");
+    visit(self.cuda_graphs, "cuda_graphs", false,
+          "Capture each step's forward, loss and backward as a CUDA graph per packed token count "
+          "(in steps of max_seq_length) and replay it: far less host work a step (CUDA only; one "
+          "whole step per graph, so not with gradient accumulation, several processes, the "
+          "cached or GIST losses, n_dims_per_step or column_forwards: separate)");
     visit(self.batch_sampler, "batch_sampler", std::string("batch_sampler"),
           "batch_sampler (random batches) or no_duplicates (no repeated text within a batch)");
     visit(self.dataloader_drop_last, "dataloader_drop_last", false,

@@ -4,6 +4,7 @@ Matryoshka dimension (the baseline is logged by eval_on_start before the first s
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 
 import pytest
+import torch
 from conftest import make_pairs
 import yaml
 from safetensors.torch import load_file
@@ -185,6 +187,71 @@ def test_column_forwards_together_trains_as_separate_up_to_rounding_without_drop
     # With dropout the two draw different masks: the setting did change the forwards.
     with_dropout = [train_run(testdata / "models" / name, forwards)[0] for forwards in ("separate", "together")]
     assert with_dropout[0] != pytest.approx(with_dropout[1], rel=1e-4)
+
+
+@pytest.mark.parametrize("name", ["mean", "qwen3"])
+def test_cuda_graph_layout_trains_as_plain_steps_up_to_rounding(run, tmp_path, testdata, name):
+    # cuda_graphs rehearsed on the CPU (EMBEDTUNE_GRAPH_REHEARSAL=1): every step in the layout a
+    # graph replays (the columns in one forward, a filler sequence up to the next multiple of
+    # max_seq_length, fixed gradient buffers zeroed and written each step) against plain steps with
+    # every column in one forward. Without dropout the two differ by rounding only.
+    train = triplets(tmp_path / "data", rows=24)
+    plain = without_dropout(testdata / "models" / name, tmp_path / "no_dropout")
+
+    def train_run(*extra, env=None):
+        out = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
+        result = run("train", "--model", plain, "--train", train, "--output_dir", out, "--matryoshka_dims",
+                     "64,32", "--per_device_train_batch_size", "8", "--max_steps", "8", "--logging_steps", "1",
+                     "--save_strategy", "no", "--learning_rate", "1e-3", "--weight_decay", "0.1",
+                     "--max_seq_length", "128", *extra, env=env)
+        losses = [entry["loss"] for entry in map(json.loads, (out / "log.jsonl").read_text().splitlines())
+                  if "loss" in entry]
+        return result, losses, load_file(str(out / "model.safetensors"))
+
+    _, plain_losses, plain_weights = train_run("--column_forwards", "together")
+    graph_env = {**os.environ, "EMBEDTUNE_GRAPH_REHEARSAL": "1"}
+    result, graph_losses, graph_weights = train_run("--cuda_graphs", "true", env=graph_env)
+    summary = re.search(r"CUDA graphs: rehearsed (\d+) layouts? .*; (\d+) of 8 steps replayed, (\d+) eager",
+                        result.stderr)
+    assert summary, result.stderr
+    layouts, replayed, eager = map(int, summary.groups())
+    # The first step is eager (it makes the gradient buffers), each layout's first step its capture,
+    # and later steps of a layout its replays: every branch ran.
+    assert eager == 1 and layouts >= 1 and replayed >= 1 and layouts + replayed + eager == 8
+    assert len(plain_losses) == 8
+    assert graph_losses == pytest.approx(plain_losses, rel=1e-5, abs=1e-6)
+    original = load_file(str(plain / "model.safetensors"))
+    for key, tensor in plain_weights.items():
+        if "pooler" in key:
+            # Never reached by the loss: no gradient, so AdamW (and its weight decay) skips it.
+            assert torch.equal(graph_weights[key], original[key]), key
+        elif not key.endswith(("key.bias", "k_proj.bias")):
+            # AdamW's updates are about lr * sign(grad) while the moments are young: rounding moves
+            # the few weights whose gradient is near 0 by a share of lr (1e-3 a step); a bug in the
+            # layout would move most of them by a tenth of lr or more.
+            moved = (graph_weights[key] - tensor).abs()
+            assert moved.max() < 5e-4 and (moved > 1e-4).float().mean() < 1e-3, key
+
+
+def test_cuda_graphs_refuses_what_a_graph_cannot_replay(run, tmp_path, testdata):
+    train = make_pairs(tmp_path / "data", rows=16, test_rows=0) / "train.jsonl"
+    base = ("train", "--model", testdata / "models" / "mean", "--train", train, "--max_steps", "1",
+            "--save_strategy", "no", "--cuda_graphs", "true")
+    cases = {
+        (): "training arguments: cuda_graphs: expected a CUDA device, found device: cpu; set device: cuda or "
+            "cuda_graphs: false",
+        ("--gradient_accumulation_steps", "2"): "training arguments: gradient_accumulation_steps: expected 1 with "
+            "cuda_graphs (a graph holds one whole step), found 2; set it as asked, or cuda_graphs: false",
+        ("--inner_loss", "CachedMultipleNegativesRankingLoss"): "training arguments: inner_loss: expected "
+            "MultipleNegativesRankingLoss with cuda_graphs",
+        ("--n_dims_per_step", "1"): "training arguments: n_dims_per_step: expected -1 with cuda_graphs",
+        ("--column_forwards", "separate"): "training arguments: column_forwards: expected auto or together with "
+            "cuda_graphs",
+    }
+    for i, (extra, message) in enumerate(cases.items()):
+        result = run(*base, "--output_dir", tmp_path / f"out{i}", *extra, check=False)
+        assert result.returncode != 0 and message in result.stderr, (extra, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_minilm_fine_tune_on_python_docs_raises_ndcg_at_every_dim(run, tmp_path, default_model):
