@@ -13,6 +13,9 @@ Reports, for both sides:
 - encode texts/s over the corpus (fp32, as the reference evaluates; bf16 too with --encode-bf16);
 - NDCG@10 per dim after the same short run on a model with real weights (--quality-model, default
   the default model), and embedtune's difference to sentence-transformers';
+- with cuda_graphs (the step captured once per token layout and replayed): samples/s, its share
+  of the peak, the graphs' own summary, and 20 steps without dropout against the same steps run
+  eagerly, twice (the rerun's difference is the device's own noise);
 - resume on the device: 20 steps uninterrupted, again, and resumed from the first run's step-10
   checkpoint (which must hold the device's RNG state); the resumed run may differ from the
   uninterrupted one no more than the rerun does (on the CPU: not at all).
@@ -54,8 +57,8 @@ def parse_args(argv=None):
     p.add_argument("--encode-bf16", action="store_true", help="also time encoding in bf16 on both sides")
     p.add_argument("--rehearse", action="store_true", help="CPU, a tiny model, a few steps: checks the script")
     p.add_argument("--output", help="also write the JSON report here")
-    p.add_argument("--stages", default="speed,peak,step-timing,quality,quality-no-dropout,resume,encode",
-                   help="what to measure (comma-separated): speed, peak, step-timing, quality, "
+    p.add_argument("--stages", default="speed,graphs,peak,step-timing,quality,quality-no-dropout,resume,encode",
+                   help="what to measure (comma-separated): speed, graphs, peak, step-timing, quality, "
                         "quality-no-dropout, resume, encode")
     return p.parse_args(argv)
 
@@ -299,7 +302,7 @@ def main(argv=None):
         tmp = pathlib.Path(tmp)
         if args.model:
             model = pathlib.Path(args.model)
-        elif not stage.wanted & {"speed", "encode", "peak", "step-timing"}:
+        elif not stage.wanted & {"speed", "graphs", "encode", "peak", "step-timing"}:
             model = None  # only the quality model is used
         else:
             tokenizer = args.tokenizer or subprocess.run(
@@ -320,7 +323,8 @@ def main(argv=None):
         bf16 = ["--bf16", "true"] if cuda else []
         st_script = str(pathlib.Path(__file__).with_name("st_gpu.py"))
 
-        def train_ours(name, model_dir, dims_text, evaluate, steps=None, extra_env=None, extra_args=()):
+        def train_ours(name, model_dir, dims_text, evaluate, steps=None, extra_env=None, extra_args=(),
+                       logging_steps=10):
             steps = steps or (args.quality_steps if evaluate else args.steps)
             timed = run([args.bin, "train", "--model", str(model_dir), "--train", str(train), "--output_dir",
                          str(tmp / f"ours_{name}"), "--device", device, *bf16, "--max_steps", str(steps),
@@ -328,7 +332,7 @@ def main(argv=None):
                          str(args.max_seq_length), "--matryoshka_dims", dims_text, "--learning_rate", "2e-5",
                          "--warmup_ratio", "0.1", "--lr_scheduler_type", "cosine", "--batch_sampler",
                          "no_duplicates", "--eval_strategy", "no", "--save_strategy", "no", "--logging_steps",
-                         "10", "--seed", "42", *extra_args], {**env, **(extra_env or {})}, cuda)
+                         str(logging_steps), "--seed", "42", *extra_args], {**env, **(extra_env or {})}, cuda)
             log = (tmp / f"ours_{name}" / "log.jsonl").read_text().splitlines()
             out = {"timed": timed, "summary": json.loads(log[-1])}
             if evaluate:
@@ -352,18 +356,58 @@ def main(argv=None):
         # (random weights rank by noise, so their NDCG would compare rounding, not training).
         speed_ours = stage("train embedtune", train_ours, "speed", model, args.dims, False, group="speed")
         speed_st = stage("train sentence-transformers", train_st, "speed", model, args.dims, False, group="speed")
+        # cuda_graphs: on the CPU (--rehearse) the graph layout runs eagerly, as the tests run it.
+        graph_args, graph_env = ["--cuda_graphs", "true"], ({} if cuda else {"EMBEDTUNE_GRAPH_REHEARSAL": "1"})
+
+        def graph_summary(result):
+            found = re.search(r"CUDA graphs: (.*)", result["timed"]["stderr"])
+            return found.group(1) if found else None
+
+        def graphs():
+            # The speed run with every step replayed from a CUDA graph; then 20 steps without dropout
+            # with graphs, against the same steps run eagerly twice (the device's own run-to-run noise:
+            # flash attention's backward adds in no fixed order).
+            speed = train_ours("graphs", model, args.dims, False, extra_args=graph_args, extra_env=graph_env)
+            folder = no_dropout_copy(model, tmp / "graphs_no_dropout")
+            runs = {}
+            for name, extra, extra_env in (("eager", [], {}), ("eager_again", [], {}),
+                                           ("graphs", graph_args, graph_env)):
+                result = train_ours(f"graphs_check_{name}", folder, args.dims, False, steps=20, logging_steps=1,
+                                    extra_args=["--column_forwards", "together", *extra], extra_env=extra_env)
+                log = (tmp / f"ours_graphs_check_{name}" / "log.jsonl").read_text().splitlines()
+                runs[name] = {entry["step"]: entry["loss"] for entry in map(json.loads, log)
+                              if "loss" in entry and "step" in entry}
+            if not runs["eager"] or any(set(r) != set(runs["eager"]) for r in runs.values()):
+                raise RuntimeError(f"the 20-step runs logged different steps: {runs}")
+
+            def loss_diff(name):
+                return max(abs(runs[name][s] - runs["eager"][s]) for s in runs["eager"])
+
+            rerun, graphed = loss_diff("eager_again"), loss_diff("graphs")
+            return {"samples_per_s": speed["summary"]["train_samples_per_second"],
+                    "peak_device_mib": speed["timed"]["peak_device_mib"] or None,
+                    "graphs": graph_summary(speed),
+                    "no_dropout_20_steps_loss_max_abs_diff": {"rerun": rerun, "graphs": graphed},
+                    "passes": bool(graphed <= max(2 * rerun, 1e-3)), "losses": runs}
+
+        graphed = stage("train embedtune with CUDA graphs", graphs, group="graphs")
         work = stage("FLOPs per sample", flops_per_sample, model, train, args.max_seq_length, group="peak")
         peak = stage("measured bf16 peak", measured_peak_tflops, device, group="peak")
 
         def step_timing():
             # Where a step's time goes, with every column in one forward (the default on CUDA) and
             # with sentence-transformers' separate anchor forward.
+            # And with CUDA graphs (the whole step is then the "backward" phase).
             out = {}
-            for forwards in ("together", "separate"):
+            for forwards in ("together", "separate", "graphs"):
+                extra, extra_env = (graph_args, graph_env) if forwards == "graphs" else (
+                    ["--column_forwards", forwards], {})
                 result = train_ours(f"timing_{forwards}", model, args.dims, False, steps=50,
-                                    extra_env={"EMBEDTUNE_STEP_TIMING": "1"}, extra_args=["--column_forwards", forwards])
+                                    extra_env={"EMBEDTUNE_STEP_TIMING": "1", **extra_env}, extra_args=extra)
                 out[forwards] = {"samples_per_s": result["summary"]["train_samples_per_second"],
                                  "ms_per_step": parse_step_timing(result["timed"]["stderr"])}
+                if forwards == "graphs":
+                    out[forwards]["graphs"] = graph_summary(result)
             return out
 
         timing = stage("step timing embedtune", step_timing, group="step-timing")
@@ -448,10 +492,16 @@ def main(argv=None):
         "ndcg@10 without dropout": no_dropout,
         "resume": resume,
         "step_timing": timing,
+        "cuda_graphs": graphed and {**graphed, "peak_share": (graphed["samples_per_s"] * work["flops"] / 1e12 / peak)
+                                    if work and peak else None,
+                                    "speedup": ratio(graphed["samples_per_s"], st_side and st_side["samples_per_s"])},
     }
     report["goals"] = {
         "train_speedup >= 2": goal(report["train"]["speedup"], lambda v: v >= TRAIN_SPEEDUP_GOAL),
         "train_peak_share >= 0.40": goal(ours_side and ours_side["peak_share"], lambda v: v >= PEAK_SHARE_GOAL),
+        "train_peak_share >= 0.40 with cuda_graphs": goal(report["cuda_graphs"] and report["cuda_graphs"]["peak_share"],
+                                                          lambda v: v >= PEAK_SHARE_GOAL),
+        "cuda_graphs_as_close_as_a_rerun": goal(graphed and graphed["passes"], bool),
         "encode_speedup >= 2": goal(encode["fp32"]["speedup"], lambda v: v >= ENCODE_SPEEDUP_GOAL),
         "ndcg_within_0.005": goal(ndcg_diff, lambda v: v <= NDCG_TOLERANCE),
         "resume_as_close_as_a_rerun": goal(resume and resume["passes"], bool),

@@ -9,7 +9,9 @@
 #     .device/  the demo dataset, and the default model in fp16 (the NDCG check's real weights)
 # Then, with the device tool, one call:
 #   command: bash scripts/device_run.sh run      carry: [".deps", ".device"]     timeout_s: 540
-# (arguments after `run` go to bench_gpu.py: `run --stages quality,resume` measures only those)
+# (arguments after `run` go to bench_gpu.py: `run --stages quality,resume` measures only those;
+# every stage together likely outgrows one 600 s call on an H200 since the `graphs` stage came: the next
+# run is `run --stages speed,graphs,peak,step-timing,quality-no-dropout`, the figures still open)
 # On this machine, `EMBEDTUNE_DEVICE_REHEARSE=1 bash scripts/device_run.sh run` goes through the
 # same steps on the CPU: .deps unpacked under /opt/deps, a fresh tree (build-device-rehearsal) on
 # the CUDA torch of `make build-cuda` (.venv-cuda), two jobs, a tiny benchmark.
