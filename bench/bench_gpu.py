@@ -210,9 +210,7 @@ def resume_check(args, device, bf16, model_dir, train, tmp, env):
              "--learning_rate", "2e-5", "--batch_sampler", "no_duplicates", "--eval_strategy", "no",
              "--save_strategy", "steps", "--save_steps", "10", "--logging_steps", "1", "--seed", "42",
              *(["--resume_from_checkpoint", "last"] if resume else [])], env, False)
-        losses = {entry["step"]: entry["loss"] for entry in map(json.loads, (out / "log.jsonl").read_text().splitlines())
-                  if "loss" in entry and "step" in entry}
-        return out, losses
+        return out, logged_losses(out)
 
     whole, whole_losses = train_run("whole")
     again, again_losses = train_run("again")
@@ -248,6 +246,12 @@ def resume_check(args, device, bf16, model_dir, train, tmp, env):
             "weights_max_abs_diff": {"rerun": rerun_weights, "resumed": resumed_weights},
             "losses": {"whole": whole_losses, "again": again_losses, "resumed": resumed_losses},
             "passes": bool(passes)}
+
+
+def logged_losses(output_dir: pathlib.Path) -> dict:
+    """{step: loss} of a training run's log.jsonl."""
+    return {entry["step"]: entry["loss"] for entry in map(json.loads, (output_dir / "log.jsonl").read_text().splitlines())
+            if "loss" in entry and "step" in entry}
 
 
 def no_dropout_copy(source: pathlib.Path, folder: pathlib.Path) -> pathlib.Path:
@@ -372,11 +376,9 @@ def main(argv=None):
             runs = {}
             for name, extra, extra_env in (("eager", [], {}), ("eager_again", [], {}),
                                            ("graphs", graph_args, graph_env)):
-                result = train_ours(f"graphs_check_{name}", folder, args.dims, False, steps=20, logging_steps=1,
-                                    extra_args=["--column_forwards", "together", *extra], extra_env=extra_env)
-                log = (tmp / f"ours_graphs_check_{name}" / "log.jsonl").read_text().splitlines()
-                runs[name] = {entry["step"]: entry["loss"] for entry in map(json.loads, log)
-                              if "loss" in entry and "step" in entry}
+                train_ours(f"graphs_check_{name}", folder, args.dims, False, steps=20, logging_steps=1,
+                           extra_args=["--column_forwards", "together", *extra], extra_env=extra_env)
+                runs[name] = logged_losses(tmp / f"ours_graphs_check_{name}")
             if not runs["eager"] or any(set(r) != set(runs["eager"]) for r in runs.values()):
                 raise RuntimeError(f"the 20-step runs logged different steps: {runs}")
 

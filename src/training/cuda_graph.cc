@@ -40,8 +40,6 @@ struct CudaGraph::State {
   bool captured = false;
 };
 
-bool CudaGraph::available() { return true; }
-
 CudaGraph::CudaGraph(c10::Device device) : state_(std::make_unique<State>(device)) {}
 
 at::Tensor CudaGraph::warm_up_and_capture(const std::function<at::Tensor()>& body,
@@ -95,9 +93,9 @@ const at::Tensor& CudaGraph::replay() {
 
 #else
 
-struct CudaGraph::State {};
-
-bool CudaGraph::available() { return false; }
+struct CudaGraph::State {
+  bool captured = false;  // never, without CUDA
+};
 
 CudaGraph::CudaGraph(c10::Device /*device*/) : state_(std::make_unique<State>()) {}
 
@@ -115,12 +113,6 @@ const at::Tensor& CudaGraph::replay() {
 
 CudaGraph::~CudaGraph() = default;
 
-bool CudaGraph::captured() const {
-#if EMBEDTUNE_WITH_CUDA
-  return state_->captured;
-#else
-  return false;
-#endif
-}
+bool CudaGraph::captured() const { return state_->captured; }
 
 }  // namespace embedtune::training

@@ -13,9 +13,6 @@ namespace embedtune::training {
 
 class CudaGraph {
  public:
-  // Whether this build can capture (it was built against a CUDA LibTorch).
-  static bool available();
-
   explicit CudaGraph(c10::Device device);
   ~CudaGraph();
   CudaGraph(const CudaGraph&) = delete;

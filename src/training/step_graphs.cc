@@ -52,22 +52,18 @@ at::Tensor StepGraphs::step(const TokenColumns& ids) {
   auto [it, added] = entries_.try_emplace(key);
   Entry& entry = it->second;
   const at::Device device = model_.device();
-  if (added) {
-    entry.batch = host;
-    for (at::Tensor* t :
-         {&entry.batch.input_ids, &entry.batch.position_ids, &entry.batch.segment_ids,
-          &entry.batch.offsets, &entry.batch.padded_index, &entry.batch.key_mask}) {
-      *t = t->to(device);
+  if (added) entry.batch = host;  // the host fields; the tensors move below
+  entry.batch.lengths = host.lengths;
+  for (at::Tensor PackedBatch::* field :
+       {&PackedBatch::input_ids, &PackedBatch::position_ids, &PackedBatch::segment_ids,
+        &PackedBatch::offsets, &PackedBatch::padded_index, &PackedBatch::key_mask}) {
+    at::Tensor& target = entry.batch.*field;
+    // Later steps refill in place: a captured graph reads these very tensors.
+    if (added) {
+      target = target.to(device);
+    } else {
+      target.copy_(host.*field, /*non_blocking=*/true);
     }
-  } else {
-    // In place: a captured graph reads these very tensors.
-    entry.batch.input_ids.copy_(host.input_ids, /*non_blocking=*/true);
-    entry.batch.position_ids.copy_(host.position_ids, true);
-    entry.batch.segment_ids.copy_(host.segment_ids, true);
-    entry.batch.offsets.copy_(host.offsets, true);
-    entry.batch.padded_index.copy_(host.padded_index, true);
-    entry.batch.key_mask.copy_(host.key_mask, true);
-    entry.batch.lengths = host.lengths;
   }
   const auto body = [&] { return run(entry.batch, columns, rows); };
 
