@@ -13,10 +13,10 @@ at::Tensor rotary_inv_freq(double theta, int64_t head_dim) {
   return at::reciprocal(at::pow(theta, exponent));
 }
 
-RotaryTables rotary_tables(const at::Tensor& positions, const at::Tensor& inv_freq) {
-  const at::Tensor freqs =
-      positions.unsqueeze(-1).to(at::kFloat) * inv_freq.to(positions.device());  // (N, d/2)
-  const at::Tensor emb = at::cat({freqs, freqs}, -1);                            // (N, d)
+RotaryTables rotary_tables(const at::Tensor& positions, at::Tensor& inv_freq) {
+  if (inv_freq.device() != positions.device()) inv_freq = inv_freq.to(positions.device());
+  const at::Tensor freqs = positions.unsqueeze(-1).to(at::kFloat) * inv_freq;  // (N, d/2)
+  const at::Tensor emb = at::cat({freqs, freqs}, -1);                          // (N, d)
   return {emb.cos().unsqueeze(1), emb.sin().unsqueeze(1)};
 }
 

@@ -19,8 +19,11 @@ struct RotaryTables {
 };
 
 // cos and sin of position * inv_freq, each frequency used twice ([f, f]): the tables for the
-// (N) int64 positions.
-RotaryTables rotary_tables(const at::Tensor& positions, const at::Tensor& inv_freq);
+// (N) int64 positions. `inv_freq` is moved to the positions' device in place, the first time only:
+// a model keeps it out of its parameters and buffers (checkpoints do not hold it), so model.to()
+// leaves it on the CPU, and copying it in every forward would make the host wait for the GPU
+// each step and could not be captured in a CUDA graph.
+RotaryTables rotary_tables(const at::Tensor& positions, at::Tensor& inv_freq);
 
 // x * cos + rotate_half(x) * sin for x of shape (N, heads, d), rotate_half(x) = [-x2, x1],
 // computed in float32 and returned in x's dtype.

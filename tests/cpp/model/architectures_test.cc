@@ -152,7 +152,7 @@ TEST(SlidingWindowPairs, AllowsKeysWithinTheWindowEachSide) {
 TEST(Rotary, RotatesEachPairOfHalvesByPositionTimesFrequency) {
   // head_dim 4, theta 100: frequencies 1 and 1/10. Position 2 rotates (x0, x2) by 2 radians and
   // (x1, x3) by 0.2: x0' = x0 cos 2 - x2 sin 2, x2' = x2 cos 2 + x0 sin 2, likewise for 1 and 3.
-  const at::Tensor inv_freq = rotary_inv_freq(100.0, 4);
+  at::Tensor inv_freq = rotary_inv_freq(100.0, 4);
   EXPECT_TRUE(at::allclose(inv_freq, at::tensor({1.0f, 0.1f})));
   const RotaryTables tables = rotary_tables(at::tensor({2}, at::kLong), inv_freq);
   const at::Tensor x = at::tensor({1.0f, 2.0f, 3.0f, 4.0f}).view({1, 1, 4});
@@ -163,6 +163,23 @@ TEST(Rotary, RotatesEachPairOfHalvesByPositionTimesFrequency) {
           .view({1, 1, 4});
   EXPECT_TRUE(at::allclose(apply_rotary(x, tables), expected, 1e-5, 1e-6))
       << apply_rotary(x, tables);
+}
+
+// The frequencies are no parameter or buffer, so model.to(cuda) leaves them on the CPU: the first
+// forward moves them to the tokens' device for good (the meta device stands in for a GPU here).
+// Copying them in every forward would make the host wait for the GPU each step, and a CUDA graph
+// cannot capture that copy.
+TEST(Rotary, MovesTheFrequenciesToThePositionsDeviceOnce) {
+  at::Tensor inv_freq = rotary_inv_freq(100.0, 4);
+  const at::Tensor positions =
+      at::arange(3, at::TensorOptions().dtype(at::kLong).device(at::kMeta));
+  const RotaryTables tables = rotary_tables(positions, inv_freq);
+  EXPECT_TRUE(inv_freq.is_meta());
+  EXPECT_TRUE(tables.cos.is_meta());
+  EXPECT_EQ(tables.cos.sizes(), (std::vector<int64_t>{3, 1, 4}));
+  const at::Tensor moved = inv_freq;
+  (void)rotary_tables(positions, inv_freq);
+  EXPECT_TRUE(inv_freq.is_same(moved));
 }
 
 // An integer key holds a JSON integer: a float (5e30 layers would have been an undefined
