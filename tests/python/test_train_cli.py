@@ -158,6 +158,12 @@ def without_dropout(model: pathlib.Path, folder: pathlib.Path) -> pathlib.Path:
     return folder
 
 
+def logged_losses(out: pathlib.Path) -> list:
+    """The losses a training run logged, step by step (its log.jsonl)."""
+    return [entry["loss"] for entry in map(json.loads, (out / "log.jsonl").read_text().splitlines())
+            if "loss" in entry]
+
+
 @pytest.mark.parametrize("name", ["mean", "qwen3"])
 def test_column_forwards_together_trains_as_separate_up_to_rounding_without_dropout(run, tmp_path, testdata, name):
     # One forward for every column (the default on CUDA) against sentence-transformers' two (the
@@ -169,9 +175,7 @@ def test_column_forwards_together_trains_as_separate_up_to_rounding_without_drop
         run("train", "--model", model, "--train", train, "--output_dir", out, "--matryoshka_dims", "64,32",
             "--per_device_train_batch_size", "8", "--max_steps", "3", "--logging_steps", "1",
             "--save_strategy", "no", "--learning_rate", "1e-3", "--column_forwards", forwards)
-        losses = [entry["loss"] for entry in map(json.loads, (out / "log.jsonl").read_text().splitlines())
-                  if "loss" in entry]
-        return losses, load_file(str(out / "model.safetensors"))
+        return logged_losses(out), load_file(str(out / "model.safetensors"))
 
     plain = without_dropout(testdata / "models" / name, tmp_path / "no_dropout")
     separate_losses, separate = train_run(plain, "separate")
@@ -204,9 +208,7 @@ def test_cuda_graph_layout_trains_as_plain_steps_up_to_rounding(run, tmp_path, t
                      "64,32", "--per_device_train_batch_size", "8", "--max_steps", "8", "--logging_steps", "1",
                      "--save_strategy", "no", "--learning_rate", "1e-3", "--weight_decay", "0.1",
                      "--max_seq_length", "128", *extra, env=env)
-        losses = [entry["loss"] for entry in map(json.loads, (out / "log.jsonl").read_text().splitlines())
-                  if "loss" in entry]
-        return result, losses, load_file(str(out / "model.safetensors"))
+        return result, logged_losses(out), load_file(str(out / "model.safetensors"))
 
     _, plain_losses, plain_weights = train_run("--column_forwards", "together")
     graph_env = {**os.environ, "EMBEDTUNE_GRAPH_REHEARSAL": "1"}
