@@ -19,11 +19,15 @@ Reports, for both sides:
 - resume on the device: 20 steps uninterrupted, again, and resumed from the first run's step-10
   checkpoint (which must hold the device's RNG state); the resumed run may differ from the
   uninterrupted one no more than the rerun does (on the CPU: not at all).
+- profile: a few steps recorded with the PyTorch profiler (EMBEDTUNE_PROFILE), eagerly and with
+  CUDA graphs, summarized by tools/trace_summary.py (the device's busy share of a step, its time
+  by kind of kernel, the kernels that took the most); the traces, gzipped, beside --output.
 Goals it checks: training >= 2x sentence-transformers and >= 40% of peak; encode >= 2x; NDCG@10
 within 0.005 at every dim. The model is bge-base-shaped (12 x 768, 12 heads) with random weights
 and the default model's WordPiece tokenizer, unless --model names one.
 """
 import argparse
+import gzip
 import json
 import re
 import pathlib
@@ -36,6 +40,9 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
+
+sys.path.insert(0, str(benchlib.ROOT / "tools"))
+import trace_summary  # noqa: E402
 
 TRAIN_SPEEDUP_GOAL, PEAK_SHARE_GOAL, ENCODE_SPEEDUP_GOAL, NDCG_TOLERANCE = 2.0, 0.40, 2.0, 0.005
 
@@ -57,9 +64,10 @@ def parse_args(argv=None):
     p.add_argument("--encode-bf16", action="store_true", help="also time encoding in bf16 on both sides")
     p.add_argument("--rehearse", action="store_true", help="CPU, a tiny model, a few steps: checks the script")
     p.add_argument("--output", help="also write the JSON report here")
-    p.add_argument("--stages", default="speed,graphs,peak,step-timing,quality,quality-no-dropout,resume,encode",
+    p.add_argument("--stages",
+                   default="speed,graphs,peak,step-timing,quality,quality-no-dropout,resume,encode,profile",
                    help="what to measure (comma-separated): speed, graphs, peak, step-timing, quality, "
-                        "quality-no-dropout, resume, encode")
+                        "quality-no-dropout, resume, encode, profile")
     return p.parse_args(argv)
 
 
@@ -306,7 +314,7 @@ def main(argv=None):
         tmp = pathlib.Path(tmp)
         if args.model:
             model = pathlib.Path(args.model)
-        elif not stage.wanted & {"speed", "graphs", "encode", "peak", "step-timing"}:
+        elif not stage.wanted & {"speed", "graphs", "encode", "peak", "step-timing", "profile"}:
             model = None  # only the quality model is used
         else:
             tokenizer = args.tokenizer or subprocess.run(
@@ -460,6 +468,34 @@ def main(argv=None):
             encode[precision] = {"embedtune_texts_per_s": ours, "sentence_transformers_texts_per_s": theirs,
                                  "speedup": ratio(ours, theirs)}
 
+        def profile():
+            # A few steps recorded with the PyTorch profiler (EMBEDTUNE_PROFILE), eagerly and with
+            # CUDA graphs, well after warm-up (and, with graphs, after most layouts are captured):
+            # where a step's time goes on the device (tools/trace_summary.py). The traces go beside
+            # --output, gzipped, for Perfetto.
+            out = {}
+            for name, extra, extra_env, window in (("eager", [], {}, "2-3" if args.rehearse else "11-13"),
+                                                   ("graphs", graph_args, graph_env,
+                                                    "3-4" if args.rehearse else "31-33")):
+                trace = tmp / f"trace_{name}.json"
+                result = train_ours(f"profile_{name}", model, args.dims, False, steps=int(window.split("-")[1]) + 1,
+                                    extra_env={"EMBEDTUNE_PROFILE": str(trace), "EMBEDTUNE_PROFILE_STEPS": window,
+                                               **extra_env}, extra_args=extra)
+                if not trace.exists():
+                    raise RuntimeError(f"no trace written for {name}: {result['timed']['stderr'][-1500:]}")
+                out[name] = trace_summary.summarize(trace_summary.load(trace), top=12)
+                if name == "graphs":
+                    out[name]["graphs"] = graph_summary(result)
+                if args.output:
+                    saved = pathlib.Path(args.output).with_name(f"trace_{name}.json.gz")
+                    with open(trace, "rb") as f, gzip.open(saved, "wb", compresslevel=6) as g:
+                        shutil.copyfileobj(f, g)
+                    if saved.stat().st_size > 15 * 2**20:  # the device tool brings back files up to 16 MiB
+                        saved.unlink()
+            return out
+
+        profiled = stage("profile embedtune", profile, group="profile")
+
     def side(result, reported_memory_key=None):
         if result is None:
             return None
@@ -494,6 +530,7 @@ def main(argv=None):
         "ndcg@10 without dropout": no_dropout,
         "resume": resume,
         "step_timing": timing,
+        "profile": profiled,
         "cuda_graphs": graphed and {**graphed, "peak_share": (graphed["samples_per_s"] * work["flops"] / 1e12 / peak)
                                     if work and peak else None,
                                     "speedup": ratio(graphed["samples_per_s"], st_side and st_side["samples_per_s"])},

@@ -11,7 +11,8 @@
 #   command: bash scripts/device_run.sh run      carry: [".deps", ".device"]     timeout_s: 540
 # (arguments after `run` go to bench_gpu.py: `run --stages quality,resume` measures only those;
 # every stage together likely outgrows one 600 s call on an H200 since the `graphs` stage came, so
-# `run` alone measures the figures still open: speed, graphs, peak, step-timing, quality-no-dropout)
+# `run` alone measures the figures still open: speed, graphs, peak, step-timing, quality-no-dropout,
+# and profile, whose gzipped traces come back beside bench_gpu.json)
 # On this machine, `EMBEDTUNE_DEVICE_REHEARSE=1 bash scripts/device_run.sh run` goes through the
 # same steps on the CPU: .deps unpacked under /opt/deps, a fresh tree (build-device-rehearsal) on
 # the CUDA torch of `make build-cuda` (.venv-cuda), two jobs, a tiny benchmark.
@@ -163,7 +164,7 @@ run() {
   echo "== benchmark"
   local bench=(--bin "$build/embedtune" --data .device/python-docs-qa.jsonl --quality-model "$model"
                --tokenizer "$model" --steps 200 --quality-steps 100 --encode-bf16 --output "$out/bench_gpu.json"
-               --stages speed,graphs,peak,step-timing,quality-no-dropout)
+               --stages speed,graphs,peak,step-timing,quality-no-dropout,profile)
   [ "$rehearse" = 1 ] && bench=(--bin "$build/embedtune" --quality-model "$model" --rehearse --output "$out/bench_gpu.json")
   $python bench/bench_gpu.py "${bench[@]}" "$@" 2>&1 | tee "$out/bench_gpu.txt"
 }

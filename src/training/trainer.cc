@@ -44,6 +44,7 @@
 #include "training/model_card.h"
 #include "training/progress.h"
 #include "training/step_graphs.h"
+#include "training/step_profiler.h"
 #include "training/step_timer.h"
 
 namespace embedtune::training {
@@ -837,6 +838,7 @@ TrainOutput Trainer::train() {
   const int64_t accumulation = args_.gradient_accumulation_steps;
   bool stop = state_.global_step >= m.plan.total_steps;
   StepTimer timer(m.device);
+  StepProfiler profiler(m.device, m.is_main());
   for (int64_t epoch = epochs_trained; epoch < m.plan.num_epochs && !stop; ++epoch) {
     const std::vector<std::vector<int64_t>> batches = m.shard(m.sampler->batches(epoch));
     // As transformers: the epoch is len(dataloader) micro-batches; a NoDuplicates epoch that yields
@@ -857,6 +859,7 @@ TrainOutput Trainer::train() {
           update != m.plan.steps_per_epoch - 1 ? accumulation : remainder, available - micro);
       if (group <= 0) break;
       timer.begin_step();
+      profiler.begin_step(state_.global_step + 1);
       at::Tensor group_loss = at::zeros({}, tr_loss.options());
       for (int64_t i = 0; i < group; ++i, ++micro) {
         const std::vector<int64_t>& rows = batches[micro];
@@ -989,6 +992,7 @@ TrainOutput Trainer::train() {
         callback_stop = flag[0].item<double>() > 0;
       }
       timer.end(StepPhase::kRest);
+      profiler.end_step(state_.global_step);
       if ((g_stop_signal.load() != 0 || callback_stop) && !stop) {
         output.interrupted = true;
         output.stop_signal = g_stop_signal.load();
