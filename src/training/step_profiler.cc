@@ -81,6 +81,7 @@ void StepProfiler::begin_step(int64_t step) {
     recording_ = true;
     recorded_first_ = step;
   }
+  recorded_last_ = step;  // so far: a step that fails midway is in the trace too
   // A span per step, named as torch.profiler's schedule names them.
   step_span_ = std::make_unique<at::RecordFunction>(at::RecordScope::USER_SCOPE);
   if (step_span_->isActive()) step_span_->before(fmt::format("ProfilerStep#{}", step));
@@ -88,7 +89,6 @@ void StepProfiler::begin_step(int64_t step) {
 
 void StepProfiler::end_step(int64_t step) {
   if (!recording_) return;
-  recorded_last_ = step;
   step_span_.reset();  // ends the span
   if (step >= last_) stop();
 }

@@ -3,8 +3,11 @@ and tools/trace_summary.py, which reads where their time went."""
 import json
 import os
 import pathlib
+import re
+import signal
 import subprocess
 import sys
+import time
 
 from conftest import make_pairs
 
@@ -74,6 +77,28 @@ def test_profile_window_the_run_never_reaches_writes_nothing(run, tmp_path, test
     out = run(*train_args(testdata, data, tmp_path / "out"), env=profile_env(EMBEDTUNE_PROFILE=str(trace)))
     assert f"train: EMBEDTUNE_PROFILE: no step in 11-15 ran; {trace} not written" in out.stderr, out.stderr
     assert not trace.exists()
+
+
+def test_a_run_stopped_inside_the_window_writes_the_steps_it_recorded(embedtune_bin, tmp_path, testdata):
+    data = make_pairs(tmp_path / "data", rows=400)
+    trace, out = tmp_path / "trace.json", tmp_path / "out"
+    args = [*train_args(testdata, data, out)[:-2], "--output_dir", out]
+    args[args.index("--max_steps") + 1] = "90"
+    process = subprocess.Popen([str(embedtune_bin), *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=profile_env(EMBEDTUNE_PROFILE=str(trace), EMBEDTUNE_PROFILE_STEPS="2-1000"))
+    log = out / "log.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 4):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGINT, stderr
+    stopped = int(re.search(r"train: stopped at step (\d+)", stderr).group(1))
+    assert 4 <= stopped < 90
+    assert f"train: profiled steps 2-{stopped} (" in stderr, stderr
+    spans = sorted(int(e["name"].split("#")[1]) for e in json.loads(trace.read_text())["traceEvents"]
+                   if e.get("cat") == "user_annotation")
+    assert spans == list(range(2, stopped + 1))
 
 
 def test_profile_settings_that_cannot_work_fail_before_training(run, tmp_path, testdata):
