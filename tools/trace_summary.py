@@ -77,8 +77,8 @@ def kind(event: dict) -> str:
 
 
 def summarize(events: list[dict], top: int = 15) -> dict:
-    steps = sorted(((int(STEP.match(e["name"]).group(1)), e) for e in events
-                    if e.get("cat") == "user_annotation" and STEP.match(str(e.get("name", "")))),
+    steps = sorted(((int(m.group(1)), e) for e in events
+                    if e.get("cat") == "user_annotation" and (m := STEP.match(str(e.get("name", ""))))),
                    key=lambda s: s[0])
     if not steps:
         raise TraceError("the trace has no ProfilerStep#N spans; profile with "
@@ -107,7 +107,8 @@ def summarize(events: list[dict], top: int = 15) -> dict:
     by_kind: dict[str, float] = {}
     by_kernel: dict[str, list[float]] = {}
     for e in device:
-        by_kind[kind(e)] = by_kind.get(kind(e), 0.0) + e["dur"]
+        k = kind(e)
+        by_kind[k] = by_kind.get(k, 0.0) + e["dur"]
         entry = by_kernel.setdefault(e.get("name", "?"), [0, 0.0])
         entry[0] += 1
         entry[1] += e["dur"]

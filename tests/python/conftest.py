@@ -1,7 +1,9 @@
 """Shared fixtures for the parity tests: where things are, and how to run embedtune."""
 import os
 import pathlib
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -77,3 +79,17 @@ def make_pairs(folder: pathlib.Path, rows: int = 64, test_rows: int = 16) -> pat
             row = {"id": i, "anchor": f"where is the {a} {b} {i}?", "positive": f"The {a} is by the {b}, item {i}."}
             (train if i < rows - test_rows else test).write(json.dumps(row) + "\n")
     return folder
+
+
+def interrupt_after_logged_steps(command, output_dir: pathlib.Path, steps: int, env=None):
+    """Starts `command` (an `embedtune train` writing OUTPUT_DIR/log.jsonl), sends it SIGINT once
+    the log holds `steps` lines (or after 120 s), and returns (returncode, stderr)."""
+    process = subprocess.Popen([str(a) for a in command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=env)
+    log = output_dir / "log.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not log.exists() or len(log.read_text().splitlines()) < steps):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    return process.returncode, stderr

@@ -7,9 +7,8 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
-from conftest import make_pairs
+from conftest import interrupt_after_logged_steps, make_pairs
 
 SOURCE_DIR = pathlib.Path(os.environ.get("EMBEDTUNE_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[2]))
 SUMMARY = SOURCE_DIR / "tools" / "trace_summary.py"
@@ -82,17 +81,11 @@ def test_profile_window_the_run_never_reaches_writes_nothing(run, tmp_path, test
 def test_a_run_stopped_inside_the_window_writes_the_steps_it_recorded(embedtune_bin, tmp_path, testdata):
     data = make_pairs(tmp_path / "data", rows=400)
     trace, out = tmp_path / "trace.json", tmp_path / "out"
-    args = [*train_args(testdata, data, out)[:-2], "--output_dir", out]
+    args = train_args(testdata, data, out)
     args[args.index("--max_steps") + 1] = "90"
-    process = subprocess.Popen([str(embedtune_bin), *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=profile_env(EMBEDTUNE_PROFILE=str(trace), EMBEDTUNE_PROFILE_STEPS="2-1000"))
-    log = out / "log.jsonl"
-    deadline = time.time() + 120
-    while time.time() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 4):
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 128 + signal.SIGINT, stderr
+    returncode, stderr = interrupt_after_logged_steps(
+        [embedtune_bin, *args], out, 4, env=profile_env(EMBEDTUNE_PROFILE=str(trace), EMBEDTUNE_PROFILE_STEPS="2-1000"))
+    assert returncode == 128 + signal.SIGINT, stderr
     stopped = int(re.search(r"train: stopped at step (\d+)", stderr).group(1))
     assert 4 <= stopped < 90
     assert f"train: profiled steps 2-{stopped} (" in stderr, stderr

@@ -13,7 +13,7 @@ import time
 
 import pytest
 import torch
-from conftest import make_pairs
+from conftest import interrupt_after_logged_steps, make_pairs
 import yaml
 from safetensors.torch import load_file
 
@@ -88,15 +88,8 @@ def test_sigint_writes_a_checkpoint_and_resume_matches_an_uninterrupted_run(embe
     run("train", *common, "--output_dir", tmp_path / "full")
 
     out = tmp_path / "cut"
-    process = subprocess.Popen([str(embedtune_bin), "train", *map(str, common), "--output_dir", str(out)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    log = out / "log.jsonl"
-    deadline = time.time() + 120
-    while time.time() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 3):
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 128 + signal.SIGINT, stderr
+    returncode, stderr = interrupt_after_logged_steps([embedtune_bin, "train", *common, "--output_dir", out], out, 3)
+    assert returncode == 128 + signal.SIGINT, stderr
     checkpoints = sorted(out.glob("checkpoint-*"))
     assert len(checkpoints) == 1, stderr
     step = int(checkpoints[0].name.split("-")[1])
