@@ -24,11 +24,8 @@ void run_tokenize(const TokenizeArgs& args) {
   SentenceTransformer st = args.model.load();
   const auto texts = data::read_texts(args.input, args.field);
   io::AtomicWriter writer(args.output);
-  for (const auto& text : texts) {
-    writer.stream() << nlohmann::json{{"input_ids",
-                                       st.tokenize(text, args.prompt, encode_task(args.task))}}
-                           .dump()
-                    << '\n';
+  for (const auto& ids : st.tokenize_all(texts, args.prompt, encode_task(args.task))) {
+    writer.stream() << nlohmann::json{{"input_ids", ids}}.dump() << '\n';
   }
   writer.commit();
   fmt::print(stderr, "tokenize: {} -> {}\n", io::counted(texts.size(), "text"), args.output);

@@ -2,7 +2,6 @@
 #include "evaluation/quantization.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 #endif
 
 #include "io/error.h"
+#include "model/parallel_for.h"
 
 namespace embedtune::evaluation {
 namespace {

@@ -73,6 +73,12 @@ class SentenceTransformer {
   // the template reads one (kQuery: "query", kDocument: "document"; kEncode: undefined).
   std::vector<int32_t> tokenize(std::string_view text, std::string_view prompt = {},
                                 EncodeTask task = EncodeTask::kEncode) const;
+  // tokenize() of every text, row i for texts[i], spread over LibTorch's intra-op threads
+  // (at::get_num_threads()): the tokenizer is thread-safe, and tokenizing a corpus one text at a
+  // time would leave a GPU waiting. Throws what tokenize() throws.
+  std::vector<std::vector<int32_t>> tokenize_all(const std::vector<std::string>& texts,
+                                                 std::string_view prompt = {},
+                                                 EncodeTask task = EncodeTask::kEncode) const;
 
   // Sentence embeddings with autograd (for training): (B, D), normalised if the model normalises.
   // `prompt_length`: tokens at the start of each sequence that pooling leaves out (see pool()).

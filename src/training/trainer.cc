@@ -493,11 +493,16 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
       m.columns.push_back(fmt::format("negative_{}", i));
   }
   m.rows = data::text_fields(args_.train, records, m.columns, "set train_columns");
+  // One column's texts, in row order.
+  const auto column_texts = [&m](size_t c) {
+    std::vector<std::string> texts;
+    texts.reserve(m.rows.size());
+    for (const auto& row : m.rows) texts.push_back(row[c]);
+    return texts;
+  };
   m.tokens.assign(m.columns.size(), {});
-  for (size_t c = 0; c < m.columns.size(); ++c) {
-    m.tokens[c].reserve(m.rows.size());
-    for (const auto& row : m.rows) m.tokens[c].push_back(m.model->tokenize(row[c]));
-  }
+  for (size_t c = 0; c < m.columns.size(); ++c)
+    m.tokens[c] = m.model->tokenize_all(column_texts(c));
   if (m.loss.uses_guide()) {
     TORCH_INTERNAL_ASSERT(m.guide.has_value());
     m.guide->encoder().eval();
@@ -516,9 +521,8 @@ Trainer::Trainer(TrainingArguments args, TrainerOptions options, TrainerCallback
     }
     if (!same_vocab || m.guide->max_seq_length() < m.model->max_seq_length()) {
       m.guide_tokens.assign(m.columns.size(), {});
-      for (size_t c = 0; c < m.columns.size(); ++c) {
-        for (const auto& row : m.rows) m.guide_tokens[c].push_back(m.guide->tokenize(row[c]));
-      }
+      for (size_t c = 0; c < m.columns.size(); ++c)
+        m.guide_tokens[c] = m.guide->tokenize_all(column_texts(c));
     }
   }
   if (!args_.eval.empty()) {

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tokenizer/tokenizer.h"
@@ -37,8 +38,29 @@ std::filesystem::path families_testdata() {
   }
 }
 
-// Compares every manifest case of `variant` on `set`; fails when the oracle wrote none.
-void check_family(const std::string& variant, const std::string& set) {
+// tokenizer.encode(texts[i], max_length) for every stride-th i (the others are left empty), by
+// `threads` threads at once, each taking every threads-th of those texts, so that all of them
+// share the tokenizer (and its per-thread caches run side by side) until the end.
+std::vector<std::vector<int32_t>> encode_texts(const Tokenizer& tokenizer,
+                                               const std::vector<std::string>& texts,
+                                               size_t max_length, size_t stride, size_t threads) {
+  std::vector<std::vector<int32_t>> ids(texts.size());
+  const auto work = [&](size_t first) {
+    for (size_t i = first * stride; i < texts.size(); i += threads * stride) {
+      ids[i] = tokenizer.encode(texts[i], max_length);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work, t);
+  work(0);
+  for (auto& thread : pool) thread.join();
+  return ids;
+}
+
+// Compares every manifest case of `variant` on `set`; fails when the oracle wrote none. With
+// `threads` > 1 the texts are tokenized by that many threads at once (see encode_texts), and the
+// docs lines are sampled 8 times more sparsely.
+void check_family(const std::string& variant, const std::string& set, size_t threads = 1) {
   const auto dir = families_testdata();
   if (dir.empty()) return;
   const auto manifest = nlohmann::json::parse(testing::read_all(dir / "manifest.json"));
@@ -51,7 +73,7 @@ void check_family(const std::string& variant, const std::string& set) {
       continue;
     }
     ++cases;
-    const size_t stride = entry_set.starts_with("docs") ? kDocsStride : 1;
+    const size_t stride = entry_set.starts_with("docs") ? kDocsStride * (threads > 1 ? 8 : 1) : 1;
     std::vector<std::string> texts;  // only the compared ones are parsed
     for (const std::string& line :
          testing::read_lines(dir / entry.at("texts").get<std::string>())) {
@@ -61,18 +83,19 @@ void check_family(const std::string& variant, const std::string& set) {
     const auto expected = testing::read_expected_ids(dir / entry.at("expected").get<std::string>());
     ASSERT_EQ(expected.size(), texts.size()) << entry.at("expected");
     const auto max_length = entry.at("max_length").get<size_t>();
+    const auto ids = encode_texts(tokenizer, texts, max_length, stride, threads);
     size_t mismatches = 0, compared = 0;
     for (size_t i = 0; i < texts.size(); i += stride) {
       ++compared;
-      const std::vector<int32_t> ids = tokenizer.encode(texts[i], max_length);
-      if (ids != expected[i] && ++mismatches <= 5) {
+      if (ids[i] != expected[i] && ++mismatches <= 5) {
         ADD_FAILURE() << variant << "/" << entry_set << " max_length=" << max_length << " text #"
-                      << i << ": " << nlohmann::json(texts[i]).dump() << "\n  ours: " << show(ids)
-                      << "\n  HF:   " << show(expected[i]);
+                      << i << ": " << nlohmann::json(texts[i]).dump()
+                      << "\n  ours: " << show(ids[i]) << "\n  HF:   " << show(expected[i]);
       }
     }
-    std::printf("[parity] %s/%s max_length=%zu: %zu sequences compared, %zu mismatching\n",
-                variant.c_str(), entry_set.c_str(), max_length, compared, mismatches);
+    std::printf(
+        "[parity] %s/%s max_length=%zu, %zu thread(s): %zu sequences compared, %zu mismatching\n",
+        variant.c_str(), entry_set.c_str(), max_length, threads, compared, mismatches);
     EXPECT_EQ(mismatches, 0u);
   }
   EXPECT_GT(cases, 0u) << "the oracle wrote no case for " << variant << "/" << set;
@@ -139,6 +162,23 @@ TEST(TokenizerComponents, MixWordPieceFuzz) { check_family("mix_wordpiece", "fuz
 TEST(TokenizerComponents, MixWordPieceAddedTokens) {
   check_family("mix_wordpiece", "added_mix_wordpiece");
 }
+
+// Tokenizer::encode is thread-safe (embedtune tokenizes a corpus on all of LibTorch's threads):
+// four threads tokenizing one set at once give the oracle's ids, for every tokenizer model
+// (WordPiece, byte-level and character BPE with their per-thread word caches, Unigram), the
+// Oniguruma split and the added-token matcher.
+class ConcurrentEncode : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ConcurrentEncode, FourThreadsGiveTheOraclesIds) {
+  const std::string variant = GetParam();
+  for (const std::string set : {"docs", "fuzz", "golden"}) check_family(variant, set, 4);
+  const std::string base = variant.substr(0, variant.find("_file"));
+  check_family(variant, "added_" + base, 4);
+}
+
+INSTANTIATE_TEST_SUITE_P(TokenizerFamilies, ConcurrentEncode,
+                         ::testing::Values("xlmr", "roberta", "qwen2", "mpnet", "mix_bpe",
+                                           "mix_bpe_bytes", "mix_unigram", "mix_wordpiece"));
 
 }  // namespace
 }  // namespace embedtune
