@@ -25,11 +25,10 @@ BertEmbeddings::BertEmbeddings(const BertConfig& config) : dropout_p(config.hidd
   word_embeddings = register_module(
       "word_embeddings",
       token_embedding(config.vocab_size, config.hidden_size, config.word_padding_idx));
-  position_embeddings =
-      register_module("position_embeddings",
-                      torch::nn::Embedding(config.max_position_embeddings, config.hidden_size));
-  token_type_embeddings = register_module(
-      "token_type_embeddings", torch::nn::Embedding(config.type_vocab_size, config.hidden_size));
+  position_embeddings = register_module(
+      "position_embeddings", Embedding(config.max_position_embeddings, config.hidden_size));
+  token_type_embeddings = register_module("token_type_embeddings",
+                                          Embedding(config.type_vocab_size, config.hidden_size));
   LayerNorm = register_module("LayerNorm", make_layer_norm(config));
 }
 
@@ -45,14 +44,14 @@ at::Tensor BertEmbeddings::forward(const PackedBatch& batch) {
 }
 
 BertSelfAttention::BertSelfAttention(const BertConfig& config) {
-  query = register_module("query", torch::nn::Linear(config.hidden_size, config.hidden_size));
-  key = register_module("key", torch::nn::Linear(config.hidden_size, config.hidden_size));
-  value = register_module("value", torch::nn::Linear(config.hidden_size, config.hidden_size));
+  query = register_module("query", Linear(config.hidden_size, config.hidden_size));
+  key = register_module("key", Linear(config.hidden_size, config.hidden_size));
+  value = register_module("value", Linear(config.hidden_size, config.hidden_size));
 }
 
 BertResidualOutput::BertResidualOutput(const BertConfig& config, int64_t in_features)
     : dropout_p(config.hidden_dropout_prob) {
-  dense = register_module("dense", torch::nn::Linear(in_features, config.hidden_size));
+  dense = register_module("dense", Linear(in_features, config.hidden_size));
   LayerNorm = register_module("LayerNorm", make_layer_norm(config));
 }
 
@@ -87,7 +86,7 @@ at::Tensor BertAttention::forward(const at::Tensor& hidden, const PackedBatch& b
 }
 
 BertIntermediate::BertIntermediate(const BertConfig& config) {
-  dense = register_module("dense", torch::nn::Linear(config.hidden_size, config.intermediate_size));
+  dense = register_module("dense", Linear(config.hidden_size, config.intermediate_size));
 }
 
 BertLayer::BertLayer(const BertConfig& config) {
@@ -104,7 +103,7 @@ at::Tensor BertLayer::forward(const at::Tensor& hidden, const PackedBatch& batch
 }
 
 BertPooler::BertPooler(const BertConfig& config) {
-  dense = register_module("dense", torch::nn::Linear(config.hidden_size, config.hidden_size));
+  dense = register_module("dense", Linear(config.hidden_size, config.hidden_size));
 }
 
 torch::nn::ModuleList register_bert_encoder(torch::nn::Module& parent, const BertConfig& config) {

@@ -11,8 +11,6 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
 #include <filesystem>
@@ -21,6 +19,7 @@
 
 #include "model/architectures/bert_config.h"
 #include "model/architectures/encoder.h"
+#include "model/layers.h"
 #include "model/packed_batch.h"
 
 namespace embedtune {
@@ -33,15 +32,14 @@ struct BertFamilyEmbeddings : torch::nn::Module {
 struct BertEmbeddings : BertFamilyEmbeddings {
   explicit BertEmbeddings(const BertConfig& config);
   at::Tensor forward(const PackedBatch& batch) override;  // -> (N, H)
-  torch::nn::Embedding word_embeddings{nullptr}, position_embeddings{nullptr},
-      token_type_embeddings{nullptr};
+  Embedding word_embeddings{nullptr}, position_embeddings{nullptr}, token_type_embeddings{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: Hugging Face key name
   double dropout_p;
 };
 
 struct BertSelfAttention : torch::nn::Module {
   explicit BertSelfAttention(const BertConfig& config);
-  torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
+  Linear query{nullptr}, key{nullptr}, value{nullptr};
 };
 
 // A dense layer, dropout, then LayerNorm over the residual sum (attention.output and output).
@@ -49,7 +47,7 @@ struct BertResidualOutput : torch::nn::Module {
   BertResidualOutput(const BertConfig& config, int64_t in_features);
   at::Tensor forward(const at::Tensor& hidden, const at::Tensor& residual,
                      const PackedBatch& batch);
-  torch::nn::Linear dense{nullptr};
+  Linear dense{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: Hugging Face key name
   double dropout_p;
 };
@@ -65,7 +63,7 @@ struct BertAttention : torch::nn::Module {
 
 struct BertIntermediate : torch::nn::Module {
   explicit BertIntermediate(const BertConfig& config);
-  torch::nn::Linear dense{nullptr};
+  Linear dense{nullptr};
 };
 
 struct BertLayer : torch::nn::Module {
@@ -78,7 +76,7 @@ struct BertLayer : torch::nn::Module {
 
 struct BertPooler : torch::nn::Module {
   explicit BertPooler(const BertConfig& config);
-  torch::nn::Linear dense{nullptr};
+  Linear dense{nullptr};
 };
 
 // Registers "encoder" (a module holding "layer", a list of num_hidden_layers BertLayers) on

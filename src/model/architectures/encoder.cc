@@ -60,11 +60,9 @@ void expect_weight_shape(const WeightShapes& shapes, const std::string& name,
   }
 }
 
-torch::nn::Embedding token_embedding(int64_t vocab_size, int64_t hidden_size,
-                                     std::optional<int64_t> padding_idx) {
-  torch::nn::EmbeddingOptions options(vocab_size, hidden_size);
-  if (padding_idx) options.padding_idx(*padding_idx);
-  return torch::nn::Embedding(options);
+Embedding token_embedding(int64_t vocab_size, int64_t hidden_size,
+                          std::optional<int64_t> padding_idx) {
+  return Embedding(vocab_size, hidden_size, padding_idx);
 }
 
 void check_pad_token_id(std::optional<int64_t> pad_token_id, int64_t vocab_size,

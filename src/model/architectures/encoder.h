@@ -9,7 +9,6 @@
 #pragma once
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/embedding.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -20,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "model/layers.h"
 #include "model/packed_batch.h"
 
 namespace embedtune {
@@ -57,8 +57,8 @@ void expect_weight_shape(const WeightShapes& shapes, const std::string& name,
 // transformers builds it, so the row of `padding_idx` (the pad token id; none when unset) gets
 // no gradient in training. The configs check that padding_idx is a token id (see
 // check_pad_token_id).
-torch::nn::Embedding token_embedding(int64_t vocab_size, int64_t hidden_size,
-                                     std::optional<int64_t> padding_idx);
+Embedding token_embedding(int64_t vocab_size, int64_t hidden_size,
+                          std::optional<int64_t> padding_idx);
 
 // Throws embedtune::Error "WHERE: pad_token_id ... " unless pad_token_id is unset or in
 // 0..vocab_size-1 (nn.Embedding refuses any other padding_idx).

@@ -126,10 +126,8 @@ ModernBertAttention::ModernBertAttention(const ModernBertConfig& config)
       head_dim(config.head_dim()),
       dropout_p(config.attention_dropout) {
   const int64_t h = config.hidden_size;
-  Wqkv = register_module(
-      "Wqkv", torch::nn::Linear(torch::nn::LinearOptions(h, 3 * h).bias(config.attention_bias)));
-  Wo = register_module(
-      "Wo", torch::nn::Linear(torch::nn::LinearOptions(h, h).bias(config.attention_bias)));
+  Wqkv = register_module("Wqkv", Linear(h, 3 * h, config.attention_bias));
+  Wo = register_module("Wo", Linear(h, h, config.attention_bias));
 }
 
 at::Tensor ModernBertAttention::forward(const at::Tensor& hidden, const RotaryTables& rotary,
@@ -153,10 +151,8 @@ at::Tensor ModernBertAttention::forward(const at::Tensor& hidden, const RotaryTa
 
 ModernBertMLP::ModernBertMLP(const ModernBertConfig& config) : dropout_p(config.mlp_dropout) {
   const int64_t h = config.hidden_size, i = config.intermediate_size;
-  Wi = register_module("Wi",
-                       torch::nn::Linear(torch::nn::LinearOptions(h, 2 * i).bias(config.mlp_bias)));
-  Wo = register_module("Wo",
-                       torch::nn::Linear(torch::nn::LinearOptions(i, h).bias(config.mlp_bias)));
+  Wi = register_module("Wi", Linear(h, 2 * i, config.mlp_bias));
+  Wo = register_module("Wo", Linear(i, h, config.mlp_bias));
 }
 
 at::Tensor ModernBertMLP::forward(const at::Tensor& hidden, const PackedBatch& batch) {

@@ -12,8 +12,6 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 
 #include <filesystem>
 #include <memory>
@@ -24,6 +22,7 @@
 
 #include "model/architectures/encoder.h"
 #include "model/attention.h"
+#include "model/layers.h"
 #include "model/packed_batch.h"
 #include "model/rotary.h"
 
@@ -69,7 +68,7 @@ struct ModernBertLayerNorm : torch::nn::Module {
 struct ModernBertEmbeddings : torch::nn::Module {
   explicit ModernBertEmbeddings(const ModernBertConfig& config);
   at::Tensor forward(const PackedBatch& batch);  // -> (N, H)
-  torch::nn::Embedding tok_embeddings{nullptr};
+  Embedding tok_embeddings{nullptr};
   std::shared_ptr<ModernBertLayerNorm> norm;
   double dropout_p;
 };
@@ -80,7 +79,7 @@ struct ModernBertAttention : torch::nn::Module {
   // for a local layer, full() for a global one.
   at::Tensor forward(const at::Tensor& hidden, const RotaryTables& rotary,
                      const AttentionPattern& pattern, const PackedBatch& batch);
-  torch::nn::Linear Wqkv{nullptr}, Wo{nullptr};  // NOLINT: Hugging Face key names
+  Linear Wqkv{nullptr}, Wo{nullptr};  // NOLINT: Hugging Face key names
   int64_t num_heads, head_dim;
   double dropout_p;
 };
@@ -88,7 +87,7 @@ struct ModernBertAttention : torch::nn::Module {
 struct ModernBertMLP : torch::nn::Module {
   explicit ModernBertMLP(const ModernBertConfig& config);
   at::Tensor forward(const at::Tensor& hidden, const PackedBatch& batch);  // (N, H) -> (N, H)
-  torch::nn::Linear Wi{nullptr}, Wo{nullptr};  // NOLINT: Hugging Face key names
+  Linear Wi{nullptr}, Wo{nullptr};  // NOLINT: Hugging Face key names
   double dropout_p;
 };
 

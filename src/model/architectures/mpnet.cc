@@ -51,9 +51,8 @@ at::Tensor mpnet_relative_position_bucket(const at::Tensor& relative_position, i
 MPNetEmbeddings::MPNetEmbeddings(const BertConfig& config) : dropout_p(config.hidden_dropout_prob) {
   word_embeddings = register_module(
       "word_embeddings", token_embedding(config.vocab_size, config.hidden_size, kPaddingIdx));
-  position_embeddings =
-      register_module("position_embeddings",
-                      torch::nn::Embedding(config.max_position_embeddings, config.hidden_size));
+  position_embeddings = register_module(
+      "position_embeddings", Embedding(config.max_position_embeddings, config.hidden_size));
   LayerNorm = register_module("LayerNorm", make_layer_norm(config));
 }
 
@@ -67,10 +66,10 @@ at::Tensor MPNetEmbeddings::forward(const PackedBatch& batch) {
 
 MPNetSelfAttention::MPNetSelfAttention(const BertConfig& config) {
   const int64_t h = config.hidden_size;
-  q = register_module("q", torch::nn::Linear(h, h));
-  k = register_module("k", torch::nn::Linear(h, h));
-  v = register_module("v", torch::nn::Linear(h, h));
-  o = register_module("o", torch::nn::Linear(h, h));
+  q = register_module("q", Linear(h, h));
+  k = register_module("k", Linear(h, h));
+  v = register_module("v", Linear(h, h));
+  o = register_module("o", Linear(h, h));
 }
 
 MPNetAttention::MPNetAttention(const BertConfig& config)
@@ -117,8 +116,8 @@ MPNetEncoder::MPNetEncoder(const BertConfig& config, int64_t num_buckets) {
   for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
     layer->push_back(std::make_shared<MPNetLayer>(config));
   }
-  relative_attention_bias = register_module(
-      "relative_attention_bias", torch::nn::Embedding(num_buckets, config.num_attention_heads));
+  relative_attention_bias = register_module("relative_attention_bias",
+                                            Embedding(num_buckets, config.num_attention_heads));
 }
 
 at::Tensor MPNetEncoder::forward(at::Tensor hidden, const PackedBatch& batch) {

@@ -11,8 +11,6 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
 #include <filesystem>
@@ -21,6 +19,7 @@
 
 #include "model/architectures/bert.h"
 #include "model/architectures/encoder.h"
+#include "model/layers.h"
 #include "model/packed_batch.h"
 
 namespace embedtune {
@@ -34,14 +33,14 @@ at::Tensor mpnet_relative_position_bucket(const at::Tensor& relative_position,
 struct MPNetEmbeddings : torch::nn::Module {
   explicit MPNetEmbeddings(const BertConfig& config);
   at::Tensor forward(const PackedBatch& batch);  // -> (N, H)
-  torch::nn::Embedding word_embeddings{nullptr}, position_embeddings{nullptr};
+  Embedding word_embeddings{nullptr}, position_embeddings{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: Hugging Face key name
   double dropout_p;
 };
 
 struct MPNetSelfAttention : torch::nn::Module {
   explicit MPNetSelfAttention(const BertConfig& config);
-  torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+  Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
 };
 
 struct MPNetAttention : torch::nn::Module {
@@ -68,7 +67,7 @@ struct MPNetEncoder : torch::nn::Module {
   MPNetEncoder(const BertConfig& config, int64_t num_buckets);
   at::Tensor forward(at::Tensor hidden, const PackedBatch& batch);
   torch::nn::ModuleList layer;
-  torch::nn::Embedding relative_attention_bias{nullptr};
+  Embedding relative_attention_bias{nullptr};
 };
 
 class MPNetModel : public Encoder {

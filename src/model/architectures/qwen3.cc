@@ -84,9 +84,7 @@ Qwen3Attention::Qwen3Attention(const Qwen3Config& config)
       head_dim(config.head_dim),
       dropout_p(config.attention_dropout) {
   const int64_t h = config.hidden_size;
-  auto linear = [&](int64_t in, int64_t out) {
-    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(config.attention_bias));
-  };
+  auto linear = [&](int64_t in, int64_t out) { return Linear(in, out, config.attention_bias); };
   q_proj = register_module("q_proj", linear(h, num_heads * head_dim));
   k_proj = register_module("k_proj", linear(h, num_kv_heads * head_dim));
   v_proj = register_module("v_proj", linear(h, num_kv_heads * head_dim));
@@ -122,12 +120,9 @@ at::Tensor Qwen3Attention::forward(const at::Tensor& hidden, const RotaryTables&
 
 Qwen3MLP::Qwen3MLP(const Qwen3Config& config) {
   const int64_t h = config.hidden_size, i = config.intermediate_size;
-  gate_proj =
-      register_module("gate_proj", torch::nn::Linear(torch::nn::LinearOptions(h, i).bias(false)));
-  up_proj =
-      register_module("up_proj", torch::nn::Linear(torch::nn::LinearOptions(h, i).bias(false)));
-  down_proj =
-      register_module("down_proj", torch::nn::Linear(torch::nn::LinearOptions(i, h).bias(false)));
+  gate_proj = register_module("gate_proj", Linear(h, i, false));
+  up_proj = register_module("up_proj", Linear(h, i, false));
+  down_proj = register_module("down_proj", Linear(i, h, false));
 }
 
 at::Tensor Qwen3MLP::forward(const at::Tensor& hidden) {

@@ -14,8 +14,6 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 
 #include <filesystem>
 #include <memory>
@@ -25,6 +23,7 @@
 
 #include "model/architectures/encoder.h"
 #include "model/attention.h"
+#include "model/layers.h"
 #include "model/packed_batch.h"
 #include "model/rotary.h"
 
@@ -66,7 +65,7 @@ struct Qwen3Attention : torch::nn::Module {
   // `causal`: AttentionPattern::causal_over(batch).
   at::Tensor forward(const at::Tensor& hidden, const RotaryTables& rotary,
                      const AttentionPattern& causal, const PackedBatch& batch);
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   std::shared_ptr<Qwen3RMSNorm> q_norm, k_norm;
   int64_t num_heads, num_kv_heads, head_dim;
   double dropout_p;
@@ -75,7 +74,7 @@ struct Qwen3Attention : torch::nn::Module {
 struct Qwen3MLP : torch::nn::Module {
   explicit Qwen3MLP(const Qwen3Config& config);
   at::Tensor forward(const at::Tensor& hidden);  // down(silu(gate(x)) * up(x)): (N, H) -> (N, H)
-  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
 };
 
 struct Qwen3DecoderLayer : torch::nn::Module {
@@ -99,7 +98,7 @@ class Qwen3Model : public Encoder {
 
  private:
   Qwen3Config config_;
-  torch::nn::Embedding embed_tokens_{nullptr};
+  Embedding embed_tokens_{nullptr};
   torch::nn::ModuleList layers_;
   std::shared_ptr<Qwen3RMSNorm> norm_;
   at::Tensor inv_freq_;  // not registered: not in checkpoints

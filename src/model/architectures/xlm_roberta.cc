@@ -27,11 +27,10 @@ XLMRobertaEmbeddings::XLMRobertaEmbeddings(const BertConfig& config)
   word_embeddings = register_module(
       "word_embeddings",
       token_embedding(config.vocab_size, config.hidden_size, config.word_padding_idx));
-  position_embeddings =
-      register_module("position_embeddings",
-                      torch::nn::Embedding(config.max_position_embeddings, config.hidden_size));
-  token_type_embeddings = register_module(
-      "token_type_embeddings", torch::nn::Embedding(config.type_vocab_size, config.hidden_size));
+  position_embeddings = register_module(
+      "position_embeddings", Embedding(config.max_position_embeddings, config.hidden_size));
+  token_type_embeddings = register_module("token_type_embeddings",
+                                          Embedding(config.type_vocab_size, config.hidden_size));
   LayerNorm = register_module(
       "LayerNorm",
       torch::nn::LayerNorm(

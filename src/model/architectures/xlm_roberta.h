@@ -10,7 +10,6 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/normalization.h>
 
 #include <filesystem>
@@ -19,6 +18,7 @@
 
 #include "model/architectures/bert.h"
 #include "model/architectures/encoder.h"
+#include "model/layers.h"
 #include "model/packed_batch.h"
 
 namespace embedtune {
@@ -31,8 +31,7 @@ at::Tensor padding_offset_position_ids(const PackedBatch& batch, int64_t padding
 struct XLMRobertaEmbeddings : BertFamilyEmbeddings {
   explicit XLMRobertaEmbeddings(const BertConfig& config);
   at::Tensor forward(const PackedBatch& batch) override;  // -> (N, H)
-  torch::nn::Embedding word_embeddings{nullptr}, position_embeddings{nullptr},
-      token_type_embeddings{nullptr};
+  Embedding word_embeddings{nullptr}, position_embeddings{nullptr}, token_type_embeddings{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: Hugging Face key name
   int64_t padding_idx;
   double dropout_p;
