@@ -27,6 +27,9 @@ parser.add_argument("--max-seq-length", type=int, default=512)
 parser.add_argument("--bf16", action="store_true")
 parser.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
 parser.add_argument("--encode-only", action="store_true", help="skip training (the encode measurement only)")
+parser.add_argument("--dropout-seed", type=int,
+                    help="reseed torch's global generator (dropout) before training; the sampler keeps seed 42, so "
+                         "two runs differ only in their dropout masks")
 args = parser.parse_args()
 dims = [int(d) for d in args.dims.split(",")]
 cuda = args.device.startswith("cuda")
@@ -62,6 +65,8 @@ if not args.encode_only:
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     trainer = SentenceTransformerTrainer(model=model, args=training_args, train_dataset=dataset, loss=loss)
+    if args.dropout_seed is not None:
+        torch.manual_seed(args.dropout_seed)  # after the trainer's set_seed(42); its sampler has its own generator
     metrics = trainer.train().metrics
     out["train_samples_per_second"] = metrics["train_samples_per_second"]
     out["train_runtime"] = metrics["train_runtime"]
