@@ -344,7 +344,10 @@ def main(argv=None):
                          str(args.max_seq_length), "--matryoshka_dims", dims_text, "--learning_rate", "2e-5",
                          "--warmup_ratio", "0.1", "--lr_scheduler_type", "cosine", "--batch_sampler",
                          "no_duplicates", "--eval_strategy", "no", "--save_strategy", "no", "--logging_steps",
-                         str(logging_steps), "--seed", "42", *extra_args], {**env, **(extra_env or {})}, cuda)
+                         str(logging_steps), "--seed", "42",
+                         # st_gpu.py's setting: without it the last short batch of each epoch is
+                         # trained here and not there, and every later step draws other rows.
+                         "--dataloader_drop_last", "true", *extra_args], {**env, **(extra_env or {})}, cuda)
             log = (tmp / f"ours_{name}" / "log.jsonl").read_text().splitlines()
             out = {"timed": timed, "summary": json.loads(log[-1])}
             if evaluate:
