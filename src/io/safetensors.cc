@@ -450,6 +450,17 @@ std::span<const std::byte> SafetensorsFile::data(const TensorInfo& info) const {
   return {data_section_ + info.begin, info.end - info.begin};
 }
 
+void SafetensorsFile::release(const TensorInfo& info) const {
+  const auto bytes = data(info);
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(bytes.data());
+  const uintptr_t first = (begin + page - 1) / page * page;  // pages wholly inside the bytes
+  const uintptr_t last = (begin + bytes.size()) / page * page;
+  // MAP_PRIVATE and never written: dropping the pages loses nothing, a later read faults them in
+  // from the file again.
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 void write_safetensors(const std::filesystem::path& path, const std::vector<TensorData>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   std::vector<const TensorData*> order;

@@ -58,6 +58,12 @@ class SafetensorsFile {
   const TensorInfo* find(std::string_view name) const;
   // The raw little-endian bytes of `info`, which must come from this file's tensors()/find().
   std::span<const std::byte> data(const TensorInfo& info) const;
+  // Says this process is done with `info`'s bytes for now (after copying them out): the pages
+  // wholly inside them leave its resident set, while the kernel's page cache keeps them and a
+  // later data() reads them again. A loader that copies each tensor and then releases it holds
+  // the model once, not twice (the copy and the mapped file), at its peak. Never fails: on a
+  // system that refuses the advice the pages simply stay.
+  void release(const TensorInfo& info) const;
   // The "__metadata__" map (empty when absent).
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::filesystem::path& path() const { return path_; }

@@ -132,7 +132,8 @@ void load_weights(torch::nn::Module& module, const std::filesystem::path& path) 
     // from_blob over the mapping; copy_ converts dtype and device. The mapping outlives the copy.
     at::Tensor source = at::from_blob(const_cast<std::byte*>(bytes.data()), info.shape,
                                       at::TensorOptions().dtype(stored));
-    target.copy_(source);
+    target.copy_(source);  // synchronous, also to a device: the bytes are read when it returns
+    file.release(info);    // so that the model is not held twice, copied and mapped
   };
   for (auto& item : module.named_parameters(/*recurse=*/true)) copy_into(item.key(), item.value());
   for (auto& item : module.named_buffers(/*recurse=*/true)) copy_into(item.key(), item.value());

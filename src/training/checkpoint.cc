@@ -74,6 +74,7 @@ std::vector<std::pair<std::string, at::Tensor>> read_tensors(const fs::path& pat
     const auto bytes = file.data(info);
     TORCH_INTERNAL_ASSERT(static_cast<size_t>(tensor.nbytes()) == bytes.size());
     if (!bytes.empty()) std::memcpy(tensor.data_ptr(), bytes.data(), bytes.size());
+    file.release(info);  // the optimizer's state is twice the model: not held twice more
     out.emplace_back(info.name, std::move(tensor));
   }
   return out;

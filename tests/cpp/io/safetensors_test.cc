@@ -3,10 +3,13 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <sstream>
 
 #include "io/json.h"
 #include "io_test_support.h"
@@ -98,6 +101,52 @@ TEST(Safetensors, MovedFileKeepsItsMapping) {
   ASSERT_EQ(data.size(), 16u);
   EXPECT_EQ(std::memcmp(data.data(), bytes.data(), 16), 0);
   EXPECT_EQ(c.path(), dir / "m.safetensors");
+}
+
+// The kB of this process's resident set inside the mapping that holds `address`
+// (/proc/self/smaps' Rss line of that mapping), or -1 when no mapping holds it.
+long resident_kb(const void* address) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto where = reinterpret_cast<uintptr_t>(address);
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    uintptr_t lo = 0, hi = 0;
+    char dash = 0;
+    std::istringstream range(line);
+    if (range >> std::hex >> lo >> dash >> hi && dash == '-') {
+      inside = lo <= where && where < hi;
+    } else if (inside && line.rfind("Rss:", 0) == 0) {
+      return std::stol(line.substr(4));
+    }
+  }
+  return -1;
+}
+
+TEST(Safetensors, ReleasedBytesLeaveTheResidentSetAndReadBackTheSame) {
+  ScratchDir dir;
+  const std::vector<uint8_t> big = pattern(8 << 20, 5);  // 8 MiB: 2,048 pages of 4 KiB
+  const std::vector<uint8_t> small = pattern(64, 9);
+  write_safetensors(dir / "r.safetensors",
+                    {{"big", DType::F32, {2 << 20}, std::as_bytes(std::span(big))},
+                     {"small", DType::U8, {64}, std::as_bytes(std::span(small))}});
+  const SafetensorsFile file = SafetensorsFile::open(dir / "r.safetensors");
+  const TensorInfo& info = *file.find("big");
+  const auto bytes = file.data(info);
+  ASSERT_EQ(bytes.size(), big.size());
+  ASSERT_EQ(std::memcmp(bytes.data(), big.data(), big.size()), 0);  // every page read: resident
+  const long before = resident_kb(bytes.data());
+  ASSERT_GE(before, 8 << 10) << "the mapping's pages were not counted as resident";
+
+  file.release(info);
+  // What stays: at most the two pages the tensor shares with the header and the next tensor.
+  const long page_kb = ::sysconf(_SC_PAGESIZE) / 1024;
+  EXPECT_LE(resident_kb(bytes.data()), before - (8 << 10) + 2 * page_kb);
+  EXPECT_EQ(std::memcmp(bytes.data(), big.data(), big.size()), 0);  // read again from the file
+  const auto rest = file.data(*file.find("small"));
+  EXPECT_EQ(std::memcmp(rest.data(), small.data(), small.size()), 0);
+  file.release(*file.find("small"));  // shorter than a page: nothing to drop, nothing breaks
+  EXPECT_EQ(std::memcmp(rest.data(), small.data(), small.size()), 0);
 }
 
 // The header Python's save_file writes for one tensor of each numpy dtype, copied from
