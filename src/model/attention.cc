@@ -13,6 +13,15 @@
 #include "model/dropout.h"
 
 namespace embedtune {
+namespace {
+
+thread_local int kernel_failures_propagate = 0;
+
+}  // namespace
+
+KernelFailuresPropagate::KernelFailuresPropagate() { ++kernel_failures_propagate; }
+KernelFailuresPropagate::~KernelFailuresPropagate() { --kernel_failures_propagate; }
+bool KernelFailuresPropagate::active() { return kernel_failures_propagate > 0; }
 
 AttentionPattern AttentionPattern::causal_over(const PackedBatch& batch) {
   const int64_t t = batch.max_length;
@@ -81,6 +90,7 @@ std::optional<at::Tensor> varlen_attention(const at::Tensor& qkv, const PackedBa
                     .squeeze(0);
     }
   } catch (const c10::Error& error) {
+    if (KernelFailuresPropagate::active()) throw;
     if (!unavailable.exchange(true)) {
       fmt::print(stderr,
                  "embedtune: the {} attention kernel is not available here ({}); attention pads "

@@ -64,4 +64,18 @@ at::Tensor packed_attention(const at::Tensor& qkv, const PackedBatch& batch,
 std::optional<at::Tensor> varlen_attention(const at::Tensor& qkv, const PackedBatch& batch,
                                            const AttentionOptions& options);
 
+// A varlen kernel that fails is taken to be one this GPU lacks: varlen_attention says so once
+// and pads around SDPA from then on. While a KernelFailuresPropagate lives on this thread, the
+// failure is thrown instead and nothing is switched off. A CUDA graph's capture holds one: a
+// kernel that fails there failed the capture (an operator before it may have broken it), and the
+// GPU runs the kernel well outside it.
+class KernelFailuresPropagate {
+ public:
+  KernelFailuresPropagate();
+  ~KernelFailuresPropagate();
+  KernelFailuresPropagate(const KernelFailuresPropagate&) = delete;
+  KernelFailuresPropagate& operator=(const KernelFailuresPropagate&) = delete;
+  static bool active();  // on this thread
+};
+
 }  // namespace embedtune

@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "io/error.h"
+#include "model/attention.h"
 
 namespace embedtune::training {
 
@@ -61,6 +62,7 @@ at::Tensor CudaGraph::warm_up_and_capture(const std::function<at::Tensor()>& bod
       state_->graph.emplace();
       state_->graph->capture_begin(shared_pool());
       capturing = true;
+      const KernelFailuresPropagate report_kernel_failures;  // a failure fails the capture only
       state_->output = body();
       capturing = false;
       state_->graph->capture_end();

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "model/packed_batch.h"
@@ -51,6 +52,25 @@ TEST(VarlenAttention, IsNotUsedOffCuda) {
   const PackedBatch batch = batch_of({2, 3}, at::kCPU);
   const at::Tensor qkv = at::randn({5, 3 * 2 * 8});
   EXPECT_FALSE(varlen_attention(qkv, batch, {.num_heads = 2, .head_dim = 8}).has_value());
+}
+
+// What decides whether a failing varlen kernel switches itself off (outside a CUDA graph's
+// capture) or fails the capture (inside it): a per-thread count of live guards.
+TEST(KernelFailuresPropagate, HoldsOnItsThreadWhileAlive) {
+  EXPECT_FALSE(KernelFailuresPropagate::active());
+  {
+    const KernelFailuresPropagate outer;
+    EXPECT_TRUE(KernelFailuresPropagate::active());
+    {
+      const KernelFailuresPropagate inner;
+      EXPECT_TRUE(KernelFailuresPropagate::active());
+    }
+    EXPECT_TRUE(KernelFailuresPropagate::active()) << "the outer guard still lives";
+    bool elsewhere = true;
+    std::thread([&] { elsewhere = KernelFailuresPropagate::active(); }).join();
+    EXPECT_FALSE(elsewhere) << "another thread (the autograd engine's, say) is not guarded";
+  }
+  EXPECT_FALSE(KernelFailuresPropagate::active());
 }
 
 // The varlen kernels against the padded path computed in fp32 on the CPU, forward and gradients,
