@@ -22,8 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         fuzz::require(state.rng.epoch >= 0 && state.rng.micro_batch >= 0,
                       "the sampler position is not negative");
         // What was read writes back and reads again to the same state.
-        const nlohmann::json again = training::RngStateFile::from_json(state.rng.to_json(), "x")
-                                         .to_json();
+        const nlohmann::json again =
+            training::RngStateFile::from_json(state.rng.to_json(), "x").to_json();
         fuzz::require(again == state.rng.to_json(), "rng_state.json round-trips");
         const nlohmann::json trainer = state.state.to_json();
         fuzz::require(training::TrainerState::from_json(trainer, "x").to_json() == trainer,

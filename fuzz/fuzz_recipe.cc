@@ -12,9 +12,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       [&] {
         const pipeline::Recipe recipe = pipeline::Recipe::load(path);
         const auto again = fuzz::write_input("again.yaml", recipe.to_yaml());
-        fuzz::require(io::setting_values(pipeline::Recipe::load(again)) ==
-                          io::setting_values(recipe),
-                      "to_yaml() loads back to the same recipe");
+        fuzz::require(
+            io::setting_values(pipeline::Recipe::load(again)) == io::setting_values(recipe),
+            "to_yaml() loads back to the same recipe");
       },
       {path});
   return 0;

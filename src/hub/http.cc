@@ -129,9 +129,10 @@ HttpResponse perform(const HttpRequest& request) {
 #else
 // Not a NetworkError: retrying cannot help.
 HttpResponse perform(const HttpRequest& request) {
-  fail("{}: this embedtune was built without libcurl (-DEMBEDTUNE_HTTP=OFF), so it cannot reach "
-       "the Hugging Face Hub; use local files, or build it with libcurl",
-       request.url);
+  fail(
+      "{}: this embedtune was built without libcurl (-DEMBEDTUNE_HTTP=OFF), so it cannot reach "
+      "the Hugging Face Hub; use local files, or build it with libcurl",
+      request.url);
 }
 #endif
 

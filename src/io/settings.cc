@@ -364,8 +364,8 @@ void read_yaml_settings(const std::filesystem::path& path, const std::vector<std
   // YAML is Unicode; yaml-cpp would pass other bytes through into the values (a recipe's name
   // in report.html, a model card), so they stop here.
   if (const std::optional<std::size_t> bad = find_invalid_utf8(text)) {
-    const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(*bad),
-                                     '\n');
+    const auto line =
+        1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(*bad), '\n');
     fail("{}:{}: expected UTF-8 text, found the byte 0x{:02X}; save the file as UTF-8",
          path.string(), line, static_cast<unsigned char>(text[*bad]));
   }

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <optional>
 #include <random>
-#include <type_traits>
 #include <sstream>
+#include <type_traits>
 
 #include "io/error.h"
 #include "io/json.h"
@@ -116,11 +116,12 @@ std::vector<uint8_t> from_hex(const std::string& hex, const std::string& origin)
 }
 
 nlohmann::json RngStateFile::to_json() const {
-  return {{"torch_cpu", to_hex(torch_cpu)},
-          {"torch_cuda", torch_cuda ? nlohmann::json(to_hex(*torch_cuda)) : nlohmann::json(nullptr)},
-          {"mt19937_64", mt19937_64},
-          {"epoch", epoch},
-          {"micro_batch", micro_batch}};
+  return {
+      {"torch_cpu", to_hex(torch_cpu)},
+      {"torch_cuda", torch_cuda ? nlohmann::json(to_hex(*torch_cuda)) : nlohmann::json(nullptr)},
+      {"mt19937_64", mt19937_64},
+      {"epoch", epoch},
+      {"micro_batch", micro_batch}};
 }
 
 RngStateFile RngStateFile::from_json(const nlohmann::json& json, const std::string& origin) {

@@ -345,8 +345,8 @@ std::string TrainingArguments::help_text() {
              const std::string value = io::setting_argument_text(static_cast<T>(default_value));
              out += fmt::format("  --{:<30} {}", name, help);
              // No default where there is none to show, or where the help already says it.
-             const bool omit = value.empty() || std::string_view(help).find("default:") !=
-                                                     std::string_view::npos;
+             const bool omit =
+                 value.empty() || std::string_view(help).find("default:") != std::string_view::npos;
              out += omit ? "\n" : fmt::format(" (default: {})\n", value);
            });
   return out;

@@ -24,8 +24,8 @@ void read_config_key(const nlohmann::json& json, const std::string& where, const
   if constexpr (std::is_same_v<T, int64_t>) {
     const std::optional<int64_t> value = io::json_int64(*it);
     if (!value) {
-      fail("{}: key '{}' has the wrong type (found {}; expected an integer); fix the config",
-           where, key, it->dump());
+      fail("{}: key '{}' has the wrong type (found {}; expected an integer); fix the config", where,
+           key, it->dump());
     }
     out = *value;
     return;

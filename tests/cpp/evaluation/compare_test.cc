@@ -1,10 +1,9 @@
 // Baseline vs fine-tuned comparison per dimension: values, shares, rendering and errors.
 #include "evaluation/compare.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <fmt/format.h>
 
 #include <cmath>
 

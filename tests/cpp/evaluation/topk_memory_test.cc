@@ -1,7 +1,8 @@
 // Exact top-k over a 1,000,000 x 64 corpus for 100 queries: the memory it adds to the data is a
 // bounded working set (one corpus chunk and its score block), not a copy of the corpus or a score
 // row per corpus entry. Without chunking the growth is over 600 MiB (a normalised corpus copy,
-// 256 MB, and 100 x 1M scores, 400 MB); with ST's 50000-entry chunks it is about 100 MiB (with the thread pools' buffers).
+// 256 MB, and 100 x 1M scores, 400 MB); with ST's 50000-entry chunks it is about 100 MiB (with the
+// thread pools' buffers).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>

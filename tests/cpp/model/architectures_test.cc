@@ -190,9 +190,8 @@ TEST(LoadEncoder, AFloatForAnIntegerKeyIsNamed) {
                            "mean" / "model.safetensors";
   for (const nlohmann::json& bad : {nlohmann::json(384.0), nlohmann::json(5e30)}) {
     const nlohmann::json config = {{"model_type", "bert"}, {"hidden_size", bad}};
-    const std::string message = testing::error_of([&] {
-      load_encoder(config, dir / "config.json", weights);
-    });
+    const std::string message =
+        testing::error_of([&] { load_encoder(config, dir / "config.json", weights); });
     EXPECT_NE(message.find("config.json: key 'hidden_size' has the wrong type (found " +
                            bad.dump() + "; expected an integer); fix the config"),
               std::string::npos)

@@ -179,8 +179,8 @@ TEST(SentenceTransformer, ForwardMixedIsForwardOnTheCpu) {
 TEST(SentenceTransformer, ForwardMixedIsOneAutocastForwardWithFp32OutputOnCuda) {
   if (!at::hasCUDA())
     GTEST_SKIP() << "needs a CUDA device (none here): bf16 autocast applies on CUDA only";
-  auto st = SentenceTransformer::load(testing::default_model_dir().string(),
-                                      at::Device(at::kCUDA, 0));
+  auto st =
+      SentenceTransformer::load(testing::default_model_dir().string(), at::Device(at::kCUDA, 0));
   st.encoder().eval();
   const TokenizedBatch texts = tokenized(st, kMixedTexts);
   const PackedBatch batch = PackedBatch::from_ids(texts.pointers, st.device(), st.pads_left());

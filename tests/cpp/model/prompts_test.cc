@@ -29,8 +29,8 @@ TEST(Prompts, SavedPromptsMergeOverTheQueryAndDocumentDefaults) {
       {"query", ""}, {"document", ""}, {"passage", "p: "}};
   EXPECT_EQ(p.by_name(), expected);
   EXPECT_FALSE(p.default_prompt_name());
-  EXPECT_EQ(load(json::object()).by_name(), (std::map<std::string, std::string>{
-                                                {"query", ""}, {"document", ""}}));
+  EXPECT_EQ(load(json::object()).by_name(),
+            (std::map<std::string, std::string>{{"query", ""}, {"document", ""}}));
 }
 
 TEST(Prompts, EncodeQueryAndEncodeDocumentPickTheirPrompts) {
@@ -71,9 +71,7 @@ TEST(Prompts, UnknownNameListsTheKnownOnes) {
 }
 
 TEST(Prompts, MalformedConfigNamesTheFileAndKey) {
-  const auto message = [](const char* text) {
-    return error_of([&] { load(json::parse(text)); });
-  };
+  const auto message = [](const char* text) { return error_of([&] { load(json::parse(text)); }); };
   for (const char* bad : {R"({"prompts": []})", R"({"prompts": null})", R"({"prompts": "q: "})"}) {
     const std::string m = message(bad);
     EXPECT_NE(m.find(kPath.string() + ": \"prompts\" must be an object"), std::string::npos) << m;

@@ -111,8 +111,9 @@ TEST(TrainingArguments, BadYamlAndBadValuesAreOneLineErrors) {
   EXPECT_NE(type.find("per_device_train_batch_size: expected an integer, found 'many'"),
             std::string::npos)
       << type;
-  EXPECT_NE(error_of([&] { args.load_yaml(dir / "missing.yaml"); })
-                .find("missing.yaml: expected a readable file, found none"),
+  EXPECT_NE(error_of([&] {
+              args.load_yaml(dir / "missing.yaml");
+            }).find("missing.yaml: expected a readable file, found none"),
             std::string::npos);
 }
 
