@@ -26,8 +26,8 @@ Reports, for both sides:
   CUDA graphs, summarized by tools/trace_summary.py (the device's busy share of a step, its time
   by kind of kernel, the kernels that took the most); the traces, gzipped, beside --output.
 Goals it checks: training >= 2x sentence-transformers and >= 40% of peak; encode >= 2x; NDCG@10
-within 0.005 at every dim, with dropout and without. The model is bge-base-shaped (12 x 768, 12 heads) with random weights
-and the default model's WordPiece tokenizer, unless --model names one.
+within 0.005 at every dim, with dropout and without. The model is bge-base-shaped (12 x 768, 12
+heads) with random weights and the default model's WordPiece tokenizer, unless --model names one.
 """
 import argparse
 import gzip
