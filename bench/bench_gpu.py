@@ -5,6 +5,8 @@ sentence-transformers; rehearse it on the CPU with --rehearse.
 
 Usage: bench_gpu.py --bin build-cuda/embedtune [--steps 100] [--rows N] [--output FILE]
        bench_gpu.py --bin build/embedtune --rehearse       (CPU, tiny model, a few steps)
+       bench_gpu.py ... --stages speed,peak --budget-s 400 --if-time encode:150
+                                     (encode too, if 150 s of the 400 are left when it comes)
 
 Reports, for both sides:
 - training samples/s, peak device memory, and the share of the chip's measured bf16 matmul peak,
@@ -48,6 +50,7 @@ sys.path.insert(0, str(benchlib.ROOT / "tools"))
 import trace_summary  # noqa: E402
 
 TRAIN_SPEEDUP_GOAL, PEAK_SHARE_GOAL, ENCODE_SPEEDUP_GOAL, NDCG_TOLERANCE = 2.0, 0.40, 2.0, 0.005
+STAGES = ("speed", "graphs", "peak", "step-timing", "quality", "quality-no-dropout", "resume", "profile", "encode")
 
 
 def parse_args(argv=None):
@@ -68,10 +71,26 @@ def parse_args(argv=None):
     p.add_argument("--rehearse", action="store_true", help="CPU, a tiny model, a few steps: checks the script")
     p.add_argument("--output", help="also write the JSON report here")
     p.add_argument("--stages",
-                   default="speed,graphs,peak,step-timing,quality,quality-no-dropout,resume,encode,profile",
-                   help="what to measure (comma-separated): speed, graphs, peak, step-timing, quality, "
-                        "quality-no-dropout, resume, encode, profile")
-    return p.parse_args(argv)
+                   default=",".join(STAGES),
+                   help=f"what to measure (comma-separated): {', '.join(STAGES)} (they run in this order)")
+    p.add_argument("--if-time", default="",
+                   help="more stages, each run only if, when it comes, at least its seconds of --budget-s are "
+                        "left (comma-separated STAGE:SECONDS, e.g. encode:150): a device call has a hard time "
+                        "limit, and a stage it cuts short reports nothing")
+    p.add_argument("--budget-s", type=float, default=0,
+                   help="seconds this script may take, counted from its start (0: no limit; see --if-time)")
+    args = p.parse_args(argv)
+    try:
+        args.if_time = {name: float(seconds) for name, seconds in
+                        (item.split(":") for item in args.if_time.split(",") if item)}
+    except ValueError:
+        p.error(f"--if-time: expected STAGE:SECONDS[,STAGE:SECONDS...], got {args.if_time!r}")
+    unknown = (set(args.stages.split(",")) | set(args.if_time)) - set(STAGES)
+    if unknown:
+        p.error(f"unknown stage {', '.join(sorted(unknown))}: expected some of {', '.join(STAGES)}")
+    if args.if_time and args.budget_s <= 0:
+        p.error("--if-time needs --budget-s: the seconds this script may take")
+    return args
 
 
 def make_model(folder: pathlib.Path, tokenizer: pathlib.Path, tiny: bool) -> None:
@@ -180,13 +199,35 @@ print(json.dumps({{"flops": total / len(rows), "tokens": tokens / len(rows), "pa
 
 class Stages:
     """Runs each measurement on its own: one that fails (a missing package on the device, a kernel
-    error) is recorded with its reason, and the others still report."""
+    error) is recorded with its reason, and the others still report.
 
-    def __init__(self, wanted):
-        self.errors, self.wanted = {}, wanted
+    A group in `if_time` (group: seconds) runs only if, when its first measurement comes, at least
+    that many seconds of `budget_s` are left; otherwise its measurements are skipped, and `skipped`
+    says why."""
+
+    def __init__(self, wanted, if_time=None, budget_s=0.0, clock=time.monotonic):
+        self.errors, self.skipped, self.wanted = {}, {}, set(wanted)
+        self.if_time, self.budget_s, self.clock = dict(if_time or {}), budget_s, clock
+        self.start, self.decided = clock(), set()
+
+    def time_left(self):
+        return self.budget_s - (self.clock() - self.start)
+
+    def runs(self, group):
+        """Whether a measurement of `group` runs now (deciding an --if-time group once, at its first)."""
+        if group in self.if_time and group not in self.decided and group not in self.wanted:
+            self.decided.add(group)
+            left = self.time_left()
+            if left >= self.if_time[group]:
+                self.wanted.add(group)
+            else:
+                self.skipped[group] = (f"{left:.0f} s of the {self.budget_s:.0f} s budget were left when it came, "
+                                       f"under the {self.if_time[group]:.0f} s it was given")
+                print(f"bench_gpu: {group} skipped: {self.skipped[group]}", flush=True)
+        return group in self.wanted
 
     def __call__(self, name, fn, *args, group, **kwargs):
-        if group not in self.wanted:
+        if not self.runs(group):
             return None
         start = time.perf_counter()
         try:
@@ -312,12 +353,12 @@ def main(argv=None):
     env = benchlib.env()
     dims = [int(d) for d in args.dims.split(",")]
     quality_dims = [int(d) for d in args.quality_dims.split(",")]
-    stage = Stages(set(args.stages.split(",")))
+    stage = Stages(args.stages.split(","), args.if_time, args.budget_s)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
         if args.model:
             model = pathlib.Path(args.model)
-        elif not stage.wanted & {"speed", "graphs", "encode", "peak", "step-timing", "profile"}:
+        elif not (stage.wanted | set(args.if_time)) & {"speed", "graphs", "encode", "peak", "step-timing", "profile"}:
             model = None  # only the quality model is used
         else:
             tokenizer = args.tokenizer or subprocess.run(
@@ -459,31 +500,6 @@ def main(argv=None):
         no_dropout = stage("quality run without dropout", quality_no_dropout, group="quality-no-dropout")
         resume = stage("resume on the device", resume_check, args, device, bf16, quality_model, train, tmp, env,
                        group="resume")
-        corpus = list(dict.fromkeys([json.loads(l)["positive"] for l in test.read_text().splitlines()] +
-                                    [json.loads(l)["positive"] for l in train.read_text().splitlines()]))
-        (tmp / "corpus.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in corpus))
-
-        def encode_ours(extra):
-            timed = run([args.bin, "encode", "--model", str(model), "--input", str(tmp / "corpus.jsonl"), "--field",
-                         "text", "--output", str(tmp / "corpus.npy"), "--device", device, "--batch-size", "64",
-                         "--max-seq-length", str(args.max_seq_length), *extra], env, False)
-            # The encode step alone, as embedtune reports it ("... in S s"), model loading excluded.
-            return len(corpus) / float(re.search(r"in ([0-9.]+) s", timed["stderr"]).group(1))
-
-        def encode_st(extra):
-            timed = run([sys.executable, st_script, "--model", str(model), "--train", str(train), "--test", str(test),
-                         "--output-dir", str(tmp / "st_enc"), "--device", device, "--dims", args.dims, "--max-steps",
-                         "0", "--max-seq-length", str(args.max_seq_length), "--encode-only", *extra], env, False)
-            return json.loads(timed["stdout"].strip().splitlines()[-1])["encode_texts_per_second"]
-
-        encode = {}
-        for precision in (["fp32", "bf16"] if args.encode_bf16 and cuda else ["fp32"]):
-            extra = ["--bf16"] if precision == "bf16" else []
-            ours = stage(f"encode {precision} embedtune", encode_ours, extra, group="encode")
-            theirs = stage(f"encode {precision} sentence-transformers", encode_st, extra, group="encode")
-            encode[precision] = {"embedtune_texts_per_s": ours, "sentence_transformers_texts_per_s": theirs,
-                                 "speedup": ratio(ours, theirs)}
-
         def profile():
             # A few steps recorded with the PyTorch profiler (EMBEDTUNE_PROFILE), eagerly and with
             # CUDA graphs, well after warm-up (and, with graphs, after most layouts are captured):
@@ -511,6 +527,31 @@ def main(argv=None):
             return out
 
         profiled = stage("profile embedtune", profile, group="profile")
+
+        corpus = list(dict.fromkeys([json.loads(l)["positive"] for l in test.read_text().splitlines()] +
+                                    [json.loads(l)["positive"] for l in train.read_text().splitlines()]))
+        (tmp / "corpus.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in corpus))
+
+        def encode_ours(extra):
+            timed = run([args.bin, "encode", "--model", str(model), "--input", str(tmp / "corpus.jsonl"), "--field",
+                         "text", "--output", str(tmp / "corpus.npy"), "--device", device, "--batch-size", "64",
+                         "--max-seq-length", str(args.max_seq_length), *extra], env, False)
+            # The encode step alone, as embedtune reports it ("... in S s"), model loading excluded.
+            return len(corpus) / float(re.search(r"in ([0-9.]+) s", timed["stderr"]).group(1))
+
+        def encode_st(extra):
+            timed = run([sys.executable, st_script, "--model", str(model), "--train", str(train), "--test", str(test),
+                         "--output-dir", str(tmp / "st_enc"), "--device", device, "--dims", args.dims, "--max-steps",
+                         "0", "--max-seq-length", str(args.max_seq_length), "--encode-only", *extra], env, False)
+            return json.loads(timed["stdout"].strip().splitlines()[-1])["encode_texts_per_second"]
+
+        encode = {}
+        for precision in (["fp32", "bf16"] if args.encode_bf16 and cuda else ["fp32"]):
+            extra = ["--bf16"] if precision == "bf16" else []
+            ours = stage(f"encode {precision} embedtune", encode_ours, extra, group="encode")
+            theirs = stage(f"encode {precision} sentence-transformers", encode_st, extra, group="encode")
+            encode[precision] = {"embedtune_texts_per_s": ours, "sentence_transformers_texts_per_s": theirs,
+                                 "speedup": ratio(ours, theirs)}
 
     def side(result, reported_memory_key=None):
         if result is None:
@@ -566,6 +607,7 @@ def main(argv=None):
         "resume_as_close_as_a_rerun": goal(resume and resume["passes"], bool),
     }
     report["errors"] = stage.errors
+    report["skipped"] = stage.skipped
     text = json.dumps(report, indent=2)
     print(text)
     if args.output:

@@ -8,11 +8,13 @@
 #     .deps/    the -dev packages the build needs, as .deb files (../shared/device/fetch-debs.sh)
 #     .device/  the demo dataset, and the default model in fp16 (the NDCG check's real weights)
 # Then, with the device tool, one call:
-#   command: bash scripts/device_run.sh run      carry: [".deps", ".device"]     timeout_s: 540
+#   command: bash scripts/device_run.sh run      carry: [".deps", ".device"]     timeout_s: 560
 # (arguments after `run` go to bench_gpu.py: `run --stages quality,resume` measures only those;
 # every stage together likely outgrows one 600 s call on an H200 since the `graphs` stage came, so
 # `run` alone measures the figures still open: speed, graphs, peak, step-timing, quality-no-dropout,
-# and profile, whose gzipped traces come back beside bench_gpu.json)
+# and profile, whose gzipped traces come back beside bench_gpu.json; then encode, fp32 and bf16,
+# if at least 150 s of the call are left by then. EMBEDTUNE_DEVICE_BUDGET_S, default 550, is the
+# call's time as this script counts it: set it a little under the call's timeout_s)
 # On this machine, `EMBEDTUNE_DEVICE_REHEARSE=1 bash scripts/device_run.sh run` goes through the
 # same steps on the CPU: .deps unpacked under /opt/deps, a fresh tree (build-device-rehearsal) on
 # the CUDA torch of `make build-cuda` (.venv-cuda), two jobs, a tiny benchmark.
@@ -111,7 +113,8 @@ run() {
   # sentence-transformers for the benchmark. On the device both are the machine's python3.
   # out: the device tool's $OUT there; here, runs/device-rehearsal (ignored by git).
   local out=${OUT:-runs/device-rehearsal} build=build-device torch_python=python3 python=python3 jobs=16
-  local rehearse=${EMBEDTUNE_DEVICE_REHEARSE:-0}
+  local rehearse=${EMBEDTUNE_DEVICE_REHEARSE:-0} started
+  started=$(date +%s)
   mkdir -p "$out"
   if [ "$rehearse" = 1 ]; then
     build=build-device-rehearsal torch_python=.venv-cuda/bin/python python=.venv/bin/python jobs=2
@@ -162,10 +165,20 @@ run() {
     --gtest_filter='VarlenAttention.*:SentenceTransformer.ForwardMixed*' 2>&1 | tee "$out/cuda_tests.txt" || true
 
   echo "== benchmark"
+  # What is left of the call for the benchmark, so that it starts the encode stage only if that fits.
+  # (Rehearsing, every stage runs, encode too, through the same budget: an hour by default.)
+  local budget=550
+  [ "$rehearse" = 1 ] && budget=3600
+  budget=$(( ${EMBEDTUNE_DEVICE_BUDGET_S:-$budget} - ($(date +%s) - started) ))
+  (( budget > 0 )) || budget=1
+  echo "seconds left for the benchmark: $budget"
   local bench=(--bin "$build/embedtune" --data .device/python-docs-qa.jsonl --quality-model "$model"
                --tokenizer "$model" --steps 200 --quality-steps 100 --encode-bf16 --output "$out/bench_gpu.json"
-               --stages speed,graphs,peak,step-timing,quality-no-dropout,profile)
-  [ "$rehearse" = 1 ] && bench=(--bin "$build/embedtune" --quality-model "$model" --rehearse --output "$out/bench_gpu.json")
+               --stages speed,graphs,peak,step-timing,quality-no-dropout,profile
+               --budget-s "$budget" --if-time encode:150)
+  [ "$rehearse" = 1 ] && bench=(--bin "$build/embedtune" --quality-model "$model" --rehearse
+                                --output "$out/bench_gpu.json" --budget-s "$budget" --if-time encode:60
+                                --stages speed,graphs,peak,step-timing,quality,quality-no-dropout,resume,profile)
   $python bench/bench_gpu.py "${bench[@]}" "$@" 2>&1 | tee "$out/bench_gpu.txt"
 }
 
