@@ -27,6 +27,9 @@ Reports, for both sides:
 - profile: a few steps recorded with the PyTorch profiler (EMBEDTUNE_PROFILE), eagerly and with
   CUDA graphs, summarized by tools/trace_summary.py (the device's busy share of a step, its time
   by kind of kernel, the kernels that took the most); the traces, gzipped, beside --output.
+Each measurement, as it ends, is printed in one line and written to FILE.partial.json beside
+--output FILE, so that a run a time limit kills leaves what it measured; --budget-s with --if-time
+runs a stage (encode, say) only if enough time is left for it.
 Goals it checks: training >= 2x sentence-transformers and >= 40% of peak; encode >= 2x; NDCG@10
 within 0.005 at every dim, with dropout and without. The model is bge-base-shaped (12 x 768, 12
 heads) with random weights and the default model's WordPiece tokenizer, unless --model names one.
@@ -203,12 +206,25 @@ class Stages:
 
     A group in `if_time` (group: seconds) runs only if, when its first measurement comes, at least
     that many seconds of `budget_s` are left; otherwise its measurements are skipped, and `skipped`
-    says why."""
+    says why.
 
-    def __init__(self, wanted, if_time=None, budget_s=0.0, clock=time.monotonic):
+    With `partial` (a path), every measurement as it ends is also written there, in JSON, the
+    processes' output left out: if a time limit kills the run before its report, that file is what
+    is left. The caller removes it once the report is written."""
+
+    def __init__(self, wanted, if_time=None, budget_s=0.0, partial=None, clock=time.monotonic):
         self.errors, self.skipped, self.wanted = {}, {}, set(wanted)
         self.if_time, self.budget_s, self.clock = dict(if_time or {}), budget_s, clock
         self.start, self.decided = clock(), set()
+        self.partial, self.results = partial, {}
+
+    def save_partial(self):
+        if self.partial is None:
+            return
+        report = {"partial": True, "results": self.results, "errors": self.errors, "skipped": self.skipped}
+        temporary = self.partial.with_name(self.partial.name + ".tmp")
+        temporary.write_text(json.dumps(report, indent=2, default=str) + "\n")
+        temporary.replace(self.partial)
 
     def time_left(self):
         return self.budget_s - (self.clock() - self.start)
@@ -240,11 +256,21 @@ class Stages:
                 brief = {k: v for k, v in brief.items() if k != "losses"}
             print(f"bench_gpu: {name}: {time.perf_counter() - start:.1f} s: {json.dumps(brief, default=str)[:2000]}",
                   flush=True)
+            self.results[name] = without_output(result)
+            self.save_partial()
             return result
         except Exception as error:  # noqa: BLE001 - any failure is reported, not raised
             self.errors[name] = str(error)[-3000:]
             print(f"bench_gpu: {name} failed: {str(error)[-600:]}", file=sys.stderr, flush=True)
+            self.save_partial()
             return None
+
+
+def without_output(result):
+    """A measurement's result without the processes' stdout and stderr (the rest is small)."""
+    if isinstance(result, dict):
+        return {k: without_output(v) for k, v in result.items() if k not in ("stdout", "stderr")}
+    return result
 
 
 def resume_check(args, device, bf16, model_dir, train, tmp, env):
@@ -353,7 +379,8 @@ def main(argv=None):
     env = benchlib.env()
     dims = [int(d) for d in args.dims.split(",")]
     quality_dims = [int(d) for d in args.quality_dims.split(",")]
-    stage = Stages(args.stages.split(","), args.if_time, args.budget_s)
+    partial = pathlib.Path(args.output).with_suffix(".partial.json") if args.output else None
+    stage = Stages(args.stages.split(","), args.if_time, args.budget_s, partial)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
         if args.model:
@@ -612,6 +639,7 @@ def main(argv=None):
     print(text)
     if args.output:
         pathlib.Path(args.output).write_text(text + "\n")
+        partial.unlink(missing_ok=True)
     sys.exit(1 if stage.errors else 0)
 
 

@@ -14,7 +14,8 @@
 # `run` alone measures the figures still open: speed, graphs, peak, step-timing, quality-no-dropout,
 # and profile, whose gzipped traces come back beside bench_gpu.json; then encode, fp32 and bf16,
 # if at least 150 s of the call are left by then. EMBEDTUNE_DEVICE_BUDGET_S, default 550, is the
-# call's time as this script counts it: set it a little under the call's timeout_s)
+# call's time as this script counts it: set it a little under the call's timeout_s. If the call's
+# limit kills the run anyway, bench_gpu.partial.json holds every measurement that had ended)
 # On this machine, `EMBEDTUNE_DEVICE_REHEARSE=1 bash scripts/device_run.sh run` goes through the
 # same steps on the CPU: .deps unpacked under /opt/deps, a fresh tree (build-device-rehearsal) on
 # the CUDA torch of `make build-cuda` (.venv-cuda), two jobs, a tiny benchmark.
