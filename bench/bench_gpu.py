@@ -212,10 +212,9 @@ class Stages:
     processes' output left out: if a time limit kills the run before its report, that file is what
     is left. The caller removes it once the report is written."""
 
-    def __init__(self, wanted, if_time=None, budget_s=0.0, partial=None, clock=time.monotonic):
+    def __init__(self, wanted, if_time=None, budget_s=0.0, partial=None):
         self.errors, self.skipped, self.wanted = {}, {}, set(wanted)
-        self.if_time, self.budget_s, self.clock = dict(if_time or {}), budget_s, clock
-        self.start, self.decided = clock(), set()
+        self.if_time, self.budget_s, self.start = dict(if_time or {}), budget_s, time.monotonic()
         self.partial, self.results = partial, {}
 
     def save_partial(self):
@@ -226,14 +225,11 @@ class Stages:
         temporary.write_text(json.dumps(report, indent=2, default=str) + "\n")
         temporary.replace(self.partial)
 
-    def time_left(self):
-        return self.budget_s - (self.clock() - self.start)
-
     def runs(self, group):
-        """Whether a measurement of `group` runs now (deciding an --if-time group once, at its first)."""
-        if group in self.if_time and group not in self.decided and group not in self.wanted:
-            self.decided.add(group)
-            left = self.time_left()
+        """Whether a measurement of `group` runs now (deciding an --if-time group once, at its first:
+        it is then either wanted or skipped)."""
+        if group in self.if_time and group not in self.wanted and group not in self.skipped:
+            left = self.budget_s - (time.monotonic() - self.start)
             if left >= self.if_time[group]:
                 self.wanted.add(group)
             else:
